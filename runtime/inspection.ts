@@ -1,0 +1,125 @@
+/**
+ * The one typed union of inspection events (after xstate's `src/inspection.ts`). Everything the panel shows and the
+ * tests check about the running system is one of these: the runtime, the resilience kit, sagas, chaos and the
+ * supervisor produce them; the control plane tails them; the panel imports this file as a type.
+ *
+ * Every event has a `type`, the time it happened (`at`, ms since the epoch) and where it came from (`source`:
+ * the service or process name). Adding a kind of event means adding a member here, nowhere else.
+ */
+
+type Base<T extends string> = { type: T; at: number; source: string };
+
+/** An actor changed state (or stayed, if the event was not handled: then `from === to` and `handled` is false). */
+export type ActorTransitionEvent = Base<'actor.transition'> & {
+  actor: string;
+  event: string;
+  from: string;
+  to: string;
+  handled: boolean;
+  messageId: string;
+  reason?: string;
+};
+
+export type MessageSentEvent = Base<'message.sent'> & { from?: string; to: string; event: string; messageId: string };
+export type MessageReceivedEvent = Base<'message.received'> & {
+  actor: string;
+  event: string;
+  messageId: string;
+  latencyMs?: number;
+};
+export type DeadLetterEvent = Base<'deadletter'> & {
+  actor: string;
+  event: string;
+  messageId: string;
+  error: string;
+  deliveries: number;
+  partition: number;
+};
+export type TimerEvent = Base<'timer.armed' | 'timer.fired' | 'timer.cancelled'> & {
+  actor: string;
+  timerId: string;
+  dueAt: number;
+};
+export type NodeEvent = Base<'node.joined' | 'node.left'> & { node: string; service: string; reason?: string };
+export type LeaseMovedEvent = Base<'lease.moved'> & {
+  service: string;
+  partition: number;
+  from?: string;
+  to: string;
+  token: number;
+};
+
+/** The state names of a circuit breaker machine. */
+export type BreakerState = 'closed' | 'open' | 'halfOpen' | 'forcedOpen' | 'disabled';
+
+export type BreakerTransitionEvent = Base<'breaker.transition'> & {
+  breaker: string;
+  from: BreakerState;
+  to: BreakerState;
+  reason: string;
+  failureRate?: number;
+  slowCallRate?: number;
+  calls?: number;
+};
+export type BreakerRejectedEvent = Base<'breaker.rejected'> & {
+  breaker: string;
+  state: BreakerState;
+  retryAfterMs: number;
+};
+export type RetryAttemptEvent = Base<'retry.attempt'> & {
+  policy: string;
+  attempt: number;
+  delayMs: number;
+  error: string;
+};
+export type BulkheadRejectedEvent = Base<'bulkhead.rejected'> & {
+  bulkhead: string;
+  reason: 'queue-full' | 'queue-timeout';
+  active: number;
+  queued: number;
+};
+
+export type SagaStepEvent = Base<'saga.step'> & {
+  saga: string;
+  sagaId: string;
+  step: string;
+  phase: 'started' | 'succeeded' | 'failed' | 'timedOut' | 'compensating' | 'compensated' | 'parked' | 'completed';
+  reason?: string;
+  durationMs?: number;
+};
+
+export type ChaosEvent = Base<'chaos.rule' | 'chaos.injected' | 'chaos.action'> & {
+  rule?: string;
+  kind: string;
+  target: string;
+  detail?: string;
+};
+
+export type ProcessEvent = Base<'process.started' | 'process.exited' | 'process.healthy'> & {
+  process: string;
+  pid?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  restarts?: number;
+};
+
+export type InspectionEvent =
+  | ActorTransitionEvent
+  | MessageSentEvent
+  | MessageReceivedEvent
+  | DeadLetterEvent
+  | TimerEvent
+  | NodeEvent
+  | LeaseMovedEvent
+  | BreakerTransitionEvent
+  | BreakerRejectedEvent
+  | RetryAttemptEvent
+  | BulkheadRejectedEvent
+  | SagaStepEvent
+  | ChaosEvent
+  | ProcessEvent;
+
+export type InspectionEventType = InspectionEvent['type'];
+
+/** A listener for inspection events; the runtime, breakers and sagas accept one. */
+export type Inspector = (event: InspectionEvent) => void;
