@@ -1,0 +1,89 @@
+/**
+ * The HTTP frame every Mailroom process builds on (services, the gateway, the control plane): an Elysia app that
+ * already answers `/health`, publishes its OpenAPI document at `/swagger/json` with an offline Swagger UI at
+ * `/swagger`, caps request bodies at 64 KiB, and answers every error as JSON `{ code, message, details? }` — never
+ * a stack trace. A process adds its routes with `.use(routes)` and starts it with `listen(app, port)`.
+ */
+import { openapi } from '@elysiajs/openapi';
+import { Elysia, t } from 'elysia';
+import { DEFAULT_BODY_LIMIT, declaredSizeError, parseBodyWithin } from './body-limit.ts';
+import { errorResponse, toErrorResponse, type ErrorLogger } from './error-response.ts';
+import { checkHealth, type HealthCheck } from './health.ts';
+import { swaggerUi } from './swagger-ui.ts';
+
+export type ServiceAppOptions = {
+  /** The process name, as in `runtime/config.ts` (`order`, `gateway`, …). */
+  name: string;
+  version?: string;
+  /** One line for the OpenAPI document. */
+  description?: string;
+  /** Dependency checks reported by `/health` (a failing one makes it a 503). */
+  checks?: Record<string, HealthCheck>;
+  /** Largest request body accepted, in bytes (default 64 KiB). */
+  bodyLimit?: number;
+  /** Where unexpected errors are logged (default: `console.error`, prefixed with the name). */
+  log?: ErrorLogger;
+};
+
+/** The error body schema, for routes that document their error responses in OpenAPI. */
+export const ErrorBodySchema = t.Object(
+  { code: t.String(), message: t.String(), details: t.Optional(t.Unknown()) },
+  { description: 'Every error: a literal code, a message a person can act on, optional details' },
+);
+
+const HealthSchema = t.Object({
+  status: t.Union([t.Literal('ok'), t.Literal('degraded')]),
+  service: t.String(),
+  version: t.String(),
+  pid: t.Number(),
+  uptimeMs: t.Number(),
+  checks: t.Optional(t.Record(t.String(), t.Unknown())),
+});
+
+/**
+ * An Elysia app with health, OpenAPI + offline Swagger UI, a body cap and JSON errors.
+ *
+ * @example
+ * const app = createServiceApp({ name: 'order', description: 'Orders and their lifecycle' })
+ *   .get('/orders/:id', ({ params }) => { throw new HttpError(404, 'ORDER_NOT_FOUND', `no order ${params.id}`); });
+ * listen(app, portOf('order'));
+ */
+export function createServiceApp(options: ServiceAppOptions) {
+  const version = options.version ?? '0.1.0';
+  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const startedAt = performance.now();
+  const log: ErrorLogger = options.log ?? ((line) => console.error(`[${options.name}] ${line}`));
+
+  return (
+    new Elysia({ name: `mailroom:service:${options.name}` })
+      // Before routing, so an oversized upload to any path (even an unknown one) is refused unread.
+      .onRequest(({ request }) => {
+        const error = declaredSizeError(request, limit);
+        if (error) return errorResponse(error.status, error.toBody());
+      })
+      .onParse({ as: 'global' }, ({ request, contentType }) => parseBodyWithin(request, contentType, limit))
+      .onError({ as: 'global' }, ({ code, error, request }) => toErrorResponse(code, error, request, log))
+      .use(
+        openapi({
+          provider: null,
+          specPath: '/swagger/json',
+          documentation: {
+            info: { title: `${options.name} API`, version, description: options.description ?? '' },
+          },
+        }),
+      )
+      .use(swaggerUi({ title: `${options.name} API` }))
+      .get(
+        '/health',
+        async ({ set }) => {
+          const { status, body } = await checkHealth({ service: options.name, version, startedAt, checks: options.checks });
+          set.status = status;
+          return body;
+        },
+        {
+          response: { 200: HealthSchema, 503: HealthSchema },
+          detail: { summary: 'Liveness and dependency checks', tags: ['health'] },
+        },
+      )
+  );
+}
