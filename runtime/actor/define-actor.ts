@@ -1,0 +1,126 @@
+/**
+ * Declaring actor types: an XState v5 machine plus the runtime's own actions (`tell`, `publish`, `reply`) and
+ * effects. The runtime hosts a copy of the machine whose invoked promise actors never run inside the turn; it runs
+ * the real ones itself, after the turn has committed, with an idempotency key, and delivers their outcome back
+ * through the mailbox as `xstate.done.actor.<id>` / `xstate.error.actor.<id>` events.
+ */
+import { emit, fromPromise, type AnyStateMachine, type PromiseActorLogic } from 'xstate';
+
+/** What a runtime action receives, as XState gives it to action functions. */
+export type ActionArgs = { context: any; event: any };
+type Resolvable<T> = T | ((args: ActionArgs) => T);
+
+export type MailroomEvent = { type: string; [key: string]: unknown };
+
+/** Emitted by `tell`, `publish`, `reply`; the runtime turns them into outgoing messages, events and replies. */
+export const TELL = '@mailroom.tell';
+export const PUBLISH = '@mailroom.publish';
+export const REPLY = '@mailroom.reply';
+
+const resolve = <T>(value: Resolvable<T>, args: ActionArgs): T =>
+  typeof value === 'function' ? (value as (a: ActionArgs) => T)(args) : value;
+
+/**
+ * Sends a message to another actor (any service) once this turn commits. Delivery is at-least-once and the
+ * receiver drops duplicates, so the message takes effect once.
+ *
+ * @example
+ * on: { reserve: { actions: tell(({ event }) => `inventory/sku/${event.sku}`, ({ event }) => ({ type: 'reserve', qty: event.qty })) } }
+ */
+export function tell(to: Resolvable<string>, event: Resolvable<MailroomEvent>): any {
+  return emit((args: ActionArgs) => ({ type: TELL, to: resolve(to, args), event: resolve(event, args) }) as any);
+}
+
+/**
+ * Appends a domain event to the service's event log, in the same atomic step as the new state.
+ * The runtime adds `id`, `type`, `aggregate` (the actor's address) and `at`.
+ *
+ * @example
+ * entry: publish(({ context }) => ({ type: 'OrderConfirmed', data: { total: context.total } }))
+ */
+export function publish(event: Resolvable<MailroomEvent>): any {
+  return emit((args: ActionArgs) => ({ type: PUBLISH, event: resolve(event, args) }) as any);
+}
+
+/**
+ * Answers the message being processed when it came through `node.ask` (ignored otherwise).
+ *
+ * @example
+ * on: { get: { actions: reply(({ context }) => ({ stock: context.onHand })) } }
+ */
+export function reply(data: Resolvable<unknown>): any {
+  return emit((args: ActionArgs) => ({ type: REPLY, data: resolve(data, args) }) as any);
+}
+
+/** What an effect function receives. */
+export type EffectArgs<TInput> = {
+  input: TInput;
+  /** Stable across re-runs of this invocation: pass it to the outside system so it can drop repeats. */
+  idempotencyKey: string;
+  /** Aborted when the node stops or loses the partition. */
+  signal: AbortSignal;
+};
+export type EffectFn<TInput = any, TOutput = any> = (args: EffectArgs<TInput>) => Promise<TOutput>;
+
+const EFFECT = Symbol.for('mailroom.effect');
+
+/**
+ * A call to the outside world for use in `invoke`. It runs at-least-once, outside the atomic turn, with a stable
+ * idempotency key; its result comes back as a message.
+ *
+ * @example
+ * actors: { charge: effect(async ({ input, idempotencyKey }) => provider.charge(input.amount, idempotencyKey)) }
+ */
+export function effect<TInput, TOutput>(fn: EffectFn<TInput, TOutput>): PromiseActorLogic<TOutput, TInput> {
+  const logic = fromPromise<TOutput, TInput>(({ input, signal }) => fn({ input, signal, idempotencyKey: 'in-process' }));
+  (logic as any)[EFFECT] = fn;
+  return logic;
+}
+
+export type ActorOptions = {
+  /** How long an actor may sit idle in memory before it is passivated (its state stays in Redis). Default 60 s. */
+  passivateAfterMs?: number;
+};
+
+export type ActorDefinition = {
+  readonly type: string;
+  /** The machine as written: what the panel draws. */
+  readonly machine: AnyStateMachine;
+  /** The machine the runtime runs: invoked promise actors replaced by ones that never settle. */
+  readonly hosted: AnyStateMachine;
+  readonly effects: ReadonlyMap<string, EffectFn>;
+  readonly options: Required<ActorOptions>;
+};
+
+const TYPE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const inert = fromPromise(() => new Promise<never>(() => {}));
+
+/**
+ * Declares an actor type. The machine's context factory receives `input = { id, address }`.
+ *
+ * @example
+ * const counter = defineActor('counter', setup({}).createMachine({
+ *   context: { n: 0 },
+ *   on: { inc: { actions: assign({ n: ({ context }) => context.n + 1 }) } },
+ * }));
+ */
+export function defineActor(type: string, machine: AnyStateMachine, options: ActorOptions = {}): ActorDefinition {
+  if (!TYPE_NAME.test(type)) throw new Error(`actor type "${type}" must be lower-case letters, digits and dashes`);
+  const implementations = (machine.implementations?.actors ?? {}) as Record<string, unknown>;
+  const effects = new Map<string, EffectFn>();
+  const stubs: Record<string, unknown> = {};
+  for (const [src, logic] of Object.entries(implementations)) {
+    const own = (logic as any)?.[EFFECT] as EffectFn | undefined;
+    const config = (logic as any)?.config;
+    if (own) effects.set(src, own);
+    else if (typeof config === 'function') {
+      // A plain fromPromise: run its creator the same way, without the key.
+      effects.set(src, ({ input, signal }) => config({ input, signal, self: undefined, system: undefined, emit: () => {} }));
+    } else {
+      throw new Error(`actor type "${type}": invoked actor "${src}" is not a promise; only promise effects are supported`);
+    }
+    stubs[src] = inert;
+  }
+  const hosted = Object.keys(stubs).length ? machine.provide({ actors: stubs as any }) : machine;
+  return { type, machine, hosted, effects, options: { passivateAfterMs: options.passivateAfterMs ?? 60_000 } };
+}

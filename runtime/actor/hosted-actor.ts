@@ -1,0 +1,241 @@
+/**
+ * One live actor in a node's memory: an XState actor of the hosted machine, restored from its committed record,
+ * whose every step is captured instead of acted on. Sends, published events, replies, delayed events (durable
+ * timers) and invoked promises (effects) come out of `step()` as data for the atomic commit; XState's own timers
+ * never run (its clock is inert), because a timer must outlive the process.
+ */
+import { createActor, type AnyActor, type InspectionEvent as XStateInspection, type Snapshot } from 'xstate';
+import { PUBLISH, REPLY, TELL, type ActorDefinition, type MailroomEvent } from './define-actor.ts';
+
+/** What is stored per actor: the persisted snapshot, armed timers (token → timer id), running effects (invoke id → key). */
+export type ActorRecord = { s: unknown; t?: Record<string, string>; f?: Record<string, string> };
+
+export type TimerArm = { timerId: string; token: string; delayMs: number; event: MailroomEvent };
+export type EffectStart = { invokeId: string; key: string; src: string; input: unknown };
+
+export type StepOutput = {
+  tells: { to: string; event: MailroomEvent }[];
+  published: MailroomEvent[];
+  replies: unknown[];
+  timersArmed: TimerArm[];
+  /** Ids of timers no longer wanted (cancelled, or replaced by a new arm of the same id). */
+  timersCancelled: string[];
+  effectsStarted: EffectStart[];
+  /** Keys of effects no longer wanted. */
+  effectsStopped: string[];
+  from: string;
+  to: string;
+  handled: boolean;
+};
+
+const inertClock = { setTimeout: () => 0 as any, clearTimeout: () => {} };
+
+let tokenSeq = 0;
+const tokenBase = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+const newToken = (prefix: string) => `${prefix}${tokenBase}.${(tokenSeq++).toString(36)}`;
+
+/** A state value as one short string: `idle`, `checkout.paying`. */
+export function stateKey(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) return '(root)';
+    if (entries.length === 1) {
+      const [k, v] = entries[0]!;
+      return `${k}.${stateKey(v)}`;
+    }
+    return `(${entries.map(([k, v]) => `${k}.${stateKey(v)}`).join(', ')})`;
+  }
+  return String(value);
+}
+
+export class ActorStepError extends Error {
+  constructor(
+    readonly actor: string,
+    readonly event: string,
+    override readonly cause: unknown,
+  ) {
+    super(`actor ${actor} failed on "${event}": ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+export class HostedActor {
+  /** Version of the committed record this actor's state builds on (0 = never committed). */
+  version: number;
+  lastUsed = 0;
+  private actor!: AnyActor;
+  private started = false;
+  private out: StepOutput | null = null;
+  private failure: unknown = null;
+  private timers: Record<string, string>;
+  private effects: Record<string, string>;
+
+  constructor(
+    readonly def: ActorDefinition,
+    readonly address: string,
+    readonly id: string,
+    record: ActorRecord | null,
+    version: number,
+  ) {
+    this.version = version;
+    this.timers = { ...(record?.t ?? {}) };
+    this.effects = { ...(record?.f ?? {}) };
+    this.actor = this.create(record?.s);
+    if (record) {
+      this.actor.start();
+      this.started = true;
+    }
+  }
+
+  private create(snapshot: unknown): AnyActor {
+    const actor = createActor(this.def.hosted, {
+      clock: inertClock as any,
+      input: { id: this.id, address: this.address },
+      snapshot: snapshot as Snapshot<unknown> | undefined,
+      inspect: (ev: XStateInspection) => this.observe(ev),
+    });
+    actor.subscribe({ error: (err: unknown) => (this.failure = err) });
+    return actor;
+  }
+
+  get snapshot() {
+    return this.actor.getSnapshot();
+  }
+
+  get state(): string {
+    return stateKey(this.actor.getSnapshot().value);
+  }
+
+  /** The record to store after the steps taken so far. */
+  record(): ActorRecord {
+    const rec: ActorRecord = { s: this.actor.getPersistedSnapshot() };
+    if (Object.keys(this.timers).length) rec.t = this.timers;
+    if (Object.keys(this.effects).length) rec.f = this.effects;
+    return rec;
+  }
+
+  /** The timer id a timer token was armed for, if it is still armed. */
+  timerFor(token: string): string | undefined {
+    return this.timers[token];
+  }
+
+  /**
+   * Applies one event. Throws `ActorStepError` (leaving the actor as it was before the event) when the machine
+   * throws; otherwise returns everything the step decided.
+   */
+  step(event: MailroomEvent): StepOutput {
+    const before = this.actor.getSnapshot();
+    const timersBefore = { ...this.timers };
+    const effectsBefore = { ...this.effects };
+    const from = this.started ? stateKey(before.value) : '(new)';
+    const out: StepOutput = {
+      tells: [],
+      published: [],
+      replies: [],
+      timersArmed: [],
+      timersCancelled: [],
+      effectsStarted: [],
+      effectsStopped: [],
+      from,
+      to: from,
+      handled: false,
+    };
+    this.out = out;
+    this.failure = null;
+    try {
+      if (!this.started) {
+        this.started = true;
+        this.actor.start();
+      }
+      this.actor.send(event);
+    } finally {
+      this.out = null;
+    }
+    const after = this.actor.getSnapshot();
+    if (this.failure !== null || after.status === 'error') {
+      const cause = this.failure ?? after.error;
+      // Back to the state before this event: the in-memory actor must never run ahead on a failed step.
+      this.timers = timersBefore;
+      this.effects = effectsBefore;
+      this.actor = this.create(from === '(new)' ? undefined : this.def.hosted.getPersistedSnapshot(before));
+      if (from !== '(new)') this.actor.start();
+      else this.started = false;
+      throw new ActorStepError(this.address, event.type, cause);
+    }
+    out.to = stateKey(after.value);
+    out.handled = after !== before;
+    for (const arm of out.timersArmed) {
+      for (const [token, timerId] of Object.entries(this.timers)) if (timerId === arm.timerId) delete this.timers[token];
+      this.timers[arm.token] = arm.timerId;
+    }
+    return out;
+  }
+
+  /** Forgets a timer once its firing has been processed (or found stale). */
+  dropTimer(token: string): void {
+    delete this.timers[token];
+  }
+
+  stop(): void {
+    try {
+      this.actor.stop();
+    } catch {
+      // Stopping a finished or failed actor is a no-op for us.
+    }
+  }
+
+  private observe(ev: XStateInspection): void {
+    const out = this.out;
+    if (!out || ev.type !== '@xstate.action' || ev.actorRef !== this.actor) return;
+    const { type, params } = ev.action as { type: string; params: any };
+    switch (type) {
+      case 'xstate.emit': {
+        const e = params?.event;
+        if (e?.type === TELL) out.tells.push({ to: e.to, event: e.event });
+        else if (e?.type === PUBLISH) out.published.push(e.event);
+        else if (e?.type === REPLY) out.replies.push(e.data);
+        else if (e) out.published.push(e);
+        break;
+      }
+      case 'xstate.raise':
+      case 'xstate.sendTo': {
+        if (params?.delay === undefined) break;
+        if (type === 'xstate.sendTo' && params.to !== this.actor) {
+          throw new Error('delayed sendTo another XState actor is not supported; use tell() for actors and after/raise for timers');
+        }
+        const timerId = String(params.id ?? `${params.event?.type}#${newToken('')}`);
+        out.timersArmed.push({ timerId, token: newToken('t'), delayMs: Number(params.delay), event: params.event });
+        break;
+      }
+      case 'xstate.cancel': {
+        const sendId = String(params?.sendId);
+        for (const [token, timerId] of Object.entries(this.timers)) if (timerId === sendId) delete this.timers[token];
+        out.timersArmed = out.timersArmed.filter((t) => t.timerId !== sendId);
+        out.timersCancelled.push(sendId);
+        break;
+      }
+      case 'xstate.spawnChild': {
+        if (typeof params?.src !== 'string' || !this.def.effects.has(params.src)) {
+          throw new Error(`invoked actor "${String(params?.src)}" is not a declared effect of ${this.def.type}`);
+        }
+        const invokeId = String(params.id);
+        const key = `fx:${this.address}|${invokeId}|${newToken('')}`;
+        const previous = this.effects[invokeId];
+        if (previous) out.effectsStopped.push(previous);
+        this.effects[invokeId] = key;
+        out.effectsStarted.push({ invokeId, key, src: params.src, input: params.input });
+        break;
+      }
+      case 'xstate.stopChild': {
+        const id = params?.id ?? params;
+        const key = typeof id === 'string' ? this.effects[id] : undefined;
+        if (key) {
+          delete this.effects[id];
+          out.effectsStopped.push(key);
+          out.effectsStarted = out.effectsStarted.filter((e) => e.key !== key);
+        }
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Actor addresses: `service/type/id`, e.g. `inventory/sku/ABC-1`. The id may itself contain slashes; service and
+ * type may not. The partition an actor lives in is a stable hash of its whole address.
+ */
+
+export type Address = `${string}/${string}/${string}`;
+
+export type ParsedAddress = { service: string; type: string; id: string };
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+export class InvalidAddressError extends Error {
+  readonly code = 'INVALID_ADDRESS';
+  constructor(address: string, why: string) {
+    super(`invalid actor address "${address}": ${why} (expected service/type/id)`);
+  }
+}
+
+/**
+ * Splits an address into its parts, or throws an `InvalidAddressError` saying what is wrong.
+ *
+ * @example
+ * parseAddress('inventory/sku/ABC-1'); // { service: 'inventory', type: 'sku', id: 'ABC-1' }
+ */
+export function parseAddress(address: string): ParsedAddress {
+  const a = address.indexOf('/');
+  const b = a < 0 ? -1 : address.indexOf('/', a + 1);
+  if (a < 0 || b < 0) throw new InvalidAddressError(address, 'it needs three parts');
+  const service = address.slice(0, a);
+  const type = address.slice(a + 1, b);
+  const id = address.slice(b + 1);
+  if (!NAME.test(service)) throw new InvalidAddressError(address, `service "${service}" must be lower-case letters, digits and dashes`);
+  if (!NAME.test(type)) throw new InvalidAddressError(address, `type "${type}" must be lower-case letters, digits and dashes`);
+  if (id.length === 0 || id.length > 200) throw new InvalidAddressError(address, 'the id must be 1–200 characters');
+  return { service, type, id };
+}
+
+/** @example formatAddress('inventory', 'sku', 'ABC-1') // 'inventory/sku/ABC-1' */
+export function formatAddress(service: string, type: string, id: string): Address {
+  return `${service}/${type}/${id}`;
+}
+
+/** 32-bit FNV-1a over the UTF-16 code units: stable across processes and versions. */
+export function stableHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * The partition of an address among `partitions`.
+ *
+ * @example
+ * partitionOf('inventory/sku/ABC-1', 8); // a number in 0..7, the same in every process
+ */
+export function partitionOf(address: string, partitions: number): number {
+  return stableHash(address) % partitions;
+}

@@ -1,0 +1,16 @@
+/**
+ * Mailroom's runtime: the hand-picked list of what services and sagas may use (as xstate's
+ * `packages/core/src/index.ts`). Nothing outside `runtime/` imports a runtime file directly.
+ */
+export { defineActor, effect, publish, reply, tell } from './actor/define-actor.ts';
+export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent } from './actor/define-actor.ts';
+export { formatAddress, parseAddress, partitionOf, InvalidAddressError } from './address.ts';
+export type { Address, ParsedAddress } from './address.ts';
+export { createNode, AskFailedError, AskTimeoutError } from './node/node.ts';
+export type { AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node/node.ts';
+export { subscribeEvents } from './event-log.ts';
+export type { DomainEvent, EventSubscription, SubscribeOptions } from './event-log.ts';
+export { tailInspection } from './inspection-tail.ts';
+export type * from './inspection.ts';
+export { SimulatedClock, seededRandom, systemClock, systemRandom } from './clock.ts';
+export type { Clock, Random } from './clock.ts';

@@ -1,0 +1,61 @@
+/**
+ * Every Redis key and channel Mailroom uses, named in one place (as bullmq's `queue-keys.ts`). All keys of one
+ * partition share the hash tag `{service:p}`, so an atomic turn touches one Redis Cluster slot.
+ */
+
+export type PartitionKeys = {
+  /** The mailbox stream; consumer group = the service name. */
+  mbox: string;
+  lease: string;
+  fence: string;
+  /** Sorted set of processed message ids (score = commit time), the dedup window. */
+  seen: string;
+  outbox: string;
+  /** This partition's slice of the service's event log. */
+  events: string;
+  dlq: string;
+  timers: string;
+  timerData: string;
+  effects: string;
+  tries: string;
+  /** Hash `type/id` → current state, for listing and searching actors. */
+  index: string;
+  actor(type: string, id: string): string;
+};
+
+export function partitionKeys(prefix: string, service: string, partition: number): PartitionKeys {
+  const base = `${prefix}:{${service}:${partition}}`;
+  return {
+    mbox: `${base}:mbox`,
+    lease: `${base}:lease`,
+    fence: `${base}:fence`,
+    seen: `${base}:seen`,
+    outbox: `${base}:outbox`,
+    events: `${base}:events`,
+    dlq: `${base}:dlq`,
+    timers: `${base}:timers`,
+    timerData: `${base}:timerdata`,
+    effects: `${base}:effects`,
+    tries: `${base}:tries`,
+    index: `${base}:index`,
+    actor: (type, id) => `${base}:a:${type}:${id}`,
+  };
+}
+
+/** Keys that are not per partition. */
+export function globalKeys(prefix: string) {
+  return {
+    /** Capped stream of inspection events (entries hold a JSON array of events). */
+    inspect: `${prefix}:inspect`,
+    /** Sorted set of a service's live nodes, score = last heartbeat (ms). */
+    nodes: (service: string) => `${prefix}:nodes:${service}`,
+    /** Set of service names that have ever run a node. */
+    services: `${prefix}:services`,
+    /** Hash describing one node (service, pid, partitions, started, stats). */
+    node: (nodeId: string) => `${prefix}:node:${nodeId}`,
+    /** Hash describing a service's runtime config (partitions) and its actor types' machine definitions. */
+    service: (service: string) => `${prefix}:service:${service}`,
+    /** Pub/sub channel on which a node receives replies to its asks. */
+    replies: (nodeId: string) => `${prefix}:reply:${nodeId}`,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Runs invoked promise effects outside the atomic turn, after the turn that started them committed, and delivers
+ * their outcome to the actor's mailbox as `xstate.done.actor.<id>` or `xstate.error.actor.<id>`. At-least-once: a
+ * node that takes a partition over runs again every effect recorded there; the outcome message's id is derived from
+ * the effect's key, so a second outcome is dropped as a duplicate.
+ */
+import type { ActorDefinition } from '../actor/define-actor.ts';
+import { parseAddress } from '../address.ts';
+
+export type EffectRecord = { key: string; address: string; invokeId: string; src: string; input: unknown };
+
+export type SendRaw = (msg: { id: string; address: string; event: { type: string; [k: string]: unknown }; kind: string }) => Promise<unknown>;
+
+/** An error as plain data, so it can travel in a message. */
+export function errorToData(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) {
+    const data: Record<string, unknown> = { name: error.name, message: error.message };
+    for (const k of ['code', 'status', 'retryAfterMs', 'details'] as const) {
+      const v = (error as unknown as Record<string, unknown>)[k];
+      if (v !== undefined) data[k] = v;
+    }
+    return data;
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+export class EffectRunner {
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly defs: ReadonlyMap<string, ActorDefinition>,
+    private readonly sendRaw: SendRaw,
+    private readonly onError: (error: unknown, effect: EffectRecord) => void,
+  ) {}
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Starts an effect unless it is already running in this process. */
+  launch(effect: EffectRecord): void {
+    if (this.running.has(effect.key)) return;
+    const def = this.defs.get(parseAddress(effect.address).type);
+    const fn = def?.effects.get(effect.src);
+    const controller = new AbortController();
+    this.running.set(effect.key, controller);
+    const run = fn
+      ? Promise.resolve().then(() => fn({ input: effect.input, idempotencyKey: effect.key, signal: controller.signal }))
+      : Promise.reject(new Error(`no effect "${effect.src}" on actor type ${def?.type ?? '?'}`));
+    run.then(
+      (output) => this.deliver(effect, controller, { type: `xstate.done.actor.${effect.invokeId}`, output }),
+      (error) => this.deliver(effect, controller, { type: `xstate.error.actor.${effect.invokeId}`, error: errorToData(error) }),
+    );
+  }
+
+  private async deliver(effect: EffectRecord, controller: AbortController, event: { type: string; [k: string]: unknown }) {
+    // An aborted effect belongs to a partition this node gave up: its new owner runs it again.
+    for (let attempt = 0; !controller.signal.aborted; attempt++) {
+      try {
+        await this.sendRaw({ id: `${effect.key}:outcome`, address: effect.address, event, kind: 'effect' });
+        break;
+      } catch (error) {
+        // Redis unreachable: keep the outcome and try again rather than lose it.
+        if (attempt === 0) this.onError(error, effect);
+        await Bun.sleep(Math.min(2_000, 50 * 2 ** attempt));
+      }
+    }
+    if (this.running.get(effect.key) === controller) this.running.delete(effect.key);
+  }
+
+  /** Aborts the effects whose key matches (all when no filter). */
+  abort(filter?: (key: string) => boolean): void {
+    for (const [key, controller] of this.running) {
+      if (!filter || filter(key)) {
+        controller.abort();
+        this.running.delete(key);
+      }
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The shape of a mailbox entry. Field `m` (the message id) always comes first: the read script checks it against
+ * the processed set without parsing anything else.
+ *
+ *   m  message id (dedup key)        a  actor address          e  event (JSON)
+ *   t  sent at (ms, fractional)      r  reply-to (JSON)        k  kind: '' | 'timer' | 'effect'
+ *   f  sender's address, if an actor sent it
+ */
+
+export type ReplyTo = { n: string; q: string };
+
+export type Envelope = {
+  id: string;
+  streamId: string;
+  address: string;
+  event: { type: string; [k: string]: unknown };
+  sentAt: number;
+  replyTo?: ReplyTo;
+  kind?: string;
+  from?: string;
+  deliveries: number;
+};
+
+export class MalformedEntryError extends Error {
+  readonly code = 'MALFORMED_ENTRY';
+}
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
+export const preciseNow = () => performance.timeOrigin + performance.now();
+
+/** A new message id: time-ordered and unique across processes. */
+export const newMessageId = (): string => Bun.randomUUIDv7();
+
+/** Fields of a new mailbox entry, `m` first. */
+export function entryFields(msg: {
+  id: string;
+  address: string;
+  event: unknown;
+  replyTo?: ReplyTo;
+  kind?: string;
+  from?: string;
+  sentAt?: number;
+}): string[] {
+  const fields = ['m', msg.id, 'a', msg.address, 'e', JSON.stringify(msg.event), 't', String(msg.sentAt ?? preciseNow())];
+  if (msg.replyTo) fields.push('r', JSON.stringify(msg.replyTo));
+  if (msg.kind) fields.push('k', msg.kind);
+  if (msg.from) fields.push('f', msg.from);
+  return fields;
+}
+
+export function fieldsToRecord(fields: readonly string[]): Record<string, string> {
+  const rec: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) rec[fields[i]!] = fields[i + 1]!;
+  return rec;
+}
+
+/** Parses a mailbox entry, or throws `MalformedEntryError` saying what is wrong with it. */
+export function parseEntry(streamId: string, fields: readonly string[], deliveries: number): Envelope {
+  const f = fieldsToRecord(fields);
+  if (!f.m) throw new MalformedEntryError('entry has no message id (field "m")');
+  if (!f.a) throw new MalformedEntryError('entry has no actor address (field "a")');
+  if (f.e === undefined) throw new MalformedEntryError('entry has no event (field "e")');
+  let event: unknown;
+  try {
+    event = JSON.parse(f.e);
+  } catch {
+    throw new MalformedEntryError(`event is not JSON: ${f.e.slice(0, 80)}`);
+  }
+  if (!event || typeof event !== 'object' || typeof (event as { type?: unknown }).type !== 'string') {
+    throw new MalformedEntryError('event must be an object with a string "type"');
+  }
+  let replyTo: ReplyTo | undefined;
+  if (f.r) {
+    try {
+      replyTo = JSON.parse(f.r) as ReplyTo;
+    } catch {
+      throw new MalformedEntryError('reply-to (field "r") is not JSON');
+    }
+  }
+  const sentAt = Number(f.t);
+  return {
+    id: f.m,
+    streamId,
+    address: f.a,
+    event: event as Envelope['event'],
+    sentAt: Number.isFinite(sentAt) ? sentAt : Date.now(),
+    replyTo,
+    kind: f.k,
+    from: f.f,
+    deliveries,
+  };
+}

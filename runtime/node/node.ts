@@ -1,0 +1,414 @@
+/**
+ * A runtime node: hosts a service's actor types, owns some of its partitions through leases, and offers `send`
+ * and `ask` to the code around it (HTTP handlers, subscribers, tests). Several nodes of one service share the
+ * partitions between them; a node that dies loses its leases within the lease TTL and the others take over.
+ */
+import { createClient } from 'redis';
+import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
+import { parseAddress } from '../address.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { keyPrefixOf } from '../config.ts';
+import type { InspectionEvent, Inspector } from '../inspection.ts';
+import { globalKeys, partitionKeys } from '../keys.ts';
+import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
+import { scripts } from '../redis/script.ts';
+import { EffectRunner } from './effect-runner.ts';
+import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
+import { InspectionWriter } from './inspection-writer.ts';
+import { LeaseManager } from './lease-manager.ts';
+import { PartitionWorker, type ReplyPayload, type WorkerContext } from './partition-worker.ts';
+import { DEFAULT_PARTITIONS, Router } from './router.ts';
+
+export type NodeOptions = {
+  service: string;
+  actors: readonly ActorDefinition[];
+  /** Redis URL; default `REDIS_URL` or redis://127.0.0.1:6379. */
+  redis?: string;
+  /** Partitions of the service (default 8); every node of a service must agree. */
+  partitions?: number;
+  /** Prefix of every key (default `MAILROOM_PREFIX` or `mr`). */
+  keyPrefix?: string;
+  nodeId?: string;
+  /** Lease time-to-live: a dead node's partitions move after about this long. Default 3,000 ms. */
+  leaseTtlMs?: number;
+  /** Deliveries of a message whose turn throws before it goes to the dead letters. Default 5. */
+  maxDeliveries?: number;
+  /** First retry delay after a throwing turn, doubling each time. Default 50 ms. */
+  retryBaseMs?: number;
+  /** Messages per committed batch, at most. Default 200. */
+  batchSize?: number;
+  /** How long processed message ids are remembered for dropping duplicates. Default 15 min. */
+  dedupWindowMs?: number;
+  /** Approximate cap of each partition's slice of the event log. Default 100,000 entries. */
+  eventsMaxLen?: number;
+  /** Local listener for every inspection event, including per-message ones. */
+  inspect?: Inspector;
+  /** Which inspection events are written to the shared capped stream. Default 'transitions'. */
+  inspectStream?: 'all' | 'transitions' | 'off';
+  clock?: Clock;
+  /** Client for the hot path; default Bun's (about twice node-redis's stream throughput here). */
+  client?: LinkKind;
+  /** false: a client node that sends and asks but hosts no partition. Default true. */
+  consume?: boolean;
+  onError?: (error: unknown, where: string) => void;
+};
+
+export type AskResult<TContext = any> = {
+  state: string;
+  context: TContext;
+  /** What the machine passed to `reply(...)`, if it did. */
+  reply?: unknown;
+  /** Whether the event changed anything. */
+  handled: boolean;
+  /** The message had been processed before (same id): nothing was applied now. */
+  duplicate: boolean;
+};
+
+export class AskTimeoutError extends Error {
+  readonly code = 'ASK_TIMEOUT';
+  readonly status = 504;
+  constructor(
+    readonly address: string,
+    readonly eventType: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`no answer from ${address} to "${eventType}" within ${timeoutMs} ms (the message stays queued and may still be applied)`);
+  }
+}
+
+export class AskFailedError extends Error {
+  readonly code = 'ASK_FAILED';
+  readonly status = 422;
+  constructor(
+    readonly address: string,
+    message: string,
+  ) {
+    super(`${address}: ${message}`);
+  }
+}
+
+export type SendOptions = {
+  /** Message id: the dedup key. Pass a stable one (e.g. an idempotency key) to make retries safe. */
+  id?: string;
+  /** The sending actor's address, for tracing. */
+  from?: string;
+};
+
+export type DeadLetter = {
+  partition: number;
+  id: string;
+  messageId: string;
+  actor: string;
+  event: unknown;
+  error: string;
+  deliveries: number;
+  failedAt: number;
+};
+
+export interface MailroomNode {
+  readonly nodeId: string;
+  readonly service: string;
+  readonly partitions: number;
+  readonly keyPrefix: string;
+  /** Queues an event for an actor (of any service). Resolves with the message id once it is in the mailbox. */
+  send(address: string, event: MailroomEvent, options?: SendOptions): Promise<string>;
+  /** Sends and waits until the turn that processed it committed; resolves with the actor's state then. */
+  ask<TContext = any>(address: string, event: MailroomEvent, options?: SendOptions & { timeoutMs?: number }): Promise<AskResult<TContext>>;
+  /** Partitions this node owns now. */
+  owned(): number[];
+  /** Subscribes to this node's inspection events (all of them, including per-message ones). */
+  subscribe(listener: Inspector): () => void;
+  readonly deadLetters: {
+    list(options?: { partition?: number; count?: number }): Promise<DeadLetter[]>;
+    replay(partition: number, id: string): Promise<string>;
+    discard(partition: number, id: string): Promise<boolean>;
+  };
+  stats(): { processed: number; cachedActors: number; owned: number[]; effects: number };
+  /** Stops consuming, hands its partitions back and closes its connections. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a node hosting a service's actor types.
+ *
+ * @example
+ * const node = await createNode({ service: 'shop', actors: [counter], redis: 'redis://127.0.0.1:6379' });
+ * await node.send('shop/counter/a', { type: 'inc' });
+ * const { context } = await node.ask('shop/counter/a', { type: 'inc' });
+ * await node.stop();
+ */
+export async function createNode(options: NodeOptions): Promise<MailroomNode> {
+  const service = options.service;
+  parseAddress(`${service}/x/y`);
+  const prefix = options.keyPrefix ?? keyPrefixOf();
+  const url = options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const partitions = options.partitions ?? DEFAULT_PARTITIONS;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) throw new Error(`partitions must be 1–1024, got ${partitions}`);
+  const nodeId = options.nodeId ?? `${service}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const ttl = options.leaseTtlMs ?? 3_000;
+  const clock = options.clock ?? systemClock;
+  const kind = options.client ?? 'bun';
+  const consume = options.consume ?? true;
+  const onError =
+    options.onError ?? ((error: unknown, where: string) => console.error(`[mailroom ${nodeId}] ${where}: ${error instanceof Error ? error.message : String(error)}`));
+
+  const defs = new Map<string, ActorDefinition>();
+  for (const def of options.actors) {
+    if (defs.has(def.type)) throw new Error(`actor type "${def.type}" is declared twice`);
+    defs.set(def.type, def);
+  }
+
+  const link = await openLink(url, kind);
+  const router = new Router(link, prefix);
+  if (consume) await router.register(service, partitions);
+  const g = globalKeys(prefix);
+
+  const listeners = new Set<Inspector>();
+  if (options.inspect) listeners.add(options.inspect);
+  const writer = new InspectionWriter(link, g.inspect, options.inspectStream ?? 'transitions', onError);
+  const inspect = (event: InspectionEvent) => {
+    for (const l of listeners) l(event);
+    writer.add(event);
+  };
+
+  // Replies to asks arrive on this node's channel (or locally, when the actor lives here).
+  const pending = new Map<string, { resolve: (p: ReplyPayload) => void; timer: ReturnType<typeof setTimeout> }>();
+  const resolveLocal = (to: ReplyTo, payload: ReplyPayload) => {
+    if (to.n !== nodeId) return false;
+    const waiter = pending.get(to.q);
+    if (waiter) {
+      pending.delete(to.q);
+      clearTimeout(waiter.timer);
+      waiter.resolve(payload);
+    }
+    return true;
+  };
+  const sub = createClient({ url, socket: { reconnectStrategy: (n: number) => Math.min(50 * 2 ** Math.min(n, 5), 1_000) } });
+  sub.on('error', () => {});
+  await sub.connect();
+  await sub.subscribe(g.replies(nodeId), (message: string) => {
+    try {
+      const payload = JSON.parse(message) as ReplyPayload;
+      resolveLocal({ n: nodeId, q: payload.q }, payload);
+    } catch (error) {
+      onError(error, 'reading a reply');
+    }
+  });
+
+  const xadd = async (address: string, fields: string[]) => {
+    const { mbox } = await router.locate(address);
+    await link.call(['XADD', mbox, '*', ...fields]);
+  };
+  const effects = new EffectRunner(
+    defs,
+    (msg) => xadd(msg.address, entryFields({ id: msg.id, address: msg.address, event: msg.event, kind: msg.kind })),
+    (error, fx) => onError(error, `delivering the outcome of effect ${fx.key}`),
+  );
+
+  const doorbells: RedisLink[] = [];
+  const ctx: WorkerContext = {
+    service,
+    nodeId,
+    group: service,
+    link,
+    openDoorbell: async () => {
+      const bell = await openLink(url, kind);
+      doorbells.push(bell);
+      return bell;
+    },
+    defs,
+    router,
+    clock,
+    settings: {
+      batchSize: options.batchSize ?? 200,
+      maxDeliveries: options.maxDeliveries ?? 5,
+      seenHorizonMs: options.dedupWindowMs ?? 15 * 60_000,
+      eventsMaxLen: options.eventsMaxLen ?? 100_000,
+      retryBaseMs: options.retryBaseMs ?? 50,
+      idleBlockMs: 1_000,
+    },
+    effects,
+    replyChannel: (n) => g.replies(n),
+    resolveLocal,
+    inspect,
+    wantsMessageEvents: () => listeners.size > 0 || writer.mode === 'all',
+    onError,
+  };
+
+  const workers = new Map<number, PartitionWorker>();
+  let stopped = false;
+  const leases: LeaseManager = new LeaseManager(link, prefix, service, partitions, nodeId, ttl, clock, {
+    acquired(partition, leaseValue, token, previous) {
+      const keys = partitionKeys(prefix, service, partition);
+      const worker = new PartitionWorker(ctx, partition, keys, leaseValue, (w) => {
+        if (workers.get(partition) === w) workers.delete(partition);
+        void leases.release(partition);
+        inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: nodeId, to: '(lost)', token });
+      });
+      workers.set(partition, worker);
+      inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: previous, to: nodeId, token });
+      void ensureGroup(link, keys.mbox, service).then(
+        () => {
+          if (workers.get(partition) === worker && !stopped) worker.start();
+        },
+        (error) => onError(error, `creating the consumer group of partition ${partition}`),
+      );
+    },
+    lost(partition) {
+      const worker = workers.get(partition);
+      workers.delete(partition);
+      void worker?.stop();
+    },
+    yield(partition) {
+      const worker = workers.get(partition);
+      workers.delete(partition);
+      void (worker ? worker.stop() : Promise.resolve()).then(() => leases.release(partition));
+    },
+  });
+
+  let ticking: Promise<void> = Promise.resolve();
+  const startedAt = Date.now();
+  const tick = async () => {
+    const info = {
+      service,
+      pid: String(process.pid),
+      startedAt: String(startedAt),
+      partitions: JSON.stringify(leases.owned),
+      processed: String([...workers.values()].reduce((n, w) => n + w.processed, 0)),
+      actors: String([...workers.values()].reduce((n, w) => n + w.cachedActors, 0)),
+    };
+    await leases.tick(info);
+    const now = clock.now();
+    for (const worker of workers.values()) {
+      for (const def of defs.values()) worker.passivate(now - def.options.passivateAfterMs);
+    }
+  };
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (consume) {
+    await tick();
+    inspect({ type: 'node.joined', at: Date.now(), source: service, node: nodeId, service });
+    timer = setInterval(() => {
+      ticking = ticking.then(tick).catch((error) => onError(error, 'lease tick'));
+    }, Math.max(100, Math.floor(ttl / 3)));
+  }
+
+  const node: MailroomNode = {
+    nodeId,
+    service,
+    partitions,
+    keyPrefix: prefix,
+    async send(address, event, opts = {}) {
+      validateEvent(event);
+      const id = opts.id ?? newMessageId();
+      await xadd(address, entryFields({ id, address, event, from: opts.from }));
+      return id;
+    },
+    async ask(address, event, opts = {}) {
+      validateEvent(event);
+      const timeoutMs = opts.timeoutMs ?? 5_000;
+      const q = newMessageId();
+      const id = opts.id ?? q;
+      const answer = new Promise<ReplyPayload>((resolve, reject) => {
+        const t = setTimeout(() => {
+          pending.delete(q);
+          reject(new AskTimeoutError(address, event.type, timeoutMs));
+        }, timeoutMs);
+        pending.set(q, { resolve, timer: t });
+      });
+      try {
+        await xadd(address, entryFields({ id, address, event, from: opts.from, replyTo: { n: nodeId, q } }));
+      } catch (error) {
+        const waiter = pending.get(q);
+        if (waiter) clearTimeout(waiter.timer);
+        pending.delete(q);
+        throw error;
+      }
+      const payload = await answer;
+      if (!payload.ok) throw new AskFailedError(address, payload.error ?? 'the message failed');
+      return { state: payload.state!, context: payload.context as any, reply: payload.reply, handled: !!payload.handled, duplicate: !!payload.duplicate };
+    },
+    owned: () => leases.owned,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    deadLetters: {
+      async list({ partition, count = 100 } = {}) {
+        const parts = partition === undefined ? [...Array(partitions).keys()] : [partition];
+        const out: DeadLetter[] = [];
+        for (const p of parts) {
+          const rows = (await link.call(['XREVRANGE', partitionKeys(prefix, service, p).dlq, '+', '-', 'COUNT', count])) as [string, string[]][];
+          for (const [id, fields] of rows) out.push(toDeadLetter(p, id, fields));
+        }
+        return out.sort((a, b) => b.failedAt - a.failedAt).slice(0, count);
+      },
+      async replay(partition, id) {
+        const keys = partitionKeys(prefix, service, partition);
+        const res = await scripts.replayDeadLetter.run(link, [keys.dlq, keys.mbox], [id]);
+        if (res === -2 || res === '-2') throw new AskFailedError(`${service} partition ${partition}`, `no dead letter ${id}`);
+        return String(res);
+      },
+      async discard(partition, id) {
+        return Number(await link.call(['XDEL', partitionKeys(prefix, service, partition).dlq, id])) === 1;
+      },
+    },
+    stats: () => ({
+      processed: [...workers.values()].reduce((n, w) => n + w.processed, 0),
+      cachedActors: [...workers.values()].reduce((n, w) => n + w.cachedActors, 0),
+      owned: leases.owned,
+      effects: effects.active,
+    }),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (timer) clearInterval(timer);
+      await ticking.catch(() => {});
+      await Promise.all([...workers.values()].map((w) => w.stop()));
+      workers.clear();
+      effects.abort();
+      if (consume) {
+        await leases.leave();
+        inspect({ type: 'node.left', at: Date.now(), source: service, node: nodeId, service, reason: 'stopped' });
+      }
+      await writer.close();
+      for (const waiter of pending.values()) clearTimeout(waiter.timer);
+      await Promise.all(doorbells.map((d) => d.close().catch(() => {})));
+      await sub.quit().catch(() => sub.destroy());
+      await link.close();
+    },
+  };
+  return node;
+}
+
+function validateEvent(event: MailroomEvent): void {
+  if (!event || typeof event !== 'object' || typeof event.type !== 'string' || event.type.length === 0) {
+    throw new TypeError('an event must be an object with a non-empty string "type"');
+  }
+}
+
+async function ensureGroup(link: RedisLink, mbox: string, group: string): Promise<void> {
+  try {
+    await link.call(['XGROUP', 'CREATE', mbox, group, '0', 'MKSTREAM']);
+  } catch (error) {
+    if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+  }
+}
+
+function toDeadLetter(partition: number, id: string, fields: string[]): DeadLetter {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  let event: unknown = f.e;
+  try {
+    event = JSON.parse(f.e ?? 'null');
+  } catch {}
+  return {
+    partition,
+    id,
+    messageId: f.m ?? '',
+    actor: f.a ?? '',
+    event,
+    error: f.error ?? '',
+    deliveries: Number(f.deliveries ?? 0),
+    failedAt: Number(f.failedAt ?? 0),
+  };
+}

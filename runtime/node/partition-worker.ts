@@ -1,0 +1,575 @@
+/**
+ * The loop that owns one partition while this node holds its lease: read a batch (pending entries first, fenced
+ * by the lease), run every message through its actor, and commit the whole batch in one Lua call — snapshots,
+ * acks, processed markers, outgoing messages, events, timers, effects, dead letters and replies. After the commit
+ * it relays outgoing messages, starts effects and answers local asks. Any rejected commit drops the partition's
+ * cached actors, because the in-memory actors ran ahead of Redis.
+ */
+import type { ActorDefinition } from '../actor/define-actor.ts';
+import { ActorStepError, HostedActor, type ActorRecord, type StepOutput } from '../actor/hosted-actor.ts';
+import { parseAddress, partitionOf } from '../address.ts';
+import type { Clock } from '../clock.ts';
+import type { InspectionEvent } from '../inspection.ts';
+import type { PartitionKeys } from '../keys.ts';
+import type { RedisLink } from '../redis/link.ts';
+import { ScriptCode, scripts } from '../redis/script.ts';
+import type { EffectRecord, EffectRunner } from './effect-runner.ts';
+import { MalformedEntryError, newMessageId, parseEntry, preciseNow, type Envelope, type ReplyTo } from './envelope.ts';
+import type { Router } from './router.ts';
+
+export type WorkerSettings = {
+  batchSize: number;
+  maxDeliveries: number;
+  seenHorizonMs: number;
+  eventsMaxLen: number;
+  retryBaseMs: number;
+  idleBlockMs: number;
+};
+
+export type ReplyPayload = {
+  q: string;
+  ok: boolean;
+  state?: string;
+  context?: unknown;
+  reply?: unknown;
+  handled?: boolean;
+  duplicate?: boolean;
+  error?: string;
+};
+
+export type WorkerContext = {
+  service: string;
+  nodeId: string;
+  group: string;
+  link: RedisLink;
+  openDoorbell(): Promise<RedisLink>;
+  defs: ReadonlyMap<string, ActorDefinition>;
+  router: Router;
+  clock: Clock;
+  settings: WorkerSettings;
+  effects: EffectRunner;
+  replyChannel(nodeId: string): string;
+  /** Resolves an ask of this node; false when the asker is another node. */
+  resolveLocal(replyTo: ReplyTo, payload: ReplyPayload): boolean;
+  inspect(event: InspectionEvent): void;
+  /** Whether anybody listens to per-message inspection events (they cost a little on the hot path). */
+  wantsMessageEvents(): boolean;
+  onError(error: unknown, where: string): void;
+};
+
+type RawEntry = [id: string, fields: string[], deliveries: number];
+
+type OutMsg = { mbox: string; fields: string[] };
+
+/** Everything one batch will commit. */
+class Batch {
+  acks: string[] = [];
+  seen: string[] = [];
+  seenInBatch = new Set<string>();
+  dirty = new Set<HostedActor>();
+  outbox: OutMsg[] = [];
+  events: string[] = [];
+  timers = new Map<string, [due: number, data: string] | null>();
+  effectsSet: EffectRecord[] = [];
+  effectsDel: string[] = [];
+  triesDel: string[] = [];
+  deadLetters: string[][] = [];
+  replies: { to: ReplyTo; payload: ReplyPayload }[] = [];
+  inspections: InspectionEvent[] = [];
+  received: Envelope[] = [];
+  blocked = new Set<string>();
+}
+
+export class PartitionWorker {
+  private readonly actors = new Map<string, HostedActor>();
+  private stopping = false;
+  private loop: Promise<void> | null = null;
+  private doorbell: RedisLink | null = null;
+  private nextTimerDue = 0;
+  private retryAt = new Map<string, number>();
+  private outboxDirty = true;
+  private lastDelivered = '0-0';
+  lost = false;
+  processed = 0;
+
+  constructor(
+    private readonly ctx: WorkerContext,
+    readonly partition: number,
+    readonly keys: PartitionKeys,
+    readonly leaseValue: string,
+    private readonly onLost: (worker: PartitionWorker) => void,
+  ) {}
+
+  get cachedActors(): number {
+    return this.actors.size;
+  }
+
+  start(): void {
+    this.loop = this.run().catch((error) => this.ctx.onError(error, `partition ${this.partition} loop`));
+  }
+
+  /** Stops after the batch in flight; the caller releases the lease afterwards. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const bell = this.doorbell;
+    this.doorbell = null;
+    await bell?.close().catch(() => {});
+    await this.loop;
+    this.dropActors();
+    this.ctx.effects.abort((key) => this.ownsEffect(key));
+  }
+
+  private ownsEffect(key: string): boolean {
+    // key = fx:<address>|<invoke id>|<token>
+    const body = key.slice(3);
+    const address = body.slice(0, body.lastIndexOf('|', body.lastIndexOf('|') - 1));
+    const partitions = this.ctx.router.cachedPartitions(this.ctx.service);
+    return partitions !== undefined && partitionOf(address, partitions) === this.partition;
+  }
+
+  /** Evicts actors idle since before `cutoff` (passivation); their state stays in Redis. */
+  passivate(cutoff: number): number {
+    let n = 0;
+    for (const [address, actor] of this.actors) {
+      if (actor.lastUsed < cutoff) {
+        actor.stop();
+        this.actors.delete(address);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private dropActors(): void {
+    for (const actor of this.actors.values()) actor.stop();
+    this.actors.clear();
+  }
+
+  private async run(): Promise<void> {
+    await this.takeOver();
+    let idleRounds = 0;
+    while (!this.stopping) {
+      try {
+        const now = this.ctx.clock.now();
+        if (this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
+        if (this.outboxDirty) await this.sweepOutbox();
+        const progressed = await this.processBatch();
+        if (this.lost || this.stopping) break;
+        if (progressed) {
+          idleRounds = 0;
+          continue;
+        }
+        idleRounds++;
+        await this.waitForWork();
+      } catch (error) {
+        if (this.stopping) break;
+        this.ctx.onError(error, `partition ${this.partition}`);
+        this.dropActors();
+        await Bun.sleep(Math.min(1_000, 50 * 2 ** Math.min(idleRounds++, 5)));
+      }
+    }
+  }
+
+  /** What a new owner does first: re-run recorded effects; timers and the outbox are swept by the loop. */
+  private async takeOver(): Promise<void> {
+    const all = (await this.ctx.link.call(['HGETALL', this.keys.effects])) as Record<string, string> | string[] | null;
+    const pairs = Array.isArray(all) ? pairsOf(all) : Object.entries(all ?? {});
+    for (const [, json] of pairs) {
+      try {
+        this.ctx.effects.launch(JSON.parse(json) as EffectRecord);
+      } catch (error) {
+        this.ctx.onError(error, `relaunching an effect of partition ${this.partition}`);
+      }
+    }
+    this.nextTimerDue = 0;
+  }
+
+  private async fireTimers(now: number): Promise<void> {
+    const res = (await scripts.fireTimers.run(
+      this.ctx.link,
+      [this.keys.lease, this.keys.timers, this.keys.timerData, this.keys.mbox],
+      [this.leaseValue, Math.floor(now), 200],
+    )) as [number, string];
+    if (res[0] === ScriptCode.NotLeaseHolder) return this.markLost();
+    this.nextTimerDue = res[1] === '' ? -1 : Number(res[1]);
+    if (res[0] === 200) this.nextTimerDue = now;
+  }
+
+  private async sweepOutbox(): Promise<void> {
+    const entries = (await this.ctx.link.call(['XRANGE', this.keys.outbox, '-', '+', 'COUNT', 500])) as [string, string[]][];
+    for (const [id, fields] of entries) {
+      const msgs = JSON.parse(fields[1] ?? '[]') as OutMsg[];
+      await Promise.all(msgs.map((m) => this.ctx.link.call(['XADD', m.mbox, '*', ...m.fields])));
+      await this.ctx.link.call(['XDEL', this.keys.outbox, id]);
+    }
+    this.outboxDirty = entries.length === 500;
+  }
+
+  private async waitForWork(): Promise<void> {
+    const now = this.ctx.clock.now();
+    let until = now + this.ctx.settings.idleBlockMs;
+    if (this.nextTimerDue !== -1) until = Math.min(until, this.nextTimerDue);
+    for (const at of this.retryAt.values()) until = Math.min(until, at);
+    const ms = Math.max(1, Math.ceil(until - now));
+    if (!this.doorbell) this.doorbell = await this.ctx.openDoorbell();
+    const bell = this.doorbell;
+    try {
+      await bell.call(['XREAD', 'COUNT', 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, this.lastDelivered]);
+    } catch (error) {
+      if (!this.stopping) throw error;
+    }
+  }
+
+  private markLost(): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.dropActors();
+    this.onLost(this);
+  }
+
+  /** One read → process → commit round. Returns whether it took any entry. */
+  private async processBatch(): Promise<boolean> {
+    const res = (await scripts.readBatch.run(
+      this.ctx.link,
+      [this.keys.lease, this.keys.mbox, this.keys.seen],
+      [this.leaseValue, this.ctx.group, this.ctx.nodeId, this.ctx.settings.batchSize],
+    )) as [number, RawEntry[], [string, string[]][], string];
+    if (res[0] === ScriptCode.NotLeaseHolder) {
+      this.markLost();
+      return false;
+    }
+    const [, raw, dups, last] = res;
+    if (last) this.lastDelivered = last;
+    else if (raw.length) this.lastDelivered = maxId(raw[raw.length - 1]![0], this.lastDelivered);
+    if (dups.length) await this.answerDuplicates(dups);
+    if (raw.length === 0) return dups.length > 0;
+
+    const batch = new Batch();
+    const envelopes: (Envelope | null)[] = [];
+    for (const [id, fields, deliveries] of raw) {
+      try {
+        envelopes.push(parseEntry(id, fields, deliveries));
+      } catch (error) {
+        envelopes.push(null);
+        this.deadLetter(batch, id, fields, deliveries, error, 'malformed entry');
+      }
+    }
+    await this.loadActors(envelopes);
+    const now = this.ctx.clock.now();
+    for (const env of envelopes) if (env) await this.apply(batch, env, now);
+
+    if (batch.acks.length === 0) return false;
+    await this.commit(batch);
+    return true;
+  }
+
+  private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const rec: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) rec[fields[i]!] = fields[i + 1]!;
+    const dl = [...fields, 'error', `${why}: ${message}`, 'deliveries', String(deliveries), 'partition', String(this.partition), 'entry', streamId, 'failedAt', String(Date.now())];
+    batch.deadLetters.push(dl);
+    batch.acks.push(streamId);
+    if (rec.m) batch.triesDel.push(rec.m);
+    let event = '?';
+    try {
+      event = JSON.parse(rec.e ?? '{}').type ?? '?';
+    } catch {}
+    batch.inspections.push({
+      type: 'deadletter',
+      at: Date.now(),
+      source: this.ctx.service,
+      actor: rec.a ?? '?',
+      event,
+      messageId: rec.m ?? streamId,
+      error: `${why}: ${message}`,
+      deliveries,
+      partition: this.partition,
+    });
+    if (rec.r) {
+      try {
+        batch.replies.push({ to: JSON.parse(rec.r) as ReplyTo, payload: { q: '', ok: false, error: `${why}: ${message}` } });
+      } catch {}
+    }
+  }
+
+  private async loadActors(envelopes: (Envelope | null)[]): Promise<void> {
+    const missing = new Map<string, { type: string; id: string; key: string }>();
+    for (const env of envelopes) {
+      if (!env || this.actors.has(env.address) || missing.has(env.address)) continue;
+      let parsed;
+      try {
+        parsed = parseAddress(env.address);
+      } catch {
+        continue;
+      }
+      if (parsed.service !== this.ctx.service || !this.ctx.defs.has(parsed.type)) continue;
+      missing.set(env.address, { type: parsed.type, id: parsed.id, key: this.keys.actor(parsed.type, parsed.id) });
+    }
+    if (missing.size === 0) return;
+    const list = [...missing];
+    const rows = (await Promise.all(list.map(([, m]) => this.ctx.link.call(['HMGET', m.key, 'v', 's'])))) as (string | null)[][];
+    for (let i = 0; i < list.length; i++) {
+      const [address, m] = list[i]!;
+      const [v, s] = rows[i]!;
+      const record = s ? (JSON.parse(s) as ActorRecord) : null;
+      this.actors.set(address, new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0));
+    }
+  }
+
+  private async apply(batch: Batch, env: Envelope, now: number): Promise<void> {
+    const actor = this.actors.get(env.address);
+    if (!actor) {
+      const reason = describeUnroutable(env.address, this.ctx.service, this.ctx.defs);
+      this.deadLetter(batch, env.streamId, entryOf(env), env.deliveries, new Error(reason), 'undeliverable');
+      return;
+    }
+    const blockedUntil = this.retryAt.get(env.address);
+    if (batch.blocked.has(env.address) || (blockedUntil !== undefined && blockedUntil > now)) {
+      batch.blocked.add(env.address);
+      return; // stays pending, in order, until the actor's failed message is retried
+    }
+    if (batch.seenInBatch.has(env.id)) {
+      batch.acks.push(env.streamId);
+      if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: this.answer(actor, undefined, false, true) });
+      return;
+    }
+    actor.lastUsed = now;
+    if (env.kind === 'timer' && actor.timerFor(env.id) === undefined) {
+      // A firing of a timer that was cancelled or re-armed after it fell due.
+      this.markDone(batch, env);
+      return;
+    }
+    let out: StepOutput;
+    try {
+      out = actor.step(env.event);
+    } catch (error) {
+      if (!(error instanceof ActorStepError)) throw error;
+      await this.failed(batch, env, error);
+      return;
+    }
+    this.retryAt.delete(env.address);
+    if (env.kind === 'timer') {
+      actor.dropTimer(env.id);
+      batch.inspections.push({ type: 'timer.fired', at: Date.now(), source: this.ctx.service, actor: env.address, timerId: env.event.type, dueAt: env.sentAt });
+    }
+    this.markDone(batch, env);
+    batch.dirty.add(actor);
+    batch.received.push(env);
+    this.collect(batch, actor, env, out, now);
+  }
+
+  private markDone(batch: Batch, env: Envelope): void {
+    batch.acks.push(env.streamId);
+    batch.seen.push(env.id);
+    batch.seenInBatch.add(env.id);
+    if (env.deliveries > 1) batch.triesDel.push(env.id);
+  }
+
+  private async failed(batch: Batch, env: Envelope, error: ActorStepError): Promise<void> {
+    const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
+    if (tries >= this.ctx.settings.maxDeliveries) {
+      this.retryAt.delete(env.address);
+      this.deadLetter(batch, env.streamId, entryOf(env), tries, error.cause ?? error, `failed ${tries} times`);
+      return;
+    }
+    this.retryAt.set(env.address, this.ctx.clock.now() + this.ctx.settings.retryBaseMs * 2 ** (tries - 1));
+    batch.blocked.add(env.address);
+    this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);
+  }
+
+  private collect(batch: Batch, actor: HostedActor, env: Envelope, out: StepOutput, now: number): void {
+    const source = this.ctx.service;
+    for (const tell of out.tells) {
+      const id = newMessageId();
+      const fields = ['m', id, 'a', tell.to, 'e', JSON.stringify(tell.event), 't', String(preciseNow()), 'f', env.address];
+      batch.outbox.push({ mbox: '', fields });
+    }
+    for (const e of out.published) {
+      batch.events.push(JSON.stringify({ id: newMessageId(), ...e, type: e.type, aggregate: actor.address, at: Date.now(), cause: env.id }));
+    }
+    for (const timerId of out.timersCancelled) {
+      batch.timers.set(`${actor.address}|${timerId}`, null);
+      batch.inspections.push({ type: 'timer.cancelled', at: Date.now(), source, actor: actor.address, timerId, dueAt: 0 });
+    }
+    for (const arm of out.timersArmed) {
+      const due = Math.floor(now + arm.delayMs);
+      batch.timers.set(`${actor.address}|${arm.timerId}`, [due, JSON.stringify({ m: arm.token, a: actor.address, e: JSON.stringify(arm.event) })]);
+      if (this.nextTimerDue === -1 || due < this.nextTimerDue) this.nextTimerDue = due;
+      batch.inspections.push({ type: 'timer.armed', at: Date.now(), source, actor: actor.address, timerId: arm.timerId, dueAt: due });
+    }
+    for (const fx of out.effectsStarted) {
+      batch.effectsSet.push({ key: fx.key, address: actor.address, invokeId: fx.invokeId, src: fx.src, input: fx.input });
+    }
+    batch.effectsDel.push(...out.effectsStopped);
+    if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: this.answer(actor, out.replies[0], out.handled, false) });
+    if (out.from !== out.to || this.ctx.wantsMessageEvents()) {
+      batch.inspections.push({
+        type: 'actor.transition',
+        at: Date.now(),
+        source,
+        actor: actor.address,
+        event: env.event.type,
+        from: out.from,
+        to: out.to,
+        handled: out.handled,
+        messageId: env.id,
+      });
+    }
+  }
+
+  private answer(actor: HostedActor, reply: unknown, handled: boolean, duplicate: boolean): ReplyPayload {
+    const snap = actor.snapshot;
+    return { q: '', ok: true, state: actor.state, context: snap.context, reply, handled, duplicate };
+  }
+
+  private async answerDuplicates(dups: [string, string[]][]): Promise<void> {
+    const envs: Envelope[] = [];
+    for (const [id, fields] of dups) {
+      try {
+        const env = parseEntry(id, fields, 1);
+        if (env.replyTo) envs.push(env);
+      } catch {}
+    }
+    if (!envs.length) return;
+    await this.loadActors(envs);
+    for (const env of envs) {
+      const actor = this.actors.get(env.address);
+      const payload: ReplyPayload = actor ? this.answer(actor, undefined, false, true) : { q: '', ok: false, error: 'duplicate of a message already processed' };
+      this.sendReply(env.replyTo!, payload, null);
+    }
+  }
+
+  private sendReply(to: ReplyTo, payload: ReplyPayload, remote: [string, string][] | null): void {
+    payload.q = to.q;
+    if (this.ctx.resolveLocal(to, payload)) return;
+    const channel = this.ctx.replyChannel(to.n);
+    if (remote) remote.push([channel, JSON.stringify(payload)]);
+    else void this.ctx.link.call(['PUBLISH', channel, JSON.stringify(payload)]).catch(() => {});
+  }
+
+  private async commit(batch: Batch): Promise<void> {
+    // Outgoing messages need their target mailboxes (a cross-service target may need one lookup).
+    for (const msg of batch.outbox) msg.mbox = (await this.ctx.router.locate(msg.fields[3]!)).mbox;
+    const actors = [...batch.dirty];
+    const keys = [
+      this.keys.lease,
+      this.keys.mbox,
+      this.keys.seen,
+      this.keys.outbox,
+      this.keys.events,
+      this.keys.timers,
+      this.keys.timerData,
+      this.keys.effects,
+      this.keys.tries,
+      this.keys.index,
+      this.keys.dlq,
+    ];
+    const now = Date.now();
+    const args: (string | number)[] = [this.leaseValue, this.ctx.group, now, this.ctx.settings.seenHorizonMs, this.ctx.settings.eventsMaxLen];
+    args.push(batch.acks.length, ...batch.acks);
+    args.push(batch.seen.length, ...batch.seen);
+    args.push(actors.length);
+    for (const actor of actors) {
+      const { type, id } = parseAddress(actor.address);
+      keys.push(this.keys.actor(type, id));
+      args.push(actor.version, actor.version + 1, JSON.stringify(actor.record()), `${type}/${id}`, actor.state);
+    }
+    args.push(batch.outbox.length ? 1 : 0);
+    if (batch.outbox.length) args.push(JSON.stringify(batch.outbox));
+    args.push(batch.events.length, ...batch.events);
+    const timerSets: (string | number)[] = [];
+    const timerDels: string[] = [];
+    for (const [member, v] of batch.timers) {
+      if (v) timerSets.push(member, v[0], v[1]);
+      else timerDels.push(member);
+    }
+    args.push(timerSets.length / 3, ...timerSets, timerDels.length, ...timerDels);
+    args.push(batch.effectsSet.length);
+    for (const fx of batch.effectsSet) args.push(fx.key, JSON.stringify(fx));
+    args.push(batch.effectsDel.length, ...batch.effectsDel);
+    args.push(batch.triesDel.length, ...batch.triesDel);
+    args.push(batch.deadLetters.length);
+    for (const dl of batch.deadLetters) args.push(dl.length, ...dl);
+    const remote: [string, string][] = [];
+    const local: { to: ReplyTo; payload: ReplyPayload }[] = [];
+    for (const r of batch.replies) {
+      r.payload.q = r.to.q;
+      if (r.to.n === this.ctx.nodeId) local.push(r);
+      else remote.push([this.ctx.replyChannel(r.to.n), JSON.stringify(r.payload)]);
+    }
+    args.push(remote.length);
+    for (const [channel, payload] of remote) args.push(channel, payload);
+
+    let res: [number, string?, string?];
+    try {
+      res = (await scripts.commitTurn.run(this.ctx.link, keys, args)) as [number, string?, string?];
+    } catch (error) {
+      this.dropActors(); // the commit may or may not have happened: rebuild from Redis
+      throw error;
+    }
+    if (res[0] === ScriptCode.NotLeaseHolder) {
+      this.markLost();
+      return;
+    }
+    if (res[0] === ScriptCode.VersionConflict) {
+      this.ctx.onError(new Error(`version conflict on ${res[1]} (stored ${res[2]}); rebuilding partition ${this.partition}`), 'commit');
+      this.dropActors();
+      return;
+    }
+    for (const actor of actors) actor.version++;
+    this.processed += batch.seen.length;
+
+    if (batch.outbox.length) this.relay(batch.outbox, res[1]!);
+    for (const fx of batch.effectsSet) this.ctx.effects.launch(fx);
+    if (batch.effectsDel.length) this.ctx.effects.abort((key) => batch.effectsDel.includes(key));
+    for (const r of local) this.ctx.resolveLocal(r.to, r.payload);
+    for (const ev of batch.inspections) this.ctx.inspect(ev);
+    if (this.ctx.wantsMessageEvents()) {
+      const at = preciseNow();
+      for (const env of batch.received) {
+        this.ctx.inspect({ type: 'message.received', at: Date.now(), source: this.ctx.service, actor: env.address, event: env.event.type, messageId: env.id, latencyMs: at - env.sentAt });
+      }
+    }
+  }
+
+  /** Delivers a committed batch's outgoing messages; the outbox entry goes once they are all in their mailboxes. */
+  private relay(msgs: OutMsg[], outboxId: string): void {
+    Promise.all(msgs.map((m) => this.ctx.link.call(['XADD', m.mbox, '*', ...m.fields])))
+      .then(() => this.ctx.link.call(['XDEL', this.keys.outbox, outboxId]))
+      .catch((error) => {
+        this.outboxDirty = true;
+        this.ctx.onError(error, `relaying from partition ${this.partition}`);
+      });
+  }
+}
+
+function pairsOf(flat: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+
+function entryOf(env: Envelope): string[] {
+  const f = ['m', env.id, 'a', env.address, 'e', JSON.stringify(env.event), 't', String(env.sentAt)];
+  if (env.replyTo) f.push('r', JSON.stringify(env.replyTo));
+  if (env.kind) f.push('k', env.kind);
+  if (env.from) f.push('f', env.from);
+  return f;
+}
+
+function describeUnroutable(address: string, service: string, defs: ReadonlyMap<string, ActorDefinition>): string {
+  try {
+    const p = parseAddress(address);
+    if (p.service !== service) return `address ${address} belongs to service "${p.service}", not "${service}"`;
+    return `service "${service}" has no actor type "${p.type}" (it has: ${[...defs.keys()].join(', ')})`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function maxId(a: string, b: string): string {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am > bm || (am === bm && as > bs) ? a : b;
+}

@@ -1,0 +1,57 @@
+/**
+ * Where a message goes: an address's service, its partition count (agreed in Redis by the service's first node),
+ * and so its mailbox stream.
+ */
+import { parseAddress, partitionOf } from '../address.ts';
+import { globalKeys, partitionKeys } from '../keys.ts';
+import type { RedisLink } from '../redis/link.ts';
+
+export const DEFAULT_PARTITIONS = 8;
+
+export class Router {
+  private readonly counts = new Map<string, number>();
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly prefix: string,
+  ) {}
+
+  /**
+   * Records this service's partition count, or fails if the service already runs with another one (messages
+   * would land in the wrong mailboxes).
+   */
+  async register(service: string, partitions: number): Promise<void> {
+    const key = globalKeys(this.prefix).service(service);
+    await this.link.call(['HSETNX', key, 'partitions', partitions]);
+    await this.link.call(['SADD', globalKeys(this.prefix).services, service]);
+    const stored = Number(await this.link.call(['HGET', key, 'partitions']));
+    if (stored !== partitions) {
+      throw new Error(
+        `service "${service}" already runs with ${stored} partitions in this Redis (key ${key}); start this node with partitions: ${stored}`,
+      );
+    }
+    this.counts.set(service, stored);
+  }
+
+  /** The partition count of a service, from cache or Redis (claiming the default for a service never started). */
+  async partitions(service: string): Promise<number> {
+    const known = this.counts.get(service);
+    if (known) return known;
+    const key = globalKeys(this.prefix).service(service);
+    await this.link.call(['HSETNX', key, 'partitions', DEFAULT_PARTITIONS]);
+    const stored = Number(await this.link.call(['HGET', key, 'partitions']));
+    this.counts.set(service, stored);
+    return stored;
+  }
+
+  cachedPartitions(service: string): number | undefined {
+    return this.counts.get(service);
+  }
+
+  /** The mailbox stream and partition of an address. */
+  async locate(address: string): Promise<{ service: string; partition: number; mbox: string }> {
+    const { service } = parseAddress(address);
+    const partition = partitionOf(address, await this.partitions(service));
+    return { service, partition, mbox: partitionKeys(this.prefix, service, partition).mbox };
+  }
+}
