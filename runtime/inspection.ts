@@ -57,20 +57,27 @@ export type BreakerTransitionEvent = Base<'breaker.transition'> & {
   from: BreakerState;
   to: BreakerState;
   reason: string;
+  /** Percentages of the window that tripped the breaker (only on closed → open). */
   failureRate?: number;
   slowCallRate?: number;
   calls?: number;
+  /** How long the breaker will stay open (only when `to` is `open`). */
+  waitMs?: number;
 };
 export type BreakerRejectedEvent = Base<'breaker.rejected'> & {
   breaker: string;
   state: BreakerState;
   retryAfterMs: number;
 };
+/** A retry about to happen: `attempt` (2 = the first retry) starts after `delayMs`, because the previous one failed with `error`. */
 export type RetryAttemptEvent = Base<'retry.attempt'> & {
   policy: string;
   attempt: number;
+  maxAttempts: number;
   delayMs: number;
   error: string;
+  /** What the error asked for (`Retry-After`), when it did. */
+  retryAfterMs?: number;
 };
 export type BulkheadRejectedEvent = Base<'bulkhead.rejected'> & {
   bulkhead: string;

@@ -1,0 +1,212 @@
+/**
+ * A fetch-based HTTP client for service-to-service calls, every dependency behind its own policy (timeouts, retry
+ * with jittered backoff, circuit breaker, bulkhead as its connection limit). It decides what a response means for
+ * resilience: network errors, timeouts, 5xx and 429 are the dependency's failures (thrown as typed errors after the
+ * retries run out), any other response — 4xx included — is returned as it is and counts as a success. A
+ * `Retry-After` header becomes the error's `retryAfterMs`, which the retry honours. Requests that are not idempotent
+ * (POST and PATCH without an `Idempotency-Key` header, or with a streamed body) are tried once: they still go
+ * through the breaker, bulkhead and timeouts.
+ */
+
+import { systemClock, systemRandom, type Clock, type Random } from '../clock.ts';
+import type { Inspector } from '../inspection.ts';
+import { Bulkhead, type BulkheadOptions, type BulkheadStats } from './bulkhead.ts';
+import { CircuitBreaker, type BreakerStats, type CircuitBreakerOptions } from './circuit-breaker.ts';
+import { NetworkError, UpstreamStatusError } from './errors.ts';
+import { createPolicy, type ResiliencePolicy } from './policy.ts';
+import type { RetryOptions } from './retry.ts';
+
+type Shared = 'clock' | 'random' | 'inspector' | 'source' | 'name';
+
+/** The policy of one dependency; every field overrides the client's `defaults`. `false` switches a layer off. */
+export type HttpPolicyOptions = {
+  timeoutMs?: number | false;
+  attemptTimeoutMs?: number | false;
+  retry?: Omit<RetryOptions, Shared> | false;
+  circuitBreaker?: Omit<CircuitBreakerOptions, Shared>;
+  bulkhead?: Omit<BulkheadOptions, Shared> | false;
+};
+
+export type DependencyOptions = { baseUrl: string; policy?: HttpPolicyOptions };
+
+export type HttpClientOptions = {
+  /** The calling service or process: the `source` of every inspection event. */
+  source: string;
+  dependencies: Record<string, DependencyOptions>;
+  defaults?: HttpPolicyOptions;
+  clock?: Clock;
+  random?: Random;
+  inspector?: Inspector;
+  /** Default: the global `fetch`. */
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+};
+
+export type DependencyStats = { baseUrl: string; breaker: BreakerStats; bulkhead: BulkheadStats | undefined };
+
+/** What a dependency gets unless told otherwise. */
+export const defaultHttpPolicy = {
+  timeoutMs: 10_000,
+  attemptTimeoutMs: 3_000,
+  retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 5_000 },
+  circuitBreaker: {},
+  bulkhead: { maxConcurrent: 64, maxQueue: 256, queueTimeoutMs: 2_000 },
+} satisfies HttpPolicyOptions;
+
+type Dependency = {
+  baseUrl: string;
+  breaker: CircuitBreaker;
+  bulkhead: Bulkhead | undefined;
+  /** For idempotent requests. */
+  retrying: ResiliencePolicy;
+  /** For the rest: the same breaker and bulkhead, no retry. */
+  once: ResiliencePolicy;
+};
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+/**
+ * A resilient HTTP client.
+ *
+ * @example
+ * const http = createHttpClient({
+ *   source: 'gateway',
+ *   dependencies: { inventory: { baseUrl: 'http://127.0.0.1:3002' }, payment: { baseUrl: 'http://127.0.0.1:3003' } },
+ * });
+ * const response = await http.request('inventory', '/stock/ABC-1');
+ * http.stats().inventory?.breaker.state; // 'closed'
+ */
+export class HttpClient {
+  private readonly dependencies = new Map<string, Dependency>();
+  private readonly clock: Clock;
+  private readonly fetch: (input: string, init: RequestInit) => Promise<Response>;
+
+  constructor(options: HttpClientOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    const random = options.random ?? systemRandom;
+    for (const [name, dependency] of Object.entries(options.dependencies)) {
+      const policy = { ...defaultHttpPolicy, ...options.defaults, ...dependency.policy };
+      const shared = { source: options.source, clock: this.clock, inspector: options.inspector };
+      const breaker = new CircuitBreaker({ ...policy.circuitBreaker, ...shared, name });
+      const bulkhead = policy.bulkhead === false ? undefined : new Bulkhead({ ...policy.bulkhead, ...shared, name });
+      const layers = {
+        name,
+        ...shared,
+        random,
+        timeoutMs: policy.timeoutMs === false ? undefined : policy.timeoutMs,
+        attemptTimeoutMs: policy.attemptTimeoutMs === false ? undefined : policy.attemptTimeoutMs,
+        circuitBreaker: breaker,
+        bulkhead,
+      };
+      this.dependencies.set(name, {
+        baseUrl: dependency.baseUrl.replace(/\/+$/, ''),
+        breaker,
+        bulkhead,
+        retrying: createPolicy({ ...layers, retry: policy.retry === false ? undefined : policy.retry }),
+        once: createPolicy(layers),
+      });
+    }
+  }
+
+  /**
+   * Sends a request to `dependency` under its policy. Resolves with any response that is not a failure (2xx–4xx
+   * except 429); throws `UpstreamStatusError` (5xx, 429), `NetworkError`, `TimeoutError`, `CircuitOpenError` or
+   * `BulkheadRejectedError` once the policy has done what it can.
+   *
+   * @example
+   * const response = await http.request('payment', '/charges', {
+   *   method: 'POST',
+   *   headers: { 'content-type': 'application/json', 'idempotency-key': orderId },
+   *   body: JSON.stringify({ orderId, amount }),
+   * });
+   */
+  request(dependency: string, path: string, init: RequestInit = {}): Promise<Response> {
+    const target = this.dependency(dependency);
+    const url = target.baseUrl + (path.startsWith('/') ? path : `/${path}`);
+    const policy = isIdempotent(init) ? target.retrying : target.once;
+    return policy.execute((signal) => this.attempt(dependency, url, init, signal), init.signal ?? undefined);
+  }
+
+  /**
+   * The breaker of a dependency, for operator controls (`forceOpen`, `disable`, `reset`) and `subscribe`.
+   *
+   * @example
+   * http.breaker('payment').forceOpen('provider maintenance');
+   */
+  breaker(dependency: string): CircuitBreaker {
+    return this.dependency(dependency).breaker;
+  }
+
+  /**
+   * Every dependency's breaker (state, window, last trips with reasons) and bulkhead, by dependency name.
+   *
+   * @example
+   * for (const [name, { breaker }] of Object.entries(http.stats())) console.log(name, breaker.state, breaker.reason);
+   */
+  stats(): Record<string, DependencyStats> {
+    const stats: Record<string, DependencyStats> = {};
+    for (const [name, { baseUrl, breaker, bulkhead }] of this.dependencies) {
+      stats[name] = { baseUrl, breaker: breaker.stats(), bulkhead: bulkhead?.stats() };
+    }
+    return stats;
+  }
+
+  /** Stops every breaker's machine and timer. */
+  dispose(): void {
+    for (const { breaker } of this.dependencies.values()) breaker.dispose();
+  }
+
+  private dependency(name: string): Dependency {
+    const dependency = this.dependencies.get(name);
+    if (dependency === undefined) {
+      throw new Error(`unknown dependency "${name}"; configured: ${[...this.dependencies.keys()].join(', ') || 'none'}`);
+    }
+    return dependency;
+  }
+
+  private async attempt(dependency: string, url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+    let response: Response;
+    try {
+      response = await this.fetch(url, { ...init, signal });
+    } catch (error) {
+      // A timeout or our caller aborted: let that reason speak, not the fetch's generic AbortError.
+      if (signal?.aborted) throw signal.reason;
+      throw new NetworkError(dependency, error);
+    }
+    if (response.status < 500 && response.status !== 429) return response;
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
+    // Read the body so the connection can be reused, and keep its start for the error message.
+    const body = await response.text().catch(() => '');
+    throw new UpstreamStatusError(dependency, response.status, { retryAfterMs, body });
+  }
+}
+
+/**
+ * Creates a resilient HTTP client (see `HttpClientOptions` and `defaultHttpPolicy`).
+ *
+ * @example
+ * const http = createHttpClient({ source: 'payment', dependencies: { provider: { baseUrl: env.PROVIDER_URL } } });
+ */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  return new HttpClient(options);
+}
+
+/**
+ * A `Retry-After` header in milliseconds from `now`: delta-seconds or an HTTP date; `undefined` if absent or invalid.
+ *
+ * @example
+ * parseRetryAfter('2', clock.now()); // 2000
+ */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function isIdempotent(init: RequestInit): boolean {
+  if (init.body instanceof ReadableStream) return false;
+  if (IDEMPOTENT.has((init.method ?? 'GET').toUpperCase())) return true;
+  return new Headers(init.headers).has('idempotency-key');
+}

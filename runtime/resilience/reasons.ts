@@ -1,0 +1,95 @@
+/**
+ * The sentences a person reads in the panel when a breaker changes state ("opened: 12 of 20 calls failed (60%) ≥ 50%
+ * within 10 s"). They are built here, in one place, from numbers the machine already holds, so the wording stays
+ * consistent and every sentence is checked by a test.
+ */
+
+/**
+ * A duration as a person says it: `800 ms`, `1.5 s`, `30 s`.
+ *
+ * @example
+ * formatDuration(30_000); // '30 s'
+ */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${trimmed(ms / 1000)} s`;
+}
+
+/**
+ * A rate in percent with at most one decimal: `60%`, `33.3%`.
+ *
+ * @example
+ * formatPercent(2 / 3 * 100); // '66.7%'
+ */
+export function formatPercent(percent: number): string {
+  return `${trimmed(percent)}%`;
+}
+
+function trimmed(n: number): string {
+  return String(Math.round(n * 10) / 10);
+}
+
+/** What a sliding window is, in words ("within 10 s", "within the last 100 calls"): the tail of a trip reason. */
+export function describeWindow(window: { kind: 'count'; size: number } | { kind: 'time'; ms: number }): string {
+  return window.kind === 'time' ? `within ${formatDuration(window.ms)}` : `within the last ${window.size} calls`;
+}
+
+/** The counts a trip is judged on. */
+export type TripEvidence = { calls: number; failures: number; slowCalls: number };
+
+/** The thresholds a trip is judged against (rates in percent). */
+export type TripThresholds = {
+  minimumCalls: number;
+  failureRateThreshold: number;
+  slowCallRateThreshold: number;
+  slowCallDurationMs: number;
+};
+
+/**
+ * Why a closed breaker must open, or `undefined` if it must not. The failure rate is judged before the slow-call
+ * rate, so when both are over their thresholds the reason names the failures (the stronger signal).
+ *
+ * @example
+ * tripReason({ calls: 20, failures: 12, slowCalls: 0 }, thresholds, 'within 10 s');
+ * // 'opened: 12 of 20 calls failed (60%) ≥ 50% within 10 s'
+ */
+export function tripReason(evidence: TripEvidence, thresholds: TripThresholds, window: string): string | undefined {
+  const { calls, failures, slowCalls } = evidence;
+  if (calls === 0 || calls < thresholds.minimumCalls) return undefined;
+  const failureRate = (failures / calls) * 100;
+  if (failureRate >= thresholds.failureRateThreshold) {
+    return `opened: ${failures} of ${calls} calls failed (${formatPercent(failureRate)}) ≥ ${formatPercent(thresholds.failureRateThreshold)} ${window}`;
+  }
+  const slowCallRate = (slowCalls / calls) * 100;
+  if (slowCallRate >= thresholds.slowCallRateThreshold) {
+    return `opened: ${slowCalls} of ${calls} calls took ≥ ${formatDuration(thresholds.slowCallDurationMs)} (${formatPercent(slowCallRate)}) ≥ ${formatPercent(thresholds.slowCallRateThreshold)} ${window}`;
+  }
+  return undefined;
+}
+
+/** `half-open: 30 s elapsed` */
+export function halfOpenReason(waitMs: number): string {
+  return `half-open: ${formatDuration(waitMs)} elapsed`;
+}
+
+/** `closed: 3 of 3 probes succeeded` */
+export function closedReason(probes: number): string {
+  return `closed: ${probes} of ${probes} probes succeeded`;
+}
+
+/** `reopened: probe failed (TimeoutError: attempt timed out after 2000 ms)` or `reopened: probe took 3.2 s ≥ 2 s` */
+export function reopenedReason(probe: { error: string } | { durationMs: number; slowCallDurationMs: number }): string {
+  return 'error' in probe
+    ? `reopened: probe failed (${probe.error})`
+    : `reopened: probe took ${formatDuration(probe.durationMs)} ≥ ${formatDuration(probe.slowCallDurationMs)}`;
+}
+
+/** `forced open by operator`, `disabled by operator`, `closed: reset by operator`, each with an optional note. */
+export function operatorReason(action: 'forceOpen' | 'disable' | 'reset', note?: string): string {
+  const sentence =
+    action === 'forceOpen' ? 'forced open by operator' : action === 'disable' ? 'disabled by operator' : 'closed: reset by operator';
+  return note ? `${sentence}: ${note}` : sentence;
+}
+
+/** The reason a new breaker reports before its first transition. */
+export const createdReason = 'closed: created';
