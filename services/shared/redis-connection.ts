@@ -1,0 +1,52 @@
+/**
+ * The Redis connection a process opens at start, and the health check that reports it. The process starts serving
+ * HTTP at once and keeps reconnecting in the background, so a Redis that comes up late (or restarts) is picked up,
+ * and `/health` says `degraded` meanwhile. Later issues hand this client to the runtime node.
+ */
+import { createClient } from 'redis';
+import { portOf } from '../../runtime/config.ts';
+
+/** `REDIS_URL`, or the supervisor's private Redis on its default port. */
+export function redisUrlOf(env: Record<string, string | undefined> = process.env): string {
+  return env.REDIS_URL || `redis://127.0.0.1:${portOf('redis', env)}`;
+}
+
+/**
+ * Connects (in the background) and returns the client with a health check and a close function.
+ *
+ * @example
+ * const redis = connectRedis('order');
+ * const app = createServiceApp({ name: 'order', checks: { redis: redis.check } });
+ * onShutdown(redis.close);
+ */
+export function connectRedis(processName: string, url: string = redisUrlOf()) {
+  const client = createClient({
+    url,
+    socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000) },
+  });
+  // node-redis emits 'error' on every failed reconnect; say it once per outage, not once per retry.
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    console.error(`[${processName}] redis unreachable at ${url}: ${error.message || error.name}`);
+  });
+  client.on('ready', () => {
+    if (down) console.log(`[${processName}] redis reachable again at ${url}`);
+    down = false;
+  });
+  client.connect().catch(() => {});
+
+  return {
+    client,
+    /** Resolves when Redis answers PING; throws when it does not. */
+    async check(): Promise<void> {
+      if (!client.isReady) throw new Error(`not connected to ${url}`);
+      await client.ping();
+    },
+    async close(): Promise<void> {
+      if (client.isReady) await client.close().catch(() => client.destroy());
+      else if (client.isOpen) client.destroy();
+    },
+  };
+}

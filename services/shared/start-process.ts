@@ -1,0 +1,49 @@
+/**
+ * The skeleton every Mailroom process starts from: a service app on its port (from `runtime/config.ts`), a Redis
+ * connection reported by `/health` where the process uses Redis, and a clean exit on SIGTERM/SIGINT. Each
+ * `services/<name>/main.ts` calls it with its own routes; later issues add the runtime node and the actors.
+ */
+import type { Elysia } from 'elysia';
+import { portOf, type ProcessName } from '../../runtime/config.ts';
+import { listen } from '../../runtime/http/listen.ts';
+import { createServiceApp } from '../../runtime/http/service-app.ts';
+import { onShutdown } from '../../runtime/process/shutdown.ts';
+import { connectRedis } from './redis-connection.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: any route plugin may be mounted
+type AnyElysia = Elysia<any, any, any, any, any, any, any>;
+
+export type StartProcessOptions = {
+  name: ProcessName;
+  description: string;
+  /** Whether the process uses Redis (then `/health` reports it). */
+  redis: boolean;
+  /** The process's own routes, mounted on the service app. */
+  routes?: AnyElysia;
+};
+
+/**
+ * Starts the process and returns its server, app and Redis connection (if any).
+ *
+ * @example
+ * startProcess({ name: 'order', description: 'Orders and their lifecycle', redis: true, routes: orderRoutes });
+ */
+export function startProcess(options: StartProcessOptions) {
+  const redis = options.redis ? connectRedis(options.name) : undefined;
+  const app = createServiceApp({
+    name: options.name,
+    description: options.description,
+    checks: redis ? { redis: redis.check } : {},
+  });
+  if (options.routes) app.use(options.routes);
+
+  const port = portOf(options.name);
+  const server = listen(app, port);
+  console.log(`${options.name} listening on ${server.url.href}`);
+
+  onShutdown(async () => {
+    await server.stop(true);
+    await redis?.close();
+  });
+  return { app, server, redis };
+}
