@@ -40,13 +40,21 @@ export function formatAddress(service: string, type: string, id: string): Addres
   return `${service}/${type}/${id}`;
 }
 
-/** 32-bit FNV-1a over the UTF-16 code units: stable across processes and versions. */
+/**
+ * 32-bit FNV-1a over the UTF-16 code units, finished with murmur3's avalanche step (plain FNV-1a barely mixes
+ * the last characters, so similar names would rank alike). Stable across processes and versions.
+ */
 export function stableHash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 

@@ -111,7 +111,7 @@ export async function subscribeEvents(options: SubscribeOptions): Promise<EventS
     },
     async stop() {
       stopped = true;
-      await link.close();
+      link.abort();
       await loop;
     },
   };

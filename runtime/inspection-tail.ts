@@ -61,7 +61,7 @@ export async function tailInspection(options: {
     lastId: () => cursor,
     async stop() {
       stopped = true;
-      await link.close();
+      link.abort();
       await loop;
     },
   };

@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
-import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
+import { openLink, type LinkKind } from '../redis/link.ts';
 import { scripts } from '../redis/script.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
@@ -147,7 +147,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const nodeId = options.nodeId ?? `${service}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const ttl = options.leaseTtlMs ?? 3_000;
   const clock = options.clock ?? systemClock;
-  const kind = options.client ?? 'bun';
+  const kind = options.client ?? ((process.env.MAILROOM_REDIS_CLIENT as LinkKind | undefined) || 'node-redis');
   const consume = options.consume ?? true;
   const onError =
     options.onError ?? ((error: unknown, where: string) => console.error(`[mailroom ${nodeId}] ${where}: ${error instanceof Error ? error.message : String(error)}`));
@@ -205,17 +205,12 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     (error, fx) => onError(error, `delivering the outcome of effect ${fx.key}`),
   );
 
-  const doorbells: RedisLink[] = [];
   const ctx: WorkerContext = {
     service,
     nodeId,
     group: service,
     link,
-    openDoorbell: async () => {
-      const bell = await openLink(url, kind);
-      doorbells.push(bell);
-      return bell;
-    },
+    openDoorbell: () => openLink(url, kind),
     defs,
     router,
     clock,
@@ -372,7 +367,6 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       }
       await writer.close();
       for (const waiter of pending.values()) clearTimeout(waiter.timer);
-      await Promise.all(doorbells.map((d) => d.close().catch(() => {})));
       await sub.quit().catch(() => sub.destroy());
       await link.close();
     },

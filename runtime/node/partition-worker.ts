@@ -113,7 +113,7 @@ export class PartitionWorker {
     this.stopping = true;
     const bell = this.doorbell;
     this.doorbell = null;
-    await bell?.close().catch(() => {});
+    bell?.abort();
     await this.loop;
     this.dropActors();
     this.ctx.effects.abort((key) => this.ownsEffect(key));

@@ -12,7 +12,10 @@ export type RedisArg = string | number;
 export interface RedisLink {
   /** Sends one command, e.g. `call(['XADD', key, '*', 'a', '1'])`. Concurrent calls are pipelined in order. */
   call(args: RedisArg[]): Promise<unknown>;
+  /** Closes after the commands in flight (graceful). */
   close(): Promise<void>;
+  /** Closes now, failing commands in flight (e.g. to end a blocking read). */
+  abort(): void;
 }
 
 export type LinkKind = 'bun' | 'node-redis';
@@ -60,6 +63,10 @@ async function openBunLink(url: string): Promise<RedisLink> {
       closed = true;
       client.close();
     },
+    abort() {
+      closed = true;
+      client.close();
+    },
   };
 }
 
@@ -79,6 +86,13 @@ async function openNodeRedisLink(url: string): Promise<RedisLink> {
         await client.quit();
       } catch {
         client.destroy();
+      }
+    },
+    abort() {
+      try {
+        client.destroy();
+      } catch {
+        // already closed
       }
     },
   };

@@ -1,0 +1,168 @@
+import { afterAll, describe, expect, it } from 'bun:test';
+import { createClient } from 'redis';
+import { AskFailedError, AskTimeoutError, createNode, partitionOf, type MailroomNode } from '../../runtime/index.ts';
+import { partitionKeys } from '../../runtime/keys.ts';
+import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
+import { counter, flaky, sequencer } from '../fixtures/test-actors.ts';
+
+const prefixes: string[] = [];
+const nodes: MailroomNode[] = [];
+const quiet = (e: unknown, w: string) => { if (process.env.DEBUG_NODE) console.error(w, String(e)); };
+
+async function node(prefix: string, extra: Partial<Parameters<typeof createNode>[0]> = {}) {
+  const n = await createNode({ service: 'svc', actors: [counter, sequencer, flaky], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4, onError: quiet, ...extra });
+  nodes.push(n);
+  return n;
+}
+function prefix(name: string) {
+  const p = testPrefix(name);
+  prefixes.push(p);
+  return p;
+}
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
+  for (const p of prefixes) await cleanupPrefix(p);
+});
+
+describe('node', () => {
+  it('should apply sent events and answer asks after the turn committed', async () => {
+    const p = prefix('basic');
+    const n = await node(p);
+    for (let i = 0; i < 5; i++) await n.send('svc/counter/a', { type: 'inc', by: 2 });
+    const res = await n.ask<{ n: number }>('svc/counter/a', { type: 'get' });
+    expect(res.context.n).toBe(10);
+    expect(res.reply).toBe(10);
+    expect(res.duplicate).toBe(false);
+    // the state is in Redis, versioned
+    const c = createClient({ url: SHARED_REDIS });
+    await c.connect();
+    const keys = partitionKeys(p, 'svc', partitionOf('svc/counter/a', 4));
+    const stored = await c.hGetAll(keys.actor('counter', 'a'));
+    await c.quit();
+    expect(JSON.parse(stored.s!).s.context.n).toBe(10);
+    expect(Number(stored.v)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('should keep each sender’s order for 10,000 messages to 100 actors from 4 concurrent senders', async () => {
+    const p = prefix('order');
+    const consumer = await node(p, { partitions: 8 });
+    const senders = await Promise.all([0, 1, 2, 3].map(() => node(p, { consume: false, partitions: 8 })));
+    await Promise.all(
+      senders.map(async (s, si) => {
+        for (let seq = 0; seq < 25; seq++) {
+          await Promise.all([...Array(100).keys()].map((a) => s.send(`svc/sequencer/a${a}`, { type: 'seq', sender: `s${si}`, seq })));
+        }
+      }),
+    );
+    const results = await Promise.all([...Array(100).keys()].map((a) => consumer.ask<{ count: number; violations: number; last: Record<string, number> }>(`svc/sequencer/a${a}`, { type: 'noop' }, { timeoutMs: 20_000 })));
+    for (const r of results) {
+      expect(r.context.violations).toBe(0);
+      expect(r.context.count).toBe(100);
+      expect(r.context.last).toEqual({ s0: 24, s1: 24, s2: 24, s3: 24 });
+    }
+  }, 60_000);
+
+  it('should apply a message sent twice with the same id once, and say so to an asker', async () => {
+    const p = prefix('dedup');
+    const n = await node(p);
+    await n.send('svc/counter/d', { type: 'inc' }, { id: 'same-id' });
+    await n.send('svc/counter/d', { type: 'inc' }, { id: 'same-id' });
+    const again = await n.ask('svc/counter/d', { type: 'inc' }, { id: 'same-id' });
+    expect(again.duplicate).toBe(true);
+    const res = await n.ask<{ n: number }>('svc/counter/d', { type: 'get' });
+    expect(res.context.n).toBe(1);
+  });
+
+  it('should dead-letter a throwing message after exactly maxDeliveries while the partition keeps flowing', async () => {
+    const p = prefix('dlq');
+    const n = await node(p, { maxDeliveries: 5, retryBaseMs: 10, partitions: 1 });
+    const failed = n.ask('svc/flaky/f', { type: 'boom' }, { timeoutMs: 10_000 });
+    for (let i = 0; i < 20; i++) await n.send('svc/counter/other', { type: 'inc' });
+    await n.send('svc/flaky/f', { type: 'ok' });
+    expect(failed).rejects.toBeInstanceOf(AskFailedError);
+    await failed.catch((e) => expect(String(e.message)).toContain('boom on purpose'));
+    const other = await n.ask<{ n: number }>('svc/counter/other', { type: 'get' });
+    expect(other.context.n).toBe(20);
+    const flakyState = await n.ask<{ ok: number }>('svc/flaky/f', { type: 'get' });
+    expect(flakyState.context.ok).toBe(1); // the message after the poison one was applied, in order
+    const letters = await n.deadLetters.list();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.deliveries).toBe(5);
+    expect(letters[0]!.actor).toBe('svc/flaky/f');
+    expect(letters[0]!.error).toContain('boom on purpose');
+    expect(letters[0]!.event).toEqual({ type: 'boom' });
+    // replay: it fails again five times and comes back; discard removes it
+    await n.deadLetters.replay(letters[0]!.partition, letters[0]!.id);
+    const back = await waitFor('the replayed message to be dead-lettered again', async () => {
+      const l = await n.deadLetters.list();
+      return l.length === 1 && l[0]!.id !== letters[0]!.id ? l : null;
+    });
+    expect(await n.deadLetters.discard(back[0]!.partition, back[0]!.id)).toBe(true);
+    expect(await n.deadLetters.list()).toHaveLength(0);
+  }, 30_000);
+
+  it('should dead-letter malformed mailbox entries with a reason without stopping the partition', async () => {
+    const p = prefix('malformed');
+    const n = await node(p, { partitions: 1 });
+    const c = createClient({ url: SHARED_REDIS });
+    await c.connect();
+    const mbox = partitionKeys(p, 'svc', 0).mbox;
+    await n.send('svc/counter/m', { type: 'inc' });
+    await c.xAdd(mbox, '*', { m: 'bad-1', a: 'svc/counter/m', e: '{not json' });
+    await c.xAdd(mbox, '*', { garbage: 'yes' });
+    await c.xAdd(mbox, '*', { m: 'bad-3', a: 'svc/nosuchtype/x', e: '{"type":"inc"}' });
+    await c.xAdd(mbox, '*', { m: 'bad-4', a: 'not an address', e: '{"type":"inc"}' });
+    await c.quit();
+    await n.send('svc/counter/m', { type: 'inc' });
+    const res = await n.ask<{ n: number }>('svc/counter/m', { type: 'get' });
+    expect(res.context.n).toBe(2);
+    const letters = await n.deadLetters.list();
+    const errors = letters.map((l) => l.error).sort();
+    expect(errors).toHaveLength(4);
+    expect(errors.some((e) => e.includes('event is not JSON'))).toBe(true);
+    expect(errors.some((e) => e.includes('no message id'))).toBe(true);
+    expect(errors.some((e) => e.includes('no actor type "nosuchtype"'))).toBe(true);
+    expect(errors.some((e) => e.includes('invalid actor address'))).toBe(true);
+  });
+
+  it('should fail an ask with a typed timeout when nobody processes the mailbox', async () => {
+    const p = prefix('timeout');
+    const n = await node(p, { consume: false });
+    const err = await n.ask('nobody/counter/x', { type: 'get' }, { timeoutMs: 200 }).catch((e) => e);
+    expect(err).toBeInstanceOf(AskTimeoutError);
+    expect(err.timeoutMs).toBe(200);
+    expect(err.message).toContain('nobody/counter/x');
+  });
+
+  it('should reject bad addresses and events with a clear error', async () => {
+    const p = prefix('bad');
+    const n = await node(p, { consume: false });
+    expect(n.send('no-slashes', { type: 'x' })).rejects.toThrow('invalid actor address');
+    expect(n.send('svc/counter/a', { nope: 1 } as never)).rejects.toThrow('non-empty string "type"');
+  });
+
+  it('should passivate idle actors and restore them from Redis', async () => {
+    const p = prefix('passivate');
+    const { defineActor } = await import('../../runtime/index.ts');
+    const quick = defineActor('counter', counter.machine, { passivateAfterMs: 0 });
+    const n = await node(p, { actors: [quick], leaseTtlMs: 600 });
+    for (let i = 0; i < 50; i++) await n.send(`svc/counter/p${i}`, { type: 'inc' });
+    await n.ask('svc/counter/p0', { type: 'inc' });
+    await waitFor('actors to leave memory', () => n.stats().cachedActors === 0, 5_000);
+    const res = await n.ask<{ n: number }>('svc/counter/p0', { type: 'get' });
+    expect(res.context.n).toBe(2);
+  });
+
+  it('should share partitions between two nodes of a service', async () => {
+    const p = prefix('share');
+    const a = await node(p, { leaseTtlMs: 600, partitions: 8 });
+    const b = await node(p, { leaseTtlMs: 600, partitions: 8 });
+    await waitFor('both nodes to own partitions, all 8 owned once', () => {
+      const all = [...a.owned(), ...b.owned()].sort((x, y) => x - y);
+      return a.owned().length > 0 && b.owned().length > 0 && all.join() === '0,1,2,3,4,5,6,7';
+    });
+    await b.stop();
+    await waitFor('the remaining node to own every partition', () => a.owned().length === 8, 5_000);
+  });
+});
