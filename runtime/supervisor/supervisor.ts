@@ -25,8 +25,8 @@ export type SupervisorOptions = {
   host: string;
   /** An external Redis (`REDIS_URL`); without it a private redis-server is started. */
   redisUrl?: string;
-  /** The private Redis: its port, data directory, binary (default: `redis-server` on PATH). */
-  privateRedis: { port: number; dataDir: string; server?: string; portEnvVar?: string };
+  /** The private Redis (needed unless `redisUrl` is given): port, data directory, binary (default: on PATH). */
+  privateRedis?: { port: number; dataDir: string; server?: string; portEnvVar?: string };
   minBunVersion?: string;
   /** How long every process gets to answer its health URL after the start (default 30 s). */
   healthTimeoutMs?: number;
@@ -77,7 +77,8 @@ export class Supervisor {
   private readonly prefixWidth: number;
 
   constructor(private readonly options: SupervisorOptions) {
-    this.redisUrl = options.redisUrl ?? privateRedisUrl(options.privateRedis.port);
+    if (!options.redisUrl && !options.privateRedis) throw new SupervisorError('no Redis: give redisUrl or privateRedis');
+    this.redisUrl = options.redisUrl ?? privateRedisUrl(options.privateRedis!.port);
     this.log = options.log ?? ((line) => console.log(line));
     this.prefixWidth = Math.max(REDIS_NAME.length, ...options.processes.map((p) => p.name.length));
   }
@@ -129,14 +130,16 @@ export class Supervisor {
 
   private async checkPrerequisites(): Promise<void> {
     const o = this.options;
-    const server = o.privateRedis.server ?? Bun.which('redis-server');
+    const server = o.privateRedis?.server ?? Bun.which('redis-server');
     const problems: string[] = [];
     const bun = checkBun(Bun.version, o.minBunVersion ?? '1.2');
     if (bun) problems.push(bun);
     const redis = await checkRedis({ redisUrl: o.redisUrl, redisServer: server });
     if (redis) problems.push(redis);
     const ports = o.processes.map((p) => ({ name: p.name, port: p.port, envVar: p.portEnvVar }));
-    if (!o.redisUrl) ports.unshift({ name: 'private redis', port: o.privateRedis.port, envVar: o.privateRedis.portEnvVar });
+    if (!o.redisUrl && o.privateRedis) {
+      ports.unshift({ name: 'private redis', port: o.privateRedis.port, envVar: o.privateRedis.portEnvVar });
+    }
     problems.push(...(await checkPorts(o.host, ports)));
     if (problems.length > 0) throw new PrerequisiteError(problems);
   }
@@ -175,7 +178,7 @@ export class Supervisor {
     await this.checkPrerequisites();
     const baseEnv = { ...(o.env ?? process.env), REDIS_URL: this.redisUrl, MAILROOM_SUPERVISOR_PID: String(process.pid) };
     try {
-      if (!o.redisUrl) {
+      if (!o.redisUrl && o.privateRedis) {
         const server = o.privateRedis.server ?? Bun.which('redis-server')!;
         const command = privateRedisCommand({ server, port: o.privateRedis.port, dataDir: o.privateRedis.dataDir });
         this.redis = this.makeChild(0, REDIS_NAME, command, baseEnv, async () => {
