@@ -81,7 +81,8 @@ describe('supervisor', () => {
 });
 
 describe('supervisor health timeout', () => {
-  const redisUrl = 'redis://127.0.0.1:6379'; // the machine's Redis: these children never touch it
+  // The shared test Redis: only pinged by the prerequisite check, these children never touch it.
+  const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
   it('should name a process that never answers its health URL, and why', async () => {
     const [silentPort, crashPort] = [await freePort(), await freePort()];
