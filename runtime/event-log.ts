@@ -7,7 +7,7 @@
  */
 import { keyPrefixOf } from './config.ts';
 import { globalKeys, partitionKeys } from './keys.ts';
-import { openLink, type RedisLink } from './redis/link.ts';
+import { openLink, streamReadReply, type RedisLink } from './redis/link.ts';
 import { DEFAULT_PARTITIONS } from './node/router.ts';
 
 export type DomainEvent = {
@@ -82,9 +82,9 @@ export async function subscribeEvents(options: SubscribeOptions): Promise<EventS
       try {
         const args = ['XREADGROUP', 'GROUP', options.group, consumer, 'COUNT', 100];
         if (cursor === '>') args.push('BLOCK', options.blockMs ?? 1_000);
-        const res = (await link.call([...args, 'STREAMS', ...streams, ...streams.map(() => cursor)])) as [string, [string, string[] | null][]][] | null;
+        const res = streamReadReply(await link.call([...args, 'STREAMS', ...streams, ...streams.map(() => cursor)]));
         let any = false;
-        for (const [stream, entries] of res ?? []) {
+        for (const [stream, entries] of res) {
           const partition = streams.indexOf(stream);
           for (const [id, fields] of entries) {
             if (stopped) return;

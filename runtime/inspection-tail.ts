@@ -5,7 +5,7 @@
 import { keyPrefixOf } from './config.ts';
 import type { InspectionEvent } from './inspection.ts';
 import { globalKeys } from './keys.ts';
-import { openLink } from './redis/link.ts';
+import { openLink, streamReadReply } from './redis/link.ts';
 
 export type TailedEvent = { id: string; event: InspectionEvent };
 
@@ -39,7 +39,7 @@ export async function tailInspection(options: {
       try {
         const rows = first
           ? ((await link.call(['XRANGE', stream, cursor, '+', 'COUNT', 200])) as [string, string[]][])
-          : (((await link.call(['XREAD', 'COUNT', 200, 'BLOCK', options.blockMs ?? 1_000, 'STREAMS', stream, cursor])) as [string, [string, string[]][]][] | null)?.[0]?.[1] ?? []);
+          : ((streamReadReply(await link.call(['XREAD', 'COUNT', 200, 'BLOCK', options.blockMs ?? 1_000, 'STREAMS', stream, cursor]))[0]?.[1] ?? []) as [string, string[]][]);
         const out: TailedEvent[] = [];
         for (const [id, fields] of rows) {
           const batch = JSON.parse(fields[1] ?? '[]') as InspectionEvent[];

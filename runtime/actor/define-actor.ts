@@ -48,6 +48,8 @@ export function publish(event: Resolvable<MailroomEvent>): any {
  * @example
  * on: { get: { actions: reply(({ context }) => ({ stock: context.onHand })) } }
  */
+export function reply(data: (args: ActionArgs) => unknown): any;
+export function reply(data: unknown): any;
 export function reply(data: Resolvable<unknown>): any {
   return emit((args: ActionArgs) => ({ type: REPLY, data: resolve(data, args) }) as any);
 }

@@ -124,10 +124,9 @@ export class HostedActor {
    * throws; otherwise returns everything the step decided.
    */
   step(event: MailroomEvent): StepOutput {
-    const before = this.actor.getSnapshot();
+    const wasNew = !this.started;
     const timersBefore = { ...this.timers };
     const effectsBefore = { ...this.effects };
-    const from = this.started ? stateKey(before.value) : '(new)';
     const out: StepOutput = {
       tells: [],
       published: [],
@@ -136,17 +135,21 @@ export class HostedActor {
       timersCancelled: [],
       effectsStarted: [],
       effectsStopped: [],
-      from,
-      to: from,
+      from: '',
+      to: '',
       handled: false,
     };
     this.out = out;
     this.failure = null;
+    let before = this.actor.getSnapshot();
     try {
-      if (!this.started) {
+      if (wasNew) {
+        // A new actor's entry actions belong to its first turn.
         this.started = true;
         this.actor.start();
+        before = this.actor.getSnapshot();
       }
+      out.from = stateKey(before.value);
       this.actor.send(event);
     } finally {
       this.out = null;
@@ -157,9 +160,9 @@ export class HostedActor {
       // Back to the state before this event: the in-memory actor must never run ahead on a failed step.
       this.timers = timersBefore;
       this.effects = effectsBefore;
-      this.actor = this.create(from === '(new)' ? undefined : this.def.hosted.getPersistedSnapshot(before));
-      if (from !== '(new)') this.actor.start();
-      else this.started = false;
+      this.actor = this.create(wasNew ? undefined : this.def.hosted.getPersistedSnapshot(before));
+      if (wasNew) this.started = false;
+      else this.actor.start();
       throw new ActorStepError(this.address, event.type, cause);
     }
     out.to = stateKey(after.value);

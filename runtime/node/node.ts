@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
-import { openLink, type LinkKind } from '../redis/link.ts';
+import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
 import { scripts } from '../redis/script.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
@@ -253,6 +253,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const worker = workers.get(partition);
       workers.delete(partition);
       void worker?.stop();
+      inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: nodeId, to: '(lost)', token: 0 });
     },
     yield(partition) {
       const worker = workers.get(partition);
@@ -273,10 +274,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       actors: String([...workers.values()].reduce((n, w) => n + w.cachedActors, 0)),
     };
     await leases.tick(info);
-    const now = clock.now();
-    for (const worker of workers.values()) {
-      for (const def of defs.values()) worker.passivate(now - def.options.passivateAfterMs);
-    }
+    for (const worker of workers.values()) worker.requestPassivation();
   };
   let timer: ReturnType<typeof setInterval> | undefined;
   if (consume) {

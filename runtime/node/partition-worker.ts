@@ -89,6 +89,7 @@ export class PartitionWorker {
   private retryAt = new Map<string, number>();
   private outboxDirty = true;
   private lastDelivered = '0-0';
+  private passivationDue = false;
   lost = false;
   processed = 0;
 
@@ -127,11 +128,17 @@ export class PartitionWorker {
     return partitions !== undefined && partitionOf(address, partitions) === this.partition;
   }
 
-  /** Evicts actors idle since before `cutoff` (passivation); their state stays in Redis. */
-  passivate(cutoff: number): number {
+  /** Asks the loop to evict actors idle for longer than their type allows, between two batches. */
+  requestPassivation(): void {
+    this.passivationDue = true;
+  }
+
+  /** Evicts idle actors (passivation); their state stays in Redis. Runs only between batches. */
+  private passivate(now: number): number {
+    this.passivationDue = false;
     let n = 0;
     for (const [address, actor] of this.actors) {
-      if (actor.lastUsed < cutoff) {
+      if (actor.lastUsed < now - actor.def.options.passivateAfterMs) {
         actor.stop();
         this.actors.delete(address);
         n++;
@@ -151,6 +158,7 @@ export class PartitionWorker {
     while (!this.stopping) {
       try {
         const now = this.ctx.clock.now();
+        if (this.passivationDue) this.passivate(now);
         if (this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
         if (this.outboxDirty) await this.sweepOutbox();
         const progressed = await this.processBatch();
@@ -313,7 +321,9 @@ export class PartitionWorker {
       const [address, m] = list[i]!;
       const [v, s] = rows[i]!;
       const record = s ? (JSON.parse(s) as ActorRecord) : null;
-      this.actors.set(address, new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0));
+      const actor = new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0);
+      actor.lastUsed = this.ctx.clock.now();
+      this.actors.set(address, actor);
     }
   }
 

@@ -97,3 +97,16 @@ async function openNodeRedisLink(url: string): Promise<RedisLink> {
     },
   };
 }
+
+export type StreamEntry = [id: string, fields: string[] | null];
+
+/**
+ * The reply of XREAD / XREADGROUP as `[stream, entries]` pairs, whether the client speaks RESP2 (an array of
+ * pairs) or RESP3 (a map from stream to entries).
+ */
+export function streamReadReply(reply: unknown): [string, StreamEntry[]][] {
+  if (!reply) return [];
+  if (Array.isArray(reply)) return reply as [string, StreamEntry[]][];
+  if (reply instanceof Map) return [...reply.entries()] as [string, StreamEntry[]][];
+  return Object.entries(reply as Record<string, StreamEntry[]>);
+}
