@@ -7,7 +7,8 @@ export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent
 export { formatAddress, parseAddress, partitionOf, InvalidAddressError } from './address.ts';
 export type { Address, ParsedAddress } from './address.ts';
 export { createNode, AskFailedError, AskTimeoutError } from './node/node.ts';
-export type { AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node/node.ts';
+export type { ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node/node.ts';
+export { readEvents } from './event-log.ts';
 export { subscribeEvents } from './event-log.ts';
 export type { DomainEvent, EventSubscription, SubscribeOptions } from './event-log.ts';
 export { tailInspection } from './inspection-tail.ts';

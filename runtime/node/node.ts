@@ -5,7 +5,8 @@
  */
 import { createClient } from 'redis';
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
-import { parseAddress } from '../address.ts';
+import { parseAddress, partitionOf } from '../address.ts';
+import { stateKey, type ActorRecord } from '../actor/hosted-actor.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
@@ -87,6 +88,8 @@ export class AskFailedError extends Error {
   }
 }
 
+export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; status: string };
+
 export type SendOptions = {
   /** Message id: the dedup key. Pass a stable one (e.g. an idempotency key) to make retries safe. */
   id?: string;
@@ -114,6 +117,13 @@ export interface MailroomNode {
   send(address: string, event: MailroomEvent, options?: SendOptions): Promise<string>;
   /** Sends and waits until the turn that processed it committed; resolves with the actor's state then. */
   ask<TContext = any>(address: string, event: MailroomEvent, options?: SendOptions & { timeoutMs?: number }): Promise<AskResult<TContext>>;
+  /**
+   * The committed state of one of this service's actors, read straight from Redis (no message, no activation);
+   * null when the actor has never committed a turn.
+   */
+  read<TContext = any>(address: string): Promise<ActorView<TContext> | null>;
+  /** Pages through this service's actors (all partitions), optionally filtered by type and an id glob. */
+  list(options?: { type?: string; match?: string; cursor?: string; count?: number }): Promise<{ items: { address: string; state: string }[]; cursor: string | null }>;
   /** Partitions this node owns now. */
   owned(): number[];
   /** Subscribes to this node's inspection events (all of them, including per-message ones). */
@@ -319,6 +329,28 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const payload = await answer;
       if (!payload.ok) throw new AskFailedError(address, payload.error ?? 'the message failed');
       return { state: payload.state!, context: payload.context as any, reply: payload.reply, handled: !!payload.handled, duplicate: !!payload.duplicate };
+    },
+    async read(address) {
+      const { service: owner, type, id } = parseAddress(address);
+      if (owner !== service) throw new Error(`${service} may only read its own actors, not ${address}`);
+      const keys = partitionKeys(prefix, service, partitionOf(address, partitions));
+      const [v, s] = (await link.call(['HMGET', keys.actor(type, id), 'v', 's'])) as [string | null, string | null];
+      if (!s) return null;
+      const snap = (JSON.parse(s) as ActorRecord).s as { value: unknown; context: any; status: string };
+      return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), status: snap.status };
+    },
+    async list({ type, match = '*', cursor, count = 100 } = {}) {
+      // cursor = "<partition>:<HSCAN cursor>"
+      let [p, c] = cursor ? cursor.split(':').map(Number) as [number, number] : [0, 0];
+      const items: { address: string; state: string }[] = [];
+      const pattern = `${type ?? '*'}/${match}`;
+      while (p < partitions && items.length < count) {
+        const [next, flat] = (await link.call(['HSCAN', partitionKeys(prefix, service, p).index, c, 'MATCH', pattern, 'COUNT', Math.max(count, 100)])) as [string, string[]];
+        for (let i = 0; i + 1 < flat.length; i += 2) items.push({ address: `${service}/${flat[i]}`, state: flat[i + 1]! });
+        c = Number(next);
+        if (c === 0) p++;
+      }
+      return { items, cursor: p < partitions ? `${p}:${c}` : null };
     },
     owned: () => leases.owned,
     subscribe(listener) {

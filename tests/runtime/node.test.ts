@@ -166,3 +166,29 @@ describe('node', () => {
     await waitFor('the remaining node to own every partition', () => a.owned().length === 8, 5_000);
   });
 });
+
+describe('node reads', () => {
+  it('should read an actor’s committed state without a message and page through actors by type', async () => {
+    const p = prefix('read');
+    const n = await node(p, { partitions: 4 });
+    expect(await n.read('svc/counter/none')).toBeNull();
+    for (let i = 0; i < 30; i++) await n.send(`svc/counter/k${i}`, { type: 'inc', by: i });
+    await n.send('svc/flaky/z', { type: 'ok' });
+    await n.ask('svc/counter/k29', { type: 'get' });
+    await waitFor('all counters committed', async () => (await n.list({ type: 'counter', count: 1000 })).items.length === 30);
+    const view = await n.read<{ n: number }>('svc/counter/k7');
+    expect(view).toMatchObject({ address: 'svc/counter/k7', context: { n: 7 }, status: 'active' });
+    const seen = new Set<string>();
+    let cursor: string | null | undefined;
+    do {
+      const page = await n.list({ type: 'counter', count: 7, cursor: cursor ?? undefined });
+      page.items.forEach((i) => seen.add(i.address));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen.size).toBe(30);
+    expect((await n.list({ type: 'counter', match: 'k2*' })).items.map((i) => i.address).sort()).toEqual(
+      ['svc/counter/k2', ...[...Array(10).keys()].map((i) => `svc/counter/k2${i}`)].sort(),
+    );
+    expect(n.read('other/counter/x')).rejects.toThrow('may only read its own actors');
+  });
+});
