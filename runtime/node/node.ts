@@ -122,6 +122,11 @@ export interface MailroomNode {
    * null when the actor has never committed a turn.
    */
   read<TContext = any>(address: string): Promise<ActorView<TContext> | null>;
+  /**
+   * Waits until one of this service's actors has committed a state that satisfies `until` (e.g. a reservation
+   * that is no longer `holding`), polling its committed state. Throws `AskTimeoutError` after `timeoutMs`.
+   */
+  waitFor<TContext = any>(address: string, until: (view: ActorView<TContext>) => boolean, options?: { timeoutMs?: number }): Promise<ActorView<TContext>>;
   /** Pages through this service's actors (all partitions), optionally filtered by type and an id glob. */
   list(options?: { type?: string; match?: string; cursor?: string; count?: number }): Promise<{ items: { address: string; state: string }[]; cursor: string | null }>;
   /** Partitions this node owns now. */
@@ -338,6 +343,17 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       if (!s) return null;
       const snap = (JSON.parse(s) as ActorRecord).s as { value: unknown; context: any; status: string };
       return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), status: snap.status };
+    },
+    async waitFor(address, until, { timeoutMs = 5_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      let pause = 2;
+      for (;;) {
+        const view = await node.read(address);
+        if (view && until(view)) return view;
+        if (Date.now() >= deadline) throw new AskTimeoutError(address, `(waiting for a state; last: ${view?.state ?? 'none'})`, timeoutMs);
+        await Bun.sleep(pause);
+        pause = Math.min(50, pause * 2);
+      }
     },
     async list({ type, match = '*', cursor, count = 100 } = {}) {
       // cursor = "<partition>:<HSCAN cursor>"

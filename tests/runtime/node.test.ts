@@ -192,3 +192,15 @@ describe('node reads', () => {
     expect(n.read('other/counter/x')).rejects.toThrow('may only read its own actors');
   });
 });
+
+describe('node.waitFor', () => {
+  it('should resolve once the actor commits a matching state, and time out with a typed error otherwise', async () => {
+    const p = prefix('waitfor');
+    const n = await node(p);
+    const waiting = n.waitFor<{ n: number }>('svc/counter/w', (v) => v.context.n >= 3, { timeoutMs: 5_000 });
+    for (let i = 0; i < 3; i++) await n.send('svc/counter/w', { type: 'inc' });
+    expect((await waiting).context.n).toBe(3);
+    const err = await n.waitFor('svc/counter/w', (v) => v.context.n > 100, { timeoutMs: 100 }).catch((e) => e);
+    expect(err).toBeInstanceOf(AskTimeoutError);
+  });
+});
