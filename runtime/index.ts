@@ -2,7 +2,7 @@
  * Mailroom's runtime: the hand-picked list of what services and sagas may use (as xstate's
  * `packages/core/src/index.ts`). Nothing outside `runtime/` imports a runtime file directly.
  */
-export { defineActor, effect, publish, reply, tell } from './actor/define-actor.ts';
+export { defineActor, effect, note, publish, reply, tell } from './actor/define-actor.ts';
 export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent } from './actor/define-actor.ts';
 export { formatAddress, parseAddress, partitionOf, InvalidAddressError } from './address.ts';
 export type { Address, ParsedAddress } from './address.ts';
@@ -28,3 +28,7 @@ export type { ProcessName, ServiceName } from './config.ts';
 
 // The resilience kit.
 export * from './resilience/index.ts';
+
+// Sagas.
+export { defineSaga } from './saga/define-saga.ts';
+export type { Saga, SagaCommand, SagaContext, SagaLogEntry, SagaOptions, SagaStep } from './saga/define-saga.ts';

@@ -16,19 +16,35 @@ export type MailroomEvent = { type: string; [key: string]: unknown };
 export const TELL = '@mailroom.tell';
 export const PUBLISH = '@mailroom.publish';
 export const REPLY = '@mailroom.reply';
+export const NOTE = '@mailroom.note';
 
 const resolve = <T>(value: Resolvable<T>, args: ActionArgs): T =>
   typeof value === 'function' ? (value as (a: ActionArgs) => T)(args) : value;
 
 /**
  * Sends a message to another actor (any service) once this turn commits. Delivery is at-least-once and the
- * receiver drops duplicates, so the message takes effect once.
+ * receiver drops duplicates, so the message takes effect once. Pass `id` to choose the message id (an idempotency
+ * key: a second message with the same id is dropped by the receiver).
  *
  * @example
  * on: { reserve: { actions: tell(({ event }) => `inventory/sku/${event.sku}`, ({ event }) => ({ type: 'reserve', qty: event.qty })) } }
  */
-export function tell(to: Resolvable<string>, event: Resolvable<MailroomEvent>): any {
-  return emit((args: ActionArgs) => ({ type: TELL, to: resolve(to, args), event: resolve(event, args) }) as any);
+export function tell(to: Resolvable<string>, event: Resolvable<MailroomEvent>, options: { id?: Resolvable<string> } = {}): any {
+  return emit(
+    (args: ActionArgs) =>
+      ({ type: TELL, to: resolve(to, args), event: resolve(event, args), id: options.id === undefined ? undefined : resolve(options.id, args) }) as any,
+  );
+}
+
+/**
+ * Records an inspection event (from the runtime's union, without `at` and `source`, which the runtime adds) once
+ * this turn commits: how a machine makes its own steps visible in the panel, as sagas do.
+ *
+ * @example
+ * entry: note(({ context }) => ({ type: 'saga.step', saga: 'order', sagaId: context.id, step: 'charge', phase: 'started' }))
+ */
+export function note(event: Resolvable<Record<string, unknown> & { type: string }>): any {
+  return emit((args: ActionArgs) => ({ type: NOTE, event: resolve(event, args) }) as any);
 }
 
 /**

@@ -5,7 +5,7 @@
  * never run (its clock is inert), because a timer must outlive the process.
  */
 import { createActor, type AnyActor, type InspectionEvent as XStateInspection, type Snapshot } from 'xstate';
-import { PUBLISH, REPLY, TELL, type ActorDefinition, type MailroomEvent } from './define-actor.ts';
+import { NOTE, PUBLISH, REPLY, TELL, type ActorDefinition, type MailroomEvent } from './define-actor.ts';
 
 /** What is stored per actor: the persisted snapshot, armed timers (token → timer id), running effects (invoke id → key). */
 export type ActorRecord = { s: unknown; t?: Record<string, string>; f?: Record<string, string> };
@@ -14,7 +14,8 @@ export type TimerArm = { timerId: string; token: string; delayMs: number; event:
 export type EffectStart = { invokeId: string; key: string; src: string; input: unknown };
 
 export type StepOutput = {
-  tells: { to: string; event: MailroomEvent }[];
+  tells: { to: string; event: MailroomEvent; id?: string }[];
+  notes: (Record<string, unknown> & { type: string })[];
   published: MailroomEvent[];
   replies: unknown[];
   timersArmed: TimerArm[];
@@ -129,6 +130,7 @@ export class HostedActor {
     const effectsBefore = { ...this.effects };
     const out: StepOutput = {
       tells: [],
+      notes: [],
       published: [],
       replies: [],
       timersArmed: [],
@@ -194,7 +196,8 @@ export class HostedActor {
     switch (type) {
       case 'xstate.emit': {
         const e = params?.event;
-        if (e?.type === TELL) out.tells.push({ to: e.to, event: e.event });
+        if (e?.type === TELL) out.tells.push({ to: e.to, event: e.event, id: e.id });
+        else if (e?.type === NOTE) out.notes.push(e.event);
         else if (e?.type === PUBLISH) out.published.push(e.event);
         else if (e?.type === REPLY) out.replies.push(e.data);
         else if (e) out.published.push(e);

@@ -390,8 +390,9 @@ export class PartitionWorker {
 
   private collect(batch: Batch, actor: HostedActor, env: Envelope, out: StepOutput, now: number): void {
     const source = this.ctx.service;
+    for (const note of out.notes) batch.inspections.push({ ...note, at: Date.now(), source } as InspectionEvent);
     for (const tell of out.tells) {
-      const id = newMessageId();
+      const id = tell.id ?? newMessageId();
       const fields = ['m', id, 'a', tell.to, 'e', JSON.stringify(tell.event), 't', String(preciseNow()), 'f', env.address];
       batch.outbox.push({ mbox: '', fields });
     }
