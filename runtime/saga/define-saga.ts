@@ -28,7 +28,8 @@ export type SagaStep<D> = {
   failed?: string | string[];
   /** Data to keep from the success reply (e.g. a charge id for the refund). */
   onSuccess?: (data: D, reply: Record<string, unknown>) => Partial<D>;
-  compensation?: { command: (data: D) => SagaCommand; succeeded: string | string[]; failed?: string | string[] };
+  /** Undoes the step; it also gets why the saga is unwinding (e.g. to cancel an order with the reason). */
+  compensation?: { command: (data: D, why: { reason: string; failedStep: string }) => SagaCommand; succeeded: string | string[]; failed?: string | string[] };
   /** Time allowed per attempt. Default 10 s. */
   timeoutMs?: number;
   /** Attempts on timeout or retryable failure (default 1: no retry) and the pause between them (default 200 ms). */
@@ -253,8 +254,8 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
         states: {
           sending: {
             entry: tell(
-              ({ context }: Args) => c.command(context.data).to,
-              ({ context }: Args) => ({ ...c.command(context.data).event, replyTo: context.address, commandId: `${context.id}/${step.name}:undo/${context.round}.${context.attempt}` }),
+              ({ context }: Args) => c.command(context.data, context).to,
+              ({ context }: Args) => ({ ...c.command(context.data, context).event, replyTo: context.address, commandId: `${context.id}/${step.name}:undo/${context.round}.${context.attempt}` }),
               { id: ({ context }: Args) => `${context.id}/${step.name}:undo/${context.round}.${context.attempt}` },
             ),
             after: { [comp.timeoutMs]: retryOrPark(`no reply within ${comp.timeoutMs} ms`).map((t) => ({ ...t, target: t.target === '.waiting' ? 'waiting' : t.target })) },
