@@ -1,0 +1,108 @@
+/**
+ * The `order` actor: one order's lifecycle, `draft` → `pending` → `confirmed` | `cancelled`. Creating it publishes
+ * `OrderCreated`, which the fulfillment saga starts from; the saga then confirms or cancels it. Every command is
+ * idempotent: a repeat answers the same and changes nothing, and a terminal order answers any later command with
+ * the outcome that stands.
+ */
+import { assign, enqueueActions, setup } from 'xstate';
+import { defineActor, publish, reply, tell } from '../../runtime/index.ts';
+import { ORDER_ACTOR, type CreateReply, type OrderContext, type OrderMessage, type OrderReply } from './protocol.ts';
+
+type Args = { context: OrderContext; event: OrderMessage };
+
+const confirmed = ({ context, event }: Args): OrderReply => ({
+  type: 'order.confirmed',
+  orderId: context.orderId,
+  commandId: 'commandId' in event ? event.commandId : undefined,
+});
+
+const cancelled = ({ context, event }: Args): OrderReply => ({
+  type: 'order.cancelled',
+  orderId: context.orderId,
+  commandId: 'commandId' in event ? event.commandId : undefined,
+  reason: context.reason ?? '',
+});
+
+/**
+ * Tells the command's `replyTo` (a saga) and answers an `ask`, with the same reply. Typed `any` as the runtime's own
+ * actions are, so it fits every transition whatever its narrowed event type.
+ */
+const answer = (build: (args: Args) => OrderReply): any =>
+  enqueueActions(({ context, event, enqueue }: Args & { enqueue: any }) => {
+    const message = build({ context, event });
+    if ('replyTo' in event && event.replyTo) enqueue(tell(event.replyTo, message));
+    enqueue(reply(message));
+  });
+
+const createReply = (created: boolean) => reply((): CreateReply => ({ created }));
+
+export const orderMachine = setup({
+  types: {} as { context: OrderContext; events: OrderMessage; input: { id: string } },
+}).createMachine({
+  id: ORDER_ACTOR,
+  context: ({ input }) => ({ orderId: input.id, customer: null, lines: [], address: null, total: 0, createdAt: 0, updatedAt: 0 }),
+  initial: 'draft',
+  states: {
+    // Never created: every message but `create` is ignored, so a stray confirm cannot conjure an order.
+    draft: {
+      on: {
+        create: {
+          target: 'pending',
+          actions: [
+            assign(({ event }) => {
+              const now = Date.now();
+              return { customer: event.customer, lines: event.lines, address: event.address, total: event.total, createdAt: now, updatedAt: now };
+            }),
+            publish(({ context }: Args) => ({
+              type: 'OrderCreated',
+              orderId: context.orderId,
+              customer: context.customer,
+              lines: context.lines,
+              address: context.address,
+              total: context.total,
+            })),
+            createReply(true),
+          ],
+        },
+      },
+    },
+    // Waiting for the saga: it confirms once stock, payment and shipment are in place, or cancels with the reason.
+    pending: {
+      on: {
+        create: { actions: createReply(false) },
+        confirm: {
+          target: 'confirmed',
+          actions: [
+            assign({ updatedAt: () => Date.now() }),
+            publish(({ context }: Args) => ({ type: 'OrderConfirmed', orderId: context.orderId, total: context.total })),
+            answer(confirmed),
+          ],
+        },
+        cancel: {
+          target: 'cancelled',
+          actions: [
+            assign({ reason: ({ event }) => event.reason, updatedAt: () => Date.now() }),
+            publish(({ context }: Args) => ({ type: 'OrderCancelled', orderId: context.orderId, reason: context.reason })),
+            answer(cancelled),
+          ],
+        },
+      },
+    },
+    confirmed: {
+      on: {
+        create: { actions: createReply(false) },
+        confirm: { actions: answer(confirmed) },
+        cancel: { actions: answer(confirmed) },
+      },
+    },
+    cancelled: {
+      on: {
+        create: { actions: createReply(false) },
+        confirm: { actions: answer(cancelled) },
+        cancel: { actions: answer(cancelled) },
+      },
+    },
+  },
+});
+
+export const orderActor = defineActor(ORDER_ACTOR, orderMachine);

@@ -1,0 +1,129 @@
+/**
+ * The order service's protocol, declared before anything uses it: the `order` actor's messages and the replies it
+ * tells a saga, the domain events it publishes, the HTTP schemas of its routes, and its error codes. An order is
+ * `order/order/<orderId>`; amounts are integer cents.
+ */
+import { t, type Static } from 'elysia';
+
+/** The actor type, and the address of one order. */
+export const ORDER_ACTOR = 'order';
+export const orderAddress = (orderId: string) => `order/${ORDER_ACTOR}/${orderId}`;
+
+/** Letters, digits, `_` and `-`; the gateway derives ids of this shape from an Idempotency-Key. */
+export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
+export const SKU_PATTERN = '^[A-Z0-9-]{2,32}$';
+export const MAX_LINES = 50;
+export const MAX_QTY = 1000;
+/** The largest order total accepted, in cents (1,000,000.00). Above the provider's decline limit on purpose. */
+export const MAX_TOTAL = 100_000_000;
+
+export const ORDER_STATES = ['draft', 'pending', 'confirmed', 'cancelled'] as const;
+export type OrderState = (typeof ORDER_STATES)[number];
+
+// ── HTTP schemas ───────────────────────────────────────────────────────────────────────────────────────────────
+
+export const CustomerSchema = t.Object({
+  name: t.String({ minLength: 1, maxLength: 100, description: 'Who the order is for' }),
+  email: t.String({ format: 'email', maxLength: 254, description: 'Where confirmations go' }),
+});
+
+export const ShippingAddressSchema = t.Object({
+  name: t.String({ minLength: 1, maxLength: 100 }),
+  line1: t.String({ minLength: 1, maxLength: 200 }),
+  city: t.String({ minLength: 1, maxLength: 100 }),
+  country: t.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code, upper case (GB, FR, US, …)' }),
+});
+
+export const OrderLineSchema = t.Object({
+  sku: t.String({ pattern: SKU_PATTERN, description: 'Upper-case letters, digits and dashes, 2–32 long' }),
+  qty: t.Integer({ minimum: 1, maximum: MAX_QTY }),
+  price: t.Integer({ minimum: 0, description: 'Unit price in cents' }),
+});
+
+export const CreateOrderBodySchema = t.Object({
+  orderId: t.Optional(t.String({ pattern: ORDER_ID_PATTERN, description: 'Chosen by the caller to make the create idempotent; generated if absent' })),
+  customer: CustomerSchema,
+  lines: t.Array(OrderLineSchema, { minItems: 1, maxItems: MAX_LINES }),
+  address: ShippingAddressSchema,
+});
+
+export const OrderIdParamsSchema = t.Object({ id: t.String({ pattern: ORDER_ID_PATTERN }) });
+
+export const ListOrdersQuerySchema = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: t.Optional(t.String({ maxLength: 200, description: 'From the previous page' })),
+  state: t.Optional(t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')])),
+});
+
+export const OrderViewSchema = t.Object({
+  orderId: t.String(),
+  state: t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')]),
+  customer: CustomerSchema,
+  lines: t.Array(OrderLineSchema),
+  address: ShippingAddressSchema,
+  total: t.Integer({ description: 'Σ qty × price, in cents' }),
+  reason: t.Optional(t.String({ description: 'Why the order was cancelled' })),
+  createdAt: t.Number({ description: 'ms since the epoch' }),
+  updatedAt: t.Number(),
+});
+
+export const OrderPageSchema = t.Object({
+  items: t.Array(OrderViewSchema),
+  cursor: t.Union([t.String(), t.Null()], { description: 'Pass back for the next page; null on the last one' }),
+});
+
+export type Customer = Static<typeof CustomerSchema>;
+export type ShippingAddress = Static<typeof ShippingAddressSchema>;
+export type OrderLine = Static<typeof OrderLineSchema>;
+export type CreateOrderBody = Static<typeof CreateOrderBodySchema>;
+export type OrderView = Static<typeof OrderViewSchema>;
+
+// ── The actor ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+export type OrderContext = {
+  orderId: string;
+  customer: Customer | null;
+  lines: OrderLine[];
+  address: ShippingAddress | null;
+  total: number;
+  reason?: string;
+  createdAt: number;
+  updatedAt: number;
+};
+
+/** Fields every command a saga sends may carry; the answer goes to `replyTo` with the same `commandId`. */
+type Command = { replyTo?: string; commandId?: string };
+
+export type OrderMessage =
+  | { type: 'create'; orderId: string; customer: Customer; lines: OrderLine[]; address: ShippingAddress; total: number }
+  | ({ type: 'confirm'; orderId?: string } & Command)
+  | ({ type: 'cancel'; orderId?: string; reason: string } & Command);
+
+/**
+ * What the actor tells `replyTo` (and replies to an ask). A terminal order answers every later confirm or cancel
+ * with the outcome that stands, so a late or repeated command learns the truth instead of changing it.
+ */
+export type OrderReply =
+  | { type: 'order.confirmed'; orderId: string; commandId?: string }
+  | { type: 'order.cancelled'; orderId: string; commandId?: string; reason: string };
+
+/** The reply to `create` when it came through `ask`. */
+export type CreateReply = { created: boolean };
+
+/** Domain events on the order service's log; `OrderCreated` carries all a saga needs to fulfil the order. */
+export type OrderEvent =
+  | { type: 'OrderCreated'; orderId: string; customer: Customer; lines: OrderLine[]; address: ShippingAddress; total: number }
+  | { type: 'OrderConfirmed'; orderId: string; total: number }
+  | { type: 'OrderCancelled'; orderId: string; reason: string };
+
+// ── Errors ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+export const OrderErrorCode = {
+  notFound: 'ORDER_NOT_FOUND',
+  /** The order id exists with different content. */
+  idTaken: 'ORDER_ID_TAKEN',
+  totalTooLarge: 'TOTAL_TOO_LARGE',
+  invalidCursor: 'INVALID_CURSOR',
+  /** The actor did not answer in time (Redis or the node is overloaded or down). */
+  unavailable: 'ORDER_UNAVAILABLE',
+} as const;

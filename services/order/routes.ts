@@ -1,0 +1,170 @@
+/**
+ * The order service's HTTP controller: create an order (idempotent by order id), page through orders, read one.
+ * Writes go to the order's actor through `node.ask`, so a 201 means the order is committed; reads come straight
+ * from the committed state with `node.read` / `node.list`, without a message.
+ */
+import { Elysia } from 'elysia';
+import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode } from '../../runtime/index.ts';
+import {
+  CreateOrderBodySchema,
+  ListOrdersQuerySchema,
+  MAX_TOTAL,
+  ORDER_ACTOR,
+  OrderErrorCode,
+  OrderIdParamsSchema,
+  OrderPageSchema,
+  OrderViewSchema,
+  orderAddress,
+  type CreateOrderBody,
+  type CreateReply,
+  type OrderContext,
+  type OrderState,
+  type OrderView,
+} from './protocol.ts';
+
+const ASK_TIMEOUT_MS = 5_000;
+
+/** The public view of a committed order; null while it is a draft (never created). */
+export function orderView(state: string, context: OrderContext): OrderView | null {
+  if (state === 'draft' || !context.customer || !context.address) return null;
+  return {
+    orderId: context.orderId,
+    state: state as Exclude<OrderState, 'draft'>,
+    customer: context.customer,
+    lines: context.lines,
+    address: context.address,
+    total: context.total,
+    ...(context.reason === undefined ? {} : { reason: context.reason }),
+    createdAt: context.createdAt,
+    updatedAt: context.updatedAt,
+  };
+}
+
+/** A new order id: time-ordered, so ids sort roughly by creation. */
+export const newOrderId = () => `ord-${Bun.randomUUIDv7().replaceAll('-', '')}`;
+
+/** Whether an existing order is the same order as a create body (same customer, lines and address). */
+function sameOrder(view: OrderView, body: CreateOrderBody): boolean {
+  return JSON.stringify([view.customer, view.lines, view.address]) === JSON.stringify([body.customer, body.lines, body.address]);
+}
+
+/**
+ * The controller, on a node hosting the order actor.
+ *
+ * @example
+ * const node = await createNode({ service: 'order', actors: [orderActor] });
+ * startProcess({ name: 'order', description: '…', redis: true, routes: orderRoutes(node) });
+ */
+export function orderRoutes(node: MailroomNode) {
+  const ask = async <C>(address: string, event: Parameters<MailroomNode['ask']>[1]) => {
+    try {
+      return await node.ask<C>(address, event, { timeoutMs: ASK_TIMEOUT_MS });
+    } catch (error) {
+      if (error instanceof AskTimeoutError) {
+        throw new HttpError(503, OrderErrorCode.unavailable, `the order ${address} did not answer within ${ASK_TIMEOUT_MS} ms; retry shortly (the request is queued and may still apply)`);
+      }
+      throw error;
+    }
+  };
+
+  return new Elysia({ name: 'order:routes' })
+    .post(
+      '/orders',
+      async ({ body, set }) => {
+        const total = body.lines.reduce((sum, line) => sum + line.qty * line.price, 0);
+        if (total > MAX_TOTAL) {
+          throw new HttpError(422, OrderErrorCode.totalTooLarge, `the order total ${total} cents is over the limit of ${MAX_TOTAL} cents; split the order`, { total, limit: MAX_TOTAL });
+        }
+        const orderId = body.orderId ?? newOrderId();
+        const address = orderAddress(orderId);
+        const { lines, customer } = body;
+        const result = await ask<OrderContext>(address, { type: 'create', orderId, customer, lines, address: body.address, total });
+        const view = orderView(result.state, result.context)!;
+        const created = (result.reply as CreateReply | undefined)?.created === true;
+        if (!created && !sameOrder(view, body)) {
+          throw new HttpError(409, OrderErrorCode.idTaken, `order ${orderId} already exists with a different customer, lines or address; use another orderId`, { orderId });
+        }
+        set.status = created ? 201 : 200;
+        return view;
+      },
+      {
+        body: CreateOrderBodySchema,
+        response: { 200: OrderViewSchema, 201: OrderViewSchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+        detail: {
+          summary: 'Create an order (201), or return the existing one with the same orderId (200)',
+          description: 'Validates the lines and computes the total; the order starts `pending` and publishes OrderCreated.',
+          tags: ['orders'],
+        },
+      },
+    )
+    .get(
+      '/orders',
+      async ({ query }) => {
+        const limit = query.limit ?? 20;
+        const page = await listPage(node, limit, query.cursor, query.state);
+        const views = await Promise.all(page.addresses.map((address) => node.read<OrderContext>(address)));
+        const items = views.flatMap((v) => {
+          const view = v && orderView(v.state, v.context);
+          return view && (!query.state || view.state === query.state) ? [view] : [];
+        });
+        return { items, cursor: page.cursor };
+      },
+      {
+        query: ListOrdersQuerySchema,
+        response: { 200: OrderPageSchema, 400: ErrorBodySchema, 422: ErrorBodySchema },
+        detail: { summary: 'Page through orders (in no particular order), optionally by state', tags: ['orders'] },
+      },
+    )
+    .get(
+      '/orders/:id',
+      async ({ params }) => {
+        const found = await node.read<OrderContext>(orderAddress(params.id));
+        const view = found && orderView(found.state, found.context);
+        if (!view) throw new HttpError(404, OrderErrorCode.notFound, `no order ${params.id}`, { orderId: params.id });
+        return view;
+      },
+      {
+        params: OrderIdParamsSchema,
+        response: { 200: OrderViewSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
+        detail: { summary: 'One order', tags: ['orders'] },
+      },
+    );
+}
+
+/**
+ * One page of order addresses. `node.list` may return more than asked (a small Redis hash is scanned whole), so the
+ * cursor we hand out is the runtime's cursor of the scan *plus* how many of its items were already served.
+ */
+async function listPage(node: MailroomNode, limit: number, cursor: string | undefined, state: string | undefined) {
+  let position = decodeCursor(cursor);
+  const addresses: string[] = [];
+  while (addresses.length < limit) {
+    const scan = await node.list({ type: ORDER_ACTOR, cursor: position.scan ?? undefined, count: limit });
+    const wanted = scan.items.filter((item) => (state ? item.state === state : item.state !== 'draft')).map((item) => item.address);
+    const rest = wanted.slice(position.skip);
+    const room = limit - addresses.length;
+    addresses.push(...rest.slice(0, room));
+    if (rest.length > room) {
+      position = { scan: position.scan, skip: position.skip + room };
+      return { addresses, cursor: encodeCursor(position) };
+    }
+    if (scan.cursor === null) return { addresses, cursor: null };
+    position = { scan: scan.cursor, skip: 0 };
+  }
+  return { addresses, cursor: encodeCursor(position) };
+}
+
+type Position = { scan: string | null; skip: number };
+
+function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): Position {
+  if (cursor === undefined || cursor === '') return { scan: null, skip: 0 };
+  try {
+    const position = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Position;
+    if ((position.scan === null || /^\d+:\d+$/.test(position.scan)) && Number.isInteger(position.skip) && position.skip >= 0) return position;
+  } catch {}
+  throw new HttpError(400, OrderErrorCode.invalidCursor, 'cursor is not one this service handed out; start again without it', { cursor });
+}
