@@ -34,7 +34,14 @@ const answer = (build: (args: Args) => OrderReply): any =>
     enqueue(reply(message));
   });
 
-const createReply = (created: boolean) => reply((): CreateReply => ({ created }));
+const created =
+  (isNew: boolean) =>
+  ({ context, event }: Args): CreateReply => ({
+    type: 'order.created',
+    orderId: context.orderId,
+    commandId: 'commandId' in event ? event.commandId : undefined,
+    created: isNew,
+  });
 
 export const orderMachine = setup({
   types: {} as { context: OrderContext; events: OrderMessage; input: { id: string } },
@@ -43,9 +50,14 @@ export const orderMachine = setup({
   context: ({ input }) => ({ orderId: input.id, customer: null, lines: [], address: null, total: 0, createdAt: 0, updatedAt: 0 }),
   initial: 'draft',
   states: {
-    // Never created: every message but `create` is ignored, so a stray confirm cannot conjure an order.
+    // Never created: a stray confirm cannot conjure an order; a cancel (compensating a create that timed out) closes
+    // the draft, so the create, if it arrives late, finds it cancelled.
     draft: {
       on: {
+        cancel: {
+          target: 'cancelled',
+          actions: [assign({ reason: ({ event }) => event.reason, updatedAt: () => Date.now() }), answer(cancelled)],
+        },
         create: {
           target: 'pending',
           actions: [
@@ -61,7 +73,7 @@ export const orderMachine = setup({
               address: context.address,
               total: context.total,
             })),
-            createReply(true),
+            answer(created(true)),
           ],
         },
       },
@@ -69,7 +81,7 @@ export const orderMachine = setup({
     // Waiting for the saga: it confirms once stock, payment and shipment are in place, or cancels with the reason.
     pending: {
       on: {
-        create: { actions: createReply(false) },
+        create: { actions: answer(created(false)) },
         confirm: {
           target: 'confirmed',
           actions: [
@@ -90,14 +102,14 @@ export const orderMachine = setup({
     },
     confirmed: {
       on: {
-        create: { actions: createReply(false) },
+        create: { actions: answer(created(false)) },
         confirm: { actions: answer(confirmed) },
         cancel: { actions: answer(confirmed) },
       },
     },
     cancelled: {
       on: {
-        create: { actions: createReply(false) },
+        create: { actions: answer(created(false)) },
         confirm: { actions: answer(cancelled) },
         cancel: { actions: answer(cancelled) },
       },

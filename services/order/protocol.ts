@@ -95,20 +95,23 @@ export type OrderContext = {
 type Command = { replyTo?: string; commandId?: string };
 
 export type OrderMessage =
-  | { type: 'create'; orderId: string; customer: Customer; lines: OrderLine[]; address: ShippingAddress; total: number }
+  | ({ type: 'create'; orderId: string; customer: Customer; lines: OrderLine[]; address: ShippingAddress; total: number } & Command)
   | ({ type: 'confirm'; orderId?: string } & Command)
   | ({ type: 'cancel'; orderId?: string; reason: string } & Command);
 
 /**
  * What the actor tells `replyTo` (and replies to an ask). A terminal order answers every later confirm or cancel
- * with the outcome that stands, so a late or repeated command learns the truth instead of changing it.
+ * with the outcome that stands, so a late or repeated command learns the truth instead of changing it. A cancel
+ * that arrives before the create (a saga compensating a create that timed out) cancels the draft, and the late
+ * create then changes nothing.
  */
 export type OrderReply =
+  | { type: 'order.created'; orderId: string; commandId?: string; created: boolean }
   | { type: 'order.confirmed'; orderId: string; commandId?: string }
   | { type: 'order.cancelled'; orderId: string; commandId?: string; reason: string };
 
-/** The reply to `create` when it came through `ask`. */
-export type CreateReply = { created: boolean };
+/** The answer to `create`: `created` is false when the order already existed (nothing changed). */
+export type CreateReply = Extract<OrderReply, { type: 'order.created' }>;
 
 /** Domain events on the order service's log; `OrderCreated` carries all a saga needs to fulfil the order. */
 export type OrderEvent =

@@ -79,7 +79,10 @@ export function orderRoutes(node: MailroomNode) {
         const address = orderAddress(orderId);
         const { lines, customer } = body;
         const result = await ask<OrderContext>(address, { type: 'create', orderId, customer, lines, address: body.address, total });
-        const view = orderView(result.state, result.context)!;
+        const view = orderView(result.state, result.context);
+        if (!view) {
+          throw new HttpError(409, OrderErrorCode.idTaken, `order ${orderId} was cancelled before it was created (${result.context.reason ?? 'no reason given'}); use another orderId`, { orderId });
+        }
         const created = (result.reply as CreateReply | undefined)?.created === true;
         if (!created && !sameOrder(view, body)) {
           throw new HttpError(409, OrderErrorCode.idTaken, `order ${orderId} already exists with a different customer, lines or address; use another orderId`, { orderId });

@@ -223,10 +223,39 @@ describe('order actor', () => {
     expect(events.map((e) => e.type)).toEqual(['OrderCreated', 'OrderCancelled']);
   });
 
+  it('should answer a create sent by a saga with order.created to replyTo, created only the first time', async () => {
+    const orderId = uniqueId('saga-create');
+    const replyTo = `order/probe/${orderId}`;
+    const { customer, lines, address } = order();
+    const command = { type: 'create', orderId, customer, lines, address, total: 12_498, replyTo };
+    const first = await node.ask(`order/order/${orderId}`, { ...command, commandId: 's-1' });
+    expect(first.reply).toEqual({ type: 'order.created', orderId, commandId: 's-1', created: true });
+    const again = await node.ask(`order/order/${orderId}`, { ...command, commandId: 's-2' });
+    expect(again.reply).toEqual({ type: 'order.created', orderId, commandId: 's-2', created: false });
+    const told = await node.waitFor<{ received: any[] }>(replyTo, (v) => v.context.received.length >= 2);
+    expect(told.context.received.map((m) => [m.type, m.commandId, m.created])).toEqual([
+      ['order.created', 's-1', true],
+      ['order.created', 's-2', false],
+    ]);
+  });
+
   it('should not conjure an order from a confirm sent before it was created', async () => {
     const orderId = uniqueId('ghost');
     const res = await node.ask(`order/order/${orderId}`, { type: 'confirm', commandId: 'g-1' });
     expect(res.state).toBe('draft');
     expect((await get(`/orders/${orderId}`)).status).toBe(404);
+  });
+
+  it('should cancel a draft (a compensated create that timed out), so a late create changes nothing', async () => {
+    const orderId = uniqueId('early-cancel');
+    const res = await node.ask(`order/order/${orderId}`, { type: 'cancel', reason: 'create timed out', commandId: 'e-1' });
+    expect(res.state).toBe('cancelled');
+    expect(res.reply).toEqual({ type: 'order.cancelled', orderId, commandId: 'e-1', reason: 'create timed out' });
+    const late = await post(order({ orderId }));
+    expect(late.status).toBe(409);
+    expect(await late.json()).toMatchObject({ code: 'ORDER_ID_TAKEN' });
+    expect((await get(`/orders/${orderId}`)).status).toBe(404);
+    const events = await readEvents({ service: 'order', keyPrefix: prefix, redis: SHARED_REDIS, aggregate: `order/order/${orderId}` });
+    expect(events).toHaveLength(0);
   });
 });
