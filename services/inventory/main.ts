@@ -1,7 +1,34 @@
 /**
- * The inventory service process: one `sku` actor per product (stock, reservations). For now an Elysia app that
- * answers `/health` and reports Redis; the services issue fills it in.
+ * The inventory service process: a runtime node hosting the `sku` and `reservation` actors, the inventory routes on
+ * the service frame (health, Swagger UI at /swagger), and the catalogue seeded on start — idempotently, so every
+ * restart and every replica may do it.
  */
+import { createNode, onShutdown } from '../../runtime/index.ts';
+import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
+import { seedCatalogue } from './catalogue.ts';
+import { SERVICE } from './protocol.ts';
+import { reservation } from './reservation.machine.ts';
+import { inventoryRoutes } from './routes.ts';
+import { sku } from './sku.machine.ts';
 
-startProcess({ name: 'inventory', description: 'Stock and reservations per SKU.', redis: true });
+const node = await createNode({ service: SERVICE, actors: [sku, reservation], redis: redisUrlOf() });
+startProcess({
+  name: 'inventory',
+  description: 'Stock per SKU and all-or-nothing reservations per order.',
+  redis: true,
+  routes: inventoryRoutes(node),
+});
+onShutdown(() => node.stop());
+
+// Keep trying until the catalogue is in: a store with no products is no use, and seeding twice is harmless.
+for (let attempt = 1; ; attempt++) {
+  try {
+    await seedCatalogue(node);
+    console.log('inventory catalogue seeded');
+    break;
+  } catch (error) {
+    console.error(`inventory: seeding the catalogue failed (attempt ${attempt}), retrying in 2 s: ${error instanceof Error ? error.message : String(error)}`);
+    await Bun.sleep(2_000);
+  }
+}
