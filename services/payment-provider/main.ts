@@ -1,8 +1,29 @@
 /**
  * The simulated external card processor (the thing that fails): a separate process the payment service calls over
- * HTTP through a breaker. It is "outside" Mailroom, so it keeps no Redis connection. For now it answers `/health`;
- * the services issue adds its ledger and failure rules.
+ * HTTP through a breaker. It stands outside Mailroom's actors, but keeps its ledger and failure rules in Redis under
+ * `…:svc:provider:…` so both survive a restart.
  */
-import { startProcess } from '../shared/start-process.ts';
+import { createServiceApp, keyPrefixOf, listen, onShutdown, portOf } from '../../runtime/index.ts';
+import { connectRedis } from '../shared/redis-connection.ts';
+import { FaultInjector } from './faults.ts';
+import { providerKeys } from './keys.ts';
+import { Ledger } from './ledger.ts';
+import { providerRoutes } from './routes.ts';
 
-startProcess({ name: 'provider', description: 'A simulated external card processor.', redis: false });
+const redis = connectRedis('provider');
+const call = (args: string[]) => redis.client.sendCommand(args);
+const keys = providerKeys(keyPrefixOf());
+
+const app = createServiceApp({
+  name: 'provider',
+  description: 'A simulated external card processor: idempotent charges and refunds, a ledger, failure injection.',
+  checks: { redis: redis.check },
+}).use(providerRoutes({ ledger: new Ledger(call, keys), faults: new FaultInjector(call, keys) }));
+
+const server = listen(app, portOf('provider'));
+console.log(`provider listening on ${server.url.href}`);
+
+onShutdown(async () => {
+  await server.stop(true);
+  await redis.close();
+});
