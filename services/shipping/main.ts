@@ -1,7 +1,19 @@
 /**
- * The shipping service process: one `shipment` actor per order (schedule, cancel). For now an Elysia app that
- * answers `/health` and reports Redis; the services issue fills it in.
+ * The shipping service process: a runtime node hosting the `shipment` actor and the shipping routes on the service
+ * frame (health, Swagger UI at /swagger).
  */
+import { createNode, onShutdown } from '../../runtime/index.ts';
+import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
+import { shipment } from './machine.ts';
+import { SERVICE } from './protocol.ts';
+import { shippingRoutes } from './routes.ts';
 
-startProcess({ name: 'shipping', description: 'Shipments per order.', redis: true });
+const node = await createNode({ service: SERVICE, actors: [shipment], redis: redisUrlOf() });
+startProcess({
+  name: 'shipping',
+  description: 'Shipments per order: a carrier and tracking id for the destination, or the reason none serves it.',
+  redis: true,
+  routes: shippingRoutes(node),
+});
+onShutdown(() => node.stop());

@@ -1,0 +1,25 @@
+/**
+ * Which carrier serves which destination, and the tracking ids they hand out. A tracking id is derived from the
+ * order id, so scheduling the same order again (or re-running its turn after a crash) always yields the same id.
+ */
+
+export type Carrier = { name: string; code: string };
+
+/** Destinations the shop ships to; every other country is refused. */
+export const CARRIERS: Readonly<Record<string, Carrier>> = {
+  GB: { name: 'Royal Mail', code: 'RM' },
+  FR: { name: 'Colissimo', code: 'CO' },
+  DE: { name: 'DHL', code: 'DH' },
+  NL: { name: 'PostNL', code: 'PN' },
+  US: { name: 'USPS', code: 'US' },
+};
+
+export function carrierFor(country: string): Carrier | undefined {
+  return Object.hasOwn(CARRIERS, country) ? CARRIERS[country] : undefined;
+}
+
+/** `RM` + 10 characters, stable per order: `RM4K2ZQ0X7PB`. */
+export function trackingIdFor(carrier: Carrier, orderId: string): string {
+  const digest = Bun.hash.wyhash(`shipment:${orderId}`).toString(36).toUpperCase();
+  return `${carrier.code}${digest.padStart(10, '0').slice(-10)}`;
+}
