@@ -184,7 +184,9 @@ describe('CircuitBreaker', () => {
     await trip(subject);
     const waits = [subject.breaker.stats().waitMs];
     for (let i = 0; i < 3; i++) {
-      subject.clock.advance(waits.at(-1)!);
+      subject.clock.advance(waits.at(-1)! - 1);
+      expect(subject.breaker.state).toBe('open');
+      subject.clock.advance(1);
       expect(subject.breaker.state).toBe('halfOpen');
       await subject.fail();
       waits.push(subject.breaker.stats().waitMs);
@@ -294,11 +296,18 @@ describe('CircuitBreaker', () => {
 
   it('should let a call that started in an earlier state report nothing into a later one', async () => {
     const subject = setup({ halfOpenProbes: 1 });
+    // Started while closed, finishes after the breaker has been through open and half-open and closed again.
     const lateClosed = deferred();
     const late = subject.breaker.execute(() => lateClosed.promise).catch(() => {});
     await trip(subject);
+    subject.clock.advance(30_000);
+    await subject.succeed();
+    expect(subject.breaker.state).toBe('closed');
     lateClosed.reject(new Error('late failure'));
     await late;
+    expect(subject.breaker.stats().window.calls).toBe(0);
+    // A probe still running when an operator resets the breaker.
+    await trip(subject);
     subject.clock.advance(30_000);
     const probeGate = deferred();
     const probe = subject.breaker.execute(() => probeGate.promise).catch(() => {});
@@ -307,6 +316,29 @@ describe('CircuitBreaker', () => {
     await probe;
     expect(subject.breaker.state).toBe('closed');
     expect(subject.breaker.stats().window.calls).toBe(0);
+  });
+
+  it('should not let a probe of an earlier half-open period decide a later one', async () => {
+    const subject = setup({ halfOpenProbes: 3 });
+    await trip(subject);
+    subject.clock.advance(30_000);
+    const oldFailure = deferred();
+    const oldSuccess = deferred();
+    const old = [oldFailure, oldSuccess].map((gate) => subject.breaker.execute(() => gate.promise).catch(() => {}));
+    await subject.fail(new Error('first probe failed'));
+    subject.clock.advance(30_000);
+    expect(subject.breaker.state).toBe('halfOpen');
+    oldFailure.reject(new Error('stale probe failed'));
+    oldSuccess.resolve();
+    await Promise.all(old);
+    expect(subject.breaker.state).toBe('halfOpen');
+    expect(subject.breaker.stats().probes).toEqual({ permitted: 3, admitted: 0, succeeded: 0 });
+    await subject.succeed();
+    await subject.succeed();
+    expect(subject.breaker.state).toBe('halfOpen');
+    await subject.succeed();
+    await subject.succeed();
+    expect(subject.breaker.state).toBe('closed');
   });
 
   it('should report every transition as an inspection event and to subscribers, until they unsubscribe', async () => {
