@@ -1,14 +1,18 @@
 /**
- * The API gateway process, Mailroom's public face (`/api/*`). For now it answers `/health`, and `/api/health` so the
- * panel can reach it through its `/api` proxy; the services issue adds the routes, aggregation and breakers.
+ * The API gateway process, Mailroom's public face (`/api/*`), its composition root: one resilient client to the
+ * services (addresses from `portOf`/`hostOf`), the strangler dial on the process's Redis connection, the routes.
  */
-import { Elysia } from 'elysia';
+import { onShutdown } from '../../runtime/index.ts';
+import type { connectRedis } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
+import { createDownstreamClient } from './downstreams.ts';
+import { gatewayRoutes } from './routes.ts';
+import { Strangler } from './strangler.ts';
 
-const routes = new Elysia({ name: 'gateway:health' }).get(
-  '/api/health',
-  () => ({ status: 'ok', service: 'gateway', pid: process.pid }),
-  { detail: { summary: 'The gateway answers (for clients behind the /api prefix)', tags: ['health'] } },
-);
+const http = createDownstreamClient();
+// The dial reads through the connection the process opens (and reports in /health); it exists once routes do.
+let redis: ReturnType<typeof connectRedis> | undefined;
+const strangler = new Strangler({ store: () => redis?.client });
 
-startProcess({ name: 'gateway', description: 'The public API of the shop.', redis: false, routes });
+({ redis } = startProcess({ name: 'gateway', description: 'The public API of the shop.', redis: true, routes: gatewayRoutes({ http, strangler }) }));
+onShutdown(() => http.dispose());

@@ -17,6 +17,8 @@ export const MAX_QTY = 1000;
 /** The largest order total accepted, in cents (1,000,000.00). Above the provider's decline limit on purpose. */
 export const MAX_TOTAL = 100_000_000;
 
+export const PAGE_LIMIT = { min: 1, max: 100, default: 20 } as const;
+
 export const ORDER_STATES = ['draft', 'pending', 'confirmed', 'cancelled'] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
 
@@ -50,7 +52,9 @@ export const CreateOrderBodySchema = t.Object({
 export const OrderIdParamsSchema = t.Object({ id: t.String({ pattern: ORDER_ID_PATTERN }) });
 
 export const ListOrdersQuerySchema = t.Object({
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  // The range is checked by the route: Elysia reports a coerced query number out of its schema's range without the
+  // field's name ("property is invalid"), and every error here must name its field.
+  limit: t.Optional(t.Integer({ description: `Orders per page, ${PAGE_LIMIT.min}–${PAGE_LIMIT.max} (default ${PAGE_LIMIT.default})` })),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'From the previous page' })),
   state: t.Optional(t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')])),
 });

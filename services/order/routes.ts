@@ -14,6 +14,7 @@ import {
   OrderIdParamsSchema,
   OrderPageSchema,
   OrderViewSchema,
+  PAGE_LIMIT,
   orderAddress,
   type CreateOrderBody,
   type CreateReply,
@@ -103,7 +104,8 @@ export function orderRoutes(node: MailroomNode) {
     .get(
       '/orders',
       async ({ query }) => {
-        const limit = query.limit ?? 20;
+        const limit = query.limit ?? PAGE_LIMIT.default;
+        if (limit < PAGE_LIMIT.min || limit > PAGE_LIMIT.max) throw outOfRange('query.limit', limit, PAGE_LIMIT);
         const page = await listPage(node, limit, query.cursor, query.state);
         const views = await Promise.all(page.addresses.map((address) => node.read<OrderContext>(address)));
         const items = views.flatMap((v) => {
@@ -155,6 +157,12 @@ async function listPage(node: MailroomNode, limit: number, cursor: string | unde
     position = { scan: scan.cursor, skip: 0 };
   }
   return { addresses, cursor: encodeCursor(position) };
+}
+
+/** The frame's own 422 shape for a value its schema could not range-check (see `ListOrdersQuerySchema`). */
+function outOfRange(field: string, value: number, range: { min: number; max: number }): HttpError {
+  const message = `${field} is invalid: expected ${range.min}–${range.max}, got ${value}`;
+  return new HttpError(422, 'VALIDATION', message, [{ path: field, message }]);
 }
 
 type Position = { scan: string | null; skip: number };

@@ -130,6 +130,7 @@ describe('order routes', () => {
     for (const q of ['limit=0', 'limit=101', 'limit=abc', 'state=shipped']) {
       const res = await get(`/orders?${q}`);
       expect(res.status).toBe(422);
+      expect(((await res.json()) as any).message).toContain(`query.${q.split('=')[0]} is invalid`);
     }
     const forged = await get('/orders?cursor=not-ours');
     expect(forged.status).toBe(400);

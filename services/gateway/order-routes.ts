@@ -1,0 +1,104 @@
+/**
+ * The gateway's order controller: place an order (priced from the catalogue, idempotent by `Idempotency-Key`), list
+ * orders, and show one order with its reservation, payment and shipment gathered in parallel.
+ */
+import { Elysia } from 'elysia';
+import { ErrorBodySchema, HttpError, type HttpClient } from '../../runtime/index.ts';
+import { callerFor, json, passOn } from './downstreams.ts';
+import { orderDetail } from './order-detail.ts';
+import {
+  GatewayErrorCode,
+  ListOrdersQuerySchema,
+  OrderAcceptedSchema,
+  OrderDetailSchema,
+  OrderIdParamsSchema,
+  OrderPageSchema,
+  PlaceOrderBodySchema,
+  PlaceOrderHeadersSchema,
+} from './protocol.ts';
+
+/**
+ * The order id for a request: derived from its `Idempotency-Key` (so a retried POST names the same order, which
+ * the order service then creates once), or new and time-ordered.
+ *
+ * @example
+ * orderIdFor('checkout-7f3a9c') === orderIdFor('checkout-7f3a9c'); // true
+ */
+export function orderIdFor(idempotencyKey: string | undefined): string {
+  if (idempotencyKey === undefined) return `ord-${Bun.randomUUIDv7().replaceAll('-', '')}`;
+  return `ord-${new Bun.CryptoHasher('sha256').update(`idempotency-key:${idempotencyKey}`).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * @example
+ * createServiceApp({ name: 'gateway' }).use(gatewayOrderRoutes(createDownstreamClient()));
+ */
+export function gatewayOrderRoutes(http: HttpClient) {
+  return new Elysia({ name: 'gateway:orders' })
+    .post(
+      '/api/orders',
+      async ({ body, headers, set }) => {
+        const call = callerFor(http, set);
+        const key = headers['idempotency-key'];
+        const orderId = orderIdFor(key);
+
+        // Price every line from the catalogue, all SKUs at once.
+        const skus = [...new Set(body.lines.map((line) => line.sku))];
+        const found = await Promise.all(skus.map((sku) => call('inventory', `/skus/${encodeURIComponent(sku)}`)));
+        const unknown = skus.filter((_, i) => found[i]!.status === 404);
+        if (unknown.length > 0) {
+          throw new HttpError(422, GatewayErrorCode.unknownSku, `unknown SKU ${unknown.join(', ')}: not in the catalogue (GET /api/catalogue lists what is)`, { skus: unknown });
+        }
+        const failed = found.find((reply) => reply.status !== 200);
+        if (failed) throw passOn('inventory', failed);
+        const price = new Map(skus.map((sku, i) => [sku, found[i]!.body.price as number]));
+        const lines = body.lines.map((line) => ({ sku: line.sku, qty: line.qty, price: price.get(line.sku)! }));
+
+        // The order id makes the create repeat-safe, so the client may retry it.
+        const created = await call('order', '/orders', json('POST', { orderId, customer: body.customer, lines, address: body.address }, { 'idempotency-key': orderId }));
+        if (created.status === 409 && key !== undefined) {
+          throw new HttpError(409, GatewayErrorCode.keyReused, `Idempotency-Key "${key}" was already used for a different order; use a new key for a new order`, { orderId });
+        }
+        if (created.status !== 200 && created.status !== 201) throw passOn('order', created);
+        if (created.status === 200) set.headers['idempotent-replayed'] = 'true';
+        set.status = 202;
+        return { orderId, state: created.body.state, links: { self: `/api/orders/${orderId}` } };
+      },
+      {
+        body: PlaceOrderBodySchema,
+        headers: PlaceOrderHeadersSchema,
+        response: { 202: OrderAcceptedSchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+        detail: {
+          summary: 'Place an order',
+          description:
+            'Prices each line from the catalogue and creates the order (202: accepted, pending until fulfilled). With an Idempotency-Key, a retried request answers with the same order instead of creating another.',
+          tags: ['orders'],
+        },
+      },
+    )
+    .get(
+      '/api/orders',
+      async ({ query, set }) => {
+        const search = new URLSearchParams();
+        for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
+        const page = await callerFor(http, set)('order', `/orders${search.size ? `?${search}` : ''}`);
+        if (page.status !== 200) throw passOn('order', page);
+        return page.body;
+      },
+      {
+        query: ListOrdersQuerySchema,
+        response: { 200: OrderPageSchema, 400: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+        detail: { summary: 'Page through orders, optionally by state', tags: ['orders'] },
+      },
+    )
+    .get('/api/orders/:id', ({ params, set }) => orderDetail(http, callerFor(http, set), params.id), {
+      params: OrderIdParamsSchema,
+      response: { 200: OrderDetailSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+      detail: {
+        summary: 'One order with its reservation, payment and shipment',
+        description:
+          'Asks the four services in parallel. A part whose service is unavailable is left out and named in `degraded` (still 200); a part not created yet is null. 503 only when the order service itself is unavailable.',
+        tags: ['orders'],
+      },
+    });
+}

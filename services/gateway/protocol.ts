@@ -1,0 +1,177 @@
+/**
+ * The gateway's public protocol, declared before anything uses it: the `/api/*` request and response schemas, the
+ * error codes, and the names of the services it calls. The gateway owns no actors; what it says about an order it
+ * learns from the services' own APIs, in parallel, and says which parts it could not get.
+ */
+import { t, type Static } from 'elysia';
+
+/** The services behind the gateway: each is one dependency of its HTTP client, with its own breaker. */
+export const DOWNSTREAMS = ['order', 'inventory', 'payment', 'shipping'] as const;
+export type Downstream = (typeof DOWNSTREAMS)[number];
+
+/** The parts of an order view besides the order itself, by the dependency that holds each. */
+export const ORDER_PARTS = { reservation: 'inventory', payment: 'payment', shipment: 'shipping' } as const satisfies Record<string, Downstream>;
+export type OrderPart = keyof typeof ORDER_PARTS;
+
+export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
+export const SKU_PATTERN = '^[A-Z0-9-]{2,32}$';
+
+export const GatewayErrorCode = {
+  /** A service the answer needs is down, slow, or behind an open breaker. */
+  dependencyUnavailable: 'DEPENDENCY_UNAVAILABLE',
+  unknownSku: 'UNKNOWN_SKU',
+  /** An Idempotency-Key already used for a different order. */
+  keyReused: 'IDEMPOTENCY_KEY_REUSED',
+  orderNotFound: 'ORDER_NOT_FOUND',
+  skuNotFound: 'SKU_NOT_FOUND',
+} as const;
+
+// ── Orders ────────────────────────────────────────────────────────────────────────────────────────────────────
+
+const CustomerSchema = t.Object({
+  name: t.String({ minLength: 1, maxLength: 100 }),
+  email: t.String({ format: 'email', maxLength: 254 }),
+});
+
+const ShippingAddressSchema = t.Object({
+  name: t.String({ minLength: 1, maxLength: 100 }),
+  line1: t.String({ minLength: 1, maxLength: 200 }),
+  city: t.String({ minLength: 1, maxLength: 100 }),
+  country: t.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2, upper case; shipping serves some countries only' }),
+});
+
+export const PlaceOrderBodySchema = t.Object({
+  customer: CustomerSchema,
+  lines: t.Array(
+    t.Object({
+      sku: t.String({ pattern: SKU_PATTERN, description: 'A SKU from the catalogue' }),
+      qty: t.Integer({ minimum: 1, maximum: 1000 }),
+    }),
+    { minItems: 1, maxItems: 50, description: 'Priced by the gateway from the catalogue' },
+  ),
+  address: ShippingAddressSchema,
+});
+export type PlaceOrderBody = Static<typeof PlaceOrderBodySchema>;
+
+export const PlaceOrderHeadersSchema = t.Object({
+  'idempotency-key': t.Optional(
+    t.String({ pattern: '^[\\x21-\\x7E]{8,128}$', description: 'Retry-safe: the same key always means the same order (8–128 visible ASCII characters)' }),
+  ),
+});
+
+export const OrderAcceptedSchema = t.Object({
+  orderId: t.String(),
+  state: t.String({ description: 'The order’s state when accepted (pending until the saga settles it)' }),
+  links: t.Object({ self: t.String({ description: 'Where to follow the order: GET it for its parts as they settle' }) }),
+});
+
+export const OrderIdParamsSchema = t.Object({ id: t.String({ pattern: ORDER_ID_PATTERN }) });
+
+export const ListOrdersQuerySchema = t.Object({
+  // The order service checks the range and names the field; Elysia would not name it here (see the order service).
+  limit: t.Optional(t.Integer({ description: 'Orders per page, 1–100 (default 20)' })),
+  cursor: t.Optional(t.String({ maxLength: 200 })),
+  state: t.Optional(t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')])),
+});
+
+/** The order as the order service shows it; passed through as it is. */
+const OrderSchema = t.Object({
+  orderId: t.String(),
+  state: t.String(),
+  customer: CustomerSchema,
+  lines: t.Array(t.Object({ sku: t.String(), qty: t.Integer(), price: t.Integer() })),
+  address: ShippingAddressSchema,
+  total: t.Integer(),
+  reason: t.Optional(t.String()),
+  createdAt: t.Number(),
+  updatedAt: t.Number(),
+});
+
+export const OrderPageSchema = t.Object({ items: t.Array(OrderSchema), cursor: t.Union([t.String(), t.Null()]) });
+
+const ReservationSchema = t.Object({
+  orderId: t.String(),
+  state: t.String(),
+  lines: t.Array(t.Object({ sku: t.String(), qty: t.Integer() })),
+  reason: t.Optional(t.String()),
+});
+const PaymentSchema = t.Object({
+  orderId: t.String(),
+  state: t.String(),
+  amount: t.Integer(),
+  chargeId: t.Optional(t.String()),
+  refundId: t.Optional(t.String()),
+  reason: t.Optional(t.String()),
+});
+const ShipmentSchema = t.Object({
+  orderId: t.String(),
+  state: t.String(),
+  trackingId: t.Optional(t.String()),
+  reason: t.Optional(t.String()),
+});
+
+const nothingYet = (schema: ReturnType<typeof t.Object>, what: string) =>
+  t.Optional(t.Union([schema, t.Null()], { description: `null: no ${what} yet; absent: its service did not answer (see degraded)` }));
+
+export const OrderDetailSchema = t.Object({
+  orderId: t.String(),
+  order: OrderSchema,
+  reservation: nothingYet(ReservationSchema, 'reservation'),
+  payment: nothingYet(PaymentSchema, 'payment'),
+  shipment: nothingYet(ShipmentSchema, 'shipment'),
+  degraded: t.Array(t.Union([t.Literal('reservation'), t.Literal('payment'), t.Literal('shipment')]), {
+    description: 'Parts left out because their service was unavailable; empty when the view is complete',
+  }),
+});
+export type OrderDetail = Static<typeof OrderDetailSchema>;
+
+// ── Catalogue ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+export const CATALOGUE_SOURCES = ['legacy', 'inventory'] as const;
+export type CatalogueSource = (typeof CATALOGUE_SOURCES)[number];
+
+/** One item as the shop front sees it, whichever system served it. */
+export const CatalogueItemSchema = t.Object({
+  sku: t.String(),
+  name: t.String(),
+  price: t.Integer({ description: 'Unit price in cents' }),
+  available: t.Integer({ description: 'Units on hand (the legacy snapshot’s figure may be stale)' }),
+});
+export type CatalogueItem = Static<typeof CatalogueItemSchema>;
+
+export const CatalogueSchema = t.Object({
+  source: t.Union([t.Literal('legacy'), t.Literal('inventory')], { description: 'Which system served this response (also the x-served-by header)' }),
+  items: t.Array(CatalogueItemSchema),
+});
+
+export const SkuParamsSchema = t.Object({ sku: t.String({ pattern: SKU_PATTERN }) });
+
+export const StockSchema = t.Object({
+  sku: t.String(),
+  name: t.String(),
+  price: t.Integer(),
+  available: t.Integer(),
+  onHand: t.Integer(),
+  reserved: t.Integer({ description: 'Held for orders in progress' }),
+  shipped: t.Integer(),
+});
+
+export const RestockBodySchema = t.Object({ qty: t.Integer({ minimum: 1, maximum: 100_000 }) });
+export const RestockHeadersSchema = t.Object({
+  'idempotency-key': t.Optional(t.String({ minLength: 1, maxLength: 128, description: 'Passed to inventory: the same key restocks once' })),
+});
+
+// ── Strangler fig and breakers ────────────────────────────────────────────────────────────────────────────────
+
+export const StranglerBodySchema = t.Object({
+  weight: t.Integer({ minimum: 0, maximum: 100, description: 'Percent of GET /api/catalogue requests served by the inventory service' }),
+});
+
+export const StranglerViewSchema = t.Object({
+  route: t.String(),
+  weight: t.Integer(),
+  updatedAt: t.Union([t.Number(), t.Null()], { description: 'When the weight was last set; null while it is the default' }),
+  stale: t.Boolean({ description: 'true when Redis could not be read and the weight shown is the last one known' }),
+});
+
+export const BreakersSchema = t.Record(t.String(), t.Unknown(), { description: 'Every dependency’s breaker and bulkhead stats, by name' });
