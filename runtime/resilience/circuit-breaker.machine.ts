@@ -55,7 +55,12 @@ export type BreakerMachineEvent =
   | { type: 'operator.disable'; note?: string }
   | { type: 'operator.reset'; note?: string };
 
-/** The wait after the `trips`-th consecutive trip. */
+/**
+ * The wait after the `trips`-th consecutive trip.
+ *
+ * @example
+ * openWaitFor({ initialMs: 1_000, multiplier: 2, maxMs: 3_000 }, 3); // 3000 (4000 capped)
+ */
 export function openWaitFor(wait: OpenWait, trips: number): number {
   return Math.min(wait.maxMs, wait.initialMs * wait.multiplier ** Math.max(0, trips - 1));
 }

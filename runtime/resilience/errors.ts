@@ -195,19 +195,35 @@ export class NetworkError extends RetryableError {
   }
 }
 
-/** The HTTP status an error says it maps to, if it carries one (`status` as on the kit's errors and elysia's). */
+/**
+ * The HTTP status an error says it maps to, if it carries one (`status` as on the kit's errors and elysia's).
+ *
+ * @example
+ * statusOf(new TerminalError('no such order', { status: 404 })); // 404
+ */
 export function statusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const status = (error as { status?: unknown }).status;
   return typeof status === 'number' ? status : undefined;
 }
 
-/** True for a 4xx status that means "your request was wrong", as opposed to 408/429 ("not now"). */
+/**
+ * True for a 4xx status that means "your request was wrong", as opposed to 408/429 ("not now").
+ *
+ * @example
+ * isInputErrorStatus(422); // true
+ * isInputErrorStatus(429); // false
+ */
 export function isInputErrorStatus(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
-/** A one-line description of a thrown value for reasons and inspection events: `Name: message`. */
+/**
+ * A one-line description of a thrown value for reasons and inspection events: `Name: message`.
+ *
+ * @example
+ * describeError(new TimeoutError(2_000, 'attempt')); // 'TimeoutError: attempt timed out after 2000 ms'
+ */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
   return String(error);

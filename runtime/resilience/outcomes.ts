@@ -37,7 +37,12 @@ export function defaultShouldRetry(error: unknown): boolean {
   return !isInputErrorStatus(statusOf(error));
 }
 
-/** The `retryAfterMs` an error asks for, if any (`RetryableError` and its kin carry it). */
+/**
+ * The `retryAfterMs` an error asks for, if any (`RetryableError` and its kin carry it).
+ *
+ * @example
+ * retryAfterOf(new RetryableError('busy', { retryAfterMs: 500 })); // 500
+ */
 export function retryAfterOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const ms = (error as { retryAfterMs?: unknown }).retryAfterMs;

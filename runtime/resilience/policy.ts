@@ -73,6 +73,7 @@ export class ResiliencePolicy<R = never> implements Policy<R> {
   readonly bulkhead: Bulkhead | undefined;
   readonly attemptTimeout: Timeout | undefined;
   private readonly composed: Policy<R>;
+  private readonly ownsBreaker: boolean;
 
   constructor(options: PolicyOptions<R>) {
     const { name, clock, random, inspector } = options;
@@ -84,6 +85,7 @@ export class ResiliencePolicy<R = never> implements Policy<R> {
       options.retry === undefined || options.retry instanceof Retry
         ? options.retry
         : new Retry({ name, ...options.retry, source, clock, random, inspector });
+    this.ownsBreaker = options.circuitBreaker !== undefined && !(options.circuitBreaker instanceof CircuitBreaker);
     this.circuitBreaker =
       options.circuitBreaker === undefined || options.circuitBreaker instanceof CircuitBreaker
         ? options.circuitBreaker
@@ -108,6 +110,11 @@ export class ResiliencePolicy<R = never> implements Policy<R> {
    */
   execute<T>(operation: Operation<T>, signal?: AbortSignal): Promise<T | R> {
     return this.composed.execute(operation, signal);
+  }
+
+  /** Stops the breaker's machine and timer if this policy created the breaker (a shared one is its owner's to stop). */
+  dispose(): void {
+    if (this.ownsBreaker) this.circuitBreaker?.dispose();
   }
 }
 

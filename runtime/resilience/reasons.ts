@@ -29,7 +29,12 @@ function trimmed(n: number): string {
   return String(Math.round(n * 10) / 10);
 }
 
-/** What a sliding window is, in words ("within 10 s", "within the last 100 calls"): the tail of a trip reason. */
+/**
+ * What a sliding window is, in words: the tail of a trip reason.
+ *
+ * @example
+ * describeWindow({ kind: 'count', size: 100 }); // 'within the last 100 calls'
+ */
 export function describeWindow(window: { kind: 'count'; size: number } | { kind: 'time'; ms: number }): string {
   return window.kind === 'time' ? `within ${formatDuration(window.ms)}` : `within the last ${window.size} calls`;
 }
@@ -67,24 +72,47 @@ export function tripReason(evidence: TripEvidence, thresholds: TripThresholds, w
   return undefined;
 }
 
-/** `half-open: 30 s elapsed` */
+/**
+ * Why an open breaker lets probes through.
+ *
+ * @example
+ * halfOpenReason(30_000); // 'half-open: 30 s elapsed'
+ */
 export function halfOpenReason(waitMs: number): string {
   return `half-open: ${formatDuration(waitMs)} elapsed`;
 }
 
-/** `closed: 3 of 3 probes succeeded` */
+/**
+ * Why a half-open breaker closed.
+ *
+ * @example
+ * closedReason(3); // 'closed: 3 of 3 probes succeeded'
+ */
 export function closedReason(probes: number): string {
   return `closed: ${probes} of ${probes} probes succeeded`;
 }
 
-/** `reopened: probe failed (TimeoutError: attempt timed out after 2000 ms)` or `reopened: probe took 3.2 s ≥ 2 s` */
+/**
+ * Why a half-open breaker opened again: a probe failed, or answered no faster than a slow call.
+ *
+ * @example
+ * reopenedReason({ error: 'Error: still down' }); // 'reopened: probe failed (Error: still down)'
+ * reopenedReason({ durationMs: 3_200, slowCallDurationMs: 2_000 }); // 'reopened: probe took 3.2 s ≥ 2 s'
+ */
 export function reopenedReason(probe: { error: string } | { durationMs: number; slowCallDurationMs: number }): string {
   return 'error' in probe
     ? `reopened: probe failed (${probe.error})`
     : `reopened: probe took ${formatDuration(probe.durationMs)} ≥ ${formatDuration(probe.slowCallDurationMs)}`;
 }
 
-/** `forced open by operator`, `disabled by operator`, `closed: reset by operator`, each with an optional note. */
+/**
+ * Why a person moved the breaker, with their note if they left one.
+ *
+ * @example
+ * operatorReason('forceOpen'); // 'forced open by operator'
+ * operatorReason('disable', 'load test'); // 'disabled by operator: load test'
+ * operatorReason('reset'); // 'closed: reset by operator'
+ */
 export function operatorReason(action: 'forceOpen' | 'disable' | 'reset', note?: string): string {
   const sentence =
     action === 'forceOpen' ? 'forced open by operator' : action === 'disable' ? 'disabled by operator' : 'closed: reset by operator';
