@@ -11,8 +11,8 @@ export const SERVICE = 'inventory';
 
 /** A SKU code: upper-case letters, digits and dashes, 2–32 characters (`BOX-M`). */
 export const SKU_PATTERN = '^[A-Z0-9-]{2,32}$';
-/** An order id as other services mint it (a UUID, or a key derived from an idempotency key). */
-export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
+/** An order id as other services mint it: accepts every id the order service's ORDER_ID_PATTERN does (and more). */
+export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
 const SKU_RE = new RegExp(SKU_PATTERN);
 
 /** Largest quantity of one SKU in one reservation, after merging lines. */

@@ -8,8 +8,8 @@ import { parseAddress } from '../../runtime/index.ts';
 
 export const SERVICE = 'shipping';
 
-/** An order id as other services mint it (the same rule as inventory's). */
-export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
+/** An order id as other services mint it: accepts every id the order service's ORDER_ID_PATTERN does (and more). */
+export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
 export const SKU_PATTERN = '^[A-Z0-9-]{2,32}$';
 export const MAX_LINES = 50;
 

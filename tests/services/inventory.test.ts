@@ -203,11 +203,11 @@ describe('inventory reservations', () => {
       { sku: 'ALL-A', name: 'A', price: 100, stock: 10 },
       { sku: 'ALL-B', name: 'B', price: 100, stock: 10 },
     ]);
-    const res = await call('POST', '/reservations', { orderId: 'o-all', lines: [{ sku: 'ALL-A', qty: 1 }, { sku: 'ALL-B', qty: 4 }, { sku: 'ALL-A', qty: 2 }] });
+    const res = await call('POST', '/reservations', { orderId: 'o_all', lines: [{ sku: 'ALL-A', qty: 1 }, { sku: 'ALL-B', qty: 4 }, { sku: 'ALL-A', qty: 2 }] });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ orderId: 'o-all', state: 'reserved', lines: [{ sku: 'ALL-A', qty: 3 }, { sku: 'ALL-B', qty: 4 }] });
+    expect(res.body).toEqual({ orderId: 'o_all', state: 'reserved', lines: [{ sku: 'ALL-A', qty: 3 }, { sku: 'ALL-B', qty: 4 }] });
     expect((await call('GET', '/skus/ALL-A')).body).toMatchObject({ onHand: 7, reserved: 3 });
-    expect((await call('GET', '/reservations/o-all')).body).toEqual(res.body);
+    expect((await call('GET', '/reservations/o_all')).body).toEqual(res.body);
   });
 
   it('should hold nothing anywhere when one SKU is short, and name it with requested and available units', async () => {
