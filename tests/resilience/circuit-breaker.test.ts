@@ -57,6 +57,7 @@ async function trip(subject: ReturnType<typeof setup>): Promise<void> {
 describe('CircuitBreaker', () => {
   it('should stay closed until the window holds the minimum number of calls', async () => {
     const subject = setup();
+    expect(subject.breaker.stats()).toMatchObject({ state: 'closed', reason: 'closed: created', since: START, retryAfterMs: undefined });
     for (let i = 0; i < 9; i++) await subject.fail();
     expect(subject.breaker.state).toBe('closed');
     await subject.fail();
