@@ -89,26 +89,38 @@ const OrderSchema = t.Object({
 
 export const OrderPageSchema = t.Object({ items: t.Array(OrderSchema), cursor: t.Union([t.String(), t.Null()]) });
 
-const ReservationSchema = t.Object({
-  orderId: t.String(),
-  state: t.String(),
-  lines: t.Array(t.Object({ sku: t.String(), qty: t.Integer() })),
-  reason: t.Optional(t.String()),
-});
-const PaymentSchema = t.Object({
-  orderId: t.String(),
-  state: t.String(),
-  amount: t.Integer(),
-  chargeId: t.Optional(t.String()),
-  refundId: t.Optional(t.String()),
-  reason: t.Optional(t.String()),
-});
-const ShipmentSchema = t.Object({
-  orderId: t.String(),
-  state: t.String(),
-  trackingId: t.Optional(t.String()),
-  reason: t.Optional(t.String()),
-});
+// The parts are passed through as their services show them: the fields the contracts name are documented, the
+// rest kept, and a field a service adds later neither lost nor able to turn the whole view into a 500.
+const passThrough = { additionalProperties: true } as const;
+const ReservationSchema = t.Object(
+  {
+    orderId: t.String(),
+    state: t.String({ description: 'idle, holding, reserved, rejected, released, committed' }),
+    lines: t.Optional(t.Array(t.Object({ sku: t.String(), qty: t.Integer() }))),
+    reason: t.Optional(t.String()),
+  },
+  passThrough,
+);
+const PaymentSchema = t.Object(
+  {
+    orderId: t.String(),
+    state: t.String({ description: 'idle, charging, charged, declined, failed, refunding, refunded, voided' }),
+    amount: t.Optional(t.Integer({ description: 'Cents' })),
+    chargeId: t.Optional(t.String()),
+    refundId: t.Optional(t.String()),
+    reason: t.Optional(t.String()),
+  },
+  passThrough,
+);
+const ShipmentSchema = t.Object(
+  {
+    orderId: t.String(),
+    state: t.String({ description: 'idle, scheduled, rejected, cancelled' }),
+    trackingId: t.Optional(t.String()),
+    reason: t.Optional(t.String()),
+  },
+  passThrough,
+);
 
 const nothingYet = (schema: ReturnType<typeof t.Object>, what: string) =>
   t.Optional(t.Union([schema, t.Null()], { description: `null: no ${what} yet; absent: its service did not answer (see degraded)` }));

@@ -244,6 +244,14 @@ describe('gateway orders', () => {
       shipping.delayMs = 0;
     }
   }, 10_000);
+  it('should treat a part whose body breaks its contract as degraded, and pass unknown fields of a good part through', async () => {
+    const { orderId } = await body(await send(app, 'POST', '/api/orders', placeOrder()));
+    reservations.set(orderId, { nonsense: true });
+    shipments.set(orderId, { orderId, state: 'scheduled', trackingId: 'TRK-9', carrier: 'Royal Mail' });
+    const view = await body(await send(app, 'GET', `/api/orders/${orderId}`));
+    expect(view.degraded).toEqual(['reservation']);
+    expect(view.shipment).toEqual({ orderId, state: 'scheduled', trackingId: 'TRK-9', carrier: 'Royal Mail' });
+  });
 });
 
 describe('gateway breakers', () => {
