@@ -52,8 +52,9 @@ function onSignal(signal: NodeJS.Signals): void {
   stopRequested = true;
   firstSignalAt = performance.now();
   console.log(`\nsupervisor: ${signal}, stopping every process…`);
+  const stopping = performance.now();
   void supervisor.stop().then(() => {
-    console.log('supervisor: all processes stopped');
+    console.log(`supervisor: all processes stopped (${((performance.now() - stopping) / 1000).toFixed(1)} s)`);
     process.exit(0);
   });
 }
