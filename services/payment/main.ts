@@ -1,7 +1,29 @@
 /**
  * The payment service process: one `payment` actor per order, charging and refunding through the payment provider.
- * For now an Elysia app that answers `/health` and reports Redis; the services issue fills it in.
+ * The provider client — and so its breaker and bulkhead — is created once here and shared by every effect of the
+ * process, so the breaker judges all the traffic to the provider.
  */
+import { createNode, hostOf, onShutdown, portOf } from '../../runtime/index.ts';
+import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
+import { createProviderClient, PROVIDER, providerEffects } from './effects.ts';
+import { definePaymentActor } from './machine.ts';
+import { paymentRoutes } from './routes.ts';
 
-startProcess({ name: 'payment', description: 'Charges and refunds per order.', redis: true });
+const provider = createProviderClient({ baseUrl: `http://${hostOf()}:${portOf('provider')}` });
+provider.breaker(PROVIDER).subscribe((event) => {
+  if (event.type === 'breaker.transition') console.log(`[payment] breaker "${PROVIDER}" ${event.from} → ${event.to}: ${event.reason}`);
+});
+
+const node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf() });
+
+startProcess({
+  name: 'payment',
+  description: 'Charges and refunds per order, through the payment provider behind a circuit breaker.',
+  redis: true,
+  routes: paymentRoutes({ node, provider }),
+});
+onShutdown(async () => {
+  await node.stop();
+  provider.dispose();
+});
