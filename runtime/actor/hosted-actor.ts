@@ -5,6 +5,7 @@
  * never run (its clock is inert), because a timer must outlive the process.
  */
 import { createActor, type AnyActor, type InspectionEvent as XStateInspection, type Snapshot } from 'xstate';
+import { parseAddress } from '../address.ts';
 import { NOTE, PUBLISH, REPLY, TELL, type ActorDefinition, type MailroomEvent } from './define-actor.ts';
 
 /** What is stored per actor: the persisted snapshot, armed timers (token → timer id), running effects (invoke id → key). */
@@ -157,11 +158,23 @@ export class HostedActor {
       this.out = null;
     }
     const after = this.actor.getSnapshot();
-    if (this.failure !== null || after.status === 'error') {
-      const cause = this.failure ?? after.error;
+    let cause: unknown = this.failure ?? (after.status === 'error' ? after.error : null);
+    if (cause === null) {
+      // A message to a malformed address could never be delivered: the step fails like a throwing action.
+      for (const t of out.tells) {
+        try {
+          parseAddress(t.to);
+        } catch (error) {
+          cause = new Error(`tell to an invalid address: ${(error as Error).message}`);
+          break;
+        }
+      }
+    }
+    if (cause !== null) {
       // Back to the state before this event: the in-memory actor must never run ahead on a failed step.
       this.timers = timersBefore;
       this.effects = effectsBefore;
+      this.actor.stop();
       this.actor = this.create(wasNew ? undefined : this.def.hosted.getPersistedSnapshot(before));
       if (wasNew) this.started = false;
       else this.actor.start();

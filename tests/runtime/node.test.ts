@@ -204,3 +204,18 @@ describe('node.waitFor', () => {
     expect(err).toBeInstanceOf(AskTimeoutError);
   });
 });
+
+describe('node tells', () => {
+  it('should treat a tell to a malformed address as a failed step and keep the partition flowing', async () => {
+    const p = prefix('badtell');
+    const { defineActor, tell } = await import('../../runtime/index.ts');
+    const { setup } = await import('xstate');
+    const teller = defineActor('teller', setup({}).createMachine({ on: { go: { actions: tell('garbage', { type: 'x' }) } } }));
+    const n = await node(p, { actors: [counter, teller], partitions: 1, maxDeliveries: 2, retryBaseMs: 10 });
+    const failed = await n.ask('svc/teller/t', { type: 'go' }, { timeoutMs: 5_000 }).catch((e) => e);
+    expect(String(failed.message)).toContain('tell to an invalid address');
+    await n.send('svc/counter/after', { type: 'inc' });
+    expect((await n.ask<{ n: number }>('svc/counter/after', { type: 'get' })).context.n).toBe(1);
+    expect((await n.deadLetters.list()).map((d) => d.actor)).toEqual(['svc/teller/t']);
+  });
+});

@@ -77,6 +77,12 @@ const saga = defineSaga<Data>({
   onCompleted: (d) => [{ to: `t/part/${d.id}-a`, event: { type: 'commit' } }],
 });
 
+/** The same trip with long timeouts, for tests that must not race a timer. */
+const patientSaga = defineSaga<Data>({
+  name: 'patient',
+  steps: [step('bookA', 'a', { timeoutMs: 30_000 }), step('bookB', 'b', { timeoutMs: 30_000 }), step('bookC', 'c', { timeoutMs: 30_000 })],
+});
+
 const prefix = testPrefix('saga');
 let node: MailroomNode;
 afterAll(async () => {
@@ -84,10 +90,10 @@ afterAll(async () => {
   await cleanupPrefix(prefix);
 });
 
-async function run(id: string, modes: Record<string, { mode: string; undoFailures?: number }>) {
-  node ??= await createNode({ service: 't', actors: [participant, saga.definition], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4 });
+async function run(id: string, modes: Record<string, { mode: string; undoFailures?: number }>, type = 'trip') {
+  node ??= await createNode({ service: 't', actors: [participant, saga.definition, patientSaga.definition], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4 });
   for (const [part, m] of Object.entries(modes)) await node.ask(`t/part/${id}-${part}`, { type: 'configure', ...m });
-  await node.send(`t/trip/${id}`, { type: 'saga.start', data: { id } }, { id: `start:${id}` });
+  await node.send(`t/${type}/${id}`, { type: 'saga.start', data: { id } }, { id: `start:${id}` });
   return node;
 }
 const finished = (n: MailroomNode, id: string, states = ['completed', 'compensated', 'failedNeedsOperator']) =>
@@ -174,15 +180,15 @@ describe('defineSaga', () => {
   });
 
   it('should ignore a repeated or stray reply', async () => {
-    const n = await run('dup', { b: { mode: 'silent' } });
-    await n.waitFor('t/trip/dup', (v) => v.state === 'bookB.sending');
+    const n = await run('dup', { b: { mode: 'silent' } }, 'patient');
+    await n.waitFor('t/patient/dup', (v) => v.state === 'bookB.sending');
     // a stray success for another step, and a success for A again: neither may move the saga
-    await n.send('t/trip/dup', { type: 'step.done', commandId: 'dup/bookA/1' });
-    await n.send('t/trip/dup', { type: 'step.done', commandId: 'other/bookB/1' });
-    const v = await n.ask<SagaContext<Data>>('t/trip/dup', { type: 'noop' });
+    await n.send('t/patient/dup', { type: 'step.done', commandId: 'dup/bookA/1' });
+    await n.send('t/patient/dup', { type: 'step.done', commandId: 'other/bookB/1' });
+    const v = await n.ask<SagaContext<Data>>('t/patient/dup', { type: 'noop' });
     expect(v.state).toBe('bookB.sending');
     expect(phases(v.context).filter((p) => p === 'bookA:succeeded')).toHaveLength(1);
-    await n.send('t/trip/dup', { type: 'step.done', commandId: 'dup/bookB/1' });
-    expect((await n.waitFor('t/trip/dup', (x) => x.state.startsWith('bookC'))).state).toStartWith('bookC');
+    await n.send('t/patient/dup', { type: 'step.done', commandId: 'dup/bookB/1' });
+    expect((await n.waitFor('t/patient/dup', (x) => x.state.startsWith('bookC'))).state).toStartWith('bookC');
   });
 });
