@@ -27,17 +27,25 @@ export type ChildOptions = {
   log: (line: string) => void;
 };
 
-/** Sends `signal` to the child's whole process group; to the child alone if there is no group (any more). */
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/**
+ * Sends `signal` to the child's whole process group. Only while the child itself has not been reaped may it fall
+ * back to the bare pid (no group); after that the pid may already belong to an unrelated process.
+ */
+function signalGroup(pid: number, signal: NodeJS.Signals, leaderAlive: boolean): void {
   try {
     process.kill(-pid, signal);
   } catch {
+    if (!leaderAlive) return;
     try {
       process.kill(pid, signal);
     } catch {
       // already gone
     }
   }
+}
+
+function isRunning(proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>): boolean {
+  return proc.exitCode === null && proc.signalCode === null;
 }
 
 /** "exited with code 1" / "killed by SIGKILL". */
@@ -82,7 +90,7 @@ export class SupervisedChild {
 
   /** The pid of the running process, if one runs. */
   get pid(): number | undefined {
-    return this.proc && this.proc.exitCode === null && this.proc.signalCode === null ? this.proc.pid : undefined;
+    return this.proc && isRunning(this.proc) ? this.proc.pid : undefined;
   }
 
   private emit(event: Omit<ProcessEvent, 'at' | 'source' | 'process'>): void {
@@ -142,7 +150,7 @@ export class SupervisedChild {
 
   private onExit(generation: number, proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>): void {
     // Whatever it left behind in its group (a grandchild that ignored the parent's death) goes too.
-    signalGroup(proc.pid, 'SIGKILL');
+    signalGroup(proc.pid, 'SIGKILL', false);
     if (generation !== this.generation) return;
     const signal = proc.signalCode === null ? null : String(proc.signalCode);
     this.lastExit = describeExit(proc.exitCode, signal);
@@ -181,16 +189,16 @@ export class SupervisedChild {
     this.status = 'stopping';
     clearTimeout(this.restartTimer);
     const proc = this.proc;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      signalGroup(proc.pid, 'SIGTERM');
+    if (proc && isRunning(proc)) {
+      signalGroup(proc.pid, 'SIGTERM', true);
       const inTime = await Promise.race([proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
       if (!inTime) {
         this.options.log(`${this.name} did not stop within ${graceMs} ms; sending SIGKILL`);
-        signalGroup(proc.pid, 'SIGKILL');
+        signalGroup(proc.pid, 'SIGKILL', isRunning(proc));
         await proc.exited;
       }
     }
-    if (proc) signalGroup(proc.pid, 'SIGKILL');
+    if (proc) signalGroup(proc.pid, 'SIGKILL', false);
     await Promise.race([this.drained, Bun.sleep(200)]);
     this.status = 'stopped';
   }
@@ -199,6 +207,6 @@ export class SupervisedChild {
   kill(): void {
     this.status = 'stopped';
     clearTimeout(this.restartTimer);
-    if (this.proc) signalGroup(this.proc.pid, 'SIGKILL');
+    if (this.proc) signalGroup(this.proc.pid, 'SIGKILL', isRunning(this.proc));
   }
 }

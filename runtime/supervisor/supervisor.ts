@@ -11,7 +11,7 @@ import { PrerequisiteError, SupervisorError } from './errors.ts';
 import { probeHealth } from './health.ts';
 import { linePrefixer } from './output.ts';
 import { checkBun, checkPorts, checkRedis } from './prerequisites.ts';
-import { privateRedisCommand, privateRedisUrl } from './private-redis.ts';
+import { privateRedisCommand, privateRedisUrl, reclaimLeftoverRedis } from './private-redis.ts';
 import type { ProcessSpec } from './process-spec.ts';
 import { pingRedis } from './redis-ping.ts';
 
@@ -132,6 +132,10 @@ export class Supervisor {
     const o = this.options;
     const server = o.privateRedis?.server ?? Bun.which('redis-server');
     const problems: string[] = [];
+    if (!o.redisUrl && o.privateRedis) {
+      const leftover = await reclaimLeftoverRedis(o.privateRedis);
+      if (leftover) this.log(`supervisor: stopped a private Redis left running by an earlier run (pid ${leftover})`);
+    }
     const bun = checkBun(Bun.version, o.minBunVersion ?? '1.2');
     if (bun) problems.push(bun);
     const redis = await checkRedis({ redisUrl: o.redisUrl, redisServer: server });
@@ -176,6 +180,7 @@ export class Supervisor {
   async start(): Promise<void> {
     const o = this.options;
     await this.checkPrerequisites();
+    if (this.stopSignal.signal.aborted) throw new SupervisorError('stopped while starting');
     const baseEnv = { ...(o.env ?? process.env), REDIS_URL: this.redisUrl, MAILROOM_SUPERVISOR_PID: String(process.pid) };
     try {
       if (!o.redisUrl && o.privateRedis) {

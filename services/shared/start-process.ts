@@ -10,7 +10,7 @@ import { createServiceApp } from '../../runtime/http/service-app.ts';
 import { onShutdown } from '../../runtime/process/shutdown.ts';
 import { connectRedis } from './redis-connection.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: any route plugin may be mounted
+// Any route plugin may be mounted, whatever its routes and decorators.
 type AnyElysia = Elysia<any, any, any, any, any, any, any>;
 
 export type StartProcessOptions = {

@@ -75,6 +75,31 @@ describe('bun services/system.ts', () => {
     expect(stdout.text).toContain('supervisor: all processes stopped');
   }, 60_000);
 
+  it('should not leave services behind when the supervisor is SIGKILLed, and reclaim its Redis on the next start', async () => {
+    const env = await cliEnv();
+    const first = runCli([], env);
+    await first.stdout.until('Ctrl-C stops everything.');
+    const rows = tableOf(first.stdout.text);
+    const redisPid = rows.find((r) => r.name === 'redis')!.pid;
+    const servicePids = rows.filter((r) => r.name !== 'redis').map((r) => r.pid);
+    expect(servicePids).toHaveLength(7);
+
+    first.proc.kill('SIGKILL');
+    await first.proc.exited;
+    // Each service notices its supervisor is gone (it checks every second) and exits by itself.
+    await waitFor('the services to exit on their own', () => !servicePids.some(isAlive), 5000);
+    expect(isAlive(redisPid)).toBe(true); // redis-server cannot watch for us: the next start deals with it
+
+    const second = runCli([], env);
+    await second.stdout.until('Ctrl-C stops everything.');
+    expect(second.stdout.text).toContain(`supervisor: stopped a private Redis left running by an earlier run (pid ${redisPid})`);
+    expect(isAlive(redisPid)).toBe(false);
+    const pids = tableOf(second.stdout.text).map((r) => r.pid);
+    second.proc.kill('SIGINT');
+    expect(await second.proc.exited).toBe(0);
+    await waitFor('every child to be gone', () => !pids.some(isAlive), 5000);
+  }, 40_000);
+
   it('should refuse a taken port with one line naming the port and its holder, and start nothing', async () => {
     const env = await cliEnv();
     const port = portOf('order', env);
