@@ -1,5 +1,5 @@
 /**
- * `bun run bench actors [--json] [--actors 100000] [--passivate-after 20000]`: what an actor costs in memory, in the
+ * `bun run bench actors [--json] [--actors 100000] [--passivate-after 30000]`: what an actor costs in memory, in the
  * node while it is active, in the node after passivation, and in Redis.
  *
  * This process hosts one Mailroom node (8 partitions, the counter actor with `passivateAfterMs`
@@ -22,7 +22,7 @@ import { benchRedis, Child, deletePrefix, numberFlag } from './_kit.ts';
 
 const json = process.argv.includes('--json');
 const ACTORS = numberFlag('actors', 100_000);
-const PASSIVATE_AFTER_MS = numberFlag('passivate-after', 20_000);
+const PASSIVATE_AFTER_MS = numberFlag('passivate-after', 30_000);
 const PARTITIONS = 8;
 
 const redis = await benchRedis();
