@@ -75,8 +75,10 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
   /** How long until the provider may be called again: what the failed call was told, or the breaker now. */
   const retryAfterOf = (context: PaymentContext) => context.retryAfterMs ?? provider.stats()[PROVIDER]?.breaker.retryAfterMs;
 
-  function unavailable(orderId: string, context: PaymentContext): HttpError {
+  /** A 503 naming the cause; with a `Retry-After` header when the breaker says when to come back. */
+  function unavailable(orderId: string, context: PaymentContext, set: { headers: Record<string, unknown> }): HttpError {
     const retryAfterMs = retryAfterOf(context);
+    if (retryAfterMs !== undefined) set.headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
     return new HttpError(
       503,
       PaymentErrorCode.Unavailable,
@@ -103,7 +105,7 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
     )
     .post(
       '/payments/:orderId/charge',
-      async ({ params: { orderId }, body }) => {
+      async ({ params: { orderId }, body, set }) => {
         const { committed, reply } = await command(orderId, { type: 'charge', amount: body.amount }, ['charging']);
         const { state, context } = committed;
         if (reply?.type === 'payment.failed' && REFUSALS[reply.code] !== undefined) {
@@ -113,7 +115,7 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
           case 'declined':
             throw new HttpError(402, PaymentErrorCode.Declined, `${context.reason ?? 'card declined'} (order ${orderId})`, { amount: context.amount });
           case 'failed':
-            throw unavailable(orderId, context);
+            throw unavailable(orderId, context, set);
           case 'voided':
             throw new HttpError(409, PaymentErrorCode.Voided, `the payment of order ${orderId} was voided: ${context.reason ?? 'refunded before any charge'}`);
           default:
@@ -129,18 +131,18 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
           summary: 'Charge the order once (idempotent: a repeat answers the same charge); waits for the provider',
           description:
             '200 with the payment once charged; 402 PAYMENT_DECLINED; 409 when the order is charged another amount, voided or refunded; ' +
-            '503 PROVIDER_UNAVAILABLE (details.retryAfterMs while the provider breaker is open) or PAYMENT_PENDING.',
+            '503 PROVIDER_UNAVAILABLE (details.retryAfterMs and a Retry-After header while the provider breaker is open) or PAYMENT_PENDING.',
           tags,
         },
       },
     )
     .post(
       '/payments/:orderId/refund',
-      async ({ params: { orderId } }) => {
+      async ({ params: { orderId }, set }) => {
         const { committed } = await command(orderId, { type: 'refund' }, ['charging', 'refunding']);
         if (committed.state === 'refunded' || committed.state === 'voided') return toView(committed);
         // Back in charged or failed: the refund did not go through.
-        throw unavailable(orderId, committed.context);
+        throw unavailable(orderId, committed.context, set);
       },
       {
         params: OrderIdParamsSchema,

@@ -31,7 +31,7 @@ async function http(base: string, method: string, path: string, body?: unknown) 
     headers: body === undefined ? undefined : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as any };
+  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 const payment = (method: string, path: string, body?: unknown) => http(paymentUrl, method, path, body);
 const provider = (method: string, path: string, body?: unknown) => http(providerUrl, method, path, body).then((a) => a.body);
@@ -106,7 +106,10 @@ describe('payment and provider processes', () => {
       expect(rejected.status).toBe(503);
       expect(rejected.body.code).toBe('PROVIDER_UNAVAILABLE');
       expect(rejected.body.message).toMatch(/payment provider unavailable: circuit open, retry in \d+ s/);
-      expect(rejected.body.details.retryAfterMs).toBeGreaterThan(0);
+      const { dependency, retryAfterMs } = rejected.body.details;
+      expect(dependency).toBe('provider');
+      expect(retryAfterMs).toBeGreaterThan(0);
+      expect(Number(rejected.headers.get('retry-after'))).toBe(Math.ceil(retryAfterMs / 1000));
     }
     const after = await provider('GET', '/ledger?limit=1');
     expect(after.requests).toEqual(reached);

@@ -327,7 +327,7 @@ describe('payment replies to the saga', () => {
     await node.send(paymentAddress(declinedOrder), { type: 'charge', orderId: declinedOrder, amount: 2_000_000, replyTo: 'probe/recorder/saga-2', commandId: 'd1' });
     const [declined] = await waitFor('payment.failed (declined)', async () => ((await told('saga-2')).length ? told('saga-2') : null));
     expect(declined).toMatchObject({ type: 'payment.failed', orderId: declinedOrder, commandId: 'd1', retryable: false, code: 'PAYMENT_DECLINED' });
-    expect(declined.reason).toContain('card declined');
+    expect(declined!.reason).toContain('card declined');
 
     await provider('PUT', '/faults', { errorRate: 1 });
     // Two charges of two attempts each fill the window (4 calls, all failed): the breaker opens.
@@ -339,7 +339,7 @@ describe('payment replies to the saga', () => {
     await node.send(paymentAddress(blocked), { type: 'charge', orderId: blocked, amount: 100, replyTo: 'probe/recorder/saga-3', commandId: 'u1' });
     const [failed] = await waitFor('payment.failed (unavailable)', async () => ((await told('saga-3')).length ? told('saga-3') : null));
     expect(failed).toMatchObject({ type: 'payment.failed', orderId: blocked, commandId: 'u1', retryable: true, code: 'PROVIDER_UNAVAILABLE' });
-    expect(failed.reason).toMatch(/^payment provider unavailable: circuit open, retry in \d+ s$/);
-    expect(failed.retryAfterMs).toBeGreaterThan(0);
+    expect(failed!.reason).toMatch(/^payment provider unavailable: circuit open, retry in \d+ s$/);
+    expect(failed!.retryAfterMs).toBeGreaterThan(0);
   });
 });
