@@ -83,6 +83,8 @@ export const orderFulfillment = defineSaga<FulfillmentData>({
       name: 'confirmOrder',
       command: (d) => ({ to: order(d), event: { type: 'confirm', orderId: d.orderId } }),
       succeeded: 'order.confirmed',
+      // Cancelled meanwhile (by an operator): unwind everything.
+      failed: 'order.cancelled',
       timeoutMs: ms('ORDER', 5_000),
       retry: { maxAttempts: 3, backoffMs: 200 },
     },

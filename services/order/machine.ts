@@ -1,12 +1,12 @@
 /**
  * The `order` actor: one order's lifecycle, `draft` → `pending` → `confirmed` | `cancelled`. Creating it publishes
- * `OrderCreated`, which the fulfillment saga starts from; the saga then confirms or cancels it. Every command is
+ * `OrderCreated` and starts the fulfillment saga (`order/fulfillment/<orderId>`); the saga then confirms or cancels it. Every command is
  * idempotent: a repeat answers the same and changes nothing, and a terminal order answers any later command with
  * the outcome that stands.
  */
 import { assign, enqueueActions, setup } from 'xstate';
 import { defineActor, publish, reply, tell } from '../../runtime/index.ts';
-import { ORDER_ACTOR, type CreateReply, type OrderContext, type OrderMessage, type OrderReply } from './protocol.ts';
+import { fulfillmentAddress, ORDER_ACTOR, type CreateReply, type OrderContext, type OrderMessage, type OrderReply } from './protocol.ts';
 
 type Args = { context: OrderContext; event: OrderMessage };
 
@@ -73,6 +73,15 @@ export const orderMachine = setup({
               address: context.address,
               total: context.total,
             })),
+            // The saga starts in the same atomic step as the order (through the outbox): no order without one.
+            tell(
+              ({ context }: Args) => fulfillmentAddress(context.orderId),
+              ({ context }: Args) => ({
+                type: 'saga.start',
+                data: { orderId: context.orderId, customer: context.customer, lines: context.lines, address: context.address, total: context.total },
+              }),
+              { id: ({ context }: Args) => `start:${context.orderId}` },
+            ),
             answer(created(true)),
           ],
         },

@@ -1,13 +1,14 @@
 /**
- * The order service process, its composition root: a runtime node hosting the `order` actors, and the HTTP app
- * with the order routes. `OrderCreated` events on its log are where the fulfillment saga starts.
+ * The order service process, its composition root: a runtime node hosting the `order` actors and their
+ * fulfillment sagas (`sagas/order-fulfillment.ts`), and the HTTP app with the order and saga routes.
  */
 import { createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
+import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { orderActor } from './machine.ts';
 import { orderRoutes } from './routes.ts';
 
-const node = await createNode({ service: 'order', actors: [orderActor], redis: redisUrlOf() });
+const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf() });
 startProcess({ name: 'order', description: 'Orders and their lifecycle: pending → confirmed | cancelled.', redis: true, routes: orderRoutes(node) });
 onShutdown(() => node.stop());

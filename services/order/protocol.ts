@@ -7,6 +7,9 @@ import { t, type Static } from 'elysia';
 
 /** The actor type, and the address of one order. */
 export const ORDER_ACTOR = 'order';
+
+/** The fulfillment saga of an order (hosted by this service; defined in `sagas/order-fulfillment.ts`). */
+export const fulfillmentAddress = (orderId: string) => `order/fulfillment/${orderId}`;
 export const orderAddress = (orderId: string) => `order/${ORDER_ACTOR}/${orderId}`;
 
 /** Letters, digits, `_` and `-`; the gateway derives ids of this shape from an Idempotency-Key. */

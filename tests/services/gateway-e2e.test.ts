@@ -92,7 +92,7 @@ describe('gateway over real processes', () => {
     expect(swagger.headers.get('content-type')).toContain('text/html');
   });
 
-  it('should show an order’s reservation, charge and shipment through the gateway once they exist', async () => {
+  it('should show an order’s reservation, charge and shipment through the gateway once the saga has fulfilled it', async () => {
     const lines = [
       { sku: 'BOX-M', qty: 2 },
       { sku: 'TAPE-48', qty: 1 },
@@ -109,17 +109,17 @@ describe('gateway over real processes', () => {
     expect(total).toBe(2 * 299 + 399); // priced from the seeded catalogue
     expect(fresh.body.degraded).toEqual([]);
 
-    // Nobody drives the order until the saga lands: drive each step through its service's own route.
-    expect((await read(await post('inventory', '/reservations', { orderId, lines }))).body).toMatchObject({ state: 'reserved' });
-    expect((await read(await post('payment', `/payments/${orderId}/charge`, { amount: total }))).body).toMatchObject({ state: 'charged', amount: total });
-    expect((await read(await post('shipping', '/shipments', { orderId, address, lines }))).body).toMatchObject({ state: 'scheduled' });
-
-    const full = await read(await fetch(url('gateway', `/api/orders/${orderId}`)));
+    // The fulfillment saga reserves, charges, schedules and confirms; the gateway shows each part.
+    let full = fresh;
+    for (const deadline = Date.now() + 10_000; full.body.order?.state !== 'confirmed' && Date.now() < deadline; ) {
+      await Bun.sleep(50);
+      full = await read(await fetch(url('gateway', `/api/orders/${orderId}`)));
+    }
     expect(full.status).toBe(200);
     expect(full.body).toMatchObject({
       orderId,
-      order: { orderId, total, lines: [{ sku: 'BOX-M', qty: 2, price: 299 }, { sku: 'TAPE-48', qty: 1, price: 399 }] },
-      reservation: { orderId, state: 'reserved' },
+      order: { orderId, state: 'confirmed', total, lines: [{ sku: 'BOX-M', qty: 2, price: 299 }, { sku: 'TAPE-48', qty: 1, price: 399 }] },
+      reservation: { orderId, state: 'committed' },
       payment: { orderId, state: 'charged', amount: total, chargeId: expect.any(String) },
       shipment: { orderId, state: 'scheduled', trackingId: expect.any(String) },
       degraded: [],
@@ -140,7 +140,7 @@ describe('gateway over real processes', () => {
     expect(res.status).toBe(200);
     expect(res.body.degraded).toEqual(['payment']);
     expect('payment' in res.body).toBe(false);
-    expect(res.body).toMatchObject({ order: { orderId }, reservation: { state: 'reserved' }, shipment: { state: 'scheduled' } });
+    expect(res.body).toMatchObject({ order: { orderId }, reservation: { state: 'committed' }, shipment: { state: 'scheduled' } });
     expect(performance.now() - started).toBeLessThan(1_500);
 
     // Enough failures open the payment breaker; from then on the part is left out without a call.
