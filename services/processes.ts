@@ -18,7 +18,12 @@ export const BUN_PROCESSES: ReadonlyArray<readonly [ProcessName, string]> = [
   ['control', 'services/control/main.ts'],
 ];
 
-/** `http://host:port` of a process. */
+/**
+ * `http://host:port` of a process.
+ *
+ * @example
+ * originOf('order'); // 'http://127.0.0.1:3001'
+ */
 export function originOf(name: ProcessName, env: Env = process.env): string {
   return `http://${hostOf(env)}:${portOf(name, env)}`;
 }
@@ -51,7 +56,12 @@ export function mailroomProcesses(options: { dev: boolean; bun: string; env?: En
   return specs;
 }
 
-/** Where a person opens the panel: Vite in dev mode, the control plane serving `panel/dist` otherwise. */
+/**
+ * Where a person opens the panel: Vite in dev mode, the control plane serving `panel/dist` otherwise.
+ *
+ * @example
+ * panelUrlOf(true); // 'http://127.0.0.1:5173/'
+ */
 export function panelUrlOf(dev: boolean, env: Env = process.env): string {
   return `${originOf(dev ? 'panel' : 'control', env)}/`;
 }

@@ -12,7 +12,12 @@ export type ErrorLogger = (line: string, error: unknown) => void;
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
 
-/** A JSON response carrying an error body. */
+/**
+ * A JSON response carrying an error body.
+ *
+ * @example
+ * errorResponse(409, { code: 'OUT_OF_STOCK', message: 'sku ABC-1 has 2 left' });
+ */
 export function errorResponse(status: number, body: ErrorBody): Response {
   return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
 }

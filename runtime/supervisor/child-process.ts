@@ -48,7 +48,13 @@ function isRunning(proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>): boolean {
   return proc.exitCode === null && proc.signalCode === null;
 }
 
-/** "exited with code 1" / "killed by SIGKILL". */
+/**
+ * How a process ended, in words.
+ *
+ * @example
+ * describeExit(1, null); // 'exited with code 1'
+ * describeExit(null, 'SIGKILL'); // 'killed by SIGKILL'
+ */
 export function describeExit(exitCode: number | null, signal: string | null): string {
   return signal ? `killed by ${signal}` : `exited with code ${exitCode}`;
 }

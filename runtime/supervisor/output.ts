@@ -5,7 +5,12 @@
 
 const COLOURS = [36, 33, 35, 32, 34, 91, 96, 93, 95, 92] as const;
 
-/** Whether to colour: a terminal, and no `NO_COLOR`. */
+/**
+ * Whether to colour: a terminal, and no `NO_COLOR`.
+ *
+ * @example
+ * linePrefixer('order', 9, 0, useColour());
+ */
 export function useColour(stream: { isTTY?: boolean } = process.stdout, env = process.env): boolean {
   return Boolean(stream.isTTY) && !env.NO_COLOR;
 }

@@ -15,7 +15,12 @@ function parseVersion(version: string): number[] {
     .map((part) => Number.parseInt(part, 10) || 0);
 }
 
-/** Whether `actual` ≥ `minimum`, comparing numerically part by part. */
+/**
+ * Whether `actual` ≥ `minimum`, comparing numerically part by part.
+ *
+ * @example
+ * versionAtLeast('1.10.0', '1.2'); // true
+ */
 export function versionAtLeast(actual: string, minimum: string): boolean {
   const a = parseVersion(actual);
   const m = parseVersion(minimum);

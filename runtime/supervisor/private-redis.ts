@@ -17,7 +17,12 @@ export type PrivateRedisOptions = {
   dataDir: string;
 };
 
-/** The URL children use to reach it. */
+/**
+ * The URL children use to reach it.
+ *
+ * @example
+ * privateRedisUrl(6380); // 'redis://127.0.0.1:6380'
+ */
 export function privateRedisUrl(port: number): string {
   return `redis://127.0.0.1:${port}`;
 }

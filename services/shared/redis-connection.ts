@@ -6,7 +6,12 @@
 import { createClient } from 'redis';
 import { portOf } from '../../runtime/config.ts';
 
-/** `REDIS_URL`, or the supervisor's private Redis on its default port. */
+/**
+ * `REDIS_URL`, or the supervisor's private Redis on its default port.
+ *
+ * @example
+ * redisUrlOf({}); // 'redis://127.0.0.1:6380'
+ */
 export function redisUrlOf(env: Record<string, string | undefined> = process.env): string {
   return env.REDIS_URL || `redis://127.0.0.1:${portOf('redis', env)}`;
 }
