@@ -321,6 +321,19 @@ describe('payment replies to the saga', () => {
     expect((await ledgerOf(orderId)).totals).toMatchObject({ charges: 1, refunds: 1, net: 0 });
   });
 
+  it('should refuse a charge command with an invalid amount without leaving idle or calling the provider', async () => {
+    const { node } = await harness();
+    const orderId = fresh();
+    const before = (await provider('GET', '/ledger?limit=1')).requests.total;
+    const asked = await node.ask(paymentAddress(orderId), { type: 'charge', orderId, amount: 12.5 });
+    expect(asked.state).toBe('idle');
+    expect(asked.reply).toMatchObject({ type: 'payment.failed', code: 'INVALID_AMOUNT', retryable: false });
+    expect((asked.reply as { reason: string }).reason).toContain('got 12.5');
+    await Bun.sleep(50);
+    expect((await provider('GET', '/ledger?limit=1')).requests.total).toBe(before);
+    expect((await node.read(paymentAddress(orderId)))?.state).toBe('idle');
+  });
+
   it('should tell a decline as not retryable and an open breaker as retryable, naming the cause', async () => {
     const { node, told, request } = await harness();
     const declinedOrder = fresh();
