@@ -38,7 +38,7 @@ export type NodeOptions = {
   retryBaseMs?: number;
   /** Messages per committed batch, at most. Default 200. */
   batchSize?: number;
-  /** How long processed message ids are remembered for dropping duplicates. Default 15 min. */
+  /** How long processed message ids are remembered for dropping duplicates. Default 5 min. */
   dedupWindowMs?: number;
   /** Approximate cap of each partition's slice of the event log. Default 100,000 entries. */
   eventsMaxLen?: number;
@@ -47,7 +47,7 @@ export type NodeOptions = {
   /** Which inspection events are written to the shared capped stream. Default 'transitions'. */
   inspectStream?: 'all' | 'transitions' | 'off';
   clock?: Clock;
-  /** Client for the hot path; default Bun's (about twice node-redis's stream throughput here). */
+  /** Client for the hot path; default node-redis (`MAILROOM_REDIS_CLIENT=bun` for Bun's; see the README). */
   client?: LinkKind;
   /** false: a client node that sends and asks but hosts no partition. Default true. */
   consume?: boolean;
@@ -232,7 +232,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     settings: {
       batchSize: options.batchSize ?? 200,
       maxDeliveries: options.maxDeliveries ?? 5,
-      seenHorizonMs: options.dedupWindowMs ?? 15 * 60_000,
+      seenHorizonMs: options.dedupWindowMs ?? 5 * 60_000,
       eventsMaxLen: options.eventsMaxLen ?? 100_000,
       retryBaseMs: options.retryBaseMs ?? 50,
       idleBlockMs: 1_000,
@@ -289,7 +289,10 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       actors: String([...workers.values()].reduce((n, w) => n + w.cachedActors, 0)),
     };
     await leases.tick(info);
-    for (const worker of workers.values()) worker.requestPassivation();
+    for (const worker of workers.values()) {
+      worker.requestPassivation();
+      await worker.trim().catch((error) => onError(error, `trimming partition ${worker.partition}`));
+    }
   };
   let timer: ReturnType<typeof setInterval> | undefined;
   if (consume) {

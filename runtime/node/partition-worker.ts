@@ -78,6 +78,7 @@ class Batch {
   inspections: InspectionEvent[] = [];
   received: Envelope[] = [];
   blocked = new Set<string>();
+  failures: { env: Envelope; error: ActorStepError }[] = [];
 }
 
 export class PartitionWorker {
@@ -88,7 +89,8 @@ export class PartitionWorker {
   private nextTimerDue = 0;
   private retryAt = new Map<string, number>();
   private outboxDirty = true;
-  private lastDelivered = '0-0';
+  /** The newest mailbox entry id this owner has read; the doorbell waits for anything after it. */
+  private lastSeen: string | null = null;
   private passivationDue = false;
   lost = false;
   processed = 0;
@@ -128,6 +130,12 @@ export class PartitionWorker {
     return partitions !== undefined && partitionOf(address, partitions) === this.partition;
   }
 
+  /** Drops mailbox entries no longer needed (below the oldest pending one); run on the lease tick. */
+  async trim(): Promise<number> {
+    if (this.lost || this.stopping) return 0;
+    return Number(await scripts.trimMailbox.run(this.ctx.link, [this.keys.mbox], [this.ctx.group]));
+  }
+
   /** Asks the loop to evict actors idle for longer than their type allows, between two batches. */
   requestPassivation(): void {
     this.passivationDue = true;
@@ -162,13 +170,8 @@ export class PartitionWorker {
         if (this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
         if (this.outboxDirty) await this.sweepOutbox();
         const progressed = await this.processBatch();
-        if (this.lost || this.stopping) break;
-        if (progressed) {
-          idleRounds = 0;
-          continue;
-        }
-        idleRounds++;
-        await this.waitForWork();
+        idleRounds = 0;
+        if (!progressed && !this.lost && !this.stopping) await this.waitForWork();
       } catch (error) {
         if (this.stopping) break;
         this.ctx.onError(error, `partition ${this.partition}`);
@@ -213,19 +216,58 @@ export class PartitionWorker {
     this.outboxDirty = entries.length === 500;
   }
 
-  private async waitForWork(): Promise<void> {
-    const now = this.ctx.clock.now();
+  /** How long a blocking read may wait: until the next timer or retry falls due, at most `idleBlockMs`. */
+  private blockMs(now: number): number {
     let until = now + this.ctx.settings.idleBlockMs;
     if (this.nextTimerDue !== -1) until = Math.min(until, this.nextTimerDue);
     for (const at of this.retryAt.values()) until = Math.min(until, at);
-    const ms = Math.max(1, Math.ceil(until - now));
+    return Math.max(1, Math.ceil(until - now));
+  }
+
+  /**
+   * The next entries, read by the fenced `read-batch` script only: pending entries first (retries, a previous
+   * owner's leftovers, whatever a stale owner read after losing its lease), claimed in order, then new ones; ids
+   * processed before are acked and returned as duplicates. A plain blocking XREADGROUP would be one round trip
+   * cheaper, but a paused owner waking up could pull entries into its own pending list while the new owner went on
+   * with later ones, breaking an actor's order; only the lease holder may move entries.
+   */
+  private async read(): Promise<{ raw: RawEntry[]; dups: [string, string[]][] } | null> {
+    const res = (await scripts.readBatch.run(
+      this.ctx.link,
+      [this.keys.lease, this.keys.mbox, this.keys.seen],
+      [this.leaseValue, this.ctx.group, this.ctx.nodeId, this.ctx.settings.batchSize],
+    )) as [number, RawEntry[], [string, string[]][]];
+    if (res[0] === ScriptCode.NotLeaseHolder) {
+      this.markLost();
+      return null;
+    }
+    for (const [id] of res[1]) this.lastSeen = maxId(id, this.lastSeen);
+    for (const [id] of res[2]) this.lastSeen = maxId(id, this.lastSeen);
+    return { raw: res[1], dups: res[2] };
+  }
+
+  /**
+   * Waits for work without taking any: a plain XREAD (no group, so it moves nothing) after the newest entry this
+   * owner has seen, on the partition's own connection; it also wakes when the next timer or retry falls due.
+   */
+  private async waitForWork(): Promise<void> {
     if (!this.doorbell) this.doorbell = await this.ctx.openDoorbell();
-    const bell = this.doorbell;
+    if (this.lastSeen === null) this.lastSeen = await this.lastDelivered();
     try {
-      await bell.call(['XREAD', 'COUNT', 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, this.lastDelivered]);
+      await this.doorbell.call(['XREAD', 'COUNT', 1, 'BLOCK', this.blockMs(this.ctx.clock.now()), 'STREAMS', this.keys.mbox, this.lastSeen]);
     } catch (error) {
       if (!this.stopping) throw error;
     }
+  }
+
+  /** The group's last delivered id (once, when this owner has read nothing yet). */
+  private async lastDelivered(): Promise<string> {
+    const groups = (await this.ctx.link.call(['XINFO', 'GROUPS', this.keys.mbox])) as unknown[];
+    for (const g of groups) {
+      const rec = Array.isArray(g) ? fieldsToMap(g as string[]) : (g as Record<string, unknown>);
+      if (rec.name === this.ctx.group) return String(rec['last-delivered-id'] ?? '0-0');
+    }
+    return '0-0';
   }
 
   private markLost(): void {
@@ -235,20 +277,11 @@ export class PartitionWorker {
     this.onLost(this);
   }
 
-  /** One read → process → commit round. Returns whether it took any entry. */
+  /** One read → process → commit round. Returns whether anything was acked (else the loop waits for work). */
   private async processBatch(): Promise<boolean> {
-    const res = (await scripts.readBatch.run(
-      this.ctx.link,
-      [this.keys.lease, this.keys.mbox, this.keys.seen],
-      [this.leaseValue, this.ctx.group, this.ctx.nodeId, this.ctx.settings.batchSize],
-    )) as [number, RawEntry[], [string, string[]][], string];
-    if (res[0] === ScriptCode.NotLeaseHolder) {
-      this.markLost();
-      return false;
-    }
-    const [, raw, dups, last] = res;
-    if (last) this.lastDelivered = last;
-    else if (raw.length) this.lastDelivered = maxId(raw[raw.length - 1]![0], this.lastDelivered);
+    const got = await this.read();
+    if (!got || this.lost || this.stopping) return false;
+    const { raw, dups } = got;
     if (dups.length) await this.answerDuplicates(dups);
     if (raw.length === 0) return dups.length > 0;
 
@@ -264,8 +297,8 @@ export class PartitionWorker {
     }
     await this.loadActors(envelopes);
     const now = this.ctx.clock.now();
-    for (const env of envelopes) if (env) await this.apply(batch, env, now);
-
+    for (const env of envelopes) if (env) this.apply(batch, env, now);
+    for (const failure of batch.failures) await this.failed(batch, failure.env, failure.error);
     if (batch.acks.length === 0) return false;
     await this.commit(batch);
     return true;
@@ -327,7 +360,7 @@ export class PartitionWorker {
     }
   }
 
-  private async apply(batch: Batch, env: Envelope, now: number): Promise<void> {
+  private apply(batch: Batch, env: Envelope, now: number): void {
     const actor = this.actors.get(env.address);
     if (!actor) {
       const reason = describeUnroutable(env.address, this.ctx.service, this.ctx.defs);
@@ -355,7 +388,8 @@ export class PartitionWorker {
       out = actor.step(env.event);
     } catch (error) {
       if (!(error instanceof ActorStepError)) throw error;
-      await this.failed(batch, env, error);
+      batch.blocked.add(env.address);
+      batch.failures.push({ env, error });
       return;
     }
     this.retryAt.delete(env.address);
@@ -528,6 +562,11 @@ export class PartitionWorker {
       this.dropActors();
       return;
     }
+    if (res[0] === ScriptCode.Duplicate) {
+      // Cannot happen while reads are fenced (they drop processed ids); if it does, rebuild and read again.
+      this.dropActors();
+      return;
+    }
     for (const actor of actors) actor.version++;
     this.processed += batch.seen.length;
 
@@ -569,6 +608,19 @@ function entryOf(env: Envelope): string[] {
   return f;
 }
 
+function maxId(a: string, b: string | null): string {
+  if (b === null) return a;
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am > bm || (am === bm && as > bs) ? a : b;
+}
+
+function fieldsToMap(flat: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1];
+  return out;
+}
+
 function describeUnroutable(address: string, service: string, defs: ReadonlyMap<string, ActorDefinition>): string {
   try {
     const p = parseAddress(address);
@@ -579,8 +631,3 @@ function describeUnroutable(address: string, service: string, defs: ReadonlyMap<
   }
 }
 
-function maxId(a: string, b: string): string {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am > bm || (am === bm && as > bs) ? a : b;
-}

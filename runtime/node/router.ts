@@ -10,6 +10,7 @@ export const DEFAULT_PARTITIONS = 8;
 
 export class Router {
   private readonly counts = new Map<string, number>();
+  private readonly mailboxes = new Map<string, string[]>();
 
   constructor(
     private readonly link: RedisLink,
@@ -51,7 +52,10 @@ export class Router {
   /** The mailbox stream and partition of an address. */
   async locate(address: string): Promise<{ service: string; partition: number; mbox: string }> {
     const { service } = parseAddress(address);
-    const partition = partitionOf(address, await this.partitions(service));
-    return { service, partition, mbox: partitionKeys(this.prefix, service, partition).mbox };
+    const count = this.counts.get(service) ?? (await this.partitions(service));
+    const partition = partitionOf(address, count);
+    let names = this.mailboxes.get(service);
+    if (!names) this.mailboxes.set(service, (names = [...Array(count).keys()].map((p) => partitionKeys(this.prefix, service, p).mbox)));
+    return { service, partition, mbox: names[partition]! };
   }
 }

@@ -39,6 +39,7 @@ export const scripts = {
   renewLease: load('renew-lease-1'),
   releaseLease: load('release-lease-1'),
   replayDeadLetter: load('replay-deadletter-2'),
+  trimMailbox: load('trim-mailbox-1'),
 };
 
 /** Return codes of the scripts, mirrored from their headers. */
@@ -47,4 +48,5 @@ export enum ScriptCode {
   NotLeaseHolder = -1,
   NotFound = -2,
   VersionConflict = -3,
+  Duplicate = -4,
 }

@@ -219,3 +219,22 @@ describe('node tells', () => {
     expect((await n.deadLetters.list()).map((d) => d.actor)).toEqual(['svc/teller/t']);
   });
 });
+
+describe('mailbox trimming', () => {
+  it('should trim processed entries but never an undelivered or pending one', async () => {
+    const p = prefix('trim');
+    const n = await node(p, { partitions: 1, leaseTtlMs: 600, maxDeliveries: 50, retryBaseMs: 10_000 });
+    for (let i = 0; i < 100; i++) await n.send('svc/counter/t', { type: 'inc' });
+    await n.ask('svc/counter/t', { type: 'get' });
+    // a poison message stays pending (retried far in the future); entries after it must survive too
+    await n.send('svc/flaky/t', { type: 'boom' });
+    await n.send('svc/flaky/t', { type: 'ok' });
+    const c = createClient({ url: SHARED_REDIS });
+    await c.connect();
+    const mbox = partitionKeys(p, 'svc', 0).mbox;
+    await waitFor('the mailbox to be trimmed by the lease tick', async () => (await c.xLen(mbox)) <= 3, 5_000);
+    const left = await c.xRange(mbox, '-', '+');
+    expect(left.map((e) => JSON.parse(e.message.e!).type)).toEqual(expect.arrayContaining(['boom', 'ok']));
+    await c.quit();
+  });
+});

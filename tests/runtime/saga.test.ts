@@ -96,8 +96,8 @@ async function run(id: string, modes: Record<string, { mode: string; undoFailure
   await node.send(`t/${type}/${id}`, { type: 'saga.start', data: { id } }, { id: `start:${id}` });
   return node;
 }
-const finished = (n: MailroomNode, id: string, states = ['completed', 'compensated', 'failedNeedsOperator']) =>
-  n.waitFor<SagaContext<Data>>(`t/trip/${id}`, (v) => states.includes(v.state), { timeoutMs: 8_000 });
+const finished = (n: MailroomNode, id: string, states = ['completed', 'compensated', 'failedNeedsOperator'], type = id === 'dup' ? 'patient' : 'trip') =>
+  n.waitFor<SagaContext<Data>>(`t/${type}/${id}`, (v) => states.includes(v.state), { timeoutMs: 4_000 });
 const phases = (ctx: SagaContext<Data>) => ctx.log.map((l) => `${l.step}:${l.phase}`);
 const part = async (n: MailroomNode, id: string) => (await n.read(`t/part/${id}`))?.context;
 
@@ -189,6 +189,7 @@ describe('defineSaga', () => {
     expect(v.state).toBe('bookB.sending');
     expect(phases(v.context).filter((p) => p === 'bookA:succeeded')).toHaveLength(1);
     await n.send('t/patient/dup', { type: 'step.done', commandId: 'dup/bookB/1' });
-    expect((await n.waitFor('t/patient/dup', (x) => x.state.startsWith('bookC'))).state).toStartWith('bookC');
+    const done = await finished(n, 'dup', ['completed']).catch(() => null);
+    expect(done === null ? [] : phases((done as { context: SagaContext<Data> }).context)).toContain('bookB:succeeded');
   });
 });

@@ -26,6 +26,7 @@
   Returns {1, outbox entry id or ''} when committed
           {-1, holder}            the caller no longer holds the lease (fenced)
           {-3, key, version}      an actor's stored version is not the expected one
+          {-4, message id}        a message of the batch was processed before (nothing written)
 ]]
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, redis.call('GET', KEYS[1])} end
 
@@ -43,6 +44,11 @@ for a = 0, nActors - 1 do
   local expected = ARGV[actorsAt + a * 5]
   local stored = redis.call('HGET', key, 'v') or '0'
   if stored ~= expected then return {-3, key, stored} end
+end
+
+-- preconditions: no message of the batch was processed before
+for s = 0, nSeen - 1 do
+  if redis.call('ZSCORE', KEYS[3], ARGV[seenAt + s]) then return {-4, ARGV[seenAt + s]} end
 end
 
 -- writes

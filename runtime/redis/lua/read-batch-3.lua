@@ -8,10 +8,9 @@
   KEYS[1] lease   KEYS[2] mbox   KEYS[3] seen
   ARGV[1] expected lease value ("node|token")   ARGV[2] group   ARGV[3] consumer   ARGV[4] count
 
-  Returns {1, entries, duplicates, lastDeliveredId}
+  Returns {1, entries, duplicates}
     entries    = { {id, fields, deliveries}, ... }   (deliveries counts this one)
     duplicates = { {id, fields}, ... }
-    lastDeliveredId = the group's last delivered id, or '' when this call read new entries
   Returns {-1, holder} when the caller does not hold the lease (holder may be false).
 ]]
 local holder = redis.call('GET', KEYS[1])
@@ -42,20 +41,11 @@ if #pending > 0 then
   for _, e in ipairs(claimed) do take(e[1], e[2], deliveries[e[1]] + 1) end
 end
 
-local last = ''
 local room = count - #pending
 if room > 0 then
   local res = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', room, 'STREAMS', KEYS[2], '>')
-  if res and res[1] and #res[1][2] > 0 then
+  if res and res[1] then
     for _, e in ipairs(res[1][2]) do take(e[1], e[2], 1) end
-  else
-    local groups = redis.call('XINFO', 'GROUPS', KEYS[2])
-    for _, g in ipairs(groups) do
-      for i = 1, #g, 2 do
-        if g[i] == 'name' and g[i + 1] ~= ARGV[2] then break end
-        if g[i] == 'last-delivered-id' then last = g[i + 1] end
-      end
-    end
   end
 end
-return {1, entries, dups, last}
+return {1, entries, dups}
