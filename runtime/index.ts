@@ -12,6 +12,7 @@ export { readEvents } from './event-log.ts';
 export { subscribeEvents } from './event-log.ts';
 export type { DomainEvent, EventSubscription, SubscribeOptions } from './event-log.ts';
 export { tailInspection } from './inspection-tail.ts';
+export { openInspector } from './node/inspection-writer.ts';
 export type * from './inspection.ts';
 export { SimulatedClock, seededRandom, systemClock, systemRandom } from './clock.ts';
 export type { Clock, Random } from './clock.ts';
@@ -32,3 +33,9 @@ export * from './resilience/index.ts';
 // Sagas.
 export { defineSaga } from './saga/define-saga.ts';
 export type { Saga, SagaCommand, SagaContext, SagaLogEntry, SagaOptions, SagaStep } from './saga/define-saga.ts';
+
+// Failure injection (chaos).
+export { CHAOS_KINDS, InjectedFault, ruleProblems } from './chaos/chaos-rule.ts';
+export type { ChaosKind, ChaosRule, ChaosTarget } from './chaos/chaos-rule.ts';
+export { ChaosStore, RuleBook, openChaosStore, openRuleBook } from './chaos/rule-book.ts';
+export type { ChaosHit } from './chaos/rule-book.ts';

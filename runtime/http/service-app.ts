@@ -10,6 +10,7 @@ import { DEFAULT_BODY_LIMIT, declaredSizeError, parseBodyWithin } from './body-l
 import { errorResponse, toErrorResponse, type ErrorLogger } from './error-response.ts';
 import { checkHealth, type HealthCheck } from './health.ts';
 import { swaggerUi } from './swagger-ui.ts';
+import type { RuleBook } from '../chaos/rule-book.ts';
 
 export type ServiceAppOptions = {
   /** The process name, as in `runtime/config.ts` (`order`, `gateway`, …). */
@@ -23,6 +24,11 @@ export type ServiceAppOptions = {
   bodyLimit?: number;
   /** Where unexpected errors are logged (default: `console.error`, prefixed with the name). */
   log?: ErrorLogger;
+  /**
+   * Failure injection: requests hit by an error or latency rule for this process's routes (`/health` and
+   * `/swagger` excepted) fail with the rule's status (`INJECTED_FAULT`) or are slowed down.
+   */
+  chaos?: RuleBook;
 };
 
 /** The error body schema, for routes that document their error responses in OpenAPI. */
@@ -57,9 +63,22 @@ export function createServiceApp(options: ServiceAppOptions) {
   return (
     new Elysia({ name: `mailroom:service:${options.name}` })
       // Before routing, so an oversized upload to any path (even an unknown one) is refused unread.
-      .onRequest(({ request }) => {
+      .onRequest(async ({ request }) => {
         const error = declaredSizeError(request, limit);
         if (error) return errorResponse(error.status, error.toBody());
+        if (options.chaos) {
+          const path = new URL(request.url).pathname;
+          if (path === '/health' || path.startsWith('/swagger')) return;
+          const hit = options.chaos.pick(['error', 'latency'], { service: options.name, route: path });
+          if (!hit) return;
+          if (hit.latencyMs > 0) await Bun.sleep(hit.latencyMs);
+          if (hit.rule.kind === 'error') {
+            return errorResponse(hit.rule.status ?? 503, {
+              code: 'INJECTED_FAULT',
+              message: `${options.name} failed this request on purpose (chaos rule ${hit.rule.id}${hit.rule.note ? `: ${hit.rule.note}` : ''})`,
+            });
+          }
+        }
       })
       .onParse({ as: 'global' }, ({ request, contentType }) => parseBodyWithin(request, contentType, limit))
       .onError({ as: 'global' }, ({ code, error, request }) => toErrorResponse(code, error, request, log))

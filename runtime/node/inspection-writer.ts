@@ -54,3 +54,26 @@ export class InspectionWriter {
     await this.flush();
   }
 }
+
+/**
+ * An inspection publisher for a process without a node (the gateway, the control plane, the supervisor): what it
+ * records goes to the shared stream the panel follows.
+ *
+ * @example
+ * const inspector = await openInspector({ source: 'gateway' });
+ * createHttpClient({ source: 'gateway', dependencies, inspector: inspector.inspect });
+ */
+export async function openInspector(options: { source: string; redis?: string; keyPrefix?: string }): Promise<{ inspect: (event: InspectionEvent) => void; close(): Promise<void> }> {
+  const { openLink } = await import('../redis/link.ts');
+  const { globalKeys } = await import('../keys.ts');
+  const { keyPrefixOf } = await import('../config.ts');
+  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const writer = new InspectionWriter(link, globalKeys(options.keyPrefix ?? keyPrefixOf()).inspect, 'transitions', () => {});
+  return {
+    inspect: (event) => writer.add(event),
+    async close() {
+      await writer.close();
+      await link.close();
+    },
+  };
+}

@@ -13,6 +13,7 @@ import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
 import { scripts } from '../redis/script.ts';
+import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
 import { InspectionWriter } from './inspection-writer.ts';
@@ -131,6 +132,13 @@ export interface MailroomNode {
   list(options?: { type?: string; match?: string; cursor?: string; count?: number }): Promise<{ items: { address: string; state: string }[]; cursor: string | null }>;
   /** Partitions this node owns now. */
   owned(): number[];
+  /**
+   * Records an inspection event from the code around the node (e.g. a breaker's transitions): local listeners get
+   * it, and the shared stream the panel follows.
+   */
+  inspect(event: InspectionEvent): void;
+  /** The failure-injection rules this process follows; hand `chaos.forHttpClient(name)` to HTTP clients. */
+  readonly chaos: RuleBook;
   /** Subscribes to this node's inspection events (all of them, including per-message ones). */
   subscribe(listener: Inspector): () => void;
   readonly deadLetters: {
@@ -220,6 +228,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     (error, fx) => onError(error, `delivering the outcome of effect ${fx.key}`),
   );
 
+  const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect });
   const ctx: WorkerContext = {
     service,
     nodeId,
@@ -243,6 +252,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     inspect,
     wantsMessageEvents: () => listeners.size > 0 || writer.mode === 'all',
     onError,
+    chaos,
   };
 
   const workers = new Map<number, PartitionWorker>();
@@ -372,6 +382,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       return { items, cursor: p < partitions ? `${p}:${c}` : null };
     },
     owned: () => leases.owned,
+    inspect,
+    chaos,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -414,6 +426,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
         await leases.leave();
         inspect({ type: 'node.left', at: Date.now(), source: service, node: nodeId, service, reason: 'stopped' });
       }
+      chaos.stop();
       await writer.close();
       for (const waiter of pending.values()) clearTimeout(waiter.timer);
       await sub.quit().catch(() => sub.destroy());

@@ -11,6 +11,8 @@ import { parseAddress, partitionOf } from '../address.ts';
 import type { Clock } from '../clock.ts';
 import type { InspectionEvent } from '../inspection.ts';
 import type { PartitionKeys } from '../keys.ts';
+import { InjectedFault } from '../chaos/chaos-rule.ts';
+import type { RuleBook } from '../chaos/rule-book.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
 import type { EffectRecord, EffectRunner } from './effect-runner.ts';
@@ -55,7 +57,11 @@ export type WorkerContext = {
   /** Whether anybody listens to per-message inspection events (they cost a little on the hot path). */
   wantsMessageEvents(): boolean;
   onError(error: unknown, where: string): void;
+  /** Failure injection rules (chaos) this node applies to the messages it receives. */
+  chaos: RuleBook;
 };
+
+const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as const;
 
 type RawEntry = [id: string, fields: string[], deliveries: number];
 
@@ -79,6 +85,9 @@ class Batch {
   received: Envelope[] = [];
   blocked = new Set<string>();
   failures: { env: Envelope; error: ActorStepError }[] = [];
+  /** Chaos: extra latency before this batch commits, and copies of entries to deliver again. */
+  delayMs = 0;
+  copies: string[][] = [];
 }
 
 export class PartitionWorker {
@@ -166,6 +175,11 @@ export class PartitionWorker {
     while (!this.stopping) {
       try {
         const now = this.ctx.clock.now();
+        if (this.ctx.chaos.paused(this.ctx.service)) {
+          // A pause rule (chaos): stop reading until it expires; the lease keeps being renewed meanwhile.
+          await Bun.sleep(100);
+          continue;
+        }
         if (this.passivationDue) this.passivate(now);
         if (this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
         if (this.outboxDirty) await this.sweepOutbox();
@@ -300,7 +314,9 @@ export class PartitionWorker {
     for (const env of envelopes) if (env) this.apply(batch, env, now);
     for (const failure of batch.failures) await this.failed(batch, failure.env, failure.error);
     if (batch.acks.length === 0) return false;
+    if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
     await this.commit(batch);
+    for (const fields of batch.copies) await this.ctx.link.call(['XADD', this.keys.mbox, '*', ...fields]);
     return true;
   }
 
@@ -378,6 +394,24 @@ export class PartitionWorker {
       return;
     }
     actor.lastUsed = now;
+    // Chaos hits messages between actors, not a node's own timers and effect outcomes.
+    const hit = env.kind ? null : this.ctx.chaos.pick(MESSAGE_FAULTS, { service: this.ctx.service, messageType: env.event.type });
+    if (hit) {
+      switch (hit.rule.kind) {
+        case 'drop': // lost on the way: acked, never applied, not remembered (a resend with its id is applied)
+          batch.acks.push(env.streamId);
+          return;
+        case 'duplicate': // delivered again after this commit, with the same message id
+          batch.copies.push(entryOf(env));
+          break;
+        case 'error':
+          batch.blocked.add(env.address);
+          batch.failures.push({ env, error: new ActorStepError(env.address, env.event.type, new InjectedFault(hit.rule)) });
+          return;
+        default: // latency, delay
+          batch.delayMs = Math.max(batch.delayMs, hit.latencyMs);
+      }
+    }
     if (env.kind === 'timer' && actor.timerFor(env.id) === undefined) {
       // A firing of a timer that was cancelled or re-armed after it fell due.
       this.markDone(batch, env);

@@ -39,6 +39,11 @@ export type HttpClientOptions = {
   inspector?: Inspector;
   /** Default: the global `fetch`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /**
+   * Failure injection (chaos): asked before every attempt; a hit adds latency and/or fails the attempt as a network
+   * error, so the breaker and retries react to it as to a real outage.
+   */
+  faults?: (dependency: string) => { kind: 'error' | 'latency'; latencyMs: number; reason: string } | null;
 };
 
 export type DependencyStats = { baseUrl: string; breaker: BreakerStats; bulkhead: BulkheadStats | undefined };
@@ -79,10 +84,12 @@ export class HttpClient {
   private readonly dependencies = new Map<string, Dependency>();
   private readonly clock: Clock;
   private readonly fetch: (input: string, init: RequestInit) => Promise<Response>;
+  private readonly faults: HttpClientOptions['faults'];
 
   constructor(options: HttpClientOptions) {
     this.clock = options.clock ?? systemClock;
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.faults = options.faults;
     const random = options.random ?? systemRandom;
     for (const [name, dependency] of Object.entries(options.dependencies)) {
       const policy = { ...defaultHttpPolicy, ...options.defaults, ...dependency.policy };
@@ -165,6 +172,12 @@ export class HttpClient {
   }
 
   private async attempt(dependency: string, url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+    const fault = this.faults?.(dependency);
+    if (fault) {
+      if (fault.latencyMs > 0) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, fault.latencyMs));
+      if (signal?.aborted) throw signal.reason;
+      if (fault.kind === 'error') throw new NetworkError(dependency, new Error(fault.reason));
+    }
     let response: Response;
     try {
       response = await this.fetch(url, { ...init, signal });

@@ -15,6 +15,7 @@ import {
   TimeoutError,
   UpstreamStatusError,
   type HttpClient,
+  type HttpClientOptions,
   type HttpPolicyOptions,
   type Inspector,
 } from '../../runtime/index.ts';
@@ -45,6 +46,8 @@ export const gatewayPolicy = {
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 
 export type DownstreamClientOptions = {
+  /** Failure injection (chaos): a rule book's `forHttpClient('gateway')`. */
+  faults?: HttpClientOptions['faults'];
   env?: Env;
   policy?: HttpPolicyOptions;
   inspector?: Inspector;
@@ -61,7 +64,7 @@ export type DownstreamClientOptions = {
 export function createDownstreamClient(options: DownstreamClientOptions = {}): HttpClient {
   const env = options.env ?? process.env;
   const dependencies = Object.fromEntries(DOWNSTREAMS.map((name) => [name, { baseUrl: `http://${hostOf(env)}:${portOf(name, env)}` }]));
-  return createHttpClient({ source: 'gateway', dependencies, defaults: options.policy ?? gatewayPolicy, inspector: options.inspector, fetch: options.fetch });
+  return createHttpClient({ source: 'gateway', dependencies, defaults: options.policy ?? gatewayPolicy, inspector: options.inspector, fetch: options.fetch, faults: options.faults });
 }
 
 /** A service's answer that is not a failure (2xx–4xx): its status and parsed JSON body. */

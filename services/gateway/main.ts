@@ -2,17 +2,24 @@
  * The API gateway process, Mailroom's public face (`/api/*`), its composition root: one resilient client to the
  * services (addresses from `portOf`/`hostOf`), the strangler dial on the process's Redis connection, the routes.
  */
-import { onShutdown } from '../../runtime/index.ts';
-import type { connectRedis } from '../shared/redis-connection.ts';
+import { onShutdown, openInspector, openRuleBook } from '../../runtime/index.ts';
+import { redisUrlOf, type connectRedis } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { createDownstreamClient } from './downstreams.ts';
 import { gatewayRoutes } from './routes.ts';
 import { Strangler } from './strangler.ts';
 
-const http = createDownstreamClient();
+// Breaker transitions go to the shared inspection stream (the panel's breaker strip); chaos rules reach the client.
+const inspector = await openInspector({ source: 'gateway', redis: redisUrlOf() });
+const chaos = openRuleBook({ source: 'gateway', redis: redisUrlOf(), inspect: inspector.inspect });
+const http = createDownstreamClient({ inspector: inspector.inspect, faults: chaos.forHttpClient('gateway') });
 // The dial reads through the connection the process opens (and reports in /health); it exists once routes do.
 let redis: ReturnType<typeof connectRedis> | undefined;
 const strangler = new Strangler({ store: () => redis?.client });
 
-({ redis } = startProcess({ name: 'gateway', description: 'The public API of the shop.', redis: true, routes: gatewayRoutes({ http, strangler }) }));
-onShutdown(() => http.dispose());
+({ redis } = startProcess({ name: 'gateway', description: 'The public API of the shop.', redis: true, routes: gatewayRoutes({ http, strangler }), chaos }));
+onShutdown(async () => {
+  http.dispose();
+  chaos.stop();
+  await inspector.close();
+});

@@ -17,7 +17,7 @@ startProcess({
   name: 'inventory',
   description: 'Stock per SKU and all-or-nothing reservations per order.',
   redis: true,
-  routes: inventoryRoutes(node),
+  routes: inventoryRoutes(node), chaos: node.chaos,
 });
 onShutdown(() => node.stop());
 

@@ -16,6 +16,7 @@ import {
   type Clock,
   type EffectArgs,
   type HttpClient,
+  type HttpClientOptions,
   type HttpPolicyOptions,
   type Inspector,
   type Random,
@@ -47,6 +48,8 @@ export const providerPolicy = {
 } satisfies HttpPolicyOptions;
 
 export type ProviderClientOptions = {
+  /** Failure injection (chaos): `node.chaos.forHttpClient('payment')`. */
+  faults?: HttpClientOptions['faults'];
   baseUrl: string;
   /** Overrides of `providerPolicy`, layer by layer. */
   policy?: HttpPolicyOptions;
@@ -72,6 +75,7 @@ export function createProviderClient(options: ProviderClientOptions): HttpClient
     clock: options.clock,
     random: options.random,
     inspector: options.inspector,
+    faults: options.faults,
   });
 }
 

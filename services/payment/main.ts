@@ -3,27 +3,35 @@
  * The provider client — and so its breaker and bulkhead — is created once here and shared by every effect of the
  * process, so the breaker judges all the traffic to the provider.
  */
-import { createNode, hostOf, onShutdown, portOf } from '../../runtime/index.ts';
+import { createNode, hostOf, onShutdown, portOf, type MailroomNode } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { createProviderClient, PROVIDER, providerEffects } from './effects.ts';
 import { definePaymentActor } from './machine.ts';
 import { paymentRoutes } from './routes.ts';
 
-const provider = createProviderClient({ baseUrl: `http://${hostOf()}:${portOf('provider')}` });
+// The client exists before the node (the node's actor needs its effects): it reaches the node's chaos rules and
+// inspection stream through this reference once the node is up.
+let node: MailroomNode | undefined;
+const provider = createProviderClient({
+  baseUrl: `http://${hostOf()}:${portOf('provider')}`,
+  inspector: (event) => node?.inspect(event),
+  faults: (dependency) => node?.chaos.forHttpClient('payment')(dependency) ?? null,
+});
 provider.breaker(PROVIDER).subscribe((event) => {
   if (event.type === 'breaker.transition') console.log(`[payment] breaker "${PROVIDER}" ${event.from} → ${event.to}: ${event.reason}`);
 });
 
-const node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf() });
+node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf() });
 
 startProcess({
   name: 'payment',
   description: 'Charges and refunds per order, through the payment provider behind a circuit breaker.',
   redis: true,
   routes: paymentRoutes({ node, provider }),
+  chaos: node.chaos,
 });
 onShutdown(async () => {
-  await node.stop();
+  await node?.stop();
   provider.dispose();
 });

@@ -8,7 +8,8 @@ import { portOf, type ProcessName } from '../../runtime/config.ts';
 import { listen } from '../../runtime/http/listen.ts';
 import { createServiceApp } from '../../runtime/http/service-app.ts';
 import { onShutdown } from '../../runtime/process/shutdown.ts';
-import { connectRedis } from './redis-connection.ts';
+import { connectRedis, redisUrlOf } from './redis-connection.ts';
+import { openRuleBook, type RuleBook } from '../../runtime/index.ts';
 
 // Any route plugin may be mounted, whatever its routes and decorators.
 type AnyElysia = Elysia<any, any, any, any, any, any, any>;
@@ -20,6 +21,8 @@ export type StartProcessOptions = {
   redis: boolean;
   /** The process's own routes, mounted on the service app. */
   routes?: AnyElysia;
+  /** Failure-injection rules for its routes: a node's (`node.chaos`), or one opened here when it uses Redis. */
+  chaos?: RuleBook;
 };
 
 /**
@@ -30,10 +33,12 @@ export type StartProcessOptions = {
  */
 export function startProcess(options: StartProcessOptions) {
   const redis = options.redis ? connectRedis(options.name) : undefined;
+  const chaos = options.chaos ?? (options.redis ? openRuleBook({ source: options.name, redis: redisUrlOf() }) : undefined);
   const app = createServiceApp({
     name: options.name,
     description: options.description,
     checks: redis ? { redis: redis.check } : {},
+    chaos,
   });
   if (options.routes) app.use(options.routes);
 
@@ -43,6 +48,7 @@ export function startProcess(options: StartProcessOptions) {
 
   onShutdown(async () => {
     await server.stop(true);
+    if (!options.chaos) chaos?.stop();
     await redis?.close();
   });
   return { app, server, redis };

@@ -14,6 +14,6 @@ startProcess({
   name: 'shipping',
   description: 'Shipments per order: a carrier and tracking id for the destination, or the reason none serves it.',
   redis: true,
-  routes: shippingRoutes(node),
+  routes: shippingRoutes(node), chaos: node.chaos,
 });
 onShutdown(() => node.stop());

@@ -1,0 +1,223 @@
+/**
+ * The chaos rules in Redis, and a per-process cache of them. Writers (the control plane, tests, the chaos run) add
+ * and remove rules; every process holds a `RuleBook` that notices changes within ~250 ms (it polls one version
+ * counter) and answers "does a rule hit this message / request / call?" without a round trip.
+ */
+import { keyPrefixOf } from '../config.ts';
+import type { Random } from '../clock.ts';
+import type { InspectionEvent } from '../inspection.ts';
+import { openLink, type RedisLink } from '../redis/link.ts';
+import { ruleProblems, type ChaosRule, type ChaosTarget } from './chaos-rule.ts';
+
+export const chaosKeys = (prefix: string) => ({ rules: `${prefix}:chaos:rules`, version: `${prefix}:chaos:version` });
+
+function parseRules(raw: unknown): ChaosRule[] {
+  const values = Array.isArray(raw) ? raw.filter((_, i) => i % 2 === 1) : Object.values((raw ?? {}) as Record<string, string>);
+  return (values as string[]).map((v) => JSON.parse(v) as ChaosRule);
+}
+
+/** Reading and writing the rules (the control plane's side). */
+export class ChaosStore {
+  constructor(
+    private readonly link: RedisLink,
+    private readonly prefix: string = keyPrefixOf(),
+  ) {}
+
+  /**
+   * Adds a rule; throws with every problem named when it is invalid.
+   *
+   * @example
+   * await store.add({ kind: 'error', target: { dependency: 'provider' }, probability: 1, durationMs: 30_000 });
+   */
+  async add(input: Omit<ChaosRule, 'id' | 'createdAt' | 'expiresAt'> & { id?: string; durationMs: number }): Promise<ChaosRule> {
+    const now = Date.now();
+    const { durationMs, ...rest } = input;
+    const rule: ChaosRule = { ...rest, id: input.id ?? `r-${now.toString(36)}-${Math.random().toString(36).slice(2, 6)}`, createdAt: now, expiresAt: now + durationMs };
+    const problems = ruleProblems(rule);
+    if (!(durationMs > 0 && durationMs <= 24 * 3600_000)) problems.push('durationMs must be between 1 ms and 24 h');
+    if (problems.length) throw new Error(`invalid chaos rule: ${problems.join('; ')}`);
+    const k = chaosKeys(this.prefix);
+    await this.link.call(['HSET', k.rules, rule.id, JSON.stringify(rule)]);
+    await this.link.call(['INCR', k.version]);
+    return rule;
+  }
+
+  /** Every rule still in force (expired ones are removed on the way). */
+  async list(): Promise<ChaosRule[]> {
+    const k = chaosKeys(this.prefix);
+    const rules = parseRules(await this.link.call(['HGETALL', k.rules]));
+    const now = Date.now();
+    const expired = rules.filter((r) => r.expiresAt <= now);
+    if (expired.length) {
+      await this.link.call(['HDEL', k.rules, ...expired.map((r) => r.id)]);
+      await this.link.call(['INCR', k.version]);
+    }
+    return rules.filter((r) => r.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const k = chaosKeys(this.prefix);
+    const removed = Number(await this.link.call(['HDEL', k.rules, id])) === 1;
+    if (removed) await this.link.call(['INCR', k.version]);
+    return removed;
+  }
+
+  async clear(): Promise<void> {
+    const k = chaosKeys(this.prefix);
+    await this.link.call(['DEL', k.rules]);
+    await this.link.call(['INCR', k.version]);
+  }
+}
+
+/**
+ * A rule book on its own connection, reporting what it injects as `chaos.injected` inspection events (at most
+ * ~20 a second, so a 100% rule cannot flood the stream).
+ */
+export function openRuleBook(options: { redis?: string; keyPrefix?: string; source: string; inspect?: (event: InspectionEvent) => void }): RuleBook {
+  const link = openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  let windowStart = 0;
+  let inWindow = 0;
+  return new RuleBook(link, options.keyPrefix ?? keyPrefixOf(), Math.random, (hit, where) => {
+    if (!options.inspect) return;
+    const now = Date.now();
+    if (now - windowStart > 1_000) {
+      windowStart = now;
+      inWindow = 0;
+    }
+    if (++inWindow > 20) return;
+    options.inspect({ type: 'chaos.injected', at: now, source: options.source, rule: hit.rule.id, kind: hit.rule.kind, target: where, detail: hit.latencyMs ? `${hit.latencyMs} ms` : undefined });
+  })
+    .owning()
+    .start();
+}
+
+/** Opens a store on its own connection. */
+export async function openChaosStore(options: { redis?: string; keyPrefix?: string } = {}): Promise<ChaosStore & { close(): Promise<void> }> {
+  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const store = new ChaosStore(link, options.keyPrefix ?? keyPrefixOf());
+  return Object.assign(store, { close: () => link.close() });
+}
+
+export type ChaosHit = { rule: ChaosRule; latencyMs: number };
+
+/** A process's cached view of the rules. */
+export class RuleBook {
+  private rules: ChaosRule[] = [];
+  private version = '';
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    private readonly link: RedisLink | Promise<RedisLink>,
+    private readonly prefix: string = keyPrefixOf(),
+    private readonly random: Random = Math.random,
+    private readonly onHit?: (hit: ChaosHit, where: string) => void,
+  ) {}
+
+  /** Starts following the rules (polls the version every `everyMs`). */
+  start(everyMs = 250): this {
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), everyMs);
+    (this.timer as { unref?: () => void }).unref?.();
+    return this;
+  }
+
+  /** Stops following the rules (and closes the connection if the book opened it). */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.ownsLink) void Promise.resolve(this.link).then((l) => l.close()).catch(() => {});
+  }
+
+  private ownsLink = false;
+
+  /** Marks the connection as the book's own, closed by `stop()`. */
+  owning(): this {
+    this.ownsLink = true;
+    return this;
+  }
+
+  get active(): readonly ChaosRule[] {
+    return this.rules;
+  }
+
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const k = chaosKeys(this.prefix);
+        const link = await this.link;
+        const version = String((await link.call(['GET', k.version])) ?? '');
+        if (version !== this.version) {
+          this.rules = parseRules(await link.call(['HGETALL', k.rules]));
+          this.version = version;
+        }
+      } catch {
+        // Redis unreachable: keep the rules we know; they expire by time anyway.
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  /**
+   * The first rule of one of `kinds` that matches `at` and fires this time (rolled against its probability).
+   *
+   * @example
+   * const hit = book.pick(['drop', 'duplicate'], { service: 'inventory', messageType: 'reserve' });
+   */
+  pick(kinds: readonly ChaosRule['kind'][], at: ChaosTarget): ChaosHit | null {
+    if (this.rules.length === 0) return null;
+    const now = Date.now();
+    for (const rule of this.rules) {
+      if (rule.expiresAt <= now || !kinds.includes(rule.kind) || !matches(rule.target, at)) continue;
+      if (this.random() >= rule.probability) continue;
+      const l = rule.latencyMs;
+      const hit = { rule, latencyMs: l ? l.min + Math.floor(this.random() * (l.max - l.min + 1)) : 0 };
+      this.onHit?.(hit, describe(at));
+      return hit;
+    }
+    return null;
+  }
+
+  /**
+   * The `faults` hook of the resilience kit's HTTP client: calls from `source` to a dependency hit by an error or
+   * latency rule fail or slow down before they leave.
+   *
+   * @example
+   * createHttpClient({ source: 'payment', dependencies, faults: book.forHttpClient('payment') });
+   */
+  forHttpClient(source: string) {
+    return (dependency: string) => {
+      const hit = this.pick(['error', 'latency'], { service: source, dependency });
+      if (!hit) return null;
+      return { kind: hit.rule.kind === 'error' ? ('error' as const) : ('latency' as const), latencyMs: hit.latencyMs, reason: `injected fault (chaos rule ${hit.rule.id})` };
+    };
+  }
+
+  /** Whether a pause rule holds the service's consumers now. */
+  paused(service: string): boolean {
+    const now = Date.now();
+    return this.rules.some((r) => r.kind === 'pause' && r.expiresAt > now && r.target.service === service);
+  }
+}
+
+/**
+ * A place is a message (`service` + `messageType`), a request (`service` + `route`) or a call (`dependency`, with
+ * the caller as `service`). A rule naming a dependency hits calls; naming a route hits requests; otherwise it hits
+ * the service's messages (all of them, or one type). Every field the rule names must match (a route by prefix).
+ */
+function matches(rule: ChaosTarget, at: ChaosTarget): boolean {
+  const place = at.dependency !== undefined ? 'call' : at.route !== undefined ? 'request' : 'message';
+  const aims = rule.dependency !== undefined ? 'call' : rule.route !== undefined ? 'request' : rule.service !== undefined ? 'message' : 'nothing';
+  if (place !== aims) return false;
+  if (rule.service !== undefined && rule.service !== at.service) return false;
+  if (rule.dependency !== undefined && rule.dependency !== at.dependency) return false;
+  if (rule.messageType !== undefined && rule.messageType !== at.messageType) return false;
+  if (rule.route !== undefined && !(at.route ?? '').startsWith(rule.route)) return false;
+  return true;
+}
+
+function describe(at: ChaosTarget): string {
+  return [at.service, at.dependency && `→ ${at.dependency}`, at.route, at.messageType].filter(Boolean).join(' ');
+}
