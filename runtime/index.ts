@@ -12,6 +12,8 @@ export { readEvents } from './event-log.ts';
 export { subscribeEvents } from './event-log.ts';
 export type { DomainEvent, EventSubscription, SubscribeOptions } from './event-log.ts';
 export { tailInspection } from './inspection-tail.ts';
+export { machineGraph } from './machine-graph.ts';
+export type { GraphState, GraphTransition, MachineGraph } from './machine-graph.ts';
 export { openInspector } from './node/inspection-writer.ts';
 export type * from './inspection.ts';
 export { SimulatedClock, seededRandom, systemClock, systemRandom } from './clock.ts';

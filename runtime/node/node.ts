@@ -14,6 +14,7 @@ import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
 import { scripts } from '../redis/script.ts';
 import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
+import { machineGraph } from '../machine-graph.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
 import { InspectionWriter } from './inspection-writer.ts';
@@ -183,8 +184,13 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
 
   const link = await openLink(url, kind);
   const router = new Router(link, prefix);
-  if (consume) await router.register(service, partitions);
   const g = globalKeys(prefix);
+  if (consume) {
+    await router.register(service, partitions);
+    // What the panel draws: each hosted actor type's machine, as a graph.
+    const graphs = [...defs.values()].flatMap((def) => [`machine:${def.type}`, JSON.stringify(machineGraph(def.machine))]);
+    if (graphs.length) await link.call(['HSET', g.service(service), ...graphs]);
+  }
 
   const listeners = new Set<Inspector>();
   if (options.inspect) listeners.add(options.inspect);
