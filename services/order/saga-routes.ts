@@ -1,0 +1,164 @@
+/**
+ * The operator's controller for the sagas the order service hosts: list them by status, show one with its log,
+ * and act on a parked one — retry its compensation, or resolve it by hand with a note. Reads come straight from
+ * committed state (`node.read` / `node.list`); retry and resolve are messages to the saga (`node.ask`), so the
+ * answer is the saga as committed after it acted, and two operators acting at once cannot both win.
+ */
+import { Elysia } from 'elysia';
+import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, type Saga, type SagaContext } from '../../runtime/index.ts';
+import {
+  ListSagasQuerySchema,
+  ResolveBodySchema,
+  SAGA_PAGE_LIMIT,
+  SagaErrorCode,
+  SagaIdParamsSchema,
+  SagaPageSchema,
+  SagaViewSchema,
+  sagaStatusOf,
+  sagaSummary,
+  sagaView,
+  type SagaView,
+} from './saga-protocol.ts';
+
+const ASK_TIMEOUT_MS = 5_000;
+const tags = ['sagas'];
+
+type Ctx = SagaContext<Record<string, unknown>>;
+
+/**
+ * The controller for one saga type hosted on `node` (the order service passes its fulfillment saga).
+ *
+ * @example
+ * startProcess({ name: 'order', …, routes: new Elysia().use(orderRoutes(node)).use(sagaRoutes(node, orderFulfillment)) });
+ */
+export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
+  const type = saga.options.name;
+  const undoStates = new Set(saga.options.steps.filter((s) => s.compensation).map((s) => `undo${s.name[0]!.toUpperCase()}${s.name.slice(1)}`));
+  const addressOf = (orderId: string) => `${node.service}/${type}/${orderId}`;
+
+  const find = async (orderId: string): Promise<SagaView> => {
+    const found = await node.read<Ctx>(addressOf(orderId));
+    if (!found) throw new HttpError(404, SagaErrorCode.notFound, `no saga for order ${orderId}`, { orderId });
+    return sagaView(orderId, found.address, found.state, found.context, undoStates);
+  };
+
+  /** Sends an operator command to a parked saga; 409 unless it was parked and the command moved it. */
+  const act = async (orderId: string, event: { type: 'saga.retry' } | { type: 'saga.resolve'; note: string }): Promise<SagaView> => {
+    const before = await find(orderId);
+    if (before.status !== 'parked') throw notParked(orderId, event.type, before);
+    let result;
+    try {
+      result = await node.ask<Ctx>(addressOf(orderId), event, { timeoutMs: ASK_TIMEOUT_MS });
+    } catch (error) {
+      if (!(error instanceof AskTimeoutError)) throw error;
+      throw new HttpError(503, SagaErrorCode.unavailable, `the saga of order ${orderId} did not answer within ${ASK_TIMEOUT_MS} ms; read it again before repeating (the command stays queued)`, {
+        orderId,
+      });
+    }
+    const after = sagaView(orderId, addressOf(orderId), result.state, result.context, undoStates);
+    // Another operator acted between our read and our turn: this command changed nothing.
+    if (!result.handled) throw notParked(orderId, event.type, after);
+    return after;
+  };
+
+  return new Elysia({ name: 'order:saga-routes' })
+    .get(
+      '/sagas',
+      async ({ query }) => {
+        const limit = query.limit ?? SAGA_PAGE_LIMIT.default;
+        if (limit < SAGA_PAGE_LIMIT.min || limit > SAGA_PAGE_LIMIT.max) {
+          const message = `query.limit is invalid: expected ${SAGA_PAGE_LIMIT.min}–${SAGA_PAGE_LIMIT.max}, got ${limit}`;
+          throw new HttpError(422, 'VALIDATION', message, [{ path: 'query.limit', message }]);
+        }
+        const page = await listPage(node, type, limit, query.cursor, (state) => !query.state || sagaStatusOf(state, undoStates) === query.state);
+        const views = await Promise.all(page.addresses.map((address) => node.read<Ctx>(address)));
+        const items = views.flatMap((v) => {
+          if (!v) return [];
+          const view = sagaView(v.address.slice(addressOf('').length), v.address, v.state, v.context, undoStates);
+          // The index can trail a turn by nothing, but a saga may have moved on between the scan and the read.
+          return !query.state || view.status === query.state ? [sagaSummary(view)] : [];
+        });
+        return { items, cursor: page.cursor };
+      },
+      {
+        query: ListSagasQuerySchema,
+        response: { 200: SagaPageSchema, 400: ErrorBodySchema, 422: ErrorBodySchema },
+        detail: {
+          summary: 'Page through the fulfillment sagas (in no particular order), optionally by status',
+          description: 'Each item is a summary; GET /sagas/{orderId} has the data and the log.',
+          tags,
+        },
+      },
+    )
+    .get('/sagas/:orderId', ({ params }) => find(params.orderId), {
+      params: SagaIdParamsSchema,
+      response: { 200: SagaViewSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
+      detail: {
+        summary: 'One order’s saga: state, status, reason, data and its log with timings',
+        description: 'The log lists every step start, success, failure, timeout, retry and compensation with its time, attempt, duration and reason.',
+        tags,
+      },
+    })
+    .post('/sagas/:orderId/retry', ({ params }) => act(params.orderId, { type: 'saga.retry' }), {
+      params: SagaIdParamsSchema,
+      response: { 200: SagaViewSchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+      detail: {
+        summary: 'Resume a parked saga’s compensation (409 unless it is parked)',
+        description: 'The compensation that gave up is sent again, with fresh command ids, and the unwinding goes on from there.',
+        tags,
+      },
+    })
+    .post('/sagas/:orderId/resolve', ({ params, body }) => act(params.orderId, { type: 'saga.resolve', note: body.note }), {
+      params: SagaIdParamsSchema,
+      body: ResolveBodySchema,
+      response: { 200: SagaViewSchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+      detail: {
+        summary: 'Close a parked saga by hand (409 unless it is parked)',
+        description: 'For when the operator undid the rest outside the system: the saga ends `compensated`, the note appended to its reason.',
+        tags,
+      },
+    });
+}
+
+function notParked(orderId: string, command: string, view: SagaView): HttpError {
+  const what = command === 'saga.retry' ? 'retried' : 'resolved';
+  return new HttpError(409, SagaErrorCode.notParked, `the saga of order ${orderId} is ${view.status} (${view.state}); only a parked saga can be ${what}`, {
+    orderId,
+    status: view.status,
+    state: view.state,
+  });
+}
+
+/**
+ * One page of saga addresses whose index state passes `keep`. `node.list` may return more than asked (a small Redis
+ * hash is scanned whole), so the cursor is the runtime's scan cursor plus how many of its items were served.
+ */
+async function listPage(node: MailroomNode, type: string, limit: number, cursor: string | undefined, keep: (state: string) => boolean) {
+  let position = decodeCursor(cursor);
+  const addresses: string[] = [];
+  while (addresses.length < limit) {
+    const scan = await node.list({ type, cursor: position.scan ?? undefined, count: limit });
+    const wanted = scan.items.filter((item) => keep(item.state)).map((item) => item.address);
+    const rest = wanted.slice(position.skip);
+    const room = limit - addresses.length;
+    addresses.push(...rest.slice(0, room));
+    if (rest.length > room) return { addresses, cursor: encodeCursor({ scan: position.scan, skip: position.skip + room }) };
+    if (scan.cursor === null) return { addresses, cursor: null };
+    position = { scan: scan.cursor, skip: 0 };
+  }
+  return { addresses, cursor: encodeCursor(position) };
+}
+
+type Position = { scan: string | null; skip: number };
+
+const encodeCursor = (position: Position) => Buffer.from(JSON.stringify(position)).toString('base64url');
+
+function decodeCursor(cursor: string | undefined): Position {
+  if (cursor === undefined || cursor === '') return { scan: null, skip: 0 };
+  try {
+    const position = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Position;
+    if ((position.scan === null || /^\d+:\d+$/.test(position.scan)) && Number.isInteger(position.skip) && position.skip >= 0) return position;
+  } catch {}
+  throw new HttpError(400, SagaErrorCode.invalidCursor, 'cursor is not one this service handed out; start again without it', { cursor });
+}
+
