@@ -1,8 +1,9 @@
 /**
  * The gateway's view of one order, put together from four services at once: the order, its stock reservation, its
- * payment and its shipment. Every call starts before any is awaited, so the view takes as long as the slowest
- * service, not their sum. Only the order is essential; a part whose service is down, slow or behind an open breaker
- * is left out and named in `degraded`, and a part its service does not have yet is `null`.
+ * payment, its shipment, and the fulfillment saga that drives them (with its log). Every call starts before any is
+ * awaited, so the view takes as long as the slowest service, not their sum. Only the order is essential; a part
+ * whose service is down, slow or behind an open breaker is left out and named in `degraded`, and a part its service
+ * does not have yet is `null`.
  */
 import { HttpError, type HttpClient } from '../../runtime/index.ts';
 import { call, passOn, type Reply } from './downstreams.ts';
@@ -15,6 +16,8 @@ const PART_PATHS: Record<OrderPart, (orderId: string) => string> = {
   reservation: (id) => `/reservations/${encodeURIComponent(id)}`,
   payment: (id) => `/payments/${encodeURIComponent(id)}`,
   shipment: (id) => `/shipments/${encodeURIComponent(id)}`,
+  // The saga lives in the order service too; it is a part like the others, so the order still shows without it.
+  saga: (id) => `/sagas/${encodeURIComponent(id)}`,
 };
 
 type Part = { name: OrderPart; value: unknown } | { name: OrderPart; failed: true };

@@ -95,7 +95,7 @@ export function gatewayOrderRoutes(http: HttpClient) {
       params: OrderIdParamsSchema,
       response: { 200: OrderDetailSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
       detail: {
-        summary: 'One order with its reservation, payment and shipment',
+        summary: 'One order with its reservation, payment, shipment and fulfillment saga (with its log)',
         description:
           'Asks the four services in parallel. A part whose service is unavailable is left out and named in `degraded` (still 200); a part not created yet is null. 503 only when the order service itself is unavailable.',
         tags: ['orders'],

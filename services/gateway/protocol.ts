@@ -10,7 +10,7 @@ export const DOWNSTREAMS = ['order', 'inventory', 'payment', 'shipping'] as cons
 export type Downstream = (typeof DOWNSTREAMS)[number];
 
 /** The parts of an order view besides the order itself, by the dependency that holds each. */
-export const ORDER_PARTS = { reservation: 'inventory', payment: 'payment', shipment: 'shipping' } as const satisfies Record<string, Downstream>;
+export const ORDER_PARTS = { reservation: 'inventory', payment: 'payment', shipment: 'shipping', saga: 'order' } as const satisfies Record<string, Downstream>;
 export type OrderPart = keyof typeof ORDER_PARTS;
 
 export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
@@ -23,6 +23,7 @@ export const GatewayErrorCode = {
   /** An Idempotency-Key already used for a different order. */
   keyReused: 'IDEMPOTENCY_KEY_REUSED',
   orderNotFound: 'ORDER_NOT_FOUND',
+  sagaNotFound: 'SAGA_NOT_FOUND',
   skuNotFound: 'SKU_NOT_FOUND',
 } as const;
 
@@ -122,6 +123,28 @@ const ShipmentSchema = t.Object(
   passThrough,
 );
 
+const SagaLogEntrySchema = t.Object(
+  {
+    at: t.Number(),
+    step: t.String(),
+    phase: t.String({ description: 'started, succeeded, failed, timedOut, retrying, compensating, compensated, parked, completed' }),
+    durationMs: t.Optional(t.Number()),
+    reason: t.Optional(t.String()),
+  },
+  passThrough,
+);
+/** The order's fulfillment saga as the order service shows it (`GET /sagas/:orderId` there). */
+const SagaSchema = t.Object(
+  {
+    orderId: t.String(),
+    state: t.String({ description: 'The machine state: a step, undo<Step>, completed, compensated or failedNeedsOperator' }),
+    status: t.String({ description: 'running, compensating, completed, compensated or parked' }),
+    reason: t.Optional(t.String({ description: 'Why it compensated' })),
+    log: t.Array(SagaLogEntrySchema),
+  },
+  passThrough,
+);
+
 const nothingYet = (schema: ReturnType<typeof t.Object>, what: string) =>
   t.Optional(t.Union([schema, t.Null()], { description: `null: no ${what} yet; absent: its service did not answer (see degraded)` }));
 
@@ -131,11 +154,26 @@ export const OrderDetailSchema = t.Object({
   reservation: nothingYet(ReservationSchema, 'reservation'),
   payment: nothingYet(PaymentSchema, 'payment'),
   shipment: nothingYet(ShipmentSchema, 'shipment'),
-  degraded: t.Array(t.Union([t.Literal('reservation'), t.Literal('payment'), t.Literal('shipment')]), {
+  saga: nothingYet(SagaSchema, 'saga'),
+  degraded: t.Array(t.Union([t.Literal('reservation'), t.Literal('payment'), t.Literal('shipment'), t.Literal('saga')]), {
     description: 'Parts left out because their service was unavailable; empty when the view is complete',
   }),
 });
 export type OrderDetail = Static<typeof OrderDetailSchema>;
+
+// ── Sagas (the operator's read-only view, passed through from the order service) ─────────────────────────────
+
+export const SagaIdParamsSchema = t.Object({ orderId: t.String({ pattern: ORDER_ID_PATTERN }) });
+
+export const ListSagasQuerySchema = t.Object({
+  state: t.Optional(t.Union([t.Literal('running'), t.Literal('compensating'), t.Literal('completed'), t.Literal('compensated'), t.Literal('parked')])),
+  // The order service checks the range and names the field.
+  limit: t.Optional(t.Integer({ description: 'Sagas per page, 1–100 (default 20)' })),
+  cursor: t.Optional(t.String({ maxLength: 200 })),
+});
+
+export const SagaDetailSchema = SagaSchema;
+export const SagaPageSchema = t.Object({ items: t.Array(t.Object({ orderId: t.String(), state: t.String(), status: t.String() }, passThrough)), cursor: t.Union([t.String(), t.Null()]) });
 
 // ── Catalogue ─────────────────────────────────────────────────────────────────────────────────────────────────
 

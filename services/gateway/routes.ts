@@ -1,12 +1,13 @@
 /**
- * The gateway's routes in one plugin: its controllers for orders, the catalogue and operators, over one resilient
- * client to the services and one strangler dial. Tests build it with their own client and dial.
+ * The gateway's routes in one plugin: its controllers for orders, sagas, the catalogue and operators, over one
+ * resilient client to the services and one strangler dial. Tests build it with their own client and dial.
  */
 import { Elysia } from 'elysia';
 import type { HttpClient } from '../../runtime/index.ts';
 import { gatewayAdminRoutes } from './admin-routes.ts';
 import { gatewayCatalogueRoutes } from './catalogue-routes.ts';
 import { gatewayOrderRoutes } from './order-routes.ts';
+import { gatewaySagaRoutes } from './saga-routes.ts';
 import type { Strangler } from './strangler.ts';
 
 /**
@@ -19,6 +20,7 @@ export function gatewayRoutes({ http, strangler }: { http: HttpClient; strangler
       detail: { summary: 'The gateway answers (for clients behind the /api prefix)', tags: ['health'] },
     })
     .use(gatewayOrderRoutes(http))
+    .use(gatewaySagaRoutes(http))
     .use(gatewayCatalogueRoutes(http, strangler))
     .use(gatewayAdminRoutes(http, strangler));
 }

@@ -10,6 +10,8 @@ import { gatewayRoutes } from '../../services/gateway/routes.ts';
 import { Strangler, type WeightStore } from '../../services/gateway/strangler.ts';
 import { orderActor } from '../../services/order/machine.ts';
 import { orderRoutes } from '../../services/order/routes.ts';
+import { sagaRoutes } from '../../services/order/saga-routes.ts';
+import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
 import { envFor, inventoryStandIn, standIn, viewStandIn, type StandIn } from './gateway-stand-ins.ts';
 
@@ -34,7 +36,8 @@ const ports = () => ({ order: order.port, inventory: inventory.port, payment: pa
 
 beforeAll(async () => {
   node = await createNode({ service: 'order', actors: [orderActor], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 2 });
-  const orderApp = createServiceApp({ name: 'order', log: () => {} }).use(orderRoutes(node));
+  // The order service's saga routes answer too; no saga runs here (the node hosts none), so every saga is a 404.
+  const orderApp = createServiceApp({ name: 'order', log: () => {} }).use(orderRoutes(node)).use(sagaRoutes(node, orderFulfillment));
   order = standIn((request) => orderApp.handle(request));
   inventory = inventoryStandIn(reservations);
   payment = viewStandIn('payments', 'PAYMENT_NOT_FOUND', payments);
@@ -120,6 +123,8 @@ describe('gateway input validation', () => {
       ['POST', '/api/catalogue/BOX-M/restock', { qty: 0 }, 'body.qty'],
       ['POST', '/api/catalogue/BOX-M/restock', {}, 'body.qty is required'],
       ['PUT', '/api/admin/strangler', { weight: 101 }, 'body.weight'],
+      ['GET', '/api/sagas?state=lost', undefined, 'query.state'],
+      ['GET', '/api/sagas?limit=0', undefined, 'query.limit'],
     ];
     for (const [method, path, payload, field] of cases) {
       const res = await send(app, method, path, payload);
@@ -128,13 +133,16 @@ describe('gateway input validation', () => {
     }
   });
 
-  it('should pass a service’s own 404 on: unknown order, unknown SKU', async () => {
+  it('should pass a service’s own 404 on: unknown order, unknown SKU, unknown saga', async () => {
     const missing = await send(app, 'GET', '/api/orders/ord-nobody');
     expect(missing.status).toBe(404);
     expect(await body(missing)).toMatchObject({ code: 'ORDER_NOT_FOUND', message: 'no order ord-nobody' });
     const sku = await send(app, 'GET', '/api/catalogue/NOPE-1');
     expect(sku.status).toBe(404);
     expect(await body(sku)).toMatchObject({ code: 'SKU_NOT_FOUND' });
+    const saga = await send(app, 'GET', '/api/sagas/ord-nobody');
+    expect(saga.status).toBe(404);
+    expect(await body(saga)).toMatchObject({ code: 'SAGA_NOT_FOUND', message: 'no saga for order ord-nobody' });
   });
 });
 
@@ -191,7 +199,7 @@ describe('gateway orders', () => {
   it('should show an order with its reservation, payment and shipment; a part not there yet is null, not degraded', async () => {
     const { orderId } = await body(await send(app, 'POST', '/api/orders', placeOrder()));
     const fresh = await body(await send(app, 'GET', `/api/orders/${orderId}`));
-    expect(fresh).toMatchObject({ orderId, order: { orderId, state: 'pending' }, reservation: null, payment: null, shipment: null, degraded: [] });
+    expect(fresh).toMatchObject({ orderId, order: { orderId, state: 'pending' }, reservation: null, payment: null, shipment: null, saga: null, degraded: [] });
 
     reservations.set(orderId, { orderId, state: 'reserved', lines: [{ sku: 'BOX-M', qty: 3 }, { sku: 'TAPE-48', qty: 1 }] });
     payments.set(orderId, { orderId, state: 'charged', amount: 1296, chargeId: 'ch_1' });
@@ -203,6 +211,7 @@ describe('gateway orders', () => {
       reservation: { orderId, state: 'reserved', lines: [{ sku: 'BOX-M', qty: 3 }, { sku: 'TAPE-48', qty: 1 }] },
       payment: { orderId, state: 'charged', amount: 1296, chargeId: 'ch_1' },
       shipment: { orderId, state: 'scheduled', trackingId: 'TRK-1' },
+      saga: null,
       degraded: [],
     });
   });
@@ -335,6 +344,8 @@ describe('gateway catalogue', () => {
         'POST /api/orders',
         'GET /api/orders',
         'GET /api/orders/{id}',
+        'GET /api/sagas',
+        'GET /api/sagas/{orderId}',
         'GET /api/catalogue',
         'GET /api/catalogue/{sku}',
         'POST /api/catalogue/{sku}/restock',
