@@ -293,6 +293,12 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
   });
 
+  // Counters of the partitions owned now (they restart when a partition moves): readers take rates from deltas.
+  const sentTotals = () => {
+    const out: Record<string, number> = {};
+    for (const w of workers.values()) for (const [svc, n] of w.sentTo) out[svc] = (out[svc] ?? 0) + n;
+    return out;
+  };
   let ticking: Promise<void> = Promise.resolve();
   const startedAt = Date.now();
   const tick = async () => {
@@ -303,6 +309,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       partitions: JSON.stringify(leases.owned),
       processed: String([...workers.values()].reduce((n, w) => n + w.processed, 0)),
       actors: String([...workers.values()].reduce((n, w) => n + w.cachedActors, 0)),
+      sent: JSON.stringify(sentTotals()),
+      at: String(Date.now()),
     };
     await leases.tick(info);
     for (const worker of workers.values()) {

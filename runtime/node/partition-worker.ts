@@ -103,6 +103,8 @@ export class PartitionWorker {
   private passivationDue = false;
   lost = false;
   processed = 0;
+  /** Messages this partition's actors sent, by target service (for the panel's message rates). */
+  readonly sentTo = new Map<string, number>();
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -604,7 +606,13 @@ export class PartitionWorker {
     for (const actor of actors) actor.version++;
     this.processed += batch.seen.length;
 
-    if (batch.outbox.length) this.relay(batch.outbox, res[1]!);
+    if (batch.outbox.length) {
+      for (const m of batch.outbox) {
+        const target = m.fields[3]!.slice(0, m.fields[3]!.indexOf('/'));
+        this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
+      }
+      this.relay(batch.outbox, res[1]!);
+    }
     for (const fx of batch.effectsSet) this.ctx.effects.launch(fx);
     if (batch.effectsDel.length) this.ctx.effects.abort((key) => batch.effectsDel.includes(key));
     for (const r of local) this.ctx.resolveLocal(r.to, r.payload);
