@@ -42,7 +42,28 @@ function valueAt(root: unknown, pointer: string): unknown {
   return value;
 }
 
-type SchemaLike = { anyOf?: SchemaLike[]; const?: unknown; type?: string; format?: string };
+type SchemaLike = {
+  anyOf?: SchemaLike[];
+  const?: unknown;
+  type?: string;
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+};
+
+/** "a number between 1 and 100", "an integer ≥ 0": what the schema's bounds allow. */
+function numberWanted(options: SchemaLike[]): string {
+  const numeric = options.filter((o) => o.type === 'number' || o.type === 'integer');
+  const kind = numeric.some((o) => o.type === 'integer') ? 'an integer' : 'a number';
+  const min = numeric.map((o) => o.minimum ?? o.exclusiveMinimum).find((v) => v !== undefined);
+  const max = numeric.map((o) => o.maximum ?? o.exclusiveMaximum).find((v) => v !== undefined);
+  if (min !== undefined && max !== undefined) return `${kind} between ${min} and ${max}`;
+  if (min !== undefined) return `${kind} ≥ ${min}`;
+  if (max !== undefined) return `${kind} ≤ ${max}`;
+  return kind;
+}
 
 /** TypeBox says "Expected union value" for enums and numeric strings; say what would have been accepted. */
 function expectation(e: { message: string; schema?: unknown }): string {
@@ -52,7 +73,7 @@ function expectation(e: { message: string; schema?: unknown }): string {
     return `expected one of ${options.map((o) => JSON.stringify(o.const)).join(', ')}`;
   }
   if (options.some((o) => o.format === 'numeric' || o.type === 'number' || o.type === 'integer')) {
-    return 'expected a number';
+    return `expected ${numberWanted(options)}`;
   }
   return e.message;
 }
@@ -97,6 +118,13 @@ export function toErrorResponse(code: string | number, error: unknown, request: 
       message: issues.map((i) => i.message).join('; '),
       details: issues,
     });
+  }
+
+  if (error instanceof ValidationError && error.type === 'response') {
+    // Our own bug: the handler answered something its schema does not allow. Never echo the schema or the values.
+    const path = new URL(request.url).pathname;
+    log(`${request.method} ${path} answered outside its response schema: ${error.message.slice(0, 2_000)}`, error);
+    return errorResponse(500, { code: 'INTERNAL', message: 'internal error; the service logged the details' });
   }
 
   if (code === 'NOT_FOUND') {

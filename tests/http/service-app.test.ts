@@ -176,3 +176,31 @@ describe('createServiceApp', () => {
     expect((await json(res)).code).toBe('NOT_FOUND');
   });
 });
+
+describe('createServiceApp errors, further', () => {
+  it('should say which numbers a field accepts when one is out of range', async () => {
+    const { createServiceApp } = await import('../../runtime/http/service-app.ts');
+    const { t } = await import('elysia');
+    const app = createServiceApp({ name: 'bounds' }).post('/w', ({ body }) => body, { body: t.Object({ weight: t.Integer({ minimum: 0, maximum: 100 }) }) });
+    const res = await app.handle(new Request('http://localhost/w', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"weight":101}' }));
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { message: string };
+    expect(body.message).toContain('body.weight');
+    expect(body.message).toMatch(/100/);
+  });
+
+  it('should answer 500 without echoing the schema when a handler breaks its own response schema', async () => {
+    const { createServiceApp } = await import('../../runtime/http/service-app.ts');
+    const { t } = await import('elysia');
+    const logged: string[] = [];
+    const app = createServiceApp({ name: 'liar', log: (line) => logged.push(line) }).get('/x', () => ({ n: 'not a number' }) as never, {
+      response: { 200: t.Object({ n: t.Number() }) },
+    });
+    const res = await app.handle(new Request('http://localhost/x'));
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(text).not.toContain('not a number');
+    expect(JSON.parse(text)).toEqual({ code: 'INTERNAL', message: 'internal error; the service logged the details' });
+    expect(logged.join()).toContain('answered outside its response schema');
+  });
+});
