@@ -1,0 +1,143 @@
+/**
+ * The whole shop as real processes for a test file: order, inventory, payment, shipping, the payment provider and
+ * the gateway, each `bun services/<name>/main.ts` under one free port range (`MAILROOM_PORT_OFFSET`) and one test
+ * key prefix on the shared Redis. A test can stop, pause (SIGSTOP), resume and restart any of them; every process
+ * started here is killed in `close()`, and in an `afterAll` of its own in case the file forgets.
+ */
+import { afterAll } from 'bun:test';
+import { DEFAULT_PORTS } from '../../runtime/index.ts';
+import { SHARED_REDIS, waitFor } from './redis.ts';
+
+export const SHOP_PROCESSES = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
+export type ShopProcess = (typeof SHOP_PROCESSES)[number];
+
+const ENTRY: Record<ShopProcess, string> = {
+  order: 'services/order/main.ts',
+  inventory: 'services/inventory/main.ts',
+  payment: 'services/payment/main.ts',
+  shipping: 'services/shipping/main.ts',
+  provider: 'services/payment-provider/main.ts',
+  gateway: 'services/gateway/main.ts',
+};
+
+export type Shop = {
+  prefix: string;
+  offset: number;
+  url(name: ShopProcess, path: string): string;
+  /** Starts a process (again) and waits for its `/health`. */
+  start(name: ShopProcess): Promise<void>;
+  /** Sends a signal; SIGKILL and SIGTERM also wait for the exit. */
+  signal(name: ShopProcess, signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP' | 'SIGCONT'): Promise<void>;
+  pid(name: ShopProcess): number | undefined;
+  /** The last characters a process wrote (stdout and stderr), for failure messages. */
+  output(name: ShopProcess, chars?: number): string;
+  close(): Promise<void>;
+};
+
+/** An offset under which every process's port is free now. */
+function freeOffset(): number {
+  for (let tries = 0; tries < 50; tries++) {
+    const offset = 20_000 + Math.floor(Math.random() * 30_000);
+    try {
+      const probes = SHOP_PROCESSES.map((name) => Bun.serve({ port: DEFAULT_PORTS[name] + offset, hostname: '127.0.0.1', fetch: () => new Response() }));
+      for (const probe of probes) probe.stop(true);
+      return offset;
+    } catch {}
+  }
+  throw new Error('no free port range found');
+}
+
+const everyShop = new Set<Shop>();
+afterAll(async () => {
+  await Promise.all([...everyShop].map((shop) => shop.close()));
+});
+
+/**
+ * Starts every process with `env` on top of the test's (e.g. a short saga step timeout) and waits until all answer.
+ *
+ * @example
+ * const shop = await startShop(testPrefix('saga'), { MAILROOM_SAGA_SHIPPING_TIMEOUT_MS: '700' });
+ * await fetch(shop.url('gateway', '/api/catalogue'));
+ */
+export async function startShop(prefix: string, env: Record<string, string> = {}): Promise<Shop> {
+  const offset = freeOffset();
+  const procs = new Map<ShopProcess, ReturnType<typeof Bun.spawn>>();
+  const outputs = new Map<ShopProcess, string[]>();
+  const url = (name: ShopProcess, path: string) => `http://127.0.0.1:${DEFAULT_PORTS[name] + offset}${path}`;
+
+  const spawn = (name: ShopProcess) => {
+    const proc = Bun.spawn(['bun', ENTRY[name]], {
+      env: { ...process.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: prefix, REDIS_URL: SHARED_REDIS, MAILROOM_SUPERVISOR_PID: '', ...env },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const lines = outputs.get(name) ?? [];
+    lines.push(`--- pid ${proc.pid} ---\n`);
+    outputs.set(name, lines);
+    for (const stream of [proc.stdout, proc.stderr]) {
+      void (async () => {
+        for await (const chunk of stream as ReadableStream<Uint8Array>) {
+          lines.push(new TextDecoder().decode(chunk));
+          if (lines.length > 400) lines.splice(0, lines.length - 400);
+        }
+      })();
+    }
+    procs.set(name, proc);
+  };
+  const output = (name: ShopProcess, chars = 1_500) => (outputs.get(name) ?? []).join('').slice(-chars);
+  const healthy = (name: ShopProcess) =>
+    waitFor(
+      `${name} to answer /health`,
+      async () => {
+        if (procs.get(name)?.exitCode !== null) throw new Error(`${name} exited: ${output(name, 600)}`);
+        return (await fetch(url(name, '/health'))).status === 200;
+      },
+      20_000,
+      50,
+    )
+      // Inventory answers before its catalogue is in; orders need the catalogue.
+      .then(() => name === 'inventory' && waitFor('the catalogue to be seeded', () => output(name, 100_000).split('--- pid ').at(-1)!.includes('catalogue seeded'), 20_000, 50))
+      .catch((error) => {
+        throw new Error(`${(error as Error).message}; its output: ${output(name, 600)}`);
+      });
+
+  const shop: Shop = {
+    prefix,
+    offset,
+    url,
+    async start(name) {
+      spawn(name);
+      await healthy(name);
+    },
+    async signal(name, signal) {
+      const proc = procs.get(name);
+      if (!proc || proc.exitCode !== null) return;
+      proc.kill(signal);
+      if (signal === 'SIGKILL' || signal === 'SIGTERM') {
+        await Promise.race([proc.exited, Bun.sleep(3_000).then(() => proc.kill('SIGKILL'))]);
+        await proc.exited;
+      }
+    },
+    pid: (name) => procs.get(name)?.pid,
+    output,
+    async close() {
+      everyShop.delete(shop);
+      for (const proc of procs.values()) {
+        if (proc.exitCode !== null) continue;
+        proc.kill('SIGCONT');
+        proc.kill('SIGTERM');
+      }
+      await Promise.all([...procs.values()].map((p) => Promise.race([p.exited, Bun.sleep(3_000).then(() => p.kill('SIGKILL'))])));
+      await Promise.all([...procs.values()].map((p) => p.exited));
+    },
+  };
+  everyShop.add(shop);
+  for (const name of SHOP_PROCESSES) spawn(name);
+  try {
+    await Promise.all(SHOP_PROCESSES.map(healthy));
+  } catch (error) {
+    await shop.close();
+    throw error;
+  }
+  return shop;
+}
