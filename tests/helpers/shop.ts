@@ -98,7 +98,7 @@ export async function startShop(prefix: string, env: Record<string, string> = {}
       // Inventory answers before its catalogue is in; orders need the catalogue.
       .then(() => name === 'inventory' && waitFor('the catalogue to be seeded', () => output(name, 100_000).split('--- pid ').at(-1)!.includes('catalogue seeded'), 20_000, 50))
       .catch((error) => {
-        throw new Error(`${(error as Error).message}; its output: ${output(name, 600)}`);
+        throw new Error(`${(error as Error).message}; its output: ${output(name, 3_000)}`);
       });
 
   const shop: Shop = {
