@@ -57,5 +57,11 @@ export function globalKeys(prefix: string) {
     service: (service: string) => `${prefix}:service:${service}`,
     /** Pub/sub channel on which a node receives replies to its asks. */
     replies: (nodeId: string) => `${prefix}:reply:${nodeId}`,
+    /** Hash process name → JSON of its row in the supervisor's process table (written by the supervisor). */
+    processes: `${prefix}:processes`,
+    /** List of commands for the supervisor (`kill`, `restart`, …): the control plane pushes, the supervisor pops. */
+    supervisorCommands: `${prefix}:supervisor:commands`,
+    /** Set (with a short TTL) while a supervisor obeys the commands list: its heartbeat. */
+    supervisorAlive: `${prefix}:supervisor:alive`,
   };
 }

@@ -65,6 +65,8 @@ export class HostedActor {
   /** Version of the committed record this actor's state builds on (0 = never committed). */
   version: number;
   lastUsed = 0;
+  /** The state the actor index holds for it (what the last commit wrote), so unchanged states are not rewritten. */
+  indexedState: string | null = null;
   private actor!: AnyActor;
   private started = false;
   private out: StepOutput | null = null;

@@ -5,14 +5,13 @@
  */
 import { createClient } from 'redis';
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
-import { parseAddress, partitionOf } from '../address.ts';
-import { stateKey, type ActorRecord } from '../actor/hosted-actor.ts';
+import { parseAddress } from '../address.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
-import { scripts } from '../redis/script.ts';
+import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt, type ActorView, type DeadLetter } from '../cluster-view.ts';
 import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
 import { machineGraph } from '../machine-graph.ts';
 import { EffectRunner } from './effect-runner.ts';
@@ -90,24 +89,13 @@ export class AskFailedError extends Error {
   }
 }
 
-export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; status: string };
+export type { ActorView, DeadLetter };
 
 export type SendOptions = {
   /** Message id: the dedup key. Pass a stable one (e.g. an idempotency key) to make retries safe. */
   id?: string;
   /** The sending actor's address, for tracing. */
   from?: string;
-};
-
-export type DeadLetter = {
-  partition: number;
-  id: string;
-  messageId: string;
-  actor: string;
-  event: unknown;
-  error: string;
-  deliveries: number;
-  failedAt: number;
 };
 
 export interface MailroomNode {
@@ -363,13 +351,9 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       return { state: payload.state!, context: payload.context as any, reply: payload.reply, handled: !!payload.handled, duplicate: !!payload.duplicate };
     },
     async read(address) {
-      const { service: owner, type, id } = parseAddress(address);
+      const { service: owner } = parseAddress(address);
       if (owner !== service) throw new Error(`${service} may only read its own actors, not ${address}`);
-      const keys = partitionKeys(prefix, service, partitionOf(address, partitions));
-      const [v, s] = (await link.call(['HMGET', keys.actor(type, id), 'v', 's'])) as [string | null, string | null];
-      if (!s) return null;
-      const snap = (JSON.parse(s) as ActorRecord).s as { value: unknown; context: any; status: string };
-      return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), status: snap.status };
+      return readActorAt(link, prefix, address, partitions);
     },
     async waitFor(address, until, { timeoutMs = 5_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
@@ -403,24 +387,13 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       return () => listeners.delete(listener);
     },
     deadLetters: {
-      async list({ partition, count = 100 } = {}) {
-        const parts = partition === undefined ? [...Array(partitions).keys()] : [partition];
-        const out: DeadLetter[] = [];
-        for (const p of parts) {
-          const rows = (await link.call(['XREVRANGE', partitionKeys(prefix, service, p).dlq, '+', '-', 'COUNT', count])) as [string, string[]][];
-          for (const [id, fields] of rows) out.push(toDeadLetter(p, id, fields));
-        }
-        return out.sort((a, b) => b.failedAt - a.failedAt).slice(0, count);
-      },
+      list: (opts = {}) => listDeadLettersAt(link, prefix, service, partitions, opts),
       async replay(partition, id) {
-        const keys = partitionKeys(prefix, service, partition);
-        const res = await scripts.replayDeadLetter.run(link, [keys.dlq, keys.mbox], [id]);
-        if (res === -2 || res === '-2') throw new AskFailedError(`${service} partition ${partition}`, `no dead letter ${id}`);
-        return String(res);
+        const entry = await replayDeadLetterAt(link, prefix, service, partition, id);
+        if (entry === null) throw new AskFailedError(`${service} partition ${partition}`, `no dead letter ${id}`);
+        return entry;
       },
-      async discard(partition, id) {
-        return Number(await link.call(['XDEL', partitionKeys(prefix, service, partition).dlq, id])) === 1;
-      },
+      discard: (partition, id) => discardDeadLetterAt(link, prefix, service, partition, id),
     },
     stats: () => ({
       processed: [...workers.values()].reduce((n, w) => n + w.processed, 0),
@@ -462,23 +435,4 @@ async function ensureGroup(link: RedisLink, mbox: string, group: string): Promis
   } catch (error) {
     if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
   }
-}
-
-function toDeadLetter(partition: number, id: string, fields: string[]): DeadLetter {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-  let event: unknown = f.e;
-  try {
-    event = JSON.parse(f.e ?? 'null');
-  } catch {}
-  return {
-    partition,
-    id,
-    messageId: f.m ?? '',
-    actor: f.a ?? '',
-    event,
-    error: f.error ?? '',
-    deliveries: Number(f.deliveries ?? 0),
-    failedAt: Number(f.failedAt ?? 0),
-  };
 }

@@ -252,14 +252,16 @@ export class PartitionWorker {
       this.ctx.link,
       [this.keys.lease, this.keys.mbox, this.keys.seen],
       [this.leaseValue, this.ctx.group, this.ctx.nodeId, this.ctx.settings.batchSize],
-    )) as [number, RawEntry[], [string, string[]][]];
+    )) as [number, string, string];
     if (res[0] === ScriptCode.NotLeaseHolder) {
       this.markLost();
       return null;
     }
-    for (const [id] of res[1]) this.lastSeen = maxId(id, this.lastSeen);
-    for (const [id] of res[2]) this.lastSeen = maxId(id, this.lastSeen);
-    return { raw: res[1], dups: res[2] };
+    const raw = jsonList<RawEntry>(res[1]);
+    const dups = jsonList<[string, string[]]>(res[2]);
+    for (const [id] of raw) this.lastSeen = maxId(id, this.lastSeen);
+    for (const [id] of dups) this.lastSeen = maxId(id, this.lastSeen);
+    return { raw, dups };
   }
 
   /**
@@ -374,6 +376,7 @@ export class PartitionWorker {
       const record = s ? (JSON.parse(s) as ActorRecord) : null;
       const actor = new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0);
       actor.lastUsed = this.ctx.clock.now();
+      if (record) actor.indexedState = actor.state;
       this.actors.set(address, actor);
     }
   }
@@ -547,31 +550,20 @@ export class PartitionWorker {
       this.keys.dlq,
     ];
     const now = Date.now();
-    const args: (string | number)[] = [this.leaseValue, this.ctx.group, now, this.ctx.settings.seenHorizonMs, this.ctx.settings.eventsMaxLen];
-    args.push(batch.acks.length, ...batch.acks);
-    args.push(batch.seen.length, ...batch.seen);
-    args.push(actors.length);
+    const x: [string, string, string, string, string | false][] = [];
     for (const actor of actors) {
       const { type, id } = parseAddress(actor.address);
       keys.push(this.keys.actor(type, id));
-      args.push(actor.version, actor.version + 1, JSON.stringify(actor.record()), `${type}/${id}`, actor.state);
+      const state = actor.state;
+      // The index only changes with the state: skip the write when it stayed.
+      x.push([String(actor.version), String(actor.version + 1), JSON.stringify(actor.record()), `${type}/${id}`, state !== actor.indexedState ? state : false]);
     }
-    args.push(batch.outbox.length ? 1 : 0);
-    if (batch.outbox.length) args.push(JSON.stringify(batch.outbox));
-    args.push(batch.events.length, ...batch.events);
-    const timerSets: (string | number)[] = [];
-    const timerDels: string[] = [];
+    const ts: [string, number, string][] = [];
+    const td: string[] = [];
     for (const [member, v] of batch.timers) {
-      if (v) timerSets.push(member, v[0], v[1]);
-      else timerDels.push(member);
+      if (v) ts.push([member, v[0], v[1]]);
+      else td.push(member);
     }
-    args.push(timerSets.length / 3, ...timerSets, timerDels.length, ...timerDels);
-    args.push(batch.effectsSet.length);
-    for (const fx of batch.effectsSet) args.push(fx.key, JSON.stringify(fx));
-    args.push(batch.effectsDel.length, ...batch.effectsDel);
-    args.push(batch.triesDel.length, ...batch.triesDel);
-    args.push(batch.deadLetters.length);
-    for (const dl of batch.deadLetters) args.push(dl.length, ...dl);
     const remote: [string, string][] = [];
     const local: { to: ReplyTo; payload: ReplyPayload }[] = [];
     for (const r of batch.replies) {
@@ -579,8 +571,21 @@ export class PartitionWorker {
       if (r.to.n === this.ctx.nodeId) local.push(r);
       else remote.push([this.ctx.replyChannel(r.to.n), JSON.stringify(r.payload)]);
     }
-    args.push(remote.length);
-    for (const [channel, payload] of remote) args.push(channel, payload);
+    const payload = JSON.stringify({
+      a: batch.acks,
+      s: batch.seen,
+      x,
+      o: batch.outbox.length ? JSON.stringify(batch.outbox) : undefined,
+      e: batch.events,
+      ts,
+      td,
+      fs: batch.effectsSet.map((fx) => [fx.key, JSON.stringify(fx)]),
+      fd: batch.effectsDel,
+      tr: batch.triesDel,
+      dl: batch.deadLetters,
+      r: remote,
+    });
+    const args: (string | number)[] = [this.leaseValue, this.ctx.group, now, this.ctx.settings.seenHorizonMs, this.ctx.settings.eventsMaxLen, payload];
 
     let res: [number, string?, string?];
     try {
@@ -603,7 +608,10 @@ export class PartitionWorker {
       this.dropActors();
       return;
     }
-    for (const actor of actors) actor.version++;
+    for (const actor of actors) {
+      actor.version++;
+      actor.indexedState = actor.state;
+    }
     this.processed += batch.seen.length;
 
     if (batch.outbox.length) {
@@ -648,6 +656,12 @@ function entryOf(env: Envelope): string[] {
   if (env.kind) f.push('k', env.kind);
   if (env.from) f.push('f', env.from);
   return f;
+}
+
+/** A list the read script JSON-encoded (Lua's cjson writes an empty list as `{}`). */
+export function jsonList<T>(json: string): T[] {
+  const value = JSON.parse(json) as unknown;
+  return Array.isArray(value) ? (value as T[]) : [];
 }
 
 function maxId(a: string, b: string | null): string {

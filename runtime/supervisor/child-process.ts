@@ -2,7 +2,8 @@
  * One supervised child process: spawned in its own process group (so stopping it also stops whatever it spawned,
  * e.g. Vite under `bun x`), its output prefixed line by line, its health polled after every start, and restarted
  * with exponential backoff when it dies — with the reason (exit code or signal) logged and reported as a
- * `process.exited` inspection event.
+ * `process.exited` inspection event. An operator may also kill it (it then restarts with its backoff), restart it at
+ * once, stop it and start it again, or pause and resume it (SIGSTOP / SIGCONT to its group).
  */
 import type { ProcessEvent } from '../inspection.ts';
 import { DEFAULT_BACKOFF, RestartBackoff, type BackoffPolicy } from './backoff.ts';
@@ -23,9 +24,14 @@ export type ChildOptions = {
   /** A line the child wrote (without its newline). */
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
   onEvent?: (event: ProcessEvent) => void;
+  /** Called after any change of status, pid or pause (e.g. to mirror the process table somewhere). */
+  onChange?: () => void;
   /** The supervisor's own remarks about this child (died, restarting, killed). */
   log: (line: string) => void;
 };
+
+/** How the process last ended: exit code or signal, and when. */
+export type ExitInfo = { code: number | null; signal: string | null; at: number };
 
 /**
  * Sends `signal` to the child's whole process group. Only while the child itself has not been reaped may it fall
@@ -80,10 +86,17 @@ export class SupervisedChild {
   lastProbe = 'not probed yet';
   /** Why it last died, if it did. */
   lastExit: string | undefined;
+  /** How it last ended (died, killed, stopped), if it did. */
+  lastExitInfo: ExitInfo | undefined;
+  /** Stopped with SIGSTOP by an operator (until `resume()` or its next start). */
+  paused = false;
+  /** When the running process was spawned (ms since the epoch). */
+  startedAt: number | undefined;
 
   private proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'> | undefined;
   private generation = 0;
-  private healthySince: number | undefined;
+  /** Since when it has been healthy (ms since the epoch), while it is. */
+  healthySince: number | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly backoff: RestartBackoff;
   private healthyWaiters: Array<() => void> = [];
@@ -103,12 +116,17 @@ export class SupervisedChild {
     this.options.onEvent?.({ ...event, at: Date.now(), source: 'supervisor', process: this.name } as ProcessEvent);
   }
 
+  private changed(): void {
+    this.options.onChange?.();
+  }
+
   /** Spawns the process (again). */
   start(): void {
     if (this.status === 'stopping' || this.status === 'stopped') return;
     const generation = ++this.generation;
     this.status = 'starting';
     this.healthySince = undefined;
+    this.paused = false;
     let proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>;
     try {
       proc = Bun.spawn(this.options.command, {
@@ -127,11 +145,13 @@ export class SupervisedChild {
       return;
     }
     this.proc = proc;
+    this.startedAt = Date.now();
     this.drained = Promise.all([
       forEachLine(proc.stdout, (line) => this.options.onLine(line, 'stdout')),
       forEachLine(proc.stderr, (line) => this.options.onLine(line, 'stderr')),
     ]);
     this.emit({ type: 'process.started', pid: proc.pid, restarts: this.restarts });
+    this.changed();
     void proc.exited.then(() => this.onExit(generation, proc));
     void this.watchHealth(generation);
   }
@@ -146,6 +166,7 @@ export class SupervisedChild {
         this.status = 'healthy';
         this.healthySince = Date.now();
         this.emit({ type: 'process.healthy', pid: this.proc?.pid, restarts: this.restarts });
+        this.changed();
         if (this.restarts > 0) this.options.log(`${this.name} is healthy again (pid ${this.proc?.pid})`);
         for (const resolve of this.healthyWaiters.splice(0)) resolve();
         return;
@@ -158,18 +179,26 @@ export class SupervisedChild {
     // Whatever it left behind in its group (a grandchild that ignored the parent's death) goes too.
     signalGroup(proc.pid, 'SIGKILL', false);
     if (generation !== this.generation) return;
-    const signal = proc.signalCode === null ? null : String(proc.signalCode);
-    this.lastExit = describeExit(proc.exitCode, signal);
-    this.emit({ type: 'process.exited', pid: proc.pid, exitCode: proc.exitCode, signal, restarts: this.restarts });
-    if (this.status === 'stopping' || this.status === 'stopped') return;
+    this.recordExit(proc);
+    if (this.status === 'stopping' || this.status === 'stopped') return this.changed();
     this.deaths++;
     this.scheduleRestart();
+  }
+
+  private recordExit(proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>): void {
+    const signal = proc.signalCode === null ? null : String(proc.signalCode);
+    this.lastExit = describeExit(proc.exitCode, signal);
+    this.lastExitInfo = { code: proc.exitCode, signal, at: Date.now() };
+    this.paused = false;
+    this.healthySince = undefined;
+    this.emit({ type: 'process.exited', pid: proc.pid, exitCode: proc.exitCode, signal, restarts: this.restarts });
   }
 
   private scheduleRestart(): void {
     const healthyFor = this.healthySince === undefined ? undefined : Date.now() - this.healthySince;
     const delay = this.backoff.next(healthyFor);
     this.status = 'restarting';
+    this.changed();
     this.options.log(`${this.name} ${this.lastExit}; restarting in ${delay} ms (restart ${this.restarts + 1})`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
@@ -193,10 +222,13 @@ export class SupervisedChild {
   async stop(graceMs: number): Promise<void> {
     if (this.status === 'stopped') return;
     this.status = 'stopping';
+    this.changed();
     clearTimeout(this.restartTimer);
     const proc = this.proc;
     if (proc && isRunning(proc)) {
       signalGroup(proc.pid, 'SIGTERM', true);
+      // A paused process would hold the SIGTERM until the grace period ran out.
+      if (this.paused) signalGroup(proc.pid, 'SIGCONT', true);
       const inTime = await Promise.race([proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
       if (!inTime) {
         this.options.log(`${this.name} did not stop within ${graceMs} ms; sending SIGKILL`);
@@ -207,6 +239,80 @@ export class SupervisedChild {
     if (proc) signalGroup(proc.pid, 'SIGKILL', false);
     await Promise.race([this.drained, Bun.sleep(200)]);
     this.status = 'stopped';
+    this.changed();
+  }
+
+  /**
+   * Sends a signal to the running process's group (SIGKILL: it dies and is restarted with its backoff, as after
+   * a crash). False when no process runs.
+   *
+   * @example
+   * child.signal('SIGKILL'); // the supervisor restarts it after its backoff
+   */
+  signal(signal: NodeJS.Signals): boolean {
+    const proc = this.proc;
+    if (!proc || !isRunning(proc)) return false;
+    signalGroup(proc.pid, signal, true);
+    return true;
+  }
+
+  /** SIGSTOP to its group: it stays alive but answers nothing until `resume()`. */
+  pause(): boolean {
+    if (!this.signal('SIGSTOP')) return false;
+    this.paused = true;
+    this.changed();
+    return true;
+  }
+
+  /** SIGCONT to its group. */
+  resume(): boolean {
+    if (!this.signal('SIGCONT')) return false;
+    this.paused = false;
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Restarts it now, without backoff: SIGTERM to its group (SIGKILL after `graceMs`), then a new start. A stopped
+   * child is simply started again.
+   *
+   * @example
+   * await child.restart(2500);
+   */
+  async restart(graceMs: number): Promise<void> {
+    if (this.status === 'stopping') return;
+    if (this.status === 'stopped') return this.startAgain();
+    clearTimeout(this.restartTimer);
+    const proc = this.proc;
+    // The old process's exit must not schedule a restart of its own: this one is ours.
+    this.generation++;
+    this.status = 'restarting';
+    this.changed();
+    if (proc && isRunning(proc)) {
+      signalGroup(proc.pid, 'SIGTERM', true);
+      if (this.paused) signalGroup(proc.pid, 'SIGCONT', true);
+      const inTime = await Promise.race([proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+      if (!inTime) signalGroup(proc.pid, 'SIGKILL', isRunning(proc));
+      await proc.exited;
+      signalGroup(proc.pid, 'SIGKILL', false);
+      this.recordExit(proc);
+    }
+    if (this.status !== 'restarting') return; // stopped meanwhile
+    this.restarts++;
+    this.options.log(`${this.name} restarted by an operator`);
+    this.start();
+  }
+
+  /** Starts a child that was stopped (by `stop()`); does nothing otherwise. */
+  startAgain(): void {
+    if (this.status !== 'stopped') return;
+    this.status = 'starting';
+    this.start();
+  }
+
+  /** Asks its health URL once now (the supervisor only polls until the first success). */
+  probe(): Promise<HealthProbe> {
+    return this.options.probe();
   }
 
   /** SIGKILL to the whole group now (a second Ctrl-C). */
@@ -214,5 +320,6 @@ export class SupervisedChild {
     this.status = 'stopped';
     clearTimeout(this.restartTimer);
     if (this.proc) signalGroup(this.proc.pid, 'SIGKILL', isRunning(this.proc));
+    this.changed();
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { ProcessEvent } from '../inspection.ts';
 import type { BackoffPolicy } from './backoff.ts';
-import { SupervisedChild, type ChildOptions } from './child-process.ts';
+import { SupervisedChild, type ChildOptions, type ExitInfo } from './child-process.ts';
 import { PrerequisiteError, SupervisorError } from './errors.ts';
 import { probeHealth } from './health.ts';
 import { linePrefixer } from './output.ts';
@@ -35,6 +35,8 @@ export type SupervisorOptions = {
   backoff?: BackoffPolicy;
   /** `process.*` inspection events (started, healthy, exited). */
   onEvent?: (event: ProcessEvent) => void;
+  /** Called after any change in the process table (a status, a pid, a pause): read `processes()` then. */
+  onChange?: () => void;
   /** The supervisor's own lines (default: stdout). */
   log?: (line: string) => void;
   /** A child's line, already prefixed with its name (default: the supervisor's stdout / stderr). */
@@ -49,7 +51,19 @@ export type ProcessInfo = {
   pid: number | undefined;
   status: SupervisedChild['status'];
   restarts: number;
+  /** The port it listens on. */
+  port: number | undefined;
+  /** When the running process was spawned, and since when it has been healthy (ms since the epoch). */
+  startedAt: number | undefined;
+  healthySince: number | undefined;
+  /** Held by SIGSTOP (an operator's pause). */
+  paused: boolean;
+  lastExit: ExitInfo | undefined;
 };
+
+/** What an operator can do to a supervised process. */
+export const PROCESS_ACTIONS = ['kill', 'restart', 'stop', 'start', 'pause', 'resume'] as const;
+export type ProcessAction = (typeof PROCESS_ACTIONS)[number];
 
 const REDIS_NAME = 'redis';
 const REDIS_START_TIMEOUT_MS = 10_000;
@@ -85,15 +99,23 @@ export class Supervisor {
 
   /** Every process with its URL, pid, status and restart count; Redis first when it is ours. */
   processes(): ProcessInfo[] {
+    const row = (c: SupervisedChild, url: string, port: number | undefined): ProcessInfo => ({
+      name: c.name,
+      url,
+      pid: c.pid,
+      status: c.status,
+      restarts: c.restarts,
+      port,
+      startedAt: c.pid === undefined ? undefined : c.startedAt,
+      healthySince: c.healthySince,
+      paused: c.paused,
+      lastExit: c.lastExitInfo,
+    });
     const rows: ProcessInfo[] = [];
-    if (this.redis) {
-      const r = this.redis;
-      rows.push({ name: r.name, url: this.redisUrl, pid: r.pid, status: r.status, restarts: r.restarts });
-    }
+    if (this.redis) rows.push(row(this.redis, this.redisUrl, this.options.privateRedis?.port));
     for (const child of this.children) {
       const spec = this.specs.get(child.name)!;
-      const url = spec.url ?? new URL(spec.healthUrl).origin;
-      rows.push({ name: child.name, url, pid: child.pid, status: child.status, restarts: child.restarts });
+      rows.push(row(child, spec.url ?? new URL(spec.healthUrl).origin, spec.port));
     }
     return rows;
   }
@@ -124,6 +146,7 @@ export class Supervisor {
       backoff: this.options.backoff,
       onLine: (line, stream) => output(prefix(line), stream),
       onEvent: this.options.onEvent,
+      onChange: this.options.onChange,
       log: (line) => this.log(`supervisor: ${line}`),
     });
   }
@@ -219,6 +242,38 @@ export class Supervisor {
       await this.redis?.stop(REDIS_STOP_GRACE_MS);
     })();
     return this.stopping;
+  }
+
+  /**
+   * An operator's command to one process: `kill` (SIGKILL, or `signal`; restarted after its backoff, as after a crash),
+   * `restart` (now, without backoff), `stop` (for good, until `start`), `start`, `pause` / `resume` (SIGSTOP /
+   * SIGCONT). Throws a `SupervisorError` for an unknown process, or while the supervisor is stopping.
+   *
+   * @example
+   * await supervisor.control('inventory', 'kill');
+   */
+  async control(name: string, action: ProcessAction, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.stopSignal.signal.aborted) throw new SupervisorError('the supervisor is stopping');
+    const child = this.child(name);
+    if (!child) throw new SupervisorError(`no process called "${name}"`);
+    const grace = this.options.stopGraceMs ?? 2500;
+    switch (action) {
+      case 'kill':
+        child.signal(signal);
+        return;
+      case 'restart':
+        return child.restart(grace);
+      case 'stop':
+        return child.stop(grace);
+      case 'start':
+        return child.startAgain();
+      case 'pause':
+        child.pause();
+        return;
+      case 'resume':
+        child.resume();
+        return;
+    }
   }
 
   /** SIGKILL to everything at once (when a person insists: a second Ctrl-C). */

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'bun:test';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { openLink } from '../../runtime/redis/link.ts';
 import { ScriptCode, scripts } from '../../runtime/redis/script.ts';
+import { jsonList } from '../../runtime/node/partition-worker.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
 
 const prefix = testPrefix('fencing');
@@ -18,15 +19,16 @@ describe('lease fencing', () => {
     expect(a[0]).toBe(ScriptCode.Ok);
     const aValue = `A|${a[1]}`;
     // A reads the entry, then stalls past its lease; B takes the partition with a higher token.
-    const read = (await scripts.readBatch.run(link, [k.lease, k.mbox, k.seen], [aValue, 'svc', 'A', 10])) as [number, unknown[]];
+    const read = (await scripts.readBatch.run(link, [k.lease, k.mbox, k.seen], [aValue, 'svc', 'A', 10])) as [number, string];
     expect(read[0]).toBe(1);
-    expect(read[1]).toHaveLength(1);
+    expect(jsonList(read[1])).toHaveLength(1);
     await link.call(['DEL', k.lease]);
     const b = (await scripts.acquireLease.run(link, [k.lease, k.fence], ['B', 10_000])) as [number, number];
     expect(b[1]).toBeGreaterThan(a[1]);
 
-    const entryId = (read[1][0] as [string])[0];
-    const commitArgs = [aValue, 'svc', Date.now(), 60_000, 1000, 1, entryId, 1, 'msg-1', 1, 0, 1, '{"s":{}}', 'counter/a', 'x', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const entryId = jsonList<[string]>(read[1])[0]![0];
+    const batch = JSON.stringify({ a: [entryId], s: ['msg-1'], x: [['0', '1', '{"s":{}}', 'counter/a', 'x']] });
+    const commitArgs = [aValue, 'svc', Date.now(), 60_000, 1000, batch];
     const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.actor('counter', 'a')];
     const stale = (await scripts.commitTurn.run(link, keys, commitArgs)) as [number, string];
     expect(stale[0]).toBe(ScriptCode.NotLeaseHolder);
@@ -39,9 +41,9 @@ describe('lease fencing', () => {
     // and A can no longer read either; B gets the entry A had taken
     const staleRead = (await scripts.readBatch.run(link, [k.lease, k.mbox, k.seen], [aValue, 'svc', 'A', 10])) as [number];
     expect(staleRead[0]).toBe(ScriptCode.NotLeaseHolder);
-    const bRead = (await scripts.readBatch.run(link, [k.lease, k.mbox, k.seen], [`B|${b[1]}`, 'svc', 'B', 10])) as [number, [string, string[], number][]];
-    expect(bRead[1].map((e) => e[0])).toEqual([entryId]);
-    expect(bRead[1][0]![2]).toBe(2); // its second delivery
+    const bRead = jsonList<[string, string[], number]>(((await scripts.readBatch.run(link, [k.lease, k.mbox, k.seen], [`B|${b[1]}`, 'svc', 'B', 10])) as [number, string])[1]);
+    expect(bRead.map((e) => e[0])).toEqual([entryId]);
+    expect(bRead[0]![2]).toBe(2); // its second delivery
     // B's commit with the right token goes through
     commitArgs[0] = `B|${b[1]}`;
     const ok = (await scripts.commitTurn.run(link, keys, commitArgs)) as [number];

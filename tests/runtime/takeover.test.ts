@@ -76,9 +76,12 @@ describe('takeover', () => {
     const { prefix, client, redis, holders } = await setup('fence', 1);
     const a = node(prefix, { PARTITIONS: '1' });
     const aId = (await a.waitLine('node A ready', (l) => l.ready)).ready;
-    await waitFor('A to hold the partition', async () => (await holders())[0] === aId);
     const b = node(prefix, { PARTITIONS: '1' });
     const bId = (await b.waitLine('node B ready', (l) => l.ready)).ready;
+    // Rendezvous hashing picks one of them for the partition; pause whichever holds it once they agree.
+    await Bun.sleep(1_000);
+    const holderId = await waitFor('one node to hold the partition', async () => (await holders())[0] || null);
+    const [owner, other, otherId] = holderId === aId ? [a, b, bId] : [b, a, aId];
 
     let sending = true;
     let sent = 0;
@@ -89,11 +92,11 @@ describe('takeover', () => {
       }
     })();
     await Bun.sleep(300);
-    a.proc.kill('SIGSTOP');
-    await waitFor('B to take the partition from the paused A', async () => (await holders())[0] === bId, 10_000);
+    owner.proc.kill('SIGSTOP');
+    await waitFor('the other node to take the partition from the paused owner', async () => (await holders())[0] === otherId, 10_000);
     await Bun.sleep(300);
-    a.proc.kill('SIGCONT');
-    await a.waitLine('A to notice it lost its lease', (l) => l.type === 'lease.moved' && l.to === '(lost)', 10_000);
+    owner.proc.kill('SIGCONT');
+    await owner.waitLine('the resumed owner to notice it lost its lease', (l) => l.type === 'lease.moved' && l.to === '(lost)', 10_000);
     await Bun.sleep(300);
     sending = false;
     await load;
@@ -101,7 +104,7 @@ describe('takeover', () => {
     const total = results.reduce((s, r) => s + r.context.n, 0);
     expect(total).toBe(sent);
     await redis.quit();
-    await Promise.all([a.kill('SIGTERM'), b.kill('SIGTERM')]);
+    await Promise.all([owner.kill('SIGTERM'), other.kill('SIGTERM')]);
   }, 60_000);
 
   it('should fire a 2 s timer once, on the new owner, when its node is killed after 1 s', async () => {

@@ -9,19 +9,15 @@
 
   ARGV[1] expected lease value  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] seen horizon (ms)
   ARGV[5] events max length (approximate)
-  then sections, each a count followed by its items:
-    acks:        n, stream ids
-    seen:        n, message ids
-    actors:      n, (expected version, new version, record JSON, index field, index value) per actor, in KEYS order
-    outbox:      n, JSON payloads (one entry each)
-    events:      n, JSON payloads
-    timers set:  n, (member, due, data)
-    timers del:  n, members
-    effects set: n, (key, data)
-    effects del: n, keys
-    tries del:   n, message ids
-    dead letters:n, (field/value count, fields...)
-    replies:     n, (channel, payload)
+  ARGV[6] the batch as JSON (one argument: far cheaper for the client to send than hundreds), every list optional:
+    a   acks: stream ids                      s   seen: message ids
+    x   actors, in KEYS order: [expected version, new version, record JSON ('' = delete), index field,
+        index value or false when the state did not change]
+    o   the outbox entry (JSON of the messages to relay) or absent
+    e   domain events (JSON each)             ts  timers to set: [member, due, data]
+    td  timers to delete: members             fs  effects to set: [key, data]
+    fd  effects to delete: keys               tr  message ids whose try counts go
+    dl  dead letters: [field, value, …]       r   replies: [channel, payload]
 
   Returns {1, outbox entry id or ''} when committed
           {-1, holder}            the caller no longer holds the lease (fenced)
@@ -30,97 +26,69 @@
 ]]
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, redis.call('GET', KEYS[1])} end
 
-local i = 6
-local function nextn() local v = tonumber(ARGV[i]); i = i + 1; return v end
-
--- sections
-local nAcks = nextn(); local acksAt = i; i = i + nAcks
-local nSeen = nextn(); local seenAt = i; i = i + nSeen
-local nActors = nextn(); local actorsAt = i; i = i + nActors * 5
+local d = cjson.decode(ARGV[6])
+local function list(t) if type(t) == 'table' then return t end return {} end
+local acks, seen, actors = list(d.a), list(d.s), list(d.x)
 
 -- preconditions: every actor's version
-for a = 0, nActors - 1 do
-  local key = KEYS[12 + a]
-  local expected = ARGV[actorsAt + a * 5]
+for n, a in ipairs(actors) do
+  local key = KEYS[11 + n]
   local stored = redis.call('HGET', key, 'v') or '0'
-  if stored ~= expected then return {-3, key, stored} end
+  if stored ~= a[1] then return {-3, key, stored} end
 end
 
 -- preconditions: no message of the batch was processed before
-for s = 0, nSeen - 1 do
-  if redis.call('ZSCORE', KEYS[3], ARGV[seenAt + s]) then return {-4, ARGV[seenAt + s]} end
+for _, mid in ipairs(seen) do
+  if redis.call('ZSCORE', KEYS[3], mid) then return {-4, mid} end
 end
 
 -- writes
 local now = ARGV[3]
-for a = 0, nActors - 1 do
-  local at = actorsAt + a * 5
-  local key = KEYS[12 + a]
-  if ARGV[at + 2] == '' then
+for n, a in ipairs(actors) do
+  local key = KEYS[11 + n]
+  if a[3] == '' then
     redis.call('DEL', key)
-    redis.call('HDEL', KEYS[10], ARGV[at + 3])
+    redis.call('HDEL', KEYS[10], a[4])
   else
-    redis.call('HSET', key, 'v', ARGV[at + 1], 's', ARGV[at + 2])
-    redis.call('HSET', KEYS[10], ARGV[at + 3], ARGV[at + 4])
+    redis.call('HSET', key, 'v', a[2], 's', a[3])
+    if a[5] then redis.call('HSET', KEYS[10], a[4], a[5]) end
   end
 end
 
-if nSeen > 0 then
+if #seen > 0 then
   local args = {}
-  for s = 0, nSeen - 1 do
+  for _, mid in ipairs(seen) do
     args[#args + 1] = now
-    args[#args + 1] = ARGV[seenAt + s]
+    args[#args + 1] = mid
   end
   redis.call('ZADD', KEYS[3], unpack(args))
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(now) - tonumber(ARGV[4])))
 end
 
 local outboxId = ''
-local n = nextn()
-for _ = 1, n do outboxId = redis.call('XADD', KEYS[4], '*', 'm', ARGV[i]); i = i + 1 end
+if type(d.o) == 'string' then outboxId = redis.call('XADD', KEYS[4], '*', 'm', d.o) end
 
-n = nextn()
-for _ = 1, n do redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[i]); i = i + 1 end
+for _, e in ipairs(list(d.e)) do redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', e) end
 
-n = nextn()
-for _ = 1, n do
-  redis.call('ZADD', KEYS[6], ARGV[i + 1], ARGV[i])
-  redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 2])
-  i = i + 3
+for _, t in ipairs(list(d.ts)) do
+  redis.call('ZADD', KEYS[6], t[2], t[1])
+  redis.call('HSET', KEYS[7], t[1], t[3])
+end
+for _, member in ipairs(list(d.td)) do
+  redis.call('ZREM', KEYS[6], member)
+  redis.call('HDEL', KEYS[7], member)
 end
 
-n = nextn()
-for _ = 1, n do
-  redis.call('ZREM', KEYS[6], ARGV[i])
-  redis.call('HDEL', KEYS[7], ARGV[i])
-  i = i + 1
-end
+for _, f in ipairs(list(d.fs)) do redis.call('HSET', KEYS[8], f[1], f[2]) end
+for _, key in ipairs(list(d.fd)) do redis.call('HDEL', KEYS[8], key) end
+for _, mid in ipairs(list(d.tr)) do redis.call('HDEL', KEYS[9], mid) end
 
-n = nextn()
-for _ = 1, n do redis.call('HSET', KEYS[8], ARGV[i], ARGV[i + 1]); i = i + 2 end
-
-n = nextn()
-for _ = 1, n do redis.call('HDEL', KEYS[8], ARGV[i]); i = i + 1 end
-
-n = nextn()
-for _ = 1, n do redis.call('HDEL', KEYS[9], ARGV[i]); i = i + 1 end
-
-n = nextn()
-for _ = 1, n do
-  local nf = tonumber(ARGV[i]); i = i + 1
-  local fields = {}
-  for f = 0, nf - 1 do fields[#fields + 1] = ARGV[i + f] end
-  i = i + nf
+for _, fields in ipairs(list(d.dl)) do
   redis.call('XADD', KEYS[11], 'MAXLEN', '~', 100000, '*', unpack(fields))
 end
 
-if nAcks > 0 then
-  local ids = {}
-  for a = 0, nAcks - 1 do ids[#ids + 1] = ARGV[acksAt + a] end
-  redis.call('XACK', KEYS[2], ARGV[2], unpack(ids))
-end
+if #acks > 0 then redis.call('XACK', KEYS[2], ARGV[2], unpack(acks)) end
 
-n = nextn()
-for _ = 1, n do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]); i = i + 2 end
+for _, r in ipairs(list(d.r)) do redis.call('PUBLISH', r[1], r[2]) end
 
 return {1, outboxId}

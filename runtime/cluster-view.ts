@@ -1,0 +1,400 @@
+/**
+ * The whole cluster as Redis holds it, read from outside any node: services and their partition counts, live nodes
+ * with their heartbeat counters, partition leases, every actor (paged through the per-partition index, so 100,000+
+ * of them page as cheaply as ten), one actor's committed state, the machines nodes registered, dead letters of any
+ * service (with replay and discard), Redis's own health and the inspection stream's history. The control plane
+ * reads the cluster through this; nodes share its per-service helpers for their own `read`, `list` and
+ * `deadLetters`.
+ */
+import { parseAddress, partitionOf } from './address.ts';
+import { stateKey, type ActorRecord } from './actor/hosted-actor.ts';
+import { keyPrefixOf } from './config.ts';
+import type { InspectionEvent } from './inspection.ts';
+import type { TailedEvent } from './inspection-tail.ts';
+import { globalKeys, partitionKeys } from './keys.ts';
+import type { MachineGraph } from './machine-graph.ts';
+import { openLink, type RedisLink } from './redis/link.ts';
+import { scripts } from './redis/script.ts';
+
+/** One actor as committed: its state as a short string, its context, its version and XState status. */
+export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; status: string };
+
+export type DeadLetter = {
+  partition: number;
+  id: string;
+  messageId: string;
+  actor: string;
+  event: unknown;
+  error: string;
+  deliveries: number;
+  failedAt: number;
+};
+
+/** A live node as its last heartbeat described it. */
+export type NodeInfo = {
+  nodeId: string;
+  service: string;
+  pid: number;
+  partitions: number[];
+  /** Messages processed by the partitions it owns now (a counter that restarts when a partition moves). */
+  processed: number;
+  /** Actors cached in its memory. */
+  actors: number;
+  /** Messages sent to each service (same kind of counter). */
+  sent: Record<string, number>;
+  startedAt: number;
+  /** When the heartbeat was written (ms since the epoch) and how long ago that was. */
+  at: number;
+  lastSeenMs: number;
+};
+
+export type LeaseInfo = { service: string; partition: number; owner: string | null; token: number | null };
+
+export type RedisHealth = { ok: boolean; latencyMs: number | null; usedMemoryBytes: number | null; version: string | null; error?: string };
+
+export type ActorPage = { items: { address: string; state: string }[]; cursor: string | null };
+
+/** Thrown for a cursor this module did not hand out. */
+export class InvalidCursorError extends Error {
+  readonly code = 'INVALID_CURSOR';
+  constructor(cursor: string) {
+    super(`cursor "${cursor.slice(0, 40)}" is not one this server handed out; start again without it`);
+  }
+}
+
+// ── Per-service helpers (nodes use these for their own service) ─────────────────────────────────────────────────
+
+/** Reads one actor's committed record; null when it has never committed a turn. */
+export async function readActorAt(link: RedisLink, prefix: string, address: string, partitions: number): Promise<ActorView | null> {
+  const { service, type, id } = parseAddress(address);
+  const keys = partitionKeys(prefix, service, partitionOf(address, partitions));
+  const [v, s] = (await link.call(['HMGET', keys.actor(type, id), 'v', 's'])) as [string | null, string | null];
+  if (!s) return null;
+  const snap = (JSON.parse(s) as ActorRecord).s as { value: unknown; context: any; status: string };
+  return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), status: snap.status };
+}
+
+/** The newest dead letters of a service (one partition or all), newest first. */
+export async function listDeadLettersAt(link: RedisLink, prefix: string, service: string, partitions: number, options: { partition?: number; count?: number } = {}): Promise<DeadLetter[]> {
+  const count = options.count ?? 100;
+  const parts = options.partition === undefined ? [...Array(partitions).keys()] : [options.partition];
+  const out: DeadLetter[] = [];
+  for (const p of parts) {
+    const rows = (await link.call(['XREVRANGE', partitionKeys(prefix, service, p).dlq, '+', '-', 'COUNT', count])) as [string, string[]][];
+    for (const [id, fields] of rows) out.push(toDeadLetter(p, id, fields));
+  }
+  return out.sort((a, b) => b.failedAt - a.failedAt).slice(0, count);
+}
+
+/** Puts a dead letter back into its mailbox; the new mailbox entry id, or null when there is no such dead letter. */
+export async function replayDeadLetterAt(link: RedisLink, prefix: string, service: string, partition: number, id: string): Promise<string | null> {
+  const keys = partitionKeys(prefix, service, partition);
+  const res = await scripts.replayDeadLetter.run(link, [keys.dlq, keys.mbox], [id]);
+  return res === -2 || res === '-2' ? null : String(res);
+}
+
+/** Removes a dead letter; false when there was none. */
+export async function discardDeadLetterAt(link: RedisLink, prefix: string, service: string, partition: number, id: string): Promise<boolean> {
+  return Number(await link.call(['XDEL', partitionKeys(prefix, service, partition).dlq, id])) === 1;
+}
+
+function toDeadLetter(partition: number, id: string, fields: string[]): DeadLetter {
+  const f = toRecord(fields);
+  let event: unknown = f.e;
+  try {
+    event = JSON.parse(f.e ?? 'null');
+  } catch {}
+  return {
+    partition,
+    id,
+    messageId: f.m ?? '',
+    actor: f.a ?? '',
+    event,
+    error: f.error ?? '',
+    deliveries: Number(f.deliveries ?? 0),
+    failedAt: Number(f.failedAt ?? 0),
+  };
+}
+
+/** A flat `[k, v, k, v]` reply (RESP2) or a map (RESP3) as a record. */
+function toRecord(raw: unknown): Record<string, string> {
+  if (Array.isArray(raw)) {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = String(raw[i + 1]);
+    return out;
+  }
+  if (raw instanceof Map) return Object.fromEntries([...raw].map(([k, v]) => [String(k), String(v)]));
+  return (raw ?? {}) as Record<string, string>;
+}
+
+// ── Paging through the actor index ─────────────────────────────────────────────────────────────────────────────
+
+/** Where a page stopped: service index, partition, HSCAN cursor, and how many of that scan's items were served. */
+type Position = { s: number; p: number; c: string; k: number };
+
+/** HSCAN batch size: fixed, so re-running a scan from a cursor yields the same batch to skip into. */
+const SCAN_COUNT = 200;
+
+const encodePosition = (pos: Position) => Buffer.from(JSON.stringify(pos)).toString('base64url');
+
+function decodePosition(cursor: string): Position {
+  try {
+    const pos = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Position;
+    if ([pos.s, pos.p, pos.k].every((n) => Number.isInteger(n) && n >= 0) && /^\d+$/.test(pos.c)) return pos;
+  } catch {}
+  throw new InvalidCursorError(cursor);
+}
+
+// ── The view ───────────────────────────────────────────────────────────────────────────────────────────────────
+
+export type ClusterView = ReturnType<typeof clusterViewOn>;
+
+/**
+ * Opens a view of the cluster on its own connection.
+ *
+ * @example
+ * const view = await openClusterView({ redis: 'redis://127.0.0.1:6380' });
+ * const page = await view.actors.list({ service: 'inventory', type: 'sku', limit: 50 });
+ * const sku = await view.actors.read('inventory/sku/BOX-M');
+ * await view.close();
+ */
+export async function openClusterView(options: { redis?: string; keyPrefix?: string } = {}): Promise<ClusterView> {
+  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  return clusterViewOn(link, options.keyPrefix ?? keyPrefixOf(), true);
+}
+
+/** A view over an open connection (closed by `close()` only if `owns`). */
+export function clusterViewOn(link: RedisLink, prefix: string, owns = false) {
+  const g = globalKeys(prefix);
+  const counts = new Map<string, number>();
+
+  const services = async (): Promise<string[]> => ((await link.call(['SMEMBERS', g.services])) as string[]).map(String).sort();
+
+  /** A service's partition count, or null for a service that never ran a node. */
+  const partitionsOf = async (service: string): Promise<number | null> => {
+    const known = counts.get(service);
+    if (known) return known;
+    const raw = await link.call(['HGET', g.service(service), 'partitions']);
+    if (raw === null || raw === undefined) return null;
+    counts.set(service, Number(raw));
+    return Number(raw);
+  };
+
+  const needPartitions = async (service: string): Promise<number> => {
+    const n = await partitionsOf(service);
+    if (n === null) throw new UnknownServiceError(service);
+    return n;
+  };
+
+  const view = {
+    keyPrefix: prefix,
+    services,
+    partitionsOf,
+
+    /** Every live node of every service (a node whose heartbeat hash expired is gone). */
+    async nodes(): Promise<NodeInfo[]> {
+      const now = Date.now();
+      const out: NodeInfo[] = [];
+      for (const service of await services()) {
+        const ids = ((await link.call(['ZRANGE', g.nodes(service), 0, -1])) as string[]).map(String);
+        const hashes = await Promise.all(ids.map((id) => link.call(['HGETALL', g.node(id)])));
+        ids.forEach((nodeId, i) => {
+          const h = toRecord(hashes[i]);
+          if (!h.at) return;
+          const at = Number(h.at);
+          out.push({
+            nodeId,
+            service: h.service ?? service,
+            pid: Number(h.pid ?? 0),
+            partitions: safeJson<number[]>(h.partitions, []),
+            processed: Number(h.processed ?? 0),
+            actors: Number(h.actors ?? 0),
+            sent: safeJson<Record<string, number>>(h.sent, {}),
+            startedAt: Number(h.startedAt ?? 0),
+            at,
+            lastSeenMs: Math.max(0, now - at),
+          });
+        });
+      }
+      return out;
+    },
+
+    /** Every partition of every service with the node holding its lease and the lease's fencing token. */
+    async leases(): Promise<LeaseInfo[]> {
+      const out: LeaseInfo[] = [];
+      for (const service of await services()) {
+        const n = (await partitionsOf(service)) ?? 0;
+        const values = await Promise.all([...Array(n).keys()].map((p) => link.call(['GET', partitionKeys(prefix, service, p).lease])));
+        values.forEach((raw, partition) => {
+          const value = raw === null || raw === undefined ? null : String(raw);
+          const bar = value?.lastIndexOf('|') ?? -1;
+          out.push({ service, partition, owner: value && bar > 0 ? value.slice(0, bar) : value, token: value && bar > 0 ? Number(value.slice(bar + 1)) : null });
+        });
+      }
+      return out;
+    },
+
+    /** PING round trip, memory and version; `ok: false` (with the error) when Redis does not answer. */
+    async health(): Promise<RedisHealth> {
+      try {
+        const started = performance.now();
+        await link.call(['PING']);
+        const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+        const info = String(await link.call(['INFO', 'server']) ?? '') + String(await link.call(['INFO', 'memory']) ?? '');
+        const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? null;
+        const used = field('used_memory');
+        return { ok: true, latencyMs, usedMemoryBytes: used === null ? null : Number(used), version: field('redis_version') };
+      } catch (error) {
+        return { ok: false, latencyMs: null, usedMemoryBytes: null, version: null, error: error instanceof Error ? error.message : String(error) };
+      }
+    },
+
+    /** The machine graph a node of `service` registered for actor type `type`, or null. */
+    async machine(service: string, type: string): Promise<MachineGraph | null> {
+      const raw = await link.call(['HGET', g.service(service), `machine:${type}`]);
+      return raw === null || raw === undefined ? null : (JSON.parse(String(raw)) as MachineGraph);
+    },
+
+    actors: {
+      /**
+       * One page of actors, `limit` at most, of one service or of all (in service order), optionally of one type
+       * and with ids matching a glob. The cursor resumes exactly after the last item served.
+       */
+      async list(options: { service?: string; type?: string; match?: string; cursor?: string; limit?: number } = {}): Promise<ActorPage> {
+        const limit = options.limit ?? 50;
+        const names = options.service === undefined ? await services() : [options.service];
+        if (options.service !== undefined) await needPartitions(options.service);
+        const pattern = `${options.type ?? '*'}/${options.match ?? '*'}`;
+        let pos: Position = options.cursor ? decodePosition(options.cursor) : { s: 0, p: 0, c: '0', k: 0 };
+        const items: ActorPage['items'] = [];
+        while (pos.s < names.length) {
+          const service = names[pos.s]!;
+          const partitions = (await partitionsOf(service)) ?? 0;
+          if (pos.p >= partitions) {
+            pos = { s: pos.s + 1, p: 0, c: '0', k: 0 };
+            continue;
+          }
+          const [next, flat] = (await link.call(['HSCAN', partitionKeys(prefix, service, pos.p).index, pos.c, 'MATCH', pattern, 'COUNT', SCAN_COUNT])) as [string, string[]];
+          const batch: ActorPage['items'] = [];
+          for (let i = 0; i + 1 < flat.length; i += 2) batch.push({ address: `${service}/${flat[i]}`, state: String(flat[i + 1]) });
+          const rest = batch.slice(pos.k);
+          const room = limit - items.length;
+          if (rest.length > room) {
+            items.push(...rest.slice(0, room));
+            return { items, cursor: encodePosition({ ...pos, k: pos.k + room }) };
+          }
+          items.push(...rest);
+          pos = String(next) === '0' ? { s: pos.s, p: pos.p + 1, c: '0', k: 0 } : { s: pos.s, p: pos.p, c: String(next), k: 0 };
+          if (items.length === limit) break;
+        }
+        // Stopped on a boundary: there may be nothing left; the next call finds out cheaply.
+        return { items, cursor: pos.s < names.length ? encodePosition(pos) : null };
+      },
+
+      /** One actor's committed state, or null when it has never committed a turn (or its service is unknown). */
+      async read(address: string): Promise<ActorView | null> {
+        const { service } = parseAddress(address);
+        const partitions = await partitionsOf(service);
+        return partitions === null ? null : readActorAt(link, prefix, address, partitions);
+      },
+    },
+
+    deadLetters: {
+      /** The newest dead letters of one service or all, newest first, with the service named on each. */
+      async list(options: { service?: string; limit?: number } = {}): Promise<(DeadLetter & { service: string })[]> {
+        const limit = options.limit ?? 100;
+        const names = options.service === undefined ? await services() : [options.service];
+        const all: (DeadLetter & { service: string })[] = [];
+        for (const service of names) {
+          const letters = await listDeadLettersAt(link, prefix, service, await needPartitions(service), { count: limit });
+          all.push(...letters.map((l) => ({ service, ...l })));
+        }
+        return all.sort((a, b) => b.failedAt - a.failedAt).slice(0, limit);
+      },
+      async replay(service: string, partition: number, id: string): Promise<string | null> {
+        await needPartitions(service);
+        return replayDeadLetterAt(link, prefix, service, partition, id);
+      },
+      async discard(service: string, partition: number, id: string): Promise<boolean> {
+        await needPartitions(service);
+        return discardDeadLetterAt(link, prefix, service, partition, id);
+      },
+    },
+
+    inspection: {
+      /**
+       * Inspection events from the shared stream, oldest first: the `limit` after event id `from`, or without
+       * `from` the latest `limit`. `keep` filters; at most `maxEntries` stream entries are read either way.
+       */
+      async history(options: { from?: string; limit?: number; keep?: (event: InspectionEvent) => boolean; maxEntries?: number } = {}): Promise<TailedEvent[]> {
+        const limit = options.limit ?? 200;
+        const keep = options.keep ?? (() => true);
+        let budget = options.maxEntries ?? 5_000;
+        const out: TailedEvent[] = [];
+        if (options.from !== undefined) {
+          const slash = options.from.indexOf('/');
+          let start = slash < 0 ? options.from : options.from.slice(0, slash);
+          const skip = slash < 0 ? -1 : Number(options.from.slice(slash + 1));
+          let first = true;
+          // An entry id alone means "after it"; `<entry>/<i>` means "after event i of that entry".
+          if (slash < 0 && start !== '0' && start !== '-') start = `(${start}`;
+          while (out.length < limit && budget > 0) {
+            const rows = (await link.call(['XRANGE', g.inspect, start, '+', 'COUNT', Math.min(200, budget)])) as [string, string[]][];
+            if (rows.length === 0) break;
+            budget -= rows.length;
+            for (const [id, fields] of rows) {
+              parseBatch(fields).forEach((event, i) => {
+                if (first && slash >= 0 && id === start && i <= skip) return;
+                if (out.length < limit && keep(event)) out.push({ id: `${id}/${i}`, event });
+              });
+              first = false;
+            }
+            start = `(${rows[rows.length - 1]![0]}`;
+          }
+          return out;
+        }
+        let end = '+';
+        while (out.length < limit && budget > 0) {
+          const rows = (await link.call(['XREVRANGE', g.inspect, end, '-', 'COUNT', Math.min(200, budget)])) as [string, string[]][];
+          if (rows.length === 0) break;
+          budget -= rows.length;
+          for (const [id, fields] of rows) {
+            const events = parseBatch(fields);
+            for (let i = events.length - 1; i >= 0 && out.length < limit; i--) if (keep(events[i]!)) out.push({ id: `${id}/${i}`, event: events[i]! });
+          }
+          end = `(${rows[rows.length - 1]![0]}`;
+        }
+        return out.reverse();
+      },
+    },
+
+    async close(): Promise<void> {
+      if (owns) await link.close();
+    },
+  };
+  return view;
+}
+
+/** A service that never ran a node in this Redis. */
+export class UnknownServiceError extends Error {
+  readonly code = 'UNKNOWN_SERVICE';
+  constructor(readonly service: string) {
+    super(`no service "${service}" has ever run a node here`);
+  }
+}
+
+function parseBatch(fields: string[]): InspectionEvent[] {
+  try {
+    return JSON.parse(toRecord(fields).b ?? '[]') as InspectionEvent[];
+  } catch {
+    return [];
+  }
+}
+
+function safeJson<T>(raw: string | undefined, fallback: T): T {
+  try {
+    return raw === undefined ? fallback : (JSON.parse(raw) as T);
+  } catch {
+    return fallback;
+  }
+}
