@@ -13,6 +13,8 @@ export { subscribeEvents } from './event-log.ts';
 export type { DomainEvent, EventSubscription, SubscribeOptions } from './event-log.ts';
 export { tailInspection } from './inspection-tail.ts';
 export type { TailedEvent } from './inspection-tail.ts';
+export { openProcessTable, KILL_SIGNALS, PROCESS_ACTIONS } from './supervisor/process-table.ts';
+export type { KillSignal, ProcessAction, ProcessCommand, ProcessRecord, ProcessStatus, ProcessTable } from './supervisor/process-table.ts';
 export { openClusterView, InvalidCursorError, UnknownServiceError } from './cluster-view.ts';
 export type { ActorPage, ClusterView, LeaseInfo, NodeInfo, RedisHealth } from './cluster-view.ts';
 export { machineGraph } from './machine-graph.ts';

@@ -20,3 +20,7 @@ export type ProcessSpec = {
   /** Extra environment for this process only. */
   env?: Record<string, string>;
 };
+
+/** What an operator can do to a supervised process (see `Supervisor.control`). */
+export const PROCESS_ACTIONS = ['kill', 'restart', 'stop', 'start', 'pause', 'resume'] as const;
+export type ProcessAction = (typeof PROCESS_ACTIONS)[number];

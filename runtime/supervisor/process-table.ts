@@ -7,7 +7,8 @@
 import { keyPrefixOf } from '../config.ts';
 import { globalKeys } from '../keys.ts';
 import { openLink, type RedisLink } from '../redis/link.ts';
-import { PROCESS_ACTIONS, type ProcessAction, type ProcessInfo } from './supervisor.ts';
+import { PROCESS_ACTIONS, type ProcessAction } from './process-spec.ts';
+import type { ProcessInfo } from './supervisor.ts';
 
 export { PROCESS_ACTIONS, type ProcessAction };
 

@@ -12,7 +12,7 @@ import { probeHealth } from './health.ts';
 import { linePrefixer } from './output.ts';
 import { checkBun, checkPorts, checkRedis } from './prerequisites.ts';
 import { privateRedisCommand, privateRedisUrl, reclaimLeftoverRedis } from './private-redis.ts';
-import type { ProcessSpec } from './process-spec.ts';
+import type { ProcessAction, ProcessSpec } from './process-spec.ts';
 import { pingRedis } from './redis-ping.ts';
 
 export type SupervisorOptions = {
@@ -61,9 +61,6 @@ export type ProcessInfo = {
   lastExit: ExitInfo | undefined;
 };
 
-/** What an operator can do to a supervised process. */
-export const PROCESS_ACTIONS = ['kill', 'restart', 'stop', 'start', 'pause', 'resume'] as const;
-export type ProcessAction = (typeof PROCESS_ACTIONS)[number];
 
 const REDIS_NAME = 'redis';
 const REDIS_START_TIMEOUT_MS = 10_000;
