@@ -1,0 +1,117 @@
+/**
+ * The shop for a benchmark: order, inventory, payment, shipping, the payment provider and the gateway, each its own
+ * `bun services/<name>/main.ts` process on one Redis under a free port range, some of them under `bun --cpu-prof`
+ * when asked; and each process's CPU time read from `/proc`, so a run can say which process the time went to.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_PORTS } from '../../runtime/index.ts';
+
+export const SHOP = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
+export type ShopName = (typeof SHOP)[number];
+
+const ENTRY: Record<ShopName, string> = {
+  order: 'services/order/main.ts',
+  inventory: 'services/inventory/main.ts',
+  payment: 'services/payment/main.ts',
+  shipping: 'services/shipping/main.ts',
+  provider: 'services/payment-provider/main.ts',
+  gateway: 'services/gateway/main.ts',
+};
+
+export type BenchShop = {
+  url(name: ShopName, path: string): string;
+  pid(name: ShopName): number;
+  /** CPU ms (user + system) each process has used so far. */
+  cpuMs(): Record<ShopName, number>;
+  /** SIGTERM to all (a profiled process writes its profile as it exits), SIGKILL after 5 s. */
+  stop(): Promise<void>;
+};
+
+/** CPU ms a process has used, from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms). */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+function freeOffset(): number {
+  for (let tries = 0; tries < 50; tries++) {
+    const offset = 20_000 + Math.floor(Math.random() * 30_000);
+    try {
+      const probes = SHOP.map((name) => Bun.serve({ port: DEFAULT_PORTS[name] + offset, hostname: '127.0.0.1', fetch: () => new Response() }));
+      for (const probe of probes) probe.stop(true);
+      return offset;
+    } catch {}
+  }
+  throw new Error('no free port range found');
+}
+
+/**
+ * Starts every process and waits for each `/health` and the seeded catalogue. `profileDir`: the processes named in
+ * `profiled` run under `bun --cpu-prof`, each writing into `<profileDir>/<name>/`.
+ *
+ * @example
+ * const shop = await startBenchShop({ redis: 'redis://127.0.0.1:6390', prefix: 'bench-saga-1', env: {} });
+ */
+export async function startBenchShop(options: {
+  redis: string;
+  prefix: string;
+  env?: Record<string, string>;
+  profileDir?: string;
+  profiled?: readonly ShopName[];
+}): Promise<BenchShop> {
+  const offset = freeOffset();
+  const url = (name: ShopName, path: string) => `http://127.0.0.1:${DEFAULT_PORTS[name] + offset}${path}`;
+  const procs = new Map<ShopName, ReturnType<typeof Bun.spawn>>();
+  let seeded = false;
+  for (const name of SHOP) {
+    const flags: string[] = [];
+    if (options.profileDir && options.profiled?.includes(name)) {
+      const dir = join(options.profileDir, name);
+      mkdirSync(dir, { recursive: true });
+      flags.push('--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${dir}`);
+    }
+    const proc = Bun.spawn(['bun', ...flags, ENTRY[name]], {
+      env: { ...process.env, ...options.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: options.prefix, REDIS_URL: options.redis, MAILROOM_SUPERVISOR_PID: '' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    procs.set(name, proc);
+    // Services log little; pass on what they say on stderr (errors), and watch for the seeded catalogue.
+    void (async () => {
+      for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) if (name === 'inventory' && new TextDecoder().decode(chunk).includes('catalogue seeded')) seeded = true;
+    })();
+    void (async () => {
+      for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+        for (const line of new TextDecoder().decode(chunk).split('\n')) if (line.trim()) process.stderr.write(`[${name}] ${line}\n`);
+      }
+    })();
+  }
+  const shop: BenchShop = {
+    url,
+    pid: (name) => procs.get(name)!.pid,
+    cpuMs: () => Object.fromEntries(SHOP.map((name) => [name, processCpuMs(procs.get(name)!.pid)])) as Record<ShopName, number>,
+    async stop() {
+      for (const proc of procs.values()) if (proc.exitCode === null) proc.kill('SIGTERM');
+      await Promise.all([...procs.values()].map((p) => Promise.race([p.exited, Bun.sleep(5_000).then(() => p.kill('SIGKILL'))])));
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  for (const name of SHOP) {
+    for (;;) {
+      const ok = await fetch(url(name, '/health')).then((r) => r.status === 200, () => false);
+      if (ok && (name !== 'inventory' || seeded)) break;
+      if (procs.get(name)!.exitCode !== null || Date.now() > deadline) {
+        await shop.stop();
+        throw new Error(`${name} did not start (exit code ${procs.get(name)!.exitCode})`);
+      }
+      await Bun.sleep(50);
+    }
+  }
+  return shop;
+}

@@ -1,0 +1,361 @@
+/**
+ * `bun run bench saga [--json] [--duration 20] [--rates 50,200,500,1000] [--concurrency 64] [--warmup 3]
+ * [--no-full-speed] [--profile DIR]`: how many order-fulfillment sagas the shop completes, and how fast.
+ *
+ * Every process of the shop — order (hosting the sagas), inventory, payment, shipping, the payment provider and the
+ * gateway — runs as its own Bun process on one private redis-server (persistence off; `REDIS_URL` if set). SKUs are
+ * restocked generously first. Orders (one line, one unit, SKUs in turn) go in through `POST /api/orders` with an
+ * Idempotency-Key, so each order id is known before its request leaves:
+ *   fixed rates   open loop: `--rates` orders per second for `--duration` s each, then a drain
+ *   full speed    closed loop: `--concurrency` clients, each placing its next order once its last one is confirmed
+ * A saga's end-to-end latency is from the moment its POST leaves this process to the commit of the turn that
+ * confirmed its order: the `at` of its `OrderConfirmed` event, which this process reads from the order service's
+ * event log with `subscribeEvents` (so the subscriber's own lag does not count; it is shown apart). Completed
+ * sagas/s = confirmed orders of a phase over the time from its first request to its last confirmation. Per phase the
+ * table also shows the CPU time each process spent per completed saga (from /proc), which is where the time goes.
+ * `--profile DIR`: order, inventory and payment run under `bun --cpu-prof`; their profiles are summarised at the end
+ * (profiling slows them: take figures from a run without it).
+ */
+import { RedisClient } from 'bun';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { subscribeEvents, type DomainEvent } from '../../runtime/index.ts';
+import { orderIdFor } from '../../services/gateway/order-routes.ts';
+import { benchRedis, deletePrefix, flag, numberFlag, percentile, preciseNow } from './_kit.ts';
+import { summarise } from './_profile-summary.ts';
+import { SHOP, startBenchShop, type ShopName } from './_shop.ts';
+
+const json = process.argv.includes('--json');
+const DURATION_S = numberFlag('duration', 20);
+const RATES = flag('rates', '50,200,500,1000')
+  .split(',')
+  .filter(Boolean)
+  .map((r) => {
+    const rate = Number(r);
+    if (!(rate > 0)) throw new Error(`--rates takes positive numbers, got "${r}"`);
+    return rate;
+  });
+const CONCURRENCY = numberFlag('concurrency', 64);
+const WARMUP_S = numberFlag('warmup', 3);
+const FULL_SPEED = !process.argv.includes('--no-full-speed');
+const DRAIN_MS = 30_000;
+const PROFILE_DIR = flag('profile');
+const PROFILED: ShopName[] = ['order', 'inventory', 'payment'];
+
+const redis = await benchRedis();
+const prefix = `bench-saga-${process.pid}`;
+let stopShop: () => Promise<void> = async () => {};
+const onSignal = () => void stopShop().finally(() => redis.stop().finally(() => process.exit(130)));
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+type Phase = {
+  label: string;
+  rate: number | null;
+  sent: number;
+  accepted: number;
+  rejected: number;
+  confirmed: number;
+  cancelled: number;
+  unfinished: number;
+  completedPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  acceptP99Ms: number;
+  lagP99Ms: number;
+  /** CPU ms per confirmed saga of each process, the Redis server, and this one (load and subscriber). */
+  cpuMsPerSaga: Record<ShopName | 'redis' | 'bench', number>;
+  /** p50 / p99 ms of each part of a saga's latency, from the logs of a sample of its confirmed sagas. */
+  breakdown: Record<string, [number, number]>;
+};
+
+/** The parts of a saga's latency: until the saga started, then each step as its log times it. */
+const PARTS = ['start', 'createOrder', 'reserveInventory', 'chargePayment', 'scheduleShipment', 'confirmOrder'] as const;
+
+const loadBefore = loadavg()[0]!;
+const began = Date.now();
+const phases: Phase[] = [];
+const profiles: string[] = [];
+const shop = await startBenchShop({ redis: redis.url, prefix, profileDir: PROFILE_DIR, profiled: PROFILED });
+stopShop = () => shop.stop();
+const redisClient = new RedisClient(redis.url);
+
+try {
+  await redisClient.connect();
+  const skus = ((await (await fetch(shop.url('inventory', '/skus'))).json()) as { items: { sku: string }[] }).items.map((s) => s.sku);
+  for (const sku of skus) {
+    const res = await fetch(shop.url('inventory', `/skus/${sku}/restock`), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ qty: 100_000 }) });
+    if (res.status !== 200) throw new Error(`restocking ${sku}: ${res.status} ${await res.text()}`);
+  }
+
+  // What the order service's event log says about each order: when its confirming turn ran, or that it was cancelled.
+  const confirmedAt = new Map<string, number>();
+  const cancelled = new Set<string>();
+  const lag: number[] = [];
+  const waiting = new Map<string, () => void>();
+  /** Accepted orders not yet confirmed or cancelled. */
+  const pending = new Set<string>();
+  const subscription = await subscribeEvents({
+    service: 'order',
+    group: `bench-${process.pid}`,
+    from: '$',
+    redis: redis.url,
+    keyPrefix: prefix,
+    blockMs: 100,
+    handler: (event: DomainEvent) => {
+      if (event.type !== 'OrderConfirmed' && event.type !== 'OrderCancelled') return;
+      const orderId = String(event.orderId);
+      if (event.type === 'OrderConfirmed') {
+        confirmedAt.set(orderId, event.at);
+        lag.push(preciseNow() - event.at);
+      } else cancelled.add(orderId);
+      pending.delete(orderId);
+      waiting.get(orderId)?.();
+      waiting.delete(orderId);
+    },
+    onError: (error) => process.stderr.write(`[bench] event subscription: ${error instanceof Error ? error.message : String(error)}\n`),
+  });
+  const settled = (orderId: string) => confirmedAt.has(orderId) || cancelled.has(orderId);
+
+  const sentAt = new Map<string, number>();
+  const acceptMs: number[] = [];
+  /** Why requests were not accepted (status and code, or the fetch error), per phase. */
+  const rejections = new Map<string, number>();
+  let n = 0;
+  const placeUrl = shop.url('gateway', '/api/orders');
+  /** Places one order; resolves with its id if the gateway accepted it (202), else null. */
+  async function place(phase: string): Promise<string | null> {
+    const i = n++;
+    const key = `bench-${phase.replace(/[^A-Za-z0-9]+/g, '_')}-${i}`;
+    const orderId = orderIdFor(key);
+    const body = JSON.stringify({
+      customer: { name: 'Bench Customer', email: 'bench@example.com' },
+      lines: [{ sku: skus[i % skus.length]!, qty: 1 }],
+      address: { name: 'Bench Customer', line1: '1 Load Street', city: 'London', country: 'GB' },
+    });
+    const started = preciseNow();
+    sentAt.set(orderId, started);
+    try {
+      const res = await fetch(placeUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body });
+      const answer = await res.arrayBuffer();
+      acceptMs.push(preciseNow() - started);
+      if (res.status === 202) {
+        if (!settled(orderId)) pending.add(orderId);
+        return orderId;
+      }
+      let code = '';
+      try {
+        code = String((JSON.parse(new TextDecoder().decode(answer)) as { code?: string }).code ?? '');
+      } catch {}
+      const why = `${res.status} ${code}`.trim();
+      rejections.set(why, (rejections.get(why) ?? 0) + 1);
+      return null;
+    } catch (error) {
+      rejections.set(String(error), (rejections.get(String(error)) ?? 0) + 1);
+      return null;
+    }
+  }
+
+  /** Runs one phase and measures it: `drive` places orders and returns the ids, then every accepted one is awaited. */
+  async function measure(label: string, rate: number | null, drive: (accepted: string[]) => Promise<number>): Promise<Phase> {
+    const cpuBefore = shop.cpuMs();
+    const benchBefore = process.cpuUsage();
+    const redisBefore = await redisCpuMs();
+    lag.length = 0;
+    acceptMs.length = 0;
+    rejections.clear();
+    const accepted: string[] = [];
+    const first = preciseNow();
+    const sent = await drive(accepted);
+    const drainUntil = Date.now() + DRAIN_MS;
+    while (accepted.some((id) => !settled(id)) && Date.now() < drainUntil) await Bun.sleep(20);
+    const cpuAfter = shop.cpuMs();
+    const benchCpu = process.cpuUsage(benchBefore);
+    const redisAfter = await redisCpuMs();
+    const done = accepted.filter((id) => confirmedAt.has(id));
+    const latencies = Float64Array.from(done.map((id) => confirmedAt.get(id)! - sentAt.get(id)!)).sort();
+    const last = Math.max(...done.map((id) => confirmedAt.get(id)!));
+    const perSaga = (ms: number) => (done.length ? ms / done.length : NaN);
+    const breakdown = await latencyBreakdown(done);
+    const phase: Phase = {
+      label,
+      rate,
+      sent,
+      accepted: accepted.length,
+      rejected: sent - accepted.length,
+      confirmed: done.length,
+      cancelled: accepted.filter((id) => cancelled.has(id)).length,
+      unfinished: accepted.filter((id) => !settled(id)).length,
+      completedPerSec: done.length / ((last - first) / 1000),
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      acceptP99Ms: percentile(Float64Array.from(acceptMs).sort(), 99),
+      lagP99Ms: percentile(Float64Array.from(lag).sort(), 99),
+      cpuMsPerSaga: {
+        ...(Object.fromEntries(SHOP.map((name) => [name, perSaga(cpuAfter[name] - cpuBefore[name])])) as Record<ShopName, number>),
+        redis: perSaga(redisAfter - redisBefore),
+        bench: perSaga((benchCpu.user + benchCpu.system) / 1000),
+      },
+      breakdown,
+    };
+    console.log(
+      `  ${label.padEnd(22)} ${fmt(phase.completedPerSec).padStart(7)} sagas/s   p50 ${ms(phase.p50Ms).padStart(6)} ms   p99 ${ms(phase.p99Ms).padStart(6)} ms   ` +
+        `${phase.confirmed}/${phase.sent} confirmed, ${phase.rejected} rejected, ${phase.cancelled} cancelled, ${phase.unfinished} unfinished` +
+        (rejections.size ? ` (rejected: ${[...rejections].map(([why, count]) => `${count} × ${why}`).join(', ')})` : ''),
+    );
+    return phase;
+  }
+
+  /** Where a phase's latency went: the saga logs of up to 200 of its confirmed sagas, spread over the phase. */
+  async function latencyBreakdown(done: string[]): Promise<Record<string, [number, number]>> {
+    const sample = done.filter((_, i) => i % Math.max(1, Math.floor(done.length / 200)) === 0).slice(0, 200);
+    const parts = new Map<string, number[]>(PARTS.map((p) => [p, []]));
+    await Promise.all(
+      sample.map(async (orderId) => {
+        const saga = (await (await fetch(shop.url('order', `/sagas/${orderId}`))).json()) as { startedAt: number; log: { step: string; phase: string; durationMs?: number }[] };
+        parts.get('start')!.push(saga.startedAt - sentAt.get(orderId)!);
+        for (const entry of saga.log) if (entry.phase === 'succeeded' && entry.durationMs !== undefined) parts.get(entry.step)?.push(entry.durationMs);
+      }),
+    );
+    return Object.fromEntries(
+      [...parts].map(([part, xs]) => {
+        const sorted = Float64Array.from(xs).sort();
+        return [part, [percentile(sorted, 50), percentile(sorted, 99)]];
+      }),
+    );
+  }
+
+  /** Open loop: `rate` orders per second, on schedule whatever the answers, for `seconds`. */
+  const fixedRate = (rate: number, seconds: number, label: string) =>
+    measure(label, rate, async (accepted) => {
+      const total = Math.round(rate * seconds);
+      const inFlight: Promise<void>[] = [];
+      const t0 = preciseNow();
+      let sent = 0;
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((preciseNow() - t0) * rate) / 1000) + 1);
+        for (; sent < due; sent++) inFlight.push(place(label).then((id) => void (id && accepted.push(id))));
+        await Bun.sleep(1);
+      }
+      await Promise.all(inFlight);
+      return total;
+    });
+
+  /** Closed loop: `clients` clients, each placing its next order once the last one is confirmed (or cancelled). */
+  const fullSpeed = (clients: number, seconds: number) =>
+    measure(`full speed (${clients} clients)`, null, async (accepted) => {
+      const end = preciseNow() + seconds * 1000;
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (preciseNow() < end) {
+            sent++;
+            const id = await place('full');
+            if (!id) continue;
+            accepted.push(id);
+            if (!settled(id)) await new Promise<void>((resolve) => {
+              waiting.set(id, resolve);
+              setTimeout(resolve, DRAIN_MS);
+            });
+          }
+        }),
+      );
+      return sent;
+    });
+
+  console.log(
+    `saga: all six processes on ${redis.url}${process.env.REDIS_URL ? ' (REDIS_URL)' : ' (private, persistence off)'}, ` +
+      `rates ${RATES.join(', ')}/s × ${DURATION_S} s${FULL_SPEED ? `, full speed with ${CONCURRENCY} clients` : ''}, load average ${loadBefore.toFixed(2)}` +
+      (PROFILE_DIR ? `, ${PROFILED.join(', ')} under bun --cpu-prof` : ''),
+  );
+  /** After an overloaded phase, lets the backlog clear (uncounted) so the next phase starts from an idle shop. */
+  const settleBacklog = async () => {
+    const until = Date.now() + 180_000;
+    while (pending.size > 0 && Date.now() < until) await Bun.sleep(100);
+  };
+  if (WARMUP_S > 0) await fixedRate(100, WARMUP_S, 'warm-up (not counted)');
+  for (const rate of RATES) {
+    phases.push(await fixedRate(rate, DURATION_S, `${fmt(rate)}/s`));
+    await settleBacklog();
+  }
+  if (FULL_SPEED) phases.push(await fullSpeed(CONCURRENCY, DURATION_S));
+  await subscription.stop();
+} finally {
+  redisClient.close();
+  await shop.stop();
+  if (PROFILE_DIR) {
+    for (const name of PROFILED) {
+      const dir = join(PROFILE_DIR, name);
+      const file = readdirSync(dir)
+        .filter((f) => f.endsWith('.cpuprofile'))
+        .map((f) => join(dir, f))
+        .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+      profiles.push(file ? `── ${name}: ${file}\n${summarise(JSON.parse(readFileSync(file, 'utf8')), 15)}` : `── ${name}: no profile was written`);
+    }
+  }
+  if (!process.env.REDIS_URL) await redis.stop();
+  else await deletePrefix(redis.url, prefix);
+}
+
+/** CPU ms the Redis server has used so far. */
+async function redisCpuMs(): Promise<number> {
+  const info = String(await redisClient.send('INFO', ['cpu']));
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
+function fmt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–';
+}
+function ms(n: number): string {
+  return !Number.isFinite(n) ? '–' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+const header = ['phase', 'sagas/s', 'p50 ms', 'p99 ms', 'confirmed', 'rejected', 'unfinished', 'accept p99', 'sub lag p99'];
+const rows = phases.map((p) => [p.label, fmt(p.completedPerSec), ms(p.p50Ms), ms(p.p99Ms), `${p.confirmed}/${p.sent}`, String(p.rejected), String(p.unfinished), ms(p.acceptP99Ms), ms(p.lagP99Ms)]);
+const cpuNames = [...SHOP, 'redis'] as const;
+const cpuHeader = ['CPU ms per saga', ...cpuNames, 'shop total', 'bench'];
+const cpuRows = phases.map((p) => {
+  const values = cpuNames.map((name) => p.cpuMsPerSaga[name]);
+  const two = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
+  return [p.label, ...values.map(two), two(values.reduce((a, b) => a + b, 0)), two(p.cpuMsPerSaga.bench)];
+});
+const table = (head: string[], body: string[][]) => {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(head));
+  for (const r of body) console.log(line(r));
+};
+console.log('');
+console.log(`sagas through the gateway, one line each (${((Date.now() - began) / 1000).toFixed(0)} s; load average ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`);
+table(header, rows);
+console.log('latency: POST /api/orders leaves → the turn confirming the order commits; accept p99: POST → 202; sub lag: commit → the bench reads the event');
+console.log('');
+table(cpuHeader, cpuRows);
+console.log('');
+table(
+  ['latency p50 / p99 ms', ...PARTS],
+  phases.map((p) => [p.label, ...PARTS.map((part) => `${ms(p.breakdown[part]![0])} / ${ms(p.breakdown[part]![1])}`)]),
+);
+console.log('start: POST leaves → the saga starts (gateway pricing, order created, saga.start relayed); then each step: command sent → its reply handled');
+const peak = Math.max(...phases.map((p) => p.completedPerSec).filter(Number.isFinite));
+const at200 = phases.find((p) => p.rate === 200);
+const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
+console.log(
+  `peak ${fmt(peak)} sagas/s (goal ≥ 2,000: ${goal(peak >= 2_000)})` +
+    (at200 ? `; p99 at 200/s ${ms(at200.p99Ms)} ms (goal ≤ 25 ms: ${goal(at200.p99Ms <= 25)})` : ''),
+);
+for (const p of profiles) console.log(`\n${p}`);
+
+if (json) {
+  const r2 = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
+  console.log(
+    JSON.stringify({
+      name: 'saga',
+      peakPerSec: r2(peak),
+      rates: phases.map((p) => ({ rate: p.rate ?? 'full', p50Ms: r2(p.p50Ms), p99Ms: r2(p.p99Ms), completedPerSec: r2(p.completedPerSec) })),
+    }),
+  );
+}
+process.exit(0);
