@@ -59,6 +59,40 @@ export async function readBodyWithin(request: Request, limit: number): Promise<U
   return bytes;
 }
 
+/** How deep a JSON body may nest. The shop's deepest body nests 3 levels; nothing legitimate comes near. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Lets any parsed object be turned into text. JSON can give an object its own `toString` or `valueOf` that is not a
+ * function (`{"toString": 1}`); converting such an object to a string throws a TypeError, and Elysia does exactly
+ * that when it words a validation failure, so the caller would get a 500. A JSON key can never be a symbol, so a
+ * prototype carrying `Symbol.toPrimitive` (which conversion consults first) restores the conversion without
+ * changing a single key or value the handler sees.
+ */
+const PRINTABLE = Object.create(Object.prototype, {
+  [Symbol.toPrimitive]: { value: () => '[object Object]' },
+}) as object;
+
+/**
+ * The parsed body, checked and made safe to validate: no deeper than `MAX_JSON_DEPTH` (Elysia words a validation
+ * failure by printing the whole value, which costs time quadratic in its depth — a 40 KiB body of nested objects
+ * held the event loop for a second — and overflows the stack on nested arrays), and every object printable.
+ * Walks the value once, without recursion.
+ */
+function tamed(value: unknown): unknown {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH) {
+      throw new HttpError(422, 'BODY_TOO_DEEP', `request body nests deeper than ${MAX_JSON_DEPTH} levels; send a flatter body`, { maxDepth: MAX_JSON_DEPTH });
+    }
+    if (!Array.isArray(node) && (Object.hasOwn(node, 'toString') || Object.hasOwn(node, 'valueOf'))) Object.setPrototypeOf(node, PRINTABLE);
+    for (const child of Object.values(node)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return value;
+}
+
 function formToObject(form: FormData | URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of form.entries()) {
@@ -82,23 +116,27 @@ export async function parseBodyWithin(request: Request, contentType: string, lim
 
   if (type === 'application/json' || type.endsWith('+json')) {
     const text = new TextDecoder().decode(bytes);
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${reason}`);
     }
+    return tamed(value);
   }
   if (type.startsWith('text/')) return new TextDecoder().decode(bytes);
   if (type === 'application/x-www-form-urlencoded') {
-    return formToObject(new URLSearchParams(new TextDecoder().decode(bytes)));
+    return tamed(formToObject(new URLSearchParams(new TextDecoder().decode(bytes))));
   }
   if (type === 'multipart/form-data') {
+    let form: FormData;
     try {
-      return formToObject(await new Response(bytes, { headers: { 'content-type': contentType } }).formData());
+      form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
     } catch {
       throw new HttpError(400, 'MALFORMED_BODY', 'request body is not valid multipart/form-data');
     }
+    return tamed(formToObject(form));
   }
   return bytes.buffer;
 }
