@@ -76,7 +76,8 @@ export function swaggerUi(options: { title: string; docsPath?: string }) {
     .get(
       `${docsPath}/assets/:file`,
       ({ params }) => {
-        const type = ASSETS[params.file];
+        // Own keys only: `toString` or `__proto__` must not find something on Object.prototype.
+        const type = Object.hasOwn(ASSETS, params.file) ? ASSETS[params.file] : undefined;
         if (type === undefined) throw new HttpError(404, 'NOT_FOUND', `no Swagger UI asset named ${params.file}`);
         return new Response(Bun.file(join(ASSET_DIR, params.file)), {
           headers: { 'content-type': type, 'cache-control': 'public, max-age=86400' },

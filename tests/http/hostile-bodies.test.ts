@@ -1,6 +1,7 @@
 /**
  * Requests the bad-input barrage (tests/fuzz) found answered with a 500, each pinned here against the service frame
- * in-process: bodies whose objects cannot be printed, and bodies nested thousands of levels deep.
+ * in-process: bodies whose objects cannot be printed, bodies nested thousands of levels deep, and Swagger asset
+ * names that exist on every object's prototype.
  */
 import { describe, expect, it } from 'bun:test';
 import { Elysia, t } from 'elysia';
@@ -50,6 +51,15 @@ describe('service frame against hostile bodies', () => {
     // At the limit the body is judged by its schema as usual.
     const atLimit = await post(`{"key":"k","meta":${nested(MAX_JSON_DEPTH - 2, '{"a":', '}').replace(/^\{"a":/, '{"note":"n","a":')}}`);
     expect(atLimit.status).toBe(200);
+    expect(logged).toEqual([]);
+  });
+
+  it('should answer 404 for Swagger asset names that Object.prototype carries', async () => {
+    for (const file of ['__proto__', 'toString', 'hasOwnProperty', 'constructor', 'valueOf']) {
+      const res = await app.handle(new Request(`http://localhost/swagger/assets/${file}`));
+      expect({ file, status: res.status }).toEqual({ file, status: 404 });
+      expect(((await res.json()) as { code: string }).code).toBe('NOT_FOUND');
+    }
     expect(logged).toEqual([]);
   });
 });
