@@ -34,7 +34,7 @@ export function originOf(name: ProcessName, env: Env = process.env): string {
  * @example
  * mailroomProcesses({ dev: true, bun: process.execPath }).map((p) => p.name); // ['order', …, 'control', 'panel']
  */
-export function mailroomProcesses(options: { dev: boolean; bun: string; env?: Env }): ProcessSpec[] {
+export function mailroomProcesses(options: { dev: boolean; bun: string; env?: Env; controlToken?: string }): ProcessSpec[] {
   const env = options.env ?? process.env;
   const specs: ProcessSpec[] = BUN_PROCESSES.map(([name, entry]) => ({
     name,
@@ -42,6 +42,8 @@ export function mailroomProcesses(options: { dev: boolean; bun: string; env?: En
     port: portOf(name, env),
     healthUrl: `${originOf(name, env)}/health`,
     url: originOf(name, env),
+    // Only the control plane gets the token (in its environment, never on a command line `ps` shows).
+    ...(name === 'control' && options.controlToken ? { env: { MAILROOM_CONTROL_TOKEN: options.controlToken } } : {}),
   }));
   if (options.dev) {
     specs.push({
@@ -57,11 +59,14 @@ export function mailroomProcesses(options: { dev: boolean; bun: string; env?: En
 }
 
 /**
- * Where a person opens the panel: Vite in dev mode, the control plane serving `panel/dist` otherwise.
+ * Where a person opens the panel: Vite in dev mode, the control plane serving `panel/dist` otherwise; with the
+ * control token in the query (the panel takes it from there once and keeps it for the tab).
  *
  * @example
  * panelUrlOf(true); // 'http://127.0.0.1:5173/'
+ * panelUrlOf(false, process.env, 'k3y'); // 'http://127.0.0.1:3100/?token=k3y'
  */
-export function panelUrlOf(dev: boolean, env: Env = process.env): string {
-  return `${originOf(dev ? 'panel' : 'control', env)}/`;
+export function panelUrlOf(dev: boolean, env: Env = process.env, token?: string): string {
+  const url = `${originOf(dev ? 'panel' : 'control', env)}/`;
+  return token ? `${url}?token=${encodeURIComponent(token)}` : url;
 }

@@ -4,17 +4,22 @@
  * hands them to the generic supervisor, prints one table once all are healthy, and stops everything on Ctrl-C or
  * SIGTERM. Problems are printed as one line each, never as a stack trace.
  */
-import { join, resolve } from 'node:path';
-import { DEFAULT_PORTS, hostOf, portOf, type ProcessName } from '../runtime/config.ts';
+import { join, relative, resolve } from 'node:path';
+import { DEFAULT_PORTS, hostOf, keyPrefixOf, portOf, type ProcessName } from '../runtime/config.ts';
 import { SupervisorError } from '../runtime/supervisor/errors.ts';
 import { useColour } from '../runtime/supervisor/output.ts';
+import { SupervisorBridge } from '../runtime/supervisor/redis-bridge.ts';
 import { Supervisor } from '../runtime/supervisor/supervisor.ts';
 import { renderTable } from '../runtime/supervisor/table.ts';
+import { dataDirOf, ensureControlToken } from './control/token.ts';
 import { mailroomProcesses, panelUrlOf } from './processes.ts';
 
 const root = resolve(import.meta.dir, '..');
 const dev = process.argv.includes('--dev');
 const started = performance.now();
+const dataDir = dataDirOf(root);
+// The control plane's bearer token: kept across runs, so an open panel tab keeps working after a restart.
+const controlToken = ensureControlToken(dataDir);
 
 const portEnvVar = (name: string) => `MAILROOM_PORT_${name.toUpperCase()}`;
 // Every child sees every port explicitly, so a process that calls another agrees with the supervisor on where it is.
@@ -22,20 +27,23 @@ const portEnv = Object.fromEntries(
   (Object.keys(DEFAULT_PORTS) as Array<ProcessName | 'redis'>).map((name) => [portEnvVar(name), String(portOf(name))]),
 );
 
+// The supervisor's link to the control plane: the process table in Redis, commands from it, process.* events.
+const bridge = new SupervisorBridge({ keyPrefix: keyPrefixOf() });
+
 const supervisor = new Supervisor({
-  processes: mailroomProcesses({ dev, bun: process.execPath }).map((spec) => ({ ...spec, portEnvVar: portEnvVar(spec.name) })),
+  processes: mailroomProcesses({ dev, bun: process.execPath, controlToken }).map((spec) => ({ ...spec, portEnvVar: portEnvVar(spec.name) })),
   cwd: root,
   env: { ...process.env, ...portEnv },
   host: hostOf(),
   redisUrl: process.env.REDIS_URL || undefined,
   privateRedis: {
     port: portOf('redis'),
-    dataDir: join(resolve(root, process.env.MAILROOM_DATA_DIR || '.data'), 'redis'),
+    dataDir: join(dataDir, 'redis'),
     portEnvVar: portEnvVar('redis'),
   },
   colour: useColour(),
-  // The control plane will publish these (process.started / healthy / exited) for the panel.
-  onEvent: () => {},
+  onEvent: bridge.onEvent,
+  onChange: bridge.onChange,
 });
 
 let stopRequested = false;
@@ -53,10 +61,15 @@ function onSignal(signal: NodeJS.Signals): void {
   firstSignalAt = performance.now();
   console.log(`\nsupervisor: ${signal}, stopping every process…`);
   const stopping = performance.now();
-  void supervisor.stop().then(() => {
-    console.log(`supervisor: all processes stopped (${((performance.now() - stopping) / 1000).toFixed(1)} s)`);
-    process.exit(0);
-  });
+  void bridge
+    .stopListening()
+    .catch(() => {})
+    .then(() => supervisor.stop())
+    .then(() => bridge.close())
+    .then(() => {
+      console.log(`supervisor: all processes stopped (${((performance.now() - stopping) / 1000).toFixed(1)} s)`);
+      process.exit(0);
+    });
 }
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -70,9 +83,16 @@ try {
   process.exit(1);
 }
 
+try {
+  await bridge.attach(supervisor);
+} catch (error) {
+  console.error(`mailroom: the control plane cannot reach the supervisor through Redis (${error instanceof Error ? error.message : String(error)}); process commands will not work`);
+}
+
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 console.log(`\nMailroom is up (${dev ? 'dev' : 'start'} mode, ${seconds} s):\n`);
 console.log(renderTable(supervisor.processes()));
 console.log('\n  Every process answers GET /health and shows its API at /swagger.');
-console.log(`  panel: ${panelUrlOf(dev)}`);
+console.log(`  panel: ${panelUrlOf(dev, process.env, controlToken)}`);
+console.log(`  (the token in that URL authorises the panel’s actions; it is kept in ${relative(root, join(dataDir, 'control-token'))})`);
 console.log('  Ctrl-C stops everything.\n');

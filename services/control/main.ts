@@ -1,9 +1,28 @@
 /**
- * The control plane process (port 3100): the control API for the panel. For now it answers `/health`,
- * `/control/health` and `/control/processes`; the control plane issue adds topology, actors, sagas, breakers,
- * chaos, the live event stream and serving the built panel.
+ * The control plane process (port 3100), its composition root: the control API for the panel (`/control/*`,
+ * token-guarded mutations, CORS for the panel's origins only), the live event stream, and — when it has been built
+ * (`bun run start` builds it) — the panel itself from `panel/dist`. The token comes from the supervisor
+ * (`MAILROOM_CONTROL_TOKEN`); run alone, the process reads or creates `.data/control-token` itself.
  */
+import { join, resolve } from 'node:path';
+import { Elysia } from 'elysia';
+import { keyPrefixOf, onShutdown } from '../../runtime/index.ts';
+import { originOf } from '../processes.ts';
+import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
+import { openControlContext } from './context.ts';
+import { hasBuiltPanel, panelFiles } from './panel-files.ts';
 import { controlRoutes } from './routes.ts';
+import { panelOrigins } from './security.ts';
+import { CONTROL_TOKEN_ENV, dataDirOf, ensureControlToken } from './token.ts';
 
-startProcess({ name: 'control', description: 'The control API behind the panel.', redis: true, routes: controlRoutes });
+const root = resolve(import.meta.dir, '../..');
+const token = process.env[CONTROL_TOKEN_ENV] || ensureControlToken(dataDirOf(root));
+const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name) });
+
+const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins() }));
+const dist = join(root, 'panel', 'dist');
+if (hasBuiltPanel(dist)) routes.use(panelFiles(dist));
+
+startProcess({ name: 'control', description: 'The control API behind the panel: topology, actors, sagas, breakers, dead letters, chaos, load, events.', redis: true, routes });
+onShutdown(() => ctx.close());

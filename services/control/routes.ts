@@ -1,40 +1,38 @@
 /**
- * The control plane's first routes: `/control/health` (the control plane itself, for the panel behind its
- * `/control` proxy) and `/control/processes`, the health of every Mailroom process, probed in parallel. The control
- * plane issue grows this into the whole control API.
+ * The control API in one plugin, under `/control`: security first (CORS for the panel's origins, the bearer token
+ * on every mutating call), then one controller per concern. Tests mount it on a service app with their own
+ * context and token, exactly as `main.ts` does.
  */
-import { Elysia, t } from 'elysia';
-import { BUN_PROCESSES, originOf } from '../processes.ts';
+import { Elysia } from 'elysia';
+import { actorRoutes } from './actor-routes.ts';
+import { breakerRoutes } from './breaker-routes.ts';
+import { chaosRoutes } from './chaos-routes.ts';
+import type { ControlContext } from './context.ts';
+import { deadLetterRoutes } from './deadletter-routes.ts';
+import { eventRoutes } from './event-routes.ts';
+import { loadRoutes } from './load-routes.ts';
+import { sagaRoutes } from './saga-routes.ts';
+import { controlSecurity } from './security.ts';
+import { stranglerRoutes } from './strangler-routes.ts';
+import { topologyRoutes } from './topology-routes.ts';
 
-const PROBE_TIMEOUT_MS = 1000;
-
-const ProcessHealth = t.Object({
-  name: t.String(),
-  url: t.String(),
-  healthy: t.Boolean(),
-  status: t.Optional(t.Number()),
-  pid: t.Optional(t.Number()),
-  uptimeMs: t.Optional(t.Number()),
-  error: t.Optional(t.String()),
-});
-export type ProcessHealth = typeof ProcessHealth.static;
-
-async function probe(name: (typeof BUN_PROCESSES)[number][0]): Promise<ProcessHealth> {
-  const url = `${originOf(name)}/health`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    const body = (await res.json().catch(() => ({}))) as { pid?: number; uptimeMs?: number };
-    return { name, url, healthy: res.ok, status: res.status, pid: body.pid, uptimeMs: body.uptimeMs };
-  } catch (error) {
-    return { name, url, healthy: false, error: error instanceof Error ? error.message : String(error) };
-  }
+/**
+ * @example
+ * startProcess({ name: 'control', …, routes: controlRoutes(ctx, { token, origins: panelOrigins() }) });
+ */
+export function controlRoutes(ctx: ControlContext, options: { token: string; origins: readonly string[] }) {
+  return new Elysia({ name: 'control:routes' })
+    .use(controlSecurity(options))
+    .group('/control', (app) =>
+      app
+        .use(topologyRoutes(ctx))
+        .use(actorRoutes(ctx))
+        .use(sagaRoutes(ctx))
+        .use(breakerRoutes(ctx))
+        .use(deadLetterRoutes(ctx))
+        .use(chaosRoutes(ctx))
+        .use(loadRoutes(ctx))
+        .use(stranglerRoutes(ctx))
+        .use(eventRoutes(ctx)),
+    );
 }
-
-export const controlRoutes = new Elysia({ name: 'control:processes', prefix: '/control' })
-  .get('/health', () => ({ status: 'ok' as const, service: 'control', pid: process.pid }), {
-    detail: { summary: 'The control plane answers (for the panel behind its /control proxy)', tags: ['health'] },
-  })
-  .get('/processes', () => Promise.all(BUN_PROCESSES.map(([name]) => probe(name))), {
-    response: t.Array(ProcessHealth),
-    detail: { summary: 'Health of every Mailroom process, probed now', tags: ['processes'] },
-  });

@@ -1,0 +1,84 @@
+/**
+ * The actors controller: page through every actor (server-side, through the per-partition index, so it stays
+ * cheap at 100,000+), one actor with its committed state, its machine as a graph and its recent transitions, and
+ * the machines themselves — an actor type's as its nodes registered it, and the circuit breaker's.
+ */
+import { Elysia } from 'elysia';
+import { circuitBreakerMachine, HttpError, InvalidAddressError, InvalidCursorError, machineGraph, UnknownServiceError } from '../../runtime/index.ts';
+import { TRANSITIONS_PER_ACTOR } from './actor-history.ts';
+import type { ControlContext } from './context.ts';
+import { ActorListQuerySchema, ActorPageSchema, ActorParamsSchema, ControlErrorCode, MachineParamsSchema } from './protocol.ts';
+
+const tags = ['actors'];
+const breakerGraph = machineGraph(circuitBreakerMachine);
+
+/** `q` as an HSCAN pattern over the id: a glob as given, anything else as a prefix. */
+export function idPattern(q: string | undefined): string {
+  if (!q) return '*';
+  return /[*?[\]]/.test(q) ? q : `${q}*`;
+}
+
+/** Turns the cluster view's errors into HTTP ones. */
+export function asHttp(error: unknown): never {
+  if (error instanceof UnknownServiceError) throw new HttpError(404, ControlErrorCode.unknownService, error.message, { service: error.service });
+  if (error instanceof InvalidCursorError) throw new HttpError(400, ControlErrorCode.invalidCursor, error.message);
+  if (error instanceof InvalidAddressError) throw new HttpError(422, ControlErrorCode.invalidAddress, error.message);
+  throw error;
+}
+
+export function actorRoutes(ctx: ControlContext) {
+  /** The actor's last transitions, newest first: from memory, or (after a restart of the control plane) the stream. */
+  const transitionsOf = async (address: string) => {
+    if (ctx.history.has(address)) return ctx.history.recent(address);
+    const found = await ctx.view.inspection.history({
+      limit: TRANSITIONS_PER_ACTOR,
+      keep: (e) => e.type === 'actor.transition' && e.actor === address,
+      maxEntries: 2_000,
+    });
+    return found.reverse().map(({ id, event }) => ({ ...event, id }));
+  };
+
+  return new Elysia({ name: 'control:actors' })
+    .get(
+      '/actors',
+      ({ query }) =>
+        ctx.view.actors.list({ service: query.service, type: query.type, match: idPattern(query.q), cursor: query.cursor, limit: query.limit ?? 50 }).catch(asHttp),
+      {
+        query: ActorListQuerySchema,
+        response: { 200: ActorPageSchema },
+        detail: { summary: 'Page through actors (one service or all), by type and id prefix or glob', tags },
+      },
+    )
+    .get(
+      '/actors/:service/:type/*',
+      async ({ params }) => {
+        const address = `${params.service}/${params.type}/${decodeURIComponent(params['*'])}`;
+        const actor = await ctx.view.actors.read(address).catch(asHttp);
+        if (!actor) throw new HttpError(404, ControlErrorCode.actorNotFound, `no actor ${address} has committed a state`, { address });
+        const [machine, transitions] = await Promise.all([ctx.view.machine(params.service, params.type), transitionsOf(address)]);
+        return { ...actor, machine, transitions };
+      },
+      {
+        params: ActorParamsSchema,
+        detail: {
+          summary: 'One actor: state, context, version, its machine as a graph, its last 50 transitions (newest first)',
+          tags,
+        },
+      },
+    )
+    .get('/machines/breaker', () => breakerGraph, {
+      detail: { summary: 'The circuit breaker’s machine as a graph (every breaker runs it)', tags },
+    })
+    .get(
+      '/machines/:service/:type',
+      async ({ params }) => {
+        const graph = await ctx.view.machine(params.service, params.type);
+        if (!graph) throw new HttpError(404, ControlErrorCode.machineNotFound, `no node of ${params.service} has registered actor type ${params.type}`, params);
+        return graph;
+      },
+      {
+        params: MachineParamsSchema,
+        detail: { summary: 'An actor type’s machine as a graph (states, transitions), as its nodes registered it', tags },
+      },
+    );
+}

@@ -1,0 +1,109 @@
+/**
+ * Everything the control plane's routes work with, opened once per process: views of the cluster and of the
+ * supervisor's process table, the chaos rules, an inspection publisher (for `chaos.*` events), the upstream
+ * processes' origins, the load generator, and what it keeps from following the inspection stream (each actor's
+ * recent transitions, the saga counters) and from sampling node heartbeats (rates).
+ */
+import {
+  openChaosStore,
+  openClusterView,
+  openInspector,
+  openProcessTable,
+  tailInspection,
+  type ChaosStore,
+  type ClusterView,
+  type Inspector,
+  type ProcessTable,
+} from '../../runtime/index.ts';
+import { ActorHistory } from './actor-history.ts';
+import { LoadGenerator } from './load-generator.ts';
+import { RateSampler } from './rate-sampler.ts';
+import { SagaStats } from './saga-stats.ts';
+import type { Origins } from './upstream.ts';
+
+export type ControlContext = {
+  redisUrl: string;
+  keyPrefix: string;
+  view: ClusterView;
+  table: ProcessTable;
+  chaos: ChaosStore;
+  inspect: Inspector;
+  origins: Origins;
+  load: LoadGenerator;
+  history: ActorHistory;
+  sagas: SagaStats;
+  rates: RateSampler;
+  /** Live SSE connections, and how many are allowed at once. */
+  streams: { open: number; max: number };
+  /** How often an SSE stream sends a heartbeat comment. */
+  heartbeatMs: number;
+  close(): Promise<void>;
+};
+
+/** How far back the stats and transition history start when the control plane starts. */
+const LOOK_BACK_MS = 60 * 60_000;
+
+/**
+ * @example
+ * const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name) });
+ * startProcess({ name: 'control', …, routes: controlRoutes(ctx, { token, origins: panelOrigins() }) });
+ */
+export async function openControlContext(options: {
+  redis: string;
+  keyPrefix: string;
+  origins: Origins;
+  /** Follow the inspection stream and sample heartbeats in the background (default true). */
+  follow?: boolean;
+  heartbeatMs?: number;
+  maxStreams?: number;
+}): Promise<ControlContext> {
+  const { redis, keyPrefix } = options;
+  const [view, table, chaos, inspector] = await Promise.all([
+    openClusterView({ redis, keyPrefix }),
+    openProcessTable({ redis, keyPrefix }),
+    openChaosStore({ redis, keyPrefix }),
+    openInspector({ source: 'control', redis, keyPrefix }),
+  ]);
+  const history = new ActorHistory();
+  const sagas = new SagaStats();
+  const rates = new RateSampler(view);
+  const load = new LoadGenerator({ gateway: () => options.origins('gateway') });
+  const follow = options.follow ?? true;
+  let tail: { stop(): Promise<void> } | undefined;
+  if (follow) {
+    rates.start();
+    tail = await tailInspection({
+      redis,
+      keyPrefix,
+      from: `${Date.now() - LOOK_BACK_MS}-0`,
+      onEvents: (events) => {
+        for (const e of events) {
+          history.add(e);
+          sagas.add(e.event);
+        }
+      },
+    });
+  }
+  return {
+    redisUrl: redis,
+    keyPrefix,
+    view,
+    table,
+    chaos,
+    inspect: inspector.inspect,
+    origins: options.origins,
+    load,
+    history,
+    sagas,
+    rates,
+    streams: { open: 0, max: options.maxStreams ?? 32 },
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    async close() {
+      rates.stop();
+      await load.drain();
+      await tail?.stop();
+      await inspector.close();
+      await Promise.all([view.close(), table.close(), chaos.close()]);
+    },
+  };
+}

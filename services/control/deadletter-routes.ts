@@ -1,0 +1,64 @@
+/**
+ * The dead letters controller: the newest dead letters of one service or all (each with the event's type and its
+ * full payload, the error and the delivery count), replay one into its mailbox, or discard it.
+ */
+import { Elysia } from 'elysia';
+import { HttpError } from '../../runtime/index.ts';
+import { asHttp } from './actor-routes.ts';
+import type { ControlContext } from './context.ts';
+import { ControlErrorCode, DeadLetterParamsSchema, DeadLetterQuerySchema } from './protocol.ts';
+
+const tags = ['dead letters'];
+
+export function deadLetterRoutes(ctx: ControlContext) {
+  const check = async (service: string, partition: number) => {
+    const partitions = await ctx.view.partitionsOf(service);
+    if (partitions === null) throw new HttpError(404, ControlErrorCode.unknownService, `no service "${service}" has ever run a node here`, { service });
+    if (partition >= partitions) throw new HttpError(404, ControlErrorCode.deadLetterNotFound, `${service} has partitions 0–${partitions - 1}, not ${partition}`, { service, partition });
+  };
+  const missing = (service: string, partition: number, id: string) =>
+    new HttpError(404, ControlErrorCode.deadLetterNotFound, `no dead letter ${id} in ${service} partition ${partition} (replayed or discarded already?)`, { service, partition, id });
+
+  return new Elysia({ name: 'control:deadletters' })
+    .get(
+      '/deadletters',
+      async ({ query }) => {
+        const letters = await ctx.view.deadLetters.list({ service: query.service, limit: query.limit ?? 100 }).catch(asHttp);
+        return letters.map((l) => ({
+          service: l.service,
+          partition: l.partition,
+          id: l.id,
+          messageId: l.messageId,
+          actor: l.actor,
+          event: typeof (l.event as { type?: unknown })?.type === 'string' ? (l.event as { type: string }).type : String(l.event),
+          payload: l.event,
+          error: l.error,
+          deliveries: l.deliveries,
+          failedAt: l.failedAt,
+        }));
+      },
+      {
+        query: DeadLetterQuerySchema,
+        detail: { summary: 'The newest dead letters, newest first (event = its type; payload = the whole event)', tags },
+      },
+    )
+    .post(
+      '/deadletters/:service/:partition/:id/replay',
+      async ({ params: { service, partition, id } }) => {
+        await check(service, partition);
+        const entry = await ctx.view.deadLetters.replay(service, partition, id);
+        if (entry === null) throw missing(service, partition, id);
+        return { replayed: true, service, partition, id, mailboxEntry: entry };
+      },
+      { params: DeadLetterParamsSchema, detail: { summary: 'Put a dead letter back into its mailbox (same message id)', tags } },
+    )
+    .delete(
+      '/deadletters/:service/:partition/:id',
+      async ({ params: { service, partition, id } }) => {
+        await check(service, partition);
+        if (!(await ctx.view.deadLetters.discard(service, partition, id))) throw missing(service, partition, id);
+        return { discarded: true, service, partition, id };
+      },
+      { params: DeadLetterParamsSchema, detail: { summary: 'Discard a dead letter', tags } },
+    );
+}

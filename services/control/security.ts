@@ -1,0 +1,71 @@
+/**
+ * What keeps the control plane the panel's alone: CORS only for the panel's origins (the Vite dev server and the
+ * control plane itself), preflights included, and nothing at all for any other origin; and a bearer token on every
+ * mutating request, checked before anything else runs (so an unauthenticated caller learns nothing from validation
+ * errors either). Runs on every request, before routing.
+ */
+import { Elysia } from 'elysia';
+import { hostOf, portOf } from '../../runtime/index.ts';
+import { ControlErrorCode } from './protocol.ts';
+import { bearerMatches } from './token.ts';
+
+type Env = Record<string, string | undefined>;
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const ALLOWED_METHODS = 'GET, POST, PUT, DELETE, OPTIONS';
+const ALLOWED_HEADERS = 'authorization, content-type, last-event-id, idempotency-key';
+
+/**
+ * The origins the panel is served from: the Vite dev server and the control plane, each as `hostOf()` and, when
+ * that is the loopback address, as `localhost` too.
+ *
+ * @example
+ * panelOrigins({}); // ['http://127.0.0.1:5173', 'http://localhost:5173', 'http://127.0.0.1:3100', 'http://localhost:3100']
+ */
+export function panelOrigins(env: Env = process.env): string[] {
+  const host = hostOf(env);
+  const hosts = host === '127.0.0.1' || host === 'localhost' ? ['127.0.0.1', 'localhost'] : [host];
+  return (['panel', 'control'] as const).flatMap((name) => hosts.map((h) => `http://${h}:${portOf(name, env)}`));
+}
+
+/**
+ * @example
+ * createServiceApp({ name: 'control' }).use(controlSecurity({ token, origins: panelOrigins() })).use(routes);
+ */
+export function controlSecurity(options: { token: string; origins: readonly string[] }) {
+  const allowed = new Set(options.origins);
+  return new Elysia({ name: 'control:security' }).onRequest(({ request, set }) => {
+    const origin = request.headers.get('origin');
+    const trusted = origin !== null && allowed.has(origin);
+    if (trusted) {
+      set.headers['access-control-allow-origin'] = origin;
+      set.headers['access-control-expose-headers'] = 'retry-after';
+    }
+    set.headers.vary = 'Origin';
+
+    if (request.method === 'OPTIONS') {
+      // A preflight from anywhere else gets no CORS headers, so the browser refuses the real request.
+      const headers: Record<string, string> = { vary: 'Origin' };
+      if (trusted) {
+        Object.assign(headers, {
+          'access-control-allow-origin': origin,
+          'access-control-allow-methods': ALLOWED_METHODS,
+          'access-control-allow-headers': ALLOWED_HEADERS,
+          'access-control-max-age': '600',
+        });
+      }
+      return new Response(null, { status: 204, headers });
+    }
+
+    if (MUTATING.has(request.method) && !bearerMatches(request.headers.get('authorization'), options.token)) {
+      const given = request.headers.get('authorization') !== null;
+      const body = {
+        code: ControlErrorCode.unauthorized,
+        message: given
+          ? 'the bearer token is not this control plane’s; open the panel from the URL `bun run dev` printed'
+          : 'this call changes the system: send Authorization: Bearer <token> (the token is in the panel URL `bun run dev` printed, and in .data/control-token)',
+      };
+      return Response.json(body, { status: 401, headers: { 'www-authenticate': 'Bearer' } });
+    }
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * The topology controller: every process as the supervisor sees it, every live node with its partitions and
+ * counters, every partition's lease holder, Redis's health, and messages per second per service and between
+ * services over the last 10 s. Reading it never fails because a part is missing: Redis down shows as
+ * `redis.ok: false` with empty lists.
+ */
+import { Elysia } from 'elysia';
+import type { ControlContext } from './context.ts';
+
+const tags = ['topology'];
+
+export function topologyRoutes(ctx: ControlContext) {
+  const processes = () => ctx.table.list().catch(() => []);
+  return new Elysia({ name: 'control:topology' })
+    .get(
+      '/topology',
+      async () => {
+        const [procs, nodes, partitions, redis, rates] = await Promise.all([
+          processes(),
+          ctx.view.nodes().catch(() => []),
+          ctx.view.leases().catch(() => []),
+          ctx.view.health(),
+          ctx.rates.rates(),
+        ]);
+        return {
+          processes: procs,
+          nodes: nodes.map(({ nodeId, service, pid, partitions, processed, actors, lastSeenMs, sent }) => ({ nodeId, service, pid, partitions, processed, actors, lastSeenMs, sent })),
+          partitions,
+          redis,
+          rates,
+        };
+      },
+      {
+        detail: {
+          summary: 'Processes (from the supervisor), nodes, partition owners, Redis health and message rates',
+          description:
+            'processes: name, pid, status (starting | up | down | restarting | stopped), restarts, uptimeMs, url, port, lastExit {code, signal, at}. rates: processedPerSec per service and perSec per service → service link over the last 10 s, from node heartbeats.',
+          tags,
+        },
+      },
+    )
+    .get('/processes', processes, {
+      detail: { summary: 'The supervisor’s process table (the `processes` part of the topology)', tags },
+    })
+    .get('/health', () => ({ status: 'ok' as const, service: 'control', pid: process.pid }), {
+      detail: { summary: 'The control plane answers (for the panel behind its /control proxy)', tags: ['health'] },
+    });
+}

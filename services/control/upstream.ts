@@ -1,0 +1,55 @@
+/**
+ * Calls from the control plane to the processes it fronts for the panel (the order service's saga API, the
+ * payment service's and the gateway's breakers, the gateway's strangler dial): plain HTTP with a deadline, the
+ * answer passed on as it is, and a process that does not answer turned into one 503 naming it.
+ */
+import { HttpError } from '../../runtime/index.ts';
+import { ControlErrorCode } from './protocol.ts';
+
+/** The processes the control plane calls, by name → origin (`http://host:port`). */
+export type Origins = (name: 'order' | 'payment' | 'gateway') => string;
+
+export type UpstreamReply = { status: number; body: unknown; headers: Headers };
+
+export const UPSTREAM_TIMEOUT_MS = 5_000;
+
+/**
+ * One call; throws a 503 `UPSTREAM_UNAVAILABLE` when the process cannot be reached, is too slow, or answers
+ * something that is not JSON.
+ *
+ * @example
+ * const { status, body } = await callUpstream(origins, 'order', '/sagas?state=parked');
+ */
+export async function callUpstream(origins: Origins, name: 'order' | 'payment' | 'gateway', path: string, init: RequestInit = {}, timeoutMs = UPSTREAM_TIMEOUT_MS): Promise<UpstreamReply> {
+  let response: Response;
+  try {
+    response = await fetch(`${origins(name)}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'it could not be reached';
+    throw new HttpError(503, ControlErrorCode.upstreamUnavailable, `${name} is unavailable: ${why}`, { process: name });
+  }
+  const text = await response.text();
+  try {
+    return { status: response.status, body: text === '' ? undefined : JSON.parse(text), headers: response.headers };
+  } catch {
+    throw new HttpError(503, ControlErrorCode.upstreamUnavailable, `${name} answered ${response.status} with a body that is not JSON`, { process: name });
+  }
+}
+
+/**
+ * Passes an upstream answer on: its status (and `Retry-After`) onto the response being built, its body as ours.
+ *
+ * @example
+ * .get('/sagas', async ({ set }) => relay(await callUpstream(origins, 'order', '/sagas'), set))
+ */
+export function relay(reply: UpstreamReply, set: { status?: number | string; headers: Record<string, string | number> }): unknown {
+  set.status = reply.status;
+  const retryAfter = reply.headers.get('retry-after');
+  if (retryAfter) set.headers['retry-after'] = retryAfter;
+  return reply.body;
+}
+
+/** JSON request options. */
+export function jsonInit(method: string, body: unknown): RequestInit {
+  return { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
