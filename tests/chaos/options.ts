@@ -1,0 +1,81 @@
+/**
+ * The chaos run's command line: `bun run chaos [--quick] [--seed N] [--minutes M] [--rate R] [--replicas N]
+ * [--json] [--keep]`. Every setting of a run is here, derived from the flags, so the plan and the checks read one
+ * object and a run is reproduced by its flags and its seed.
+ */
+
+export type ChaosOptions = {
+  /** Seeds the fault plan and the orders; printed first and last, so a failing run can be replayed. */
+  seed: number;
+  quick: boolean;
+  /** How long orders flow and faults are injected (ms). */
+  chaosMs: number;
+  /** Orders placed per second, steadily. */
+  rate: number;
+  /** Nodes per actor service (order, inventory, payment, shipping); 2 makes a paused node's partitions move. */
+  replicas: number;
+  /** Every saga must have ended this long after healing. */
+  settleMs: number;
+  /** Seconds between two kills: a uniform pick in [min, max]. */
+  killEveryMs: { min: number; max: number };
+  /** How many SIGSTOP/SIGCONT pauses past the lease TTL. */
+  pauses: number;
+  json: boolean;
+  /** Keep the temporary directory (Redis data and the processes' log) even when the run passed. */
+  keep: boolean;
+};
+
+const USAGE = `usage: bun run chaos [--quick] [--seed N] [--minutes M] [--rate R] [--replicas N] [--json] [--keep]
+  --quick       a ~60 s run (what bun run test includes)
+  --seed N      replay a run: the same faults at the same moments, the same orders (default: random)
+  --minutes M   how long orders flow and faults are injected (default 10; --quick: 1)
+  --rate R      orders per second (default 4; --quick: 2)
+  --replicas N  nodes per actor service (default 2)
+  --json        end with one line of JSON
+  --keep        keep the temporary directory (Redis AOF, processes' log) even when the run passes`;
+
+export class UsageError extends Error {}
+
+/**
+ * Reads the flags.
+ *
+ * @example
+ * parseOptions(['--quick', '--seed', '7']).chaosMs; // 60_000
+ */
+export function parseOptions(argv: readonly string[]): ChaosOptions {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"\n${USAGE}`);
+    const name = arg.slice(2);
+    if (['quick', 'json', 'keep'].includes(name)) flags.set(name, true);
+    else if (['seed', 'minutes', 'rate', 'replicas'].includes(name)) {
+      const value = argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value\n${USAGE}`);
+      flags.set(name, value);
+    } else throw new UsageError(`unknown flag --${name}\n${USAGE}`);
+  }
+  const number = (name: string, fallback: number, check: (n: number) => boolean, what: string) => {
+    const raw = flags.get(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (typeof raw !== 'string' || !check(n)) throw new UsageError(`--${name} must be ${what}, got "${String(raw)}"`);
+    return n;
+  };
+  const quick = flags.has('quick');
+  const seed = number('seed', Math.floor(Math.random() * 2 ** 31), (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 53, 'a whole number ≥ 0');
+  const minutes = number('minutes', quick ? 1 : 10, (n) => n > 0 && n <= 24 * 60, 'a number of minutes above 0');
+  return {
+    seed,
+    quick,
+    chaosMs: Math.round(minutes * 60_000),
+    rate: number('rate', quick ? 2 : 4, (n) => n > 0 && n <= 200, 'between 0 and 200'),
+    replicas: number('replicas', 2, (n) => Number.isInteger(n) && n >= 1 && n <= 4, '1–4'),
+    settleMs: 30_000,
+    killEveryMs: { min: 5_000, max: 10_000 },
+    pauses: quick ? 1 : Math.max(1, Math.round(minutes * 1.5)),
+    json: flags.has('json'),
+    keep: flags.has('keep'),
+  };
+}

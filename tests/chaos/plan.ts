@@ -1,0 +1,120 @@
+/**
+ * The fault plan of a run: every kill, pause, Redis restart and chaos rule with the moment it happens, drawn from the
+ * seed before anything starts. Drawing it up front (rather than rolling dice as the run goes) makes the plan a pure
+ * function of the seed, the processes and the duration, so `--seed N` replays the same faults at the same moments.
+ */
+import { seededRandom, type ChaosRule } from '../../runtime/index.ts';
+
+/** A rule as `ChaosStore.add` takes it. */
+export type PlannedRule = Pick<ChaosRule, 'kind' | 'target' | 'probability' | 'latencyMs' | 'note'> & { durationMs: number };
+
+export type PlannedFault =
+  | { at: number; kind: 'kill'; target: string }
+  | { at: number; kind: 'pause'; target: string; forMs: number }
+  | { at: number; kind: 'redis-restart' }
+  | { at: number; kind: 'rule'; rule: PlannedRule };
+
+/**
+ * Message types whose loss the system recovers from by itself: the commands a saga sends and the replies it waits
+ * for. A saga re-sends a command whose reply does not come (and every receiver answers a repeat the same way), so
+ * a dropped command or reply costs a timeout, not an order. Messages inside a service (a reservation asking its
+ * SKUs to hold stock, the saga's start, the fire-and-forget commit after completion) have no such end-to-end retry:
+ * the runtime never loses them, and a drop rule on them would test a promise nobody made (see the Guarantees).
+ */
+export const DROPPABLE: Readonly<Record<string, readonly string[]>> = {
+  order: [
+    'create', 'confirm', 'cancel',
+    'order.created', 'order.confirmed', 'order.cancelled',
+    'inventory.reserved', 'inventory.rejected', 'inventory.released',
+    'payment.charged', 'payment.failed', 'payment.refunded', 'payment.refundFailed',
+    'shipping.scheduled', 'shipping.rejected', 'shipping.cancelled',
+  ],
+  inventory: ['reserve', 'release'],
+  payment: ['charge', 'refund'],
+  shipping: ['schedule', 'cancel'],
+};
+
+const ACTOR_SERVICES = ['order', 'inventory', 'payment', 'shipping'] as const;
+
+export type PlanInput = {
+  seed: number;
+  chaosMs: number;
+  /** Processes that may be SIGKILLed. */
+  victims: readonly string[];
+  /** Nodes of the actor services, which may be paused past their lease. */
+  pausable: readonly string[];
+  killEveryMs: { min: number; max: number };
+  pauses: number;
+};
+
+/**
+ * The plan, sorted by time.
+ *
+ * @example
+ * const plan = planFaults({ seed: 7, chaosMs: 60_000, victims: ['order', 'gateway'], pausable: ['order'], killEveryMs: { min: 5_000, max: 10_000 }, pauses: 1 });
+ * plan.filter((f) => f.kind === 'redis-restart').length; // 1
+ */
+export function planFaults(input: PlanInput): PlannedFault[] {
+  const random = seededRandom(input.seed);
+  const between = (min: number, max: number) => min + random() * (max - min);
+  const int = (min: number, max: number) => Math.floor(between(min, max + 1));
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+  const end = input.chaosMs;
+  const plan: PlannedFault[] = [];
+
+  // Redis restarts once, in the middle third; kills and pauses keep clear of it so each recovery is measured alone.
+  const redisAt = Math.round(between(0.35, 0.6) * end);
+  plan.push({ at: redisAt, kind: 'redis-restart' });
+  const nearRedis = (at: number, before: number, after: number) => at > redisAt - before && at < redisAt + after;
+
+  for (let at = between(2_000, 4_000); at < end - 2_000; at += between(input.killEveryMs.min, input.killEveryMs.max)) {
+    if (nearRedis(at, 3_000, 6_000)) at = redisAt + 6_000;
+    plan.push({ at: Math.round(at), kind: 'kill', target: pick(input.victims) });
+  }
+
+  const slot = end / input.pauses;
+  for (let i = 0; i < input.pauses; i++) {
+    let at = between(i * slot + 0.1 * slot, i * slot + 0.8 * slot);
+    if (nearRedis(at, 8_000, 10_000)) at = Math.min(end - 8_000, redisAt + 10_000);
+    plan.push({ at: Math.round(at), kind: 'pause', target: pick(input.pausable), forMs: Math.round(between(3_500, 5_000)) });
+  }
+
+  for (let at = between(1_000, 3_000); at < end - 1_000; at += between(2_000, 6_000)) {
+    plan.push({ at: Math.round(at), kind: 'rule', rule: drawRule(random, int, between, pick) });
+  }
+  return plan.sort((a, b) => a.at - b.at);
+}
+
+function drawRule(
+  random: () => number,
+  int: (min: number, max: number) => number,
+  between: (min: number, max: number) => number,
+  pick: <T>(xs: readonly T[]) => T,
+): PlannedRule {
+  const durationMs = int(4_000, 12_000);
+  const probability = Math.round(between(0.1, 0.3) * 100) / 100;
+  const service = pick(ACTOR_SERVICES);
+  switch (pick(['error', 'latency', 'drop', 'duplicate', 'provider-error', 'provider-latency'] as const)) {
+    case 'error':
+      return { kind: 'error', target: { service }, probability, durationMs, note: `chaos run: step errors in ${service}` };
+    case 'latency':
+      return { kind: 'latency', target: { service }, probability: Math.round(between(0.2, 0.6) * 100) / 100, latencyMs: { min: 0, max: int(100, 500) }, durationMs, note: `chaos run: latency in ${service}` };
+    case 'drop': {
+      const messageType = pick(DROPPABLE[service]!);
+      return { kind: 'drop', target: { service, messageType }, probability, durationMs, note: `chaos run: drop ${messageType} at ${service}` };
+    }
+    case 'duplicate':
+      return { kind: 'duplicate', target: { service }, probability, durationMs, note: `chaos run: duplicate messages in ${service}` };
+    case 'provider-error':
+      return { kind: 'error', target: { service: 'payment', dependency: 'provider' }, probability, durationMs, note: 'chaos run: provider calls fail' };
+    case 'provider-latency':
+      return {
+        kind: 'latency',
+        target: { service: 'payment', dependency: 'provider' },
+        probability: Math.round(between(0.2, 0.6) * 100) / 100,
+        latencyMs: { min: 0, max: int(100, 500) },
+        durationMs,
+        note: 'chaos run: slow provider calls',
+      };
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * `bun run chaos`: the whole shop under fire, then the books. It starts every process with its own Redis (AOF on)
+ * and ports, places orders at a steady rate while a seeded plan SIGKILLs processes, pauses one past its lease,
+ * restarts Redis once and writes chaos rules (step errors, latency, drops, duplicates, provider faults); then it
+ * heals, waits for the system to settle and checks what Mailroom promises: every saga ended, the money and the stock
+ * add up exactly, nothing is left in a mailbox, every dead letter has its reason, and no duplicate had a second
+ * effect. It prints a table of figures (the last line is JSON with `--json`) and exits 1 on any violation, naming
+ * the seed that reproduces the run.
+ */
+import { openChaosStore } from '../../runtime/index.ts';
+import { CATALOGUE } from '../../services/inventory/catalogue.ts';
+import type { CheckContext, Violation } from './check-context.ts';
+import { checkMailboxes } from './check-mailboxes.ts';
+import { checkMoney } from './check-money.ts';
+import { checkOnce } from './check-once.ts';
+import { checkSagas } from './check-sagas.ts';
+import { checkStock } from './check-stock.ts';
+import { readFinalState } from './final-state.ts';
+import { startInjector } from './injector.ts';
+import { startLoad } from './load.ts';
+import { observe } from './observer.ts';
+import { parseOptions, UsageError, type ChaosOptions } from './options.ts';
+import { planFaults } from './plan.ts';
+import { openMonitor } from './recovery.ts';
+import { figuresOf, renderFigures } from './report.ts';
+import { waitSettled } from './settle.ts';
+import { startChaosSystem, type ChaosSystem } from './system.ts';
+
+const started = Date.now();
+const say = (line: string) => console.log(`[chaos ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+
+let options: ChaosOptions;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
+const reproduce = `bun run chaos --seed ${options.seed}${options.quick ? ' --quick' : ''}${process.argv.includes('--minutes') ? ` --minutes ${options.chaosMs / 60_000}` : ''}${process.argv.includes('--rate') ? ` --rate ${options.rate}` : ''}${process.argv.includes('--replicas') ? ` --replicas ${options.replicas}` : ''}`;
+say(`seed ${options.seed} — reproduce with: ${reproduce}`);
+
+let system: ChaosSystem | undefined;
+let stopping = false;
+const onSignal = async () => {
+  if (stopping) return;
+  stopping = true;
+  say('interrupted: stopping every process');
+  await system?.stop(true);
+  process.exit(130);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const violations: Violation[] = [];
+let exitCode = 1;
+try {
+  system = await startChaosSystem({ seed: options.seed, replicas: options.replicas });
+  say(`system up: ${system.supervisor.processes().map((p) => `${p.name}:${p.pid}`).join(' ')} (port offset ${system.offset}, data in ${system.dir})`);
+  const monitor = await openMonitor(system.redisUrl);
+  const store = await openChaosStore({ redis: system.redisUrl, keyPrefix: system.prefix });
+  const observer = await observe({ redis: system.redisUrl, keyPrefix: system.prefix });
+
+  // Inventory answers its health check before its catalogue is in; the customers need the catalogue.
+  const inventory = system.url('inventory', '');
+  for (let tries = 0; ; tries++) {
+    const listed = await fetch(`${inventory}/skus`).then((r) => r.json() as Promise<{ items: unknown[] }>).catch(() => ({ items: [] }));
+    if (listed.items.length >= CATALOGUE.length) break;
+    if (tries > 300) throw new Error('the catalogue was not seeded within 30 s');
+    await Bun.sleep(100);
+  }
+  const seeded = new Map(CATALOGUE.map((item) => [item.sku, item.stock]));
+
+  const plan = planFaults({
+    seed: options.seed,
+    chaosMs: options.chaosMs,
+    victims: system.victims,
+    pausable: Object.values(system.nodesOf).flat(),
+    killEveryMs: options.killEveryMs,
+    pauses: options.pauses,
+  });
+  const planned = (kind: string) => plan.filter((f) => f.kind === kind).length;
+  say(`plan: ${planned('kill')} kills, ${planned('pause')} pauses, 1 Redis restart at ${(plan.find((f) => f.kind === 'redis-restart')!.at / 1000).toFixed(1)} s, ${planned('rule')} chaos rules over ${options.chaosMs / 1000} s`);
+
+  const load = await startLoad({ seed: options.seed, rate: options.rate, urls: { gateway: system.url('gateway', ''), inventory }, log: say });
+  const injector = startInjector(system, plan, store, monitor, say);
+  const progress = setInterval(() => {
+    const accepted = load.orders.filter((o) => o.outcome === 'accepted').length;
+    say(`progress: ${load.orders.length} orders placed, ${accepted} accepted, ${injector.report.kills.length} kills`);
+  }, 30_000);
+  await Bun.sleep(options.chaosMs);
+  clearInterval(progress);
+
+  // Heal: no more rules, kills or pauses; the customers stop ordering and wait for their last answers.
+  const healAt = Date.now();
+  say('healing: rules cleared, no more kills; waiting for the system to settle');
+  let healed = false;
+  let loadDone = false;
+  const healing = injector.heal().then(() => (healed = true));
+  const loading = load.stop().then(() => (loadDone = true));
+  let settled = await waitSettled(monitor, system.prefix, healAt + options.settleMs, () => healed && loadDone);
+  const settledAfterHealMs = settled.at === undefined ? undefined : settled.at - healAt;
+  if (settled.at === undefined) {
+    violations.push({ check: 'sagas', message: `not settled within ${options.settleMs / 1000} s of healing: ${JSON.stringify(settled.last)}` });
+    // Keep watching a while, to tell slow from stuck.
+    settled = await waitSettled(monitor, system.prefix, Date.now() + (options.quick ? 30_000 : 90_000), () => healed && loadDone);
+    say(settled.at === undefined ? `still not settled ${((Date.now() - healAt) / 1000).toFixed(0)} s after healing: ${JSON.stringify(settled.last)}` : `settled ${((settled.at - healAt) / 1000).toFixed(1)} s after healing`);
+  } else say(`settled ${((settledAfterHealMs ?? 0) / 1000).toFixed(1)} s after healing`);
+  await Promise.all([healing, loading]);
+
+  const state = await readFinalState(system.redisUrl, system.prefix, monitor);
+  const ctx: CheckContext = { state, orders: load.orders, restocks: load.restocks, seeded, injector: injector.report, violations, notes: [] };
+  for (const check of [checkSagas, checkMoney, checkStock, checkMailboxes, checkOnce]) check(ctx);
+
+  // Every blow must have been recovered from; Redis must have kept what it acknowledged.
+  for (const kill of injector.report.kills) {
+    if (kill.recoveredMs === undefined) violations.push({ check: 'recovery', message: `${kill.target} (killed pid ${kill.pid}) was not healthy with its partitions owned within 60 s` });
+  }
+  for (const restart of injector.report.redisRestarts) {
+    if (restart.recoveredMs === undefined) violations.push({ check: 'recovery', message: `after the Redis restart these did not come back (reconnect) within 60 s: ${restart.stragglers.join('; ')}` });
+    ctx.notes.push(`Redis restart: counters before the kill ${JSON.stringify(restart.before)}, after ${JSON.stringify(restart.after)}`);
+    for (const [counter, before] of Object.entries(restart.before)) {
+      const after = restart.after[counter];
+      if (after !== undefined && after < before) violations.push({ check: 'durability', message: `${counter} went from ${before} to ${after} across the Redis restart: acknowledged writes were lost` });
+    }
+  }
+  const health = await Promise.all(
+    system.supervisor.processes().filter((p) => p.name !== 'redis').map(async (p) => [p.name, await fetch(`${p.url}/health`).then((r) => r.status).catch(() => 0)] as const),
+  );
+  for (const [name, status] of health) if (status !== 200) violations.push({ check: 'recovery', message: `${name} answers /health with ${status} at the end` });
+
+  const appendfsync = String(((await monitor.configGet('appendfsync')) as Record<string, string>).appendfsync ?? '?');
+  await observer.stop();
+  await store.close();
+  await monitor.quit().catch(() => monitor.destroy());
+
+  for (const note of ctx.notes) console.log(`  ${note}`);
+  for (const r of injector.report.skipped) console.log(`  skipped: ${r}`);
+  const figures = figuresOf(options, ctx, observer.seen, { settledAfterHealMs, appendfsync, durationMs: Date.now() - started });
+  console.log(`\n${renderFigures(figures)}\n`);
+  if (violations.length) {
+    console.log(`${violations.length} violation(s):`);
+    for (const v of violations) console.log(`  ✗ [${v.check}] ${v.message}`);
+    console.log(`\nprocess output and the Redis AOF are kept in ${system.dir}`);
+    console.log(`reproduce with: ${reproduce}`);
+  } else console.log(`no violations (seed ${options.seed})`);
+  exitCode = violations.length ? 1 : 0;
+  await system.stop(options.keep || violations.length > 0);
+  system = undefined;
+  if (options.json) console.log(JSON.stringify(figures));
+} catch (error) {
+  console.error(`chaos run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  console.error(`reproduce with: ${reproduce}`);
+  if (system) {
+    console.error(`process output kept in ${system.dir}`);
+    await system.stop(true).catch(() => {});
+  }
+  if (options.json) console.log(JSON.stringify({ name: 'chaos', seed: options.seed, quick: options.quick, error: String(error), violations: violations.length + 1 }));
+  exitCode = 1;
+}
+process.exit(exitCode);
