@@ -54,6 +54,26 @@ export function fieldsToRecord(fields: readonly string[]): Record<string, string
   return rec;
 }
 
+/**
+ * The reply-to of an entry's field `r`, or undefined unless it is the `{n, q}` the runtime writes (`null`, a number
+ * or bad JSON there must not reach the code that answers the asker).
+ *
+ * @example
+ * replyToOf('{"n":"node-1","q":"7"}'); // { n: 'node-1', q: '7' }
+ * replyToOf('null'); // undefined
+ */
+export function replyToOf(raw: string | undefined): ReplyTo | undefined {
+  if (!raw) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const r = value as { n?: unknown; q?: unknown } | null;
+  return r !== null && typeof r === 'object' && typeof r.n === 'string' && typeof r.q === 'string' ? { n: r.n, q: r.q } : undefined;
+}
+
 /** Parses a mailbox entry, or throws `MalformedEntryError` saying what is wrong with it. */
 export function parseEntry(streamId: string, fields: readonly string[], deliveries: number): Envelope {
   const f = fieldsToRecord(fields);
@@ -71,11 +91,8 @@ export function parseEntry(streamId: string, fields: readonly string[], deliveri
   }
   let replyTo: ReplyTo | undefined;
   if (f.r) {
-    try {
-      replyTo = JSON.parse(f.r) as ReplyTo;
-    } catch {
-      throw new MalformedEntryError('reply-to (field "r") is not JSON');
-    }
+    replyTo = replyToOf(f.r);
+    if (!replyTo) throw new MalformedEntryError(`reply-to (field "r") is not {"n": node id, "q": ask id}: ${f.r.slice(0, 80)}`);
   }
   const sentAt = Number(f.t);
   return {

@@ -16,7 +16,7 @@ import type { RuleBook } from '../chaos/rule-book.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
 import type { EffectRecord, EffectRunner } from './effect-runner.ts';
-import { MalformedEntryError, newMessageId, parseEntry, preciseNow, type Envelope, type ReplyTo } from './envelope.ts';
+import { MalformedEntryError, newMessageId, parseEntry, preciseNow, replyToOf, type Envelope, type ReplyTo } from './envelope.ts';
 import type { Router } from './router.ts';
 
 export type WorkerSettings = {
@@ -347,11 +347,9 @@ export class PartitionWorker {
       deliveries,
       partition: this.partition,
     });
-    if (rec.r) {
-      try {
-        batch.replies.push({ to: JSON.parse(rec.r) as ReplyTo, payload: { q: '', ok: false, error: `${why}: ${message}` } });
-      } catch {}
-    }
+    // Only a well-formed reply-to is answered: a malformed entry's `r` may be anything (`null` once crashed the commit).
+    const replyTo = replyToOf(rec.r);
+    if (replyTo) batch.replies.push({ to: replyTo, payload: { q: '', ok: false, error: `${why}: ${message}` } });
   }
 
   private async loadActors(envelopes: (Envelope | null)[]): Promise<void> {
