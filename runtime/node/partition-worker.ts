@@ -133,6 +133,15 @@ export class PartitionWorker {
     this.ctx.effects.abort((key) => this.ownsEffect(key));
   }
 
+  /**
+   * The partition an address of this service belongs to. An entry written into another partition's mailbox must not
+   * be applied here: the actor would get a second record under this partition's keys, apart from its real one.
+   */
+  private ownerOf(address: string): number {
+    const partitions = this.ctx.router.cachedPartitions(this.ctx.service);
+    return partitions === undefined ? this.partition : partitionOf(address, partitions);
+  }
+
   private ownsEffect(key: string): boolean {
     // key = fx:<address>|<invoke id>|<token>
     const body = key.slice(3);
@@ -362,7 +371,7 @@ export class PartitionWorker {
       } catch {
         continue;
       }
-      if (parsed.service !== this.ctx.service || !this.ctx.defs.has(parsed.type)) continue;
+      if (parsed.service !== this.ctx.service || !this.ctx.defs.has(parsed.type) || this.ownerOf(env.address) !== this.partition) continue;
       missing.set(env.address, { type: parsed.type, id: parsed.id, key: this.keys.actor(parsed.type, parsed.id) });
     }
     if (missing.size === 0) return;
@@ -382,7 +391,7 @@ export class PartitionWorker {
   private apply(batch: Batch, env: Envelope, now: number): void {
     const actor = this.actors.get(env.address);
     if (!actor) {
-      const reason = describeUnroutable(env.address, this.ctx.service, this.ctx.defs);
+      const reason = describeUnroutable(env.address, this.ctx.service, this.ctx.defs, this.ownerOf(env.address), this.partition);
       this.deadLetter(batch, env.streamId, entryOf(env), env.deliveries, new Error(reason), 'undeliverable');
       return;
     }
@@ -675,10 +684,11 @@ function fieldsToMap(flat: string[]): Record<string, unknown> {
   return out;
 }
 
-function describeUnroutable(address: string, service: string, defs: ReadonlyMap<string, ActorDefinition>): string {
+function describeUnroutable(address: string, service: string, defs: ReadonlyMap<string, ActorDefinition>, owner: number, partition: number): string {
   try {
     const p = parseAddress(address);
     if (p.service !== service) return `address ${address} belongs to service "${p.service}", not "${service}"`;
+    if (defs.has(p.type) && owner !== partition) return `address ${address} belongs to partition ${owner} of service "${service}", not ${partition}`;
     return `service "${service}" has no actor type "${p.type}" (it has: ${[...defs.keys()].join(', ')})`;
   } catch (error) {
     return (error as Error).message;

@@ -34,7 +34,7 @@ async function setUp(name: string) {
   const idIn = (partition: number, hint: string) => {
     for (let i = 0; ; i++) if (partitionOf(`svc/counter/${hint}${i}`, 2) === partition) return `${hint}${i}`;
   };
-  const letters = async (partition: number) => (await redis.xRange(partitionKeys(prefix, 'svc', partition).dlq, '-', '+')).map((l) => l.message);
+  const letters = async (partition: number) => ((await redis.xRange(partitionKeys(prefix, 'svc', partition).dlq, '-', '+')) ?? []).flatMap((l) => (l.message ? [l.message] : []));
   return { prefix, node, redis, loopErrors, idIn, letters, mbox: (p: number) => partitionKeys(prefix, 'svc', p).mbox };
 }
 
@@ -51,6 +51,21 @@ describe('partition worker with malformed entries', () => {
     expect(byEntry.get(bad)).toContain('event is not JSON');
     expect(byEntry.get(odd)).toContain('reply-to (field "r") is not {"n": node id, "q": ask id}: 5');
     expect(loopErrors).toEqual([]);
+    await redis.quit();
+  });
+
+  it('should dead-letter an entry written into another partition’s mailbox instead of applying it there', async () => {
+    const { node, redis, idIn, letters, mbox } = await setUp('wrong-partition');
+    const stray = idIn(1, 's');
+    await node.send(`svc/counter/${stray}`, { type: 'inc' });
+    const misfiled = await redis.xAdd(mbox(0), '*', { m: 'misfiled-1', a: `svc/counter/${stray}`, e: '{"type":"inc","by":100}' });
+    const own = idIn(0, 'o');
+    await node.send(`svc/counter/${own}`, { type: 'inc' });
+    expect((await node.ask<{ n: number }>(`svc/counter/${own}`, { type: 'get' }, { timeoutMs: 5_000 })).context.n).toBe(1);
+    // Applied in partition 0 it would have made a second record of the counter there, apart from its real one.
+    expect((await letters(0)).find((l) => l.entry === misfiled)?.error).toContain(`address svc/counter/${stray} belongs to partition 1 of service "svc", not 0`);
+    expect(await redis.exists(partitionKeys(node.keyPrefix, 'svc', 0).actor('counter', stray))).toBe(0);
+    expect((await node.ask<{ n: number }>(`svc/counter/${stray}`, { type: 'get' }, { timeoutMs: 5_000 })).context.n).toBe(1);
     await redis.quit();
   });
 });
