@@ -6,7 +6,8 @@
  * on the runtime, so its state, its timeouts (durable timers) and its outgoing commands survive a crash.
  *
  * Rules: a step that is *rejected* took no effect, so the compensations of the steps before it run, in reverse; a
- * step that *times out* (after its retries) may have taken effect, so its own compensation runs first. Commands
+ * step that *times out* (after its retries), or fails in a way its `uncertain` says may have taken effect, runs its
+ * own compensation first. Commands
  * carry `replyTo` (the saga's address) and `commandId` (`<saga id>/<step>/<attempt>`, also the message id, so a
  * re-sent command is dropped by the receiver); replies are matched by `commandId`, so a late or repeated reply is
  * ignored. Compensations are retried with exponential backoff; after `compensation.maxAttempts` the saga parks in
@@ -34,6 +35,12 @@ export type SagaStep<D> = {
   timeoutMs?: number;
   /** Attempts on timeout or retryable failure (default 1: no retry) and the pause between them (default 200 ms). */
   retry?: { maxAttempts: number; backoffMs?: number };
+  /**
+   * Whether a failure reply leaves the step's outcome unknown (e.g. "the card processor did not answer in time": it
+   * may have charged). Such a failure, once no attempt is left, unwinds like a timeout: the step's own compensation
+   * runs first. By default a failure reply means the step took no effect.
+   */
+  uncertain?: (reply: Record<string, unknown>) => boolean;
 };
 
 export type SagaOptions<D> = {
@@ -219,6 +226,9 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
                 target: `.waiting`,
                 actions: record(({ context, event }) => entry(context, step.name, 'retrying', { attempt: context.attempt, reason: reasonOf(event, 'failed') })),
               },
+              ...(step.uncertain
+                ? [{ guard: (a: Args) => mine(a) && step.uncertain!(a.event), ...fail('failed', `#${options.name}.${unwindFrom(i)}`) }]
+                : []),
               { guard: mine, ...fail('failed', `#${options.name}.${unwindFrom(i - 1)}`) },
             ],
           ]),

@@ -5,7 +5,8 @@ import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/red
 
 /**
  * A participant whose behaviour each test sets: `configure {mode, undoFailures}` then the saga's `do`/`undo`.
- * Modes: ok → step.done, reject → step.rejected, silent → no reply, flaky → retryable failure until attempt 2.
+ * Modes: ok → step.done, reject → step.rejected, silent → no reply, flaky → retryable failure until attempt 2,
+ * down → a retryable failure every time.
  */
 const participant = defineActor(
   'part',
@@ -23,6 +24,10 @@ const participant = defineActor(
         {
           guard: ({ context }) => context.mode === 'reject',
           actions: tell(({ event }) => event.replyTo, ({ event }) => ({ type: 'step.rejected', commandId: event.commandId, reason: 'rejected on purpose' })),
+        },
+        {
+          guard: ({ context }) => context.mode === 'down',
+          actions: tell(({ event }) => event.replyTo, ({ event }) => ({ type: 'step.rejected', commandId: event.commandId, reason: 'no answer from upstream', retryable: true })),
         },
         {
           guard: ({ context, event }) => context.mode === 'flaky' && !String(event.commandId).endsWith('/2'),
@@ -83,6 +88,13 @@ const patientSaga = defineSaga<Data>({
   steps: [step('bookA', 'a', { timeoutMs: 30_000 }), step('bookB', 'b', { timeoutMs: 30_000 }), step('bookC', 'c', { timeoutMs: 30_000 })],
 });
 
+/** bookB's retryable failures leave its outcome unknown (think: a card processor that did not answer in time). */
+const unsureSaga = defineSaga<Data>({
+  name: 'unsure',
+  steps: [step('bookA', 'a'), step('bookB', 'b', { retry: { maxAttempts: 2, backoffMs: 20 }, uncertain: (reply) => reply.retryable === true }), step('bookC', 'c')],
+  compensation: { maxAttempts: 3, baseBackoffMs: 30, timeoutMs: 400 },
+});
+
 const prefix = testPrefix('saga');
 let node: MailroomNode;
 afterAll(async () => {
@@ -91,7 +103,7 @@ afterAll(async () => {
 });
 
 async function run(id: string, modes: Record<string, { mode: string; undoFailures?: number }>, type = 'trip') {
-  node ??= await createNode({ service: 't', actors: [participant, saga.definition, patientSaga.definition], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4 });
+  node ??= await createNode({ service: 't', actors: [participant, saga.definition, patientSaga.definition, unsureSaga.definition], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4 });
   for (const [part, m] of Object.entries(modes)) await node.ask(`t/part/${id}-${part}`, { type: 'configure', ...m });
   await node.send(`t/${type}/${id}`, { type: 'saga.start', data: { id } }, { id: `start:${id}` });
   return node;
@@ -154,6 +166,26 @@ describe('defineSaga', () => {
     expect(p.slice(p.indexOf('bookB:timedOut'))).toEqual(['bookB:timedOut', 'undoBookB:compensating', 'undoBookB:compensated', 'undoBookA:compensating', 'undoBookA:compensated', 'saga:compensated']);
     // two attempts reached the participant, each with its own command id
     expect((await part(n, 'silentB-b'))?.seen).toEqual(['silentB/bookB/1', 'silentB/bookB/2']);
+  });
+
+  it('should compensate a step whose failure leaves its outcome unknown, itself first, once its attempts are used up', async () => {
+    const n = await run('unsureB', { b: { mode: 'down' } }, 'unsure');
+    const v = await finished(n, 'unsureB', ['completed', 'compensated', 'failedNeedsOperator'], 'unsure');
+    expect(v.state).toBe('compensated');
+    const p = phases(v.context);
+    expect(p.slice(p.indexOf('bookB:retrying'))).toEqual([
+      'bookB:retrying', 'bookB:failed', 'undoBookB:compensating', 'undoBookB:compensated', 'undoBookA:compensating', 'undoBookA:compensated', 'saga:compensated',
+    ]);
+    expect((await part(n, 'unsureB-b'))?.undid).toBe(1);
+  });
+
+  it('should still treat a certain failure of an uncertain-capable step as one that took no effect', async () => {
+    const n = await run('sureB', { b: { mode: 'reject' } }, 'unsure');
+    const v = await finished(n, 'sureB', ['completed', 'compensated', 'failedNeedsOperator'], 'unsure');
+    expect(v.state).toBe('compensated');
+    const p = phases(v.context);
+    expect(p.slice(p.indexOf('bookB:failed'))).toEqual(['bookB:failed', 'undoBookA:compensating', 'undoBookA:compensated', 'saga:compensated']);
+    expect((await part(n, 'sureB-b'))?.undid ?? 0).toBe(0);
   });
 
   it('should retry a failing compensation with backoff, park it for an operator, and resume on saga.retry', async () => {
