@@ -58,6 +58,11 @@ export const orderFulfillment = defineSaga<FulfillmentData>({
       succeeded: 'payment.charged',
       failed: 'payment.failed',
       onSuccess: (_d, reply) => ({ chargeId: String(reply.chargeId ?? '') }),
+      // "Provider unavailable" (retryable) may hide a charge that landed after the payment service gave up waiting:
+      // refund it then too. The payment actor's refund after a failed charge settles the provider key first — it
+      // voids a key that holds nothing (no late charge can land) or refunds the charge it holds — so the money nets
+      // to zero either way. A decline (not retryable) charged nothing.
+      uncertain: (reply) => reply.retryable === true,
       compensation: {
         command: (d) => ({ to: payment(d), event: { type: 'refund', orderId: d.orderId } }),
         succeeded: 'payment.refunded',
