@@ -1,7 +1,9 @@
 /**
- * The panel's entry: mounts the root component into `#app`.
+ * The panel's entry: global styles, then the root component mounted into `#app`.
  */
 import { mount } from 'svelte';
+import './app.css';
+import 'uplot/dist/uPlot.min.css';
 import App from './App.svelte';
 
 const target = document.getElementById('app');

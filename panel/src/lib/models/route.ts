@@ -1,0 +1,64 @@
+/**
+ * The panel's hash routes — every view, actor, saga and breaker has a URL a person can paste. Parsing and
+ * formatting are inverse, so a link built here always opens the thing it names.
+ */
+
+export const VIEWS = ['overview', 'actors', 'sagas', 'breakers', 'chaos', 'events', 'deadletters', 'orders'] as const;
+export type View = (typeof VIEWS)[number];
+
+export type Route =
+  | { view: 'overview' }
+  | { view: 'actors'; address?: string }
+  | { view: 'sagas'; orderId?: string }
+  | { view: 'breakers'; process?: string; dependency?: string }
+  | { view: 'chaos' }
+  | { view: 'events' }
+  | { view: 'deadletters' }
+  | { view: 'orders'; orderId?: string };
+
+/**
+ * @example
+ * parseRoute('#/actors/inventory/sku/ABC-1'); // { view: 'actors', address: 'inventory/sku/ABC-1' }
+ */
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const [view, ...rest] = parts;
+  switch (view) {
+    case 'actors':
+      return rest.length >= 3 ? { view, address: rest.join('/') } : { view };
+    case 'sagas':
+      return rest[0] ? { view, orderId: rest[0] } : { view };
+    case 'orders':
+      return rest[0] ? { view, orderId: rest[0] } : { view };
+    case 'breakers':
+      return rest.length >= 2 ? { view, process: rest[0]!, dependency: rest[1]! } : { view };
+    case 'chaos':
+    case 'events':
+    case 'deadletters':
+      return { view };
+    default:
+      return { view: 'overview' };
+  }
+}
+
+/**
+ * @example
+ * routeHref({ view: 'sagas', orderId: 'ord-1' }); // '#/sagas/ord-1'
+ */
+export function routeHref(route: Route): string {
+  const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
+  switch (route.view) {
+    case 'overview':
+      return '#/';
+    case 'actors':
+      return route.address ? `#/actors/${enc(route.address)}` : '#/actors';
+    case 'sagas':
+      return route.orderId ? `#/sagas/${encodeURIComponent(route.orderId)}` : '#/sagas';
+    case 'orders':
+      return route.orderId ? `#/orders/${encodeURIComponent(route.orderId)}` : '#/orders';
+    case 'breakers':
+      return route.process && route.dependency ? `#/breakers/${encodeURIComponent(route.process)}/${encodeURIComponent(route.dependency)}` : '#/breakers';
+    default:
+      return `#/${route.view}`;
+  }
+}

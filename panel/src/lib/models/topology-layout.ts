@@ -1,0 +1,88 @@
+/**
+ * The Overview's topology diagram: every process at a fixed place by its role (clients' entry on the left, the
+ * services in the middle, the external provider on the right, infrastructure below), the links between services
+ * with their message rates, and the HTTP calls the gateway and payment make. Unknown processes line up at the bottom.
+ */
+import type { ProcessRow, Topology } from '../api/types.ts';
+
+export type DiagramNode = { name: string; x: number; y: number; process?: ProcessRow; processedPerSec?: number };
+export type DiagramLink = { id: string; from: string; to: string; kind: 'messages' | 'http'; label: string; perSec: number; path: string; labelAt: { x: number; y: number } };
+
+export const DIAGRAM = { width: 760, height: 300, nodeW: 120, nodeH: 44 } as const;
+
+const PLACES: Record<string, [number, number]> = {
+  gateway: [90, 120],
+  order: [290, 120],
+  inventory: [500, 40],
+  payment: [500, 150],
+  shipping: [500, 255],
+  provider: [680, 150],
+  control: [90, 255],
+  panel: [290, 255],
+  redis: [90, 30],
+};
+
+const HTTP_LINKS: [string, string][] = [
+  ['gateway', 'order'],
+  ['payment', 'provider'],
+];
+
+/**
+ * @example
+ * const { nodes, links } = topologyDiagram(topology);
+ * links.find((l) => l.from === 'order' && l.to === 'payment')?.label; // '12.5 msg/s'
+ */
+export function topologyDiagram(t: Pick<Topology, 'processes' | 'rates'>): { nodes: DiagramNode[]; links: DiagramLink[] } {
+  const nodes: DiagramNode[] = [];
+  let extra = 0;
+  const rateOf = new Map(t.rates.services.map((s) => [s.service, s.processedPerSec]));
+  for (const p of t.processes) {
+    const place = PLACES[p.name] ?? [290 + 140 * ++extra, 255];
+    nodes.push({ name: p.name, x: place[0], y: place[1], process: p, processedPerSec: rateOf.get(p.name) });
+  }
+  const at = new Map(nodes.map((n) => [n.name, n]));
+  const links: DiagramLink[] = [];
+  // Message links: one per unordered pair, both directions' rates summed into the label.
+  const pairs = new Map<string, { from: string; to: string; forward: number; back: number }>();
+  for (const l of t.rates.links) {
+    if (!at.has(l.from) || !at.has(l.to) || l.from === l.to) continue;
+    const [a, b] = [l.from, l.to].sort() as [string, string];
+    const key = `${a}|${b}`;
+    const p = pairs.get(key) ?? { from: l.from, to: l.to, forward: 0, back: 0 };
+    if (l.from === p.from) p.forward += l.perSec;
+    else p.back += l.perSec;
+    pairs.set(key, p);
+  }
+  for (const [key, p] of pairs) {
+    const perSec = p.forward + p.back;
+    links.push({ id: `m:${key}`, from: p.from, to: p.to, kind: 'messages', perSec, label: `${fmt(perSec)} msg/s`, ...geometry(at.get(p.from)!, at.get(p.to)!, 0) });
+  }
+  for (const [from, to] of HTTP_LINKS) {
+    if (!at.has(from) || !at.has(to) || pairs.has([from, to].sort().join('|'))) continue;
+    links.push({ id: `h:${from}|${to}`, from, to, kind: 'http', perSec: 0, label: 'HTTP', ...geometry(at.get(from)!, at.get(to)!, 0) });
+  }
+  return { nodes, links };
+}
+
+function fmt(n: number): string {
+  return String(Number(n.toFixed(n >= 10 ? 0 : 1)));
+}
+
+/** A straight line between two boxes' edges, and the middle for its label. */
+function geometry(a: DiagramNode, b: DiagramNode, bend: number): { path: string; labelAt: { x: number; y: number } } {
+  const clip = (from: DiagramNode, to: DiagramNode) => {
+    const dx = to.x - from.x;
+    const dy = to.y - from.y;
+    const sx = dx === 0 ? Number.POSITIVE_INFINITY : DIAGRAM.nodeW / 2 / Math.abs(dx);
+    const sy = dy === 0 ? Number.POSITIVE_INFINITY : DIAGRAM.nodeH / 2 / Math.abs(dy);
+    const s = Math.min(sx, sy);
+    return { x: from.x + dx * s, y: from.y + dy * s };
+  };
+  const p1 = clip(a, b);
+  const p2 = clip(b, a);
+  const mx = (p1.x + p2.x) / 2;
+  const my = (p1.y + p2.y) / 2 + bend;
+  return { path: `M${r(p1.x)},${r(p1.y)} L${r(p2.x)},${r(p2.y)}`, labelAt: { x: r(mx), y: r(my) } };
+}
+
+const r = (n: number) => Math.round(n * 10) / 10;

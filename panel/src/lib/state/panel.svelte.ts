@@ -1,0 +1,96 @@
+/**
+ * The panel's shared state, created once: the API client (with the token taken from the URL), the router, the
+ * live event stream, and the polls every view reads — topology, stats, breakers — with the chart series they feed.
+ * They run for as long as the panel is open, so a chart has history whichever view a person opens first.
+ */
+import { ApiClient } from '../api/client.ts';
+import { loadToken } from '../api/token.ts';
+import type { BreakerRow, Stats, Topology } from '../api/types.ts';
+import { RollingSeries } from '../models/series.ts';
+import { LiveStream } from './live.svelte.ts';
+import { Poll } from './poll.svelte.ts';
+import { Router } from './router.svelte.ts';
+
+export const breakerKey = (b: Pick<BreakerRow, 'process' | 'dependency'>) => `${b.process}/${b.dependency}`;
+
+export type Notice = { id: number; text: string; meaning: 'ok' | 'bad' };
+
+export class Panel {
+  readonly token: string | null;
+  readonly api: ApiClient;
+  readonly router = new Router();
+  readonly live = new LiveStream();
+  /** Ticks every second, for countdowns and "ago". */
+  now = $state(Date.now());
+  notices = $state<Notice[]>([]);
+
+  /** Orders/s and messages/s (all services), sampled every second. */
+  readonly throughput = new RollingSeries(2, 300);
+  /** Saga latency p50 and p99 (ms, last 60 s), sampled every second. */
+  readonly latency = new RollingSeries(2, 300);
+  /** Failure rate (%) and its threshold, per breaker. */
+  readonly breakerRates = new Map<string, RollingSeries>();
+  /** Bumped whenever a series gets a sample: charts redraw on it. */
+  seriesVersion = $state(0);
+
+  readonly topology: Poll<Topology>;
+  readonly stats: Poll<Stats>;
+  readonly breakers: Poll<BreakerRow[]>;
+  private nextNotice = 1;
+
+  constructor() {
+    this.token = loadToken(location, history, sessionStorage);
+    this.api = new ApiClient(() => this.token);
+    this.topology = new Poll<Topology>(this.api, () => '/control/topology', 1_000);
+    this.stats = new Poll<Stats>(this.api, () => '/control/stats', 1_000, (s, at) => {
+      const msgs = this.topology.data?.rates.services.reduce((sum, r) => sum + r.processedPerSec, 0) ?? null;
+      this.throughput.push(at, [s.ordersPerSec, msgs]);
+      this.latency.push(at, [s.sagaLatencyMs.p50, s.sagaLatencyMs.p99]);
+      this.seriesVersion++;
+    });
+    this.breakers = new Poll<BreakerRow[]>(this.api, () => '/control/breakers', 1_000, (rows, at) => {
+      for (const b of rows) {
+        if (b.unreachable) continue;
+        const key = breakerKey(b);
+        let s = this.breakerRates.get(key);
+        if (!s) this.breakerRates.set(key, (s = new RollingSeries(2, 300)));
+        s.push(at, [b.window?.failureRate ?? null, b.thresholds?.failureRateThreshold ?? null]);
+      }
+      this.seriesVersion++;
+    });
+  }
+
+  start(): () => void {
+    const stops = [this.live.start(), this.topology.start(), this.stats.start(), this.breakers.start()];
+    const tick = setInterval(() => (this.now = Date.now()), 1_000);
+    return () => {
+      clearInterval(tick);
+      for (const stop of stops) stop();
+    };
+  }
+
+  /** A short message in the corner: what an action did, or why it failed. */
+  notify(text: string, meaning: Notice['meaning'] = 'ok'): void {
+    const id = this.nextNotice++;
+    this.notices = [...this.notices.slice(-3), { id, text, meaning }];
+    setTimeout(() => (this.notices = this.notices.filter((n) => n.id !== id)), meaning === 'bad' ? 8_000 : 4_000);
+  }
+
+  /** Runs an action, reporting its outcome as a notice; returns its result or null when it failed. */
+  async act<T>(what: string, run: () => Promise<T>): Promise<T | null> {
+    try {
+      const result = await run();
+      this.notify(what);
+      return result;
+    } catch (error) {
+      this.notify(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, 'bad');
+      return null;
+    }
+  }
+}
+
+let instance: Panel | undefined;
+/** The panel's one shared state (created on first use, in the browser). */
+export function usePanel(): Panel {
+  return (instance ??= new Panel());
+}
