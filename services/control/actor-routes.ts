@@ -7,7 +7,7 @@ import { Elysia } from 'elysia';
 import { circuitBreakerMachine, HttpError, InvalidAddressError, InvalidCursorError, machineGraph, UnknownServiceError } from '../../runtime/index.ts';
 import { TRANSITIONS_PER_ACTOR } from './actor-history.ts';
 import type { ControlContext } from './context.ts';
-import { ActorListQuerySchema, ActorPageSchema, ActorParamsSchema, ControlErrorCode, MachineParamsSchema } from './protocol.ts';
+import { ActorListQuerySchema, ActorPageSchema, ActorParamsSchema, ControlErrorCode, inRange, LIMITS, MachineParamsSchema } from './protocol.ts';
 
 const tags = ['actors'];
 const breakerGraph = machineGraph(circuitBreakerMachine);
@@ -41,8 +41,8 @@ export function actorRoutes(ctx: ControlContext) {
   return new Elysia({ name: 'control:actors' })
     .get(
       '/actors',
-      ({ query }) =>
-        ctx.view.actors.list({ service: query.service, type: query.type, match: idPattern(query.q), cursor: query.cursor, limit: query.limit ?? 50 }).catch(asHttp),
+      async ({ query }) =>
+        ctx.view.actors.list({ service: query.service, type: query.type, match: idPattern(query.q), cursor: query.cursor, limit: inRange('query.limit', query.limit, LIMITS.actors) }).catch(asHttp),
       {
         query: ActorListQuerySchema,
         response: { 200: ActorPageSchema },
@@ -50,9 +50,9 @@ export function actorRoutes(ctx: ControlContext) {
       },
     )
     .get(
-      '/actors/:service/:type/*',
+      '/actors/:service/:type/:id',
       async ({ params }) => {
-        const address = `${params.service}/${params.type}/${decodeURIComponent(params['*'])}`;
+        const address = `${params.service}/${params.type}/${params.id}`;
         const actor = await ctx.view.actors.read(address).catch(asHttp);
         if (!actor) throw new HttpError(404, ControlErrorCode.actorNotFound, `no actor ${address} has committed a state`, { address });
         const [machine, transitions] = await Promise.all([ctx.view.machine(params.service, params.type), transitionsOf(address)]);

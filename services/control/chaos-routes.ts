@@ -69,8 +69,9 @@ export function chaosRoutes(ctx: ControlContext) {
     }
     const row = (await ctx.table.list()).find((p) => p.name === process);
     if (!row) throw new HttpError(404, ControlErrorCode.unknownProcess, `the supervisor runs no process called "${process}"`, { process });
-    await ctx.table.command({ action, process, ...(signal ? { signal: signal as 'SIGKILL' } : {}), id: crypto.randomUUID() });
+    // Recorded first: the cause is stamped before its effects (the supervisor's process.* events).
     record('chaos.action', { kind: action, target: process, detail: `${action}${signal ? ` (${signal})` : ''} pid ${row.pid ?? '-'} ${why}` });
+    await ctx.table.command({ action, process, ...(signal ? { signal: signal as 'SIGKILL' } : {}), id: crypto.randomUUID() });
     return { accepted: true as const, action, process, pid: row.pid };
   };
 

@@ -6,7 +6,7 @@ import { Elysia } from 'elysia';
 import { HttpError } from '../../runtime/index.ts';
 import { asHttp } from './actor-routes.ts';
 import type { ControlContext } from './context.ts';
-import { ControlErrorCode, DeadLetterParamsSchema, DeadLetterQuerySchema } from './protocol.ts';
+import { ControlErrorCode, DeadLetterParamsSchema, DeadLetterQuerySchema, inRange, LIMITS } from './protocol.ts';
 
 const tags = ['dead letters'];
 
@@ -23,7 +23,7 @@ export function deadLetterRoutes(ctx: ControlContext) {
     .get(
       '/deadletters',
       async ({ query }) => {
-        const letters = await ctx.view.deadLetters.list({ service: query.service, limit: query.limit ?? 100 }).catch(asHttp);
+        const letters = await ctx.view.deadLetters.list({ service: query.service, limit: inRange('query.limit', query.limit, LIMITS.deadLetters) }).catch(asHttp);
         return letters.map((l) => ({
           service: l.service,
           partition: l.partition,

@@ -6,7 +6,7 @@ import { Elysia } from 'elysia';
 import { HttpError } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
 import { eventFilter, inspectionEventStream, withId } from './event-stream.ts';
-import { ControlErrorCode, EVENT_ID_PATTERN, EventsQuerySchema, StreamQuerySchema } from './protocol.ts';
+import { ControlErrorCode, EVENT_ID_PATTERN, EventsQuerySchema, inRange, LIMITS, StreamQuerySchema } from './protocol.ts';
 
 const tags = ['events'];
 
@@ -17,7 +17,7 @@ export function eventRoutes(ctx: ControlContext) {
       async ({ query }) => {
         const keep = eventFilter(query.type, query.source);
         const from = query.from === '$' ? undefined : query.from;
-        return (await ctx.view.inspection.history({ from, limit: query.limit ?? 200, keep })).map(withId);
+        return (await ctx.view.inspection.history({ from, limit: inRange('query.limit', query.limit, LIMITS.events), keep })).map(withId);
       },
       {
         query: EventsQuerySchema,

@@ -4,7 +4,7 @@
  * frame's); every mutating route needs `Authorization: Bearer <token>`.
  */
 import { t, type Static } from 'elysia';
-import { CHAOS_KINDS, KILL_SIGNALS, PROCESS_ACTIONS, type ChaosRule } from '../../runtime/index.ts';
+import { CHAOS_KINDS, HttpError, KILL_SIGNALS, PROCESS_ACTIONS, type ChaosRule } from '../../runtime/index.ts';
 
 export const ControlErrorCode = {
   unauthorized: 'UNAUTHORIZED',
@@ -27,6 +27,22 @@ export const ControlErrorCode = {
 
 const NAME = '^[a-z][a-z0-9-]{0,62}$';
 
+/** Page sizes: the range and the default of each list's `limit`. */
+export const LIMITS = { actors: [1, 500, 50], deadLetters: [1, 500, 100], events: [1, 1_000, 200] } as const;
+
+/**
+ * A query number within its range (or its default), else a 422 naming the field.
+ *
+ * @example
+ * const limit = inRange('query.limit', query.limit, LIMITS.actors);
+ */
+export function inRange(field: string, value: number | undefined, [min, max, fallback]: readonly [number, number, number]): number {
+  if (value === undefined) return fallback;
+  if (value >= min && value <= max) return value;
+  const message = `${field} is invalid: expected ${min}–${max}, got ${value}`;
+  throw new HttpError(422, 'VALIDATION', message, [{ path: field, message }]);
+}
+
 // ── Actors and machines ────────────────────────────────────────────────────────────────────────────────────────
 
 export const ActorListQuerySchema = t.Object({
@@ -34,7 +50,9 @@ export const ActorListQuerySchema = t.Object({
   type: t.Optional(t.String({ pattern: NAME, description: 'One actor type' })),
   q: t.Optional(t.String({ maxLength: 200, pattern: '^[^\\s]*$', description: 'Id prefix, or a glob (`*`, `?`, `[...]`) over the id' })),
   cursor: t.Optional(t.String({ maxLength: 400, description: 'From the previous page' })),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 500, description: 'Actors per page, 1–500 (default 50)' })),
+  // Ranges of query numbers are checked by the route (`inRange`), which names the field; Elysia's coerced numbers
+  // would not.
+  limit: t.Optional(t.Integer({ description: 'Actors per page, 1–500 (default 50)' })),
 });
 
 export const ActorPageSchema = t.Object({
@@ -45,7 +63,7 @@ export const ActorPageSchema = t.Object({
 export const ActorParamsSchema = t.Object({
   service: t.String({ pattern: NAME }),
   type: t.String({ pattern: NAME }),
-  '*': t.String({ minLength: 1, maxLength: 600, description: 'The actor id (may contain slashes)' }),
+  id: t.String({ minLength: 1, maxLength: 200, description: 'The actor id (URL-encoded: an id may contain slashes, as %2F)' }),
 });
 
 export const MachineParamsSchema = t.Object({ service: t.String({ pattern: NAME }), type: t.String({ pattern: NAME }) });
@@ -54,7 +72,7 @@ export const MachineParamsSchema = t.Object({ service: t.String({ pattern: NAME 
 
 export const DeadLetterQuerySchema = t.Object({
   service: t.Optional(t.String({ pattern: NAME })),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 500, description: '1–500 (default 100)' })),
+  limit: t.Optional(t.Integer({ description: '1–500 (default 100)' })),
 });
 
 export const DeadLetterParamsSchema = t.Object({
@@ -95,10 +113,10 @@ export const ScenarioBodySchema = t.Optional(
 
 export const ProcessParamsSchema = t.Object({
   name: t.String({ pattern: NAME }),
-  action: t.UnionEnum(PROCESS_ACTIONS),
+  action: t.Union(PROCESS_ACTIONS.map((a) => t.Literal(a))),
 });
 
-export const ProcessCommandBodySchema = t.Optional(t.Object({ signal: t.Optional(t.UnionEnum(KILL_SIGNALS, { description: 'For kill (default SIGKILL)' })) }));
+export const ProcessCommandBodySchema = t.Optional(t.Object({ signal: t.Optional(t.Union(KILL_SIGNALS.map((s) => t.Literal(s)), { description: 'For kill (default SIGKILL)' })) }));
 
 export const ServiceParamsSchema = t.Object({ name: t.String({ pattern: NAME }) });
 
@@ -119,7 +137,7 @@ const EVENT_ID = '^(\\d{1,20}-\\d{1,20}(/\\d{1,6})?|0|\\$)$';
 
 export const EventsQuerySchema = t.Object({
   from: t.Optional(t.String({ pattern: EVENT_ID, description: 'Events after this event id (`<entry>/<index>`); default: the latest' })),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1_000, description: '1–1000 (default 200)' })),
+  limit: t.Optional(t.Integer({ description: '1–1000 (default 200)' })),
   type: t.Optional(t.String({ maxLength: 500, description: 'Comma-separated event types; `saga.*` matches a family' })),
   source: t.Optional(t.String({ maxLength: 500, description: 'Comma-separated sources (service or process names)' })),
 });

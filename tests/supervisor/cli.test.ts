@@ -4,7 +4,7 @@
  * redis-server is one clear line on stderr and a non-zero exit, not a stack trace.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { portOf } from '../../runtime/config.ts';
@@ -55,7 +55,10 @@ describe('bun services/system.ts', () => {
     }
     const rows = tableOf(stdout.text);
     expect(rows.map((r) => r.name)).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'gateway', 'control', 'panel']);
-    expect(stdout.text).toContain(`panel: http://127.0.0.1:${portOf('panel', env)}/`);
+    // The panel URL carries the control token, kept (mode 600) in the data directory.
+    const token = readFileSync(join(dataDir, 'control-token'), 'utf8').trim();
+    expect(statSync(join(dataDir, 'control-token')).mode & 0o777).toBe(0o600);
+    expect(stdout.text).toContain(`panel: http://127.0.0.1:${portOf('panel', env)}/?token=${token}\n`);
     for (const row of rows.filter((r) => r.url.startsWith('http'))) {
       const health = row.name === 'panel' ? row.url : `${row.url}/health`;
       expect(`${row.name} ${await statusOf(health)}`).toBe(`${row.name} 200`);
@@ -94,6 +97,9 @@ describe('bun services/system.ts', () => {
     await second.stdout.until('Ctrl-C stops everything.');
     expect(second.stdout.text).toContain(`supervisor: stopped a private Redis left running by an earlier run (pid ${redisPid})`);
     expect(isAlive(redisPid)).toBe(false);
+    // `start` mode: the control plane serves the panel, with the same token as the run before.
+    const token = readFileSync(join(dataDir, 'control-token'), 'utf8').trim();
+    expect(second.stdout.text).toContain(`panel: http://127.0.0.1:${portOf('control', env)}/?token=${token}\n`);
     const pids = tableOf(second.stdout.text).map((r) => r.pid);
     second.proc.kill('SIGINT');
     expect(await second.proc.exited).toBe(0);
