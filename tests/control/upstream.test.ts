@@ -11,7 +11,7 @@ import { cleanupPrefix, freePort, testPrefix, waitFor } from '../helpers/redis.t
 import { controlApp } from './helpers.ts';
 
 const prefix = testPrefix('control-upstream');
-const seen: Record<string, { method: string; path: string; body: any }[]> = { order: [], payment: [], gateway: [] };
+const seen: Record<'order' | 'payment' | 'gateway', { method: string; path: string; body: any }[]> = { order: [], payment: [], gateway: [] };
 let gatewayMode: 'ok' | 'busy' = 'ok';
 let stock = 40;
 
