@@ -4,8 +4,9 @@
  * after the last one it saw: none lost, none repeated. Filters, heartbeats, and the stream limit too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { rmSync } from 'node:fs';
 import { openInspector, type InspectionEvent } from '../../runtime/index.ts';
-import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
+import { cleanupPrefix, SHARED_REDIS, startRedisServer, testPrefix, waitFor } from '../helpers/redis.ts';
 import { controlApp, sseReader } from './helpers.ts';
 
 const prefix = testPrefix('control-events');
@@ -127,4 +128,33 @@ describe('GET /control/stats', () => {
     });
     expect(stats).toEqual({ sagas: { completed: 1, compensated: 0, parked: 0, running: 1 }, ordersPerSec: 0.2, sagaLatencyMs: { p50: 120, p99: 120 } });
   });
+});
+
+describe('the live stream and a Redis outage', () => {
+  it('should keep the stream open through a Redis restart and deliver what is written after it', async () => {
+    const redis = await startRedisServer();
+    const own = await controlApp({ prefix: 'blip', redis: redis.url, follow: false });
+    const writer = await openInspector({ source: 'test', redis: redis.url, keyPrefix: 'blip' });
+    let restarted: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+    try {
+      const reader = sseReader(await own.call('GET', '/control/events/stream'));
+      for (let n = 0; n < 5; n++) writer.inspect(chaosEvent(n));
+      expect(numbers(await reader.events(5))).toEqual([0, 1, 2, 3, 4]);
+
+      // Redis goes away and comes back (AOF keeps the stream) on the same port.
+      redis.proc.kill('SIGTERM');
+      await redis.proc.exited;
+      await Bun.sleep(300);
+      restarted = await startRedisServer({ port: redis.port, dir: redis.dir });
+      await Bun.sleep(300);
+      for (let n = 5; n < 10; n++) writer.inspect(chaosEvent(n));
+      expect(numbers(await reader.events(10, 8_000))).toEqual([...Array(10).keys()]);
+      await reader.close();
+    } finally {
+      await writer.close().catch(() => {});
+      await own.close().catch(() => {});
+      await restarted?.stop();
+      rmSync(redis.dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 });
