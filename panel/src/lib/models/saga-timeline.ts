@@ -85,7 +85,8 @@ export function sagaTimeline(startedAt: number, log: SagaLogEntry[], now: number
         attempts: 0,
         durationMs: null,
         retries: [],
-        completesWith: completes.get(entry.step)?.join(' / '),
+        // A step names its success reply; a compensation every reply that ends it.
+        completesWith: compensation ? completes.get(entry.step)?.join(' / ') : completes.get(entry.step)?.[0],
       };
       rows.push(row);
       open.set(entry.step, row);

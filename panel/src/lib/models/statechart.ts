@@ -35,7 +35,15 @@ const NODE_H = 30;
 export type GlobalTransition = { event: string; target: string };
 
 /** The top-level ELK graph and what could not be an edge (transitions from the root itself). */
-export function elkInput(graph: MachineGraph, options: { direction?: 'DOWN' | 'RIGHT'; maxDepth?: number } = {}): { root: ElkNode; global: GlobalTransition[] } {
+export type LayoutOptions = {
+  direction?: 'DOWN' | 'RIGHT';
+  /** Fold states deeper than this below the top level into their ancestor (see `visibleStateOf`). */
+  maxDepth?: number;
+  /** Place edge labels in the layout (default true). Without, a big machine stays compact; labels become tooltips. */
+  edgeLabels?: boolean;
+};
+
+export function elkInput(graph: MachineGraph, options: LayoutOptions = {}): { root: ElkNode; global: GlobalTransition[]; texts: Map<string, string> } {
   const direction = options.direction ?? 'DOWN';
   const shown = visibleStateOf(graph, options.maxDepth ?? Number.POSITIVE_INFINITY);
   const byParent = new Map<string | null, MachineGraph['states']>();
@@ -74,9 +82,14 @@ export function elkInput(graph: MachineGraph, options: { direction?: 'DOWN' | 'R
       merged.set(k, m);
     }
   }
+  const texts = new Map<string, string>();
   const edges: ElkEdge[] = [...merged.values()].map((m, i) => {
+    const id = `e${i}`;
     const text = m.events.length > 2 ? `${m.events.slice(0, 2).join(', ')} +${m.events.length - 2}` : m.events.join(', ');
-    return { id: `e${i}`, sources: [m.source], targets: [m.target], labels: [{ text, width: text.length * (CHAR_W - 0.8), height: LABEL_H }] };
+    texts.set(id, m.events.join(', '));
+    const edge: ElkEdge = { id, sources: [m.source], targets: [m.target] };
+    if (options.edgeLabels !== false) edge.labels = [{ text, width: text.length * (CHAR_W - 0.8), height: LABEL_H }];
+    return edge;
   });
 
   const top = byParent.get(graph.id) ?? [];
@@ -97,7 +110,7 @@ export function elkInput(graph: MachineGraph, options: { direction?: 'DOWN' | 'R
     children: top.map((s) => nodeOf(s.id)),
     edges,
   };
-  return { root, global };
+  return { root, global, texts };
 }
 
 /**
@@ -122,11 +135,11 @@ export function visibleStateOf(graph: MachineGraph, maxDepth: number): Map<strin
 }
 
 export type DrawnNode = { id: string; key: string; x: number; y: number; width: number; height: number; compound: boolean; final: boolean; initial: boolean; depth: number };
-export type DrawnEdge = { id: string; source: string; target: string; points: ElkPoint[]; label?: { text: string; x: number; y: number } };
+export type DrawnEdge = { id: string; source: string; target: string; points: ElkPoint[]; label?: { text: string; x: number; y: number }; title: string };
 export type Drawing = { width: number; height: number; nodes: DrawnNode[]; edges: DrawnEdge[] };
 
 /** ELK's answer as absolute boxes (parents before children) and edge polylines. */
-export function drawing(graph: MachineGraph, laidOut: ElkNode): Drawing {
+export function drawing(graph: MachineGraph, laidOut: ElkNode, texts = new Map<string, string>()): Drawing {
   const info = new Map(graph.states.map((s) => [s.id, s]));
   const initials = new Set(graph.states.map((s) => s.initial).filter((x): x is string => !!x));
   const nodes: DrawnNode[] = [];
@@ -168,6 +181,7 @@ export function drawing(graph: MachineGraph, laidOut: ElkNode): Drawing {
         target: e.targets[0]!,
         points,
         label: l ? { text: l.text, x: (l.x ?? 0) + o.x, y: (l.y ?? 0) + o.y } : undefined,
+        title: texts.get(e.id) ?? l?.text ?? '',
       });
     }
     for (const c of node.children ?? []) collect(c);

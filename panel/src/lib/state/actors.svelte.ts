@@ -52,6 +52,7 @@ export class ActorsState {
     this.items = [];
     this.cursor = null;
     this.done = false;
+    this.loading = false; // a page still in flight belongs to the previous search
     await this.more();
   }
 
@@ -77,7 +78,6 @@ export class ActorsState {
       this.done = true;
     } finally {
       if (generation === this.generation) this.loading = false;
-      else this.loading = false;
     }
   }
 

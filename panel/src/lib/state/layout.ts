@@ -4,17 +4,17 @@
  */
 import ELK from 'elkjs/lib/elk.bundled.js';
 import type { MachineGraph } from '../api/types.ts';
-import { drawing, elkInput, type Drawing, type ElkNode, type GlobalTransition } from '../models/statechart.ts';
+import { drawing, elkInput, type Drawing, type ElkNode, type GlobalTransition, type LayoutOptions } from '../models/statechart.ts';
 
 const elk = new ELK();
 const cache = new Map<string, Promise<{ drawing: Drawing; global: GlobalTransition[] }>>();
 
-export function layoutMachine(graph: MachineGraph, options: { direction?: 'DOWN' | 'RIGHT'; maxDepth?: number } = {}) {
-  const key = `${graph.id}|${graph.states.length}|${graph.transitions.length}|${options.direction ?? 'DOWN'}|${options.maxDepth ?? 'all'}`;
+export function layoutMachine(graph: MachineGraph, options: LayoutOptions = {}) {
+  const key = `${graph.id}|${graph.states.length}|${graph.transitions.length}|${options.direction ?? 'DOWN'}|${options.maxDepth ?? 'all'}|${options.edgeLabels !== false}`;
   let found = cache.get(key);
   if (!found) {
-    const { root, global } = elkInput(graph, options);
-    found = elk.layout(root as Parameters<typeof elk.layout>[0]).then((out) => ({ drawing: drawing(graph, out as unknown as ElkNode), global }));
+    const { root, global, texts } = elkInput(graph, options);
+    found = elk.layout(root as Parameters<typeof elk.layout>[0]).then((out) => ({ drawing: drawing(graph, out as unknown as ElkNode, texts), global }));
     cache.set(key, found);
     found.catch(() => cache.delete(key));
   }

@@ -1,0 +1,45 @@
+/**
+ * 1. A person places an order from the panel: it is accepted, its saga runs every step to `completed`, and the
+ * order shows confirmed — in the Orders view and in the saga's timeline.
+ */
+import { controlGet, expect, openPanel, screenshot, test } from './fixtures.ts';
+
+test('an order placed from the panel completes its saga and shows confirmed', async ({ page, system }) => {
+  await openPanel(page, system);
+  // The token went from the address bar into the tab's storage.
+  expect(page.url()).not.toContain('token=');
+  expect(await page.evaluate(() => sessionStorage.getItem('mailroom.control-token'))).toBe(system.token);
+  await screenshot(page, '01-overview');
+
+  await page.locator('[data-nav="orders"]').click();
+  await expect(page.locator('[data-testid="order-sku"] option').first()).toBeAttached();
+  await page.locator('[data-testid="order-sku"]').selectOption('BOX-S');
+  await page.locator('[data-testid="place-order"]').click();
+
+  const row = page.locator('[data-testid="placed-orders"] tr[data-order]').first();
+  await expect(row).toBeVisible();
+  const orderId = (await row.getAttribute('data-order'))!;
+  await expect(row.locator('[data-testid="order-state"] [data-state]')).toHaveAttribute('data-state', 'confirmed', { timeout: 30_000 });
+  await expect(row.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed');
+  await screenshot(page, '01-order-confirmed');
+
+  // The saga's timeline: every step succeeded, in order, and the saga completed.
+  await row.locator('a').first().click();
+  await expect(page).toHaveURL(new RegExp(`#/sagas/${orderId}$`));
+  const timeline = page.locator('[data-testid="saga-timeline"]');
+  await expect(timeline.locator('[data-testid="saga-end"]')).toContainText('completed');
+  const steps = await timeline.locator('[data-step]').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-step')}:${r.getAttribute('data-outcome')}`));
+  expect(steps).toEqual(['createOrder:succeeded', 'reserveInventory:succeeded', 'chargePayment:succeeded', 'scheduleShipment:succeeded', 'confirmOrder:succeeded']);
+  await expect(page.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed');
+  await screenshot(page, '01-saga-timeline');
+
+  // The control plane agrees.
+  const saga = await controlGet<{ status: string }>(system, `/control/sagas/${orderId}`);
+  expect(saga.status).toBe('completed');
+
+  // The saga's statechart, drawn from its machine, rests in `completed`.
+  await page.goto(`${system.panel}/#/actors/order/fulfillment/${orderId}`);
+  await expect(page.locator('[data-testid="statechart"] g[data-active="true"]').first()).toBeVisible({ timeout: 20_000 });
+  await expect(page.locator('[data-testid="statechart"] g.leaf')).toHaveAttribute('data-state-id', 'fulfillment.completed');
+  await screenshot(page, '01-saga-statechart');
+});
