@@ -258,16 +258,20 @@ export function clusterViewOn(link: RedisLink, prefix: string, owns = false) {
     actors: {
       /**
        * One page of actors, `limit` at most, of one service or of all (in service order), optionally of one type
-       * and with ids matching a glob. The cursor resumes exactly after the last item served.
+       * and with ids matching a glob. The cursor resumes exactly after the last item served; it is null only when
+       * the scan is complete (a page may hold fewer than `limit` items and still have a cursor).
        */
-      async list(options: { service?: string; type?: string; match?: string; cursor?: string; limit?: number } = {}): Promise<ActorPage> {
+      async list(options: { service?: string; type?: string; match?: string; cursor?: string; limit?: number; maxScans?: number } = {}): Promise<ActorPage> {
         const limit = options.limit ?? 50;
+        // A search that matches little among many actors stops after this many HSCAN calls and hands back a
+        // cursor (with fewer items than asked), so no single request scans the whole index.
+        let scans = options.maxScans ?? 250;
         const names = options.service === undefined ? await services() : [options.service];
         if (options.service !== undefined) await needPartitions(options.service);
         const pattern = `${options.type ?? '*'}/${options.match ?? '*'}`;
         let pos: Position = options.cursor ? decodePosition(options.cursor) : { s: 0, p: 0, c: '0', k: 0 };
         const items: ActorPage['items'] = [];
-        while (pos.s < names.length) {
+        while (pos.s < names.length && scans-- > 0) {
           const service = names[pos.s]!;
           const partitions = (await partitionsOf(service)) ?? 0;
           if (pos.p >= partitions) {

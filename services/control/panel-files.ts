@@ -35,5 +35,5 @@ export function panelFiles(dir: string) {
     }
     set.headers['cache-control'] = 'no-cache';
     return Bun.file(index);
-  });
+  }, { detail: { hide: true } });
 }
