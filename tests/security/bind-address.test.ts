@@ -3,10 +3,11 @@
  * `bun run dev` runs) on free ports, and every listening socket of every process it starts — the services, the
  * provider, the gateway, the control plane, Vite and the private redis-server — read from the kernel (`/proc`). By
  * default each binds 127.0.0.1 only; `MAILROOM_HOST` moves the servers (here to 127.0.0.2, still loopback), never
- * the private Redis, which stays on 127.0.0.1.
+ * the private Redis, which stays on 127.0.0.1. The running system is also asked over real sockets what the in-process
+ * security tests check: the control plane wants this run's token, and no process answers a foreign origin with CORS.
  */
-import { afterAll, describe, expect, it } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collect, descendantsOf, freePortOffset, isAlive, ROOT, waitFor } from '../supervisor/helpers.ts';
@@ -64,22 +65,58 @@ function listening(rows: Row[]): Record<string, string[]> {
 
 const EVERY_PROCESS = ['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'gateway', 'control', 'panel'];
 
-describe('listening addresses', () => {
-  it('should bind every server and the private Redis to 127.0.0.1 only by default', async () => {
-    const system = await startSystem({ MAILROOM_HOST: undefined });
-    try {
-      expect(system.rows.map((r) => r.name)).toEqual(EVERY_PROCESS);
-      const seen = listening(system.rows);
-      for (const row of system.rows) {
-        // Exactly its own port, on loopback: no 0.0.0.0, no ::, no second socket elsewhere.
-        expect({ process: row.name, listening: seen[row.name] }).toEqual({ process: row.name, listening: [`127.0.0.1:${row.port}`] });
-      }
-    } finally {
-      await system.stop();
-    }
-  }, 90_000);
+describe('bun run dev on the default host', () => {
+  let system: Awaited<ReturnType<typeof startSystem>>;
+  beforeAll(async () => {
+    system = await startSystem({ MAILROOM_HOST: undefined });
+  }, 60_000);
+  afterAll(() => system?.stop(), 15_000);
+  const url = (name: string) => system.rows.find((r) => r.name === name)!.url;
 
-  it('should bind every server to MAILROOM_HOST when it is set, and keep the private Redis on 127.0.0.1', async () => {
+  it('should bind every server and the private Redis to 127.0.0.1 only', () => {
+    expect(system.rows.map((r) => r.name)).toEqual(EVERY_PROCESS);
+    const seen = listening(system.rows);
+    for (const row of system.rows) {
+      // Exactly its own port, on loopback: no 0.0.0.0, no ::, no second socket elsewhere.
+      expect({ process: row.name, listening: seen[row.name] }).toEqual({ process: row.name, listening: [`127.0.0.1:${row.port}`] });
+    }
+  });
+
+  it('should refuse a control mutation over HTTP without this run’s token, and accept it with the token', async () => {
+    const token = readFileSync(join(dataDir, 'control-token'), 'utf8').trim();
+    const stopLoad = (authorization?: string) =>
+      fetch(`${url('control')}/control/load`, { method: 'DELETE', headers: authorization ? { authorization } : {}, signal: AbortSignal.timeout(5_000) });
+    for (const authorization of [undefined, 'Bearer wrong-token', `Bearer ${token}x`]) {
+      const res = await stopLoad(authorization);
+      expect({ authorization, status: res.status, code: ((await res.json()) as { code: string }).code }).toEqual({ authorization, status: 401, code: 'UNAUTHORIZED' });
+    }
+    const res = await stopLoad(`Bearer ${token}`);
+    await res.body?.cancel();
+    expect(res.status).toBe(200);
+  });
+
+  it('should give a foreign origin no CORS header from any process, and the panel’s origin its own on the control plane', async () => {
+    for (const row of system.rows.filter((r) => r.url.startsWith('http'))) {
+      const target = row.name === 'panel' ? `${row.url}/` : `${row.url}/health`;
+      for (const method of ['GET', 'OPTIONS']) {
+        const res = await fetch(target, {
+          method,
+          headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+          signal: AbortSignal.timeout(5_000),
+        });
+        await res.body?.cancel();
+        expect({ process: row.name, method, allowOrigin: res.headers.get('access-control-allow-origin') }).toEqual({ process: row.name, method, allowOrigin: null });
+      }
+    }
+    const panel = new URL(url('panel')).origin;
+    const res = await fetch(`${url('control')}/control/health`, { headers: { origin: panel }, signal: AbortSignal.timeout(5_000) });
+    await res.body?.cancel();
+    expect(res.headers.get('access-control-allow-origin')).toBe(panel);
+  });
+});
+
+describe('bun run dev with MAILROOM_HOST', () => {
+  it('should bind every server to MAILROOM_HOST, and keep the private Redis on 127.0.0.1', async () => {
     const system = await startSystem({ MAILROOM_HOST: '127.0.0.2' });
     try {
       expect(system.rows.map((r) => r.name)).toEqual(EVERY_PROCESS);
