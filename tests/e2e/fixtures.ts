@@ -9,6 +9,8 @@ import { ARTIFACTS, systemInfo, type SystemInfo } from './system.ts';
 
 type Fixtures = {
   system: SystemInfo;
+  /** After every test: no chaos rule and no load left for the next one. */
+  cleanup: void;
   /** Console messages that are expected in this test (e.g. the 401 a tokenless action gets). */
   allowConsole: (pattern: RegExp) => void;
   consoleErrors: string[];
@@ -18,6 +20,14 @@ export const test = base.extend<Fixtures>({
   system: async ({}, use) => {
     await use(systemInfo());
   },
+  cleanup: [
+    async ({ system }, use) => {
+      await use();
+      await controlSend(system, 'DELETE', '/control/chaos/rules').catch(() => {});
+      await controlSend(system, 'DELETE', '/control/load').catch(() => {});
+    },
+    { auto: true },
+  ],
   consoleErrors: async ({}, use) => {
     await use([]);
   },
@@ -60,6 +70,30 @@ export async function controlGet<T>(system: SystemInfo, path: string): Promise<T
   const res = await fetch(`${system.control}${path}`);
   if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
+}
+
+/** Moves within the panel without reloading it (a reload would drop the live events it has gathered). */
+export async function go(page: Page, hash: string): Promise<void> {
+  await page.evaluate((h) => (location.hash = h), hash);
+}
+
+/** POSTs (or PUTs/DELETEs) to the control plane from the test, with the token unless told otherwise. */
+export async function controlSend(system: SystemInfo, method: string, path: string, body?: unknown, token: string | null = system.token): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  return fetch(`${system.control}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+/** Every saga the control plane lists (all pages). */
+export async function allSagas(system: SystemInfo): Promise<{ orderId: string; status: string; startedAt: number }[]> {
+  const out: { orderId: string; status: string; startedAt: number }[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: { orderId: string; status: string; startedAt: number }[]; cursor: string | null } = await controlGet(system, `/control/sagas?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    out.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  return out;
 }
 
 export { expect };

@@ -13,11 +13,11 @@ export type RuleForm = {
   dependency: string;
   route: string;
   /** Percent, 0–100. */
-  probability: string;
-  latencyMin: string;
-  latencyMax: string;
-  status: string;
-  durationS: string;
+  probability: string | number;
+  latencyMin: string | number;
+  latencyMax: string | number;
+  status: string | number;
+  durationS: string | number;
   note: string;
 };
 
@@ -43,7 +43,10 @@ export const EMPTY_FORM: RuleForm = {
  */
 export function ruleFromForm(f: RuleForm): { rule: NewChaosRule | null; problems: string[] } {
   const problems: string[] = [];
-  const num = (s: string) => (s.trim() === '' ? Number.NaN : Number(s));
+  // Number inputs bound in Svelte hand back numbers, text inputs strings: read both.
+  const text = (v: string | number | null | undefined) => String(v ?? '').trim();
+  const num = (v: string | number) => (text(v) === '' ? Number.NaN : Number(v));
+  f = { ...f, service: text(f.service), messageType: text(f.messageType), dependency: text(f.dependency), route: text(f.route), note: text(f.note) };
   const target: NewChaosRule['target'] = {};
   if (f.on === 'service') {
     if (!f.service.trim()) problems.push('name the service');
@@ -71,7 +74,7 @@ export function ruleFromForm(f: RuleForm): { rule: NewChaosRule | null; problems
     if (!(min >= 0 && max >= min && max <= 60_000)) problems.push('latency needs 0 ≤ min ≤ max ≤ 60000 ms');
     rule.latencyMs = { min, max };
   }
-  if (f.kind === 'error' && f.on !== 'service' && f.status.trim()) {
+  if (f.kind === 'error' && f.on !== 'service' && text(f.status)) {
     const status = num(f.status);
     if (!(Number.isInteger(status) && status >= 400 && status <= 599)) problems.push('status is an HTTP error status, 400–599');
     rule.status = status;

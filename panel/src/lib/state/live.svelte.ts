@@ -28,12 +28,31 @@ export class LiveStream {
   private arrivals: { at: number; n: number }[] = [];
   private readonly batcher = new Batcher<LiveEvent>((batch) => this.flush(batch), 100);
 
-  constructor(private readonly url = '/control/events/stream') {}
+  constructor(
+    private readonly url = '/control/events/stream',
+    private readonly historyUrl = '/control/events?limit=300',
+  ) {}
 
   start(): () => void {
     this.stopped = false;
-    this.connect();
+    void this.begin();
     return () => this.stop();
+  }
+
+  /** The recent history first (so the views are not empty on a quiet system), then the stream from its last id. */
+  private async begin(): Promise<void> {
+    try {
+      const res = await fetch(this.historyUrl, { signal: AbortSignal.timeout(5_000) });
+      if (res.ok) {
+        const history = (await res.json()) as LiveEvent[];
+        const last = history[history.length - 1];
+        if (last?.id) this.lastId = last.id;
+        if (history.length) this.flush(history);
+      }
+    } catch {
+      // No history: the stream alone will do.
+    }
+    this.connect();
   }
 
   stop(): void {
