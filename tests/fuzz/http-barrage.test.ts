@@ -44,6 +44,11 @@ async function seedHostileDeadLetters(shop: InProcessShop) {
 }
 
 const shop = await startInProcessShop();
+// A key no request may touch: injection-shaped input that reached Redis as a command would show here.
+const canary = createClient({ url: SHARED_REDIS });
+await canary.connect();
+const CANARY_KEY = `${shop.prefix}:canary`;
+await canary.set(CANARY_KEY, 'still here');
 const routes = Object.fromEntries(await Promise.all(APP_NAMES.map(async (name) => [name, await discoverRoutes(shop.apps[name])] as const))) as Record<AppName, Route[]>;
 const ROUTE_INPUTS = routeInputs({ controlToken: shop.control.token, deadLetters: await seedHostileDeadLetters(shop) });
 
@@ -55,6 +60,7 @@ for (const name of APP_NAMES) process.env[`MAILROOM_PORT_${name.toUpperCase()}`]
 const report: { app: AppName; route: string; sent: number; ms: number; statuses: Record<number, number> }[] = [];
 
 afterAll(async () => {
+  await canary.quit();
   for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
   Object.assign(process.env, savedEnv);
   await shop.close();
@@ -117,7 +123,10 @@ describe('bad-input barrage', () => {
     });
   }
 
-  it('should leave every app healthy, no unexpected error logged, and no prototype polluted', async () => {
+  it('should leave every app healthy, the data in Redis intact, no unexpected error logged, and no prototype polluted', async () => {
+    expect(await canary.get(CANARY_KEY)).toBe('still here');
+    const skus = (await (await shop.apps.inventory.handle(new Request('http://localhost/skus'))).json()) as { items: unknown[] };
+    expect(skus.items.length).toBeGreaterThanOrEqual(12);
     for (const name of APP_NAMES) {
       const res = await shop.apps[name].handle(new Request('http://localhost/health'));
       expect({ name, status: res.status }).toEqual({ name, status: 200 });
