@@ -38,7 +38,7 @@ export const ICON: Record<Meaning, string> = {
   warn: '◐',
   bad: '✕',
   comp: '↺',
-  forced: '✋',
+  forced: '◆',
   neutral: '•',
 };
 
