@@ -185,7 +185,7 @@ export function describeRequest(request: Request, input: RouteInput): string {
  * @example
  * await expectWellFormed(await app.handle(request), 'POST /orders {}');
  */
-export async function expectWellFormed(response: Response, what: string): Promise<{ status: number; body: unknown }> {
+export async function expectWellFormed(response: Response, what: string, secrets: readonly string[] = []): Promise<{ status: number; body: unknown }> {
   // A live stream (Server-Sent Events) never ends: its headers are the answer; closing it must free it.
   if (response.status < 400 && response.headers.get('content-type')?.startsWith('text/event-stream')) {
     await response.body?.cancel();
@@ -193,6 +193,10 @@ export async function expectWellFormed(response: Response, what: string): Promis
   }
   const text = await response.text();
   if (response.status >= 500) throw new Error(`${what} → ${response.status}: ${text.slice(0, 500)}`);
+  if (response.headers.get('content-type')?.includes('json')) {
+    const leaks = leaksIn(text, secrets);
+    if (leaks.length > 0) throw new Error(`${what} → ${response.status} leaks ${leaks.join(', ')}: ${text.slice(0, 500)}`);
+  }
   let body: unknown = text;
   if (response.status >= 400) {
     const type = response.headers.get('content-type') ?? '';
@@ -209,6 +213,21 @@ export async function expectWellFormed(response: Response, what: string): Promis
   return { status: response.status, body };
 }
 
+const ROOT = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+
+/**
+ * What no JSON answer may carry: a stack frame, a path on this machine, a dependency's file, or a secret the caller
+ * did not send (the control token is passed in by the test).
+ */
+export function leaksIn(text: string, secrets: readonly string[] = []): string[] {
+  const found: string[] = [];
+  if (/\n\s+at \S.*:\d+:\d+/.test(text)) found.push('a stack trace');
+  if (text.includes(ROOT)) found.push(`a path under ${ROOT}`);
+  if (text.includes('node_modules')) found.push('a node_modules path');
+  for (const secret of secrets) if (secret && text.includes(secret)) found.push('a secret');
+  return found;
+}
+
 /** Runs per route; `FUZZ_RUNS` raises it (never below the floor of 1,000). */
 export const RUNS_PER_ROUTE = Math.max(1_000, Number(process.env.FUZZ_RUNS ?? 1_000));
 
@@ -216,7 +235,7 @@ export const RUNS_PER_ROUTE = Math.max(1_000, Number(process.env.FUZZ_RUNS ?? 1_
  * Sends `runs` generated requests to one route and checks each answer; returns how many were sent and the
  * statuses seen, for the test to show that hostile and valid inputs both got through.
  */
-export async function barrage(app: AnyElysia, route: Route, fuzz: RouteFuzz, runs = RUNS_PER_ROUTE) {
+export async function barrage(app: AnyElysia, route: Route, fuzz: RouteFuzz, runs = RUNS_PER_ROUTE, secrets: readonly string[] = []) {
   const statuses = new Map<number, number>();
   let sent = 0;
   await fc.assert(
@@ -224,7 +243,8 @@ export async function barrage(app: AnyElysia, route: Route, fuzz: RouteFuzz, run
       const request = toRequest(route, input);
       const what = describeRequest(request, input);
       const response = await app.handle(request);
-      const { status } = await expectWellFormed(response, what);
+      // A secret the request itself carried may come back (an echo is no leak); any other may not.
+      const { status } = await expectWellFormed(response, what, secrets.filter((secret) => !what.includes(secret) && !Object.values(input.headers ?? {}).some((v) => v.includes(secret))));
       sent++;
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
       await fuzz.after?.(input, response);

@@ -115,7 +115,7 @@ describe('bad-input barrage', () => {
           if (!fuzz) throw new Error(`no input generator for ${name} ${route.key}: add one to tests/fuzz/route-inputs.ts`);
           const extra = afterEach[`${name} ${route.key}`];
           const started = performance.now();
-          const result = await barrage(shop.apps[name], route, extra ? { ...fuzz, after: async () => void (await extra()) } : fuzz);
+          const result = await barrage(shop.apps[name], route, extra ? { ...fuzz, after: async () => void (await extra()) } : fuzz, RUNS_PER_ROUTE, [shop.control.token]);
           report.push({ app: name, route: route.key, sent: result.sent, ms: performance.now() - started, statuses: result.statuses });
           expect(result.sent).toBeGreaterThanOrEqual(RUNS_PER_ROUTE);
         }, 60_000);
