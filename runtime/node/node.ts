@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
-import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
+import { openLink, type LinkKind } from '../redis/link.ts';
 import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt, type ActorView, type DeadLetter } from '../cluster-view.ts';
 import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
 import { machineGraph } from '../machine-graph.ts';
@@ -261,12 +261,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       });
       workers.set(partition, worker);
       inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: previous, to: nodeId, token });
-      void ensureGroup(link, keys.mbox, service).then(
-        () => {
-          if (workers.get(partition) === worker && !stopped) worker.start();
-        },
-        (error) => onError(error, `creating the consumer group of partition ${partition}`),
-      );
+      // The worker creates the consumer group itself, retrying while Redis fails: it never holds a dead lease.
+      if (!stopped) worker.start();
     },
     lost(partition) {
       const worker = workers.get(partition);
@@ -429,10 +425,3 @@ function validateEvent(event: MailroomEvent): void {
   }
 }
 
-async function ensureGroup(link: RedisLink, mbox: string, group: string): Promise<void> {
-  try {
-    await link.call(['XGROUP', 'CREATE', mbox, group, '0', 'MKSTREAM']);
-  } catch (error) {
-    if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
-  }
-}

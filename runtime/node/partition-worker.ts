@@ -181,10 +181,15 @@ export class PartitionWorker {
   }
 
   private async run(): Promise<void> {
-    await this.takeOver();
     let idleRounds = 0;
+    let tookOver = false;
     while (!this.stopping) {
       try {
+        // Retried like every other step: a takeover that Redis fails under must not leave a leased partition unread.
+        if (!tookOver) {
+          await this.takeOver();
+          tookOver = true;
+        }
         const now = this.ctx.clock.now();
         if (this.ctx.chaos.paused(this.ctx.service)) {
           // A pause rule (chaos): stop reading until it expires; the lease keeps being renewed meanwhile.
@@ -206,8 +211,16 @@ export class PartitionWorker {
     }
   }
 
-  /** What a new owner does first: re-run recorded effects; timers and the outbox are swept by the loop. */
+  /**
+   * What a new owner does first: make sure the mailbox has its consumer group, and re-run recorded effects; timers and
+   * the outbox are swept by the loop. Safe to repeat (an effect still running here is not launched twice).
+   */
   private async takeOver(): Promise<void> {
+    try {
+      await this.ctx.link.call(['XGROUP', 'CREATE', this.keys.mbox, this.ctx.group, '0', 'MKSTREAM']);
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+    }
     const all = (await this.ctx.link.call(['HGETALL', this.keys.effects])) as Record<string, string> | string[] | null;
     const pairs = Array.isArray(all) ? pairsOf(all) : Object.entries(all ?? {});
     for (const [, json] of pairs) {
