@@ -62,6 +62,19 @@ export class LiveStream {
     this.source = null;
   }
 
+  /**
+   * The control plane stopped answering (a poll failed): a stream through a proxy may hang open without an error,
+   * so drop it and reconnect from the last id until the control plane is back.
+   */
+  reconnect(): void {
+    if (this.stopped || this.status === 'reconnecting') return;
+    this.status = 'reconnecting';
+    this.source?.close();
+    this.source = null;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
+  }
+
   /** Every flushed batch (≤ 10 a second); returns the unsubscribe function. */
   subscribe(fn: (batch: LiveEvent[]) => void): () => void {
     this.listeners.add(fn);

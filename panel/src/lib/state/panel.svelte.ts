@@ -37,11 +37,24 @@ export class Panel {
   readonly stats: Poll<Stats>;
   readonly breakers: Poll<BreakerRow[]>;
   private nextNotice = 1;
+  private controlPid: number | null = null;
 
   constructor() {
     this.token = loadToken(location, history, sessionStorage);
     this.api = new ApiClient(() => this.token);
-    this.topology = new Poll<Topology>(this.api, () => '/control/topology', 1_000);
+    // The topology poll doubles as the control plane's pulse: when it fails, the live stream reconnects.
+    // A new control-plane pid means the stream's server is gone even if the proxy kept the connection open.
+    this.topology = new Poll<Topology>(
+      this.api,
+      () => '/control/topology',
+      1_000,
+      (t) => {
+        const pid = t.processes.find((p) => p.name === 'control')?.pid ?? null;
+        if (this.controlPid !== null && pid !== null && pid !== this.controlPid) this.live.reconnect();
+        if (pid !== null) this.controlPid = pid;
+      },
+      () => this.live.reconnect(),
+    );
     this.stats = new Poll<Stats>(this.api, () => '/control/stats', 1_000, (s, at) => {
       const msgs = this.topology.data?.rates.services.reduce((sum, r) => sum + r.processedPerSec, 0) ?? null;
       this.throughput.push(at, [s.ordersPerSec, msgs]);

@@ -17,6 +17,7 @@ export class Poll<T> {
     private readonly path: () => string,
     private readonly intervalMs: number,
     private readonly onData?: (data: T, at: number) => void,
+    private readonly onError?: (message: string) => void,
   ) {}
 
   async refresh(): Promise<void> {
@@ -31,6 +32,7 @@ export class Poll<T> {
       this.onData?.(data, at);
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error);
+      this.onError?.(this.error);
     } finally {
       this.inFlight = false;
     }
