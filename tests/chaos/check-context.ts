@@ -7,6 +7,7 @@
 import type { FinalState, SagaView } from './final-state.ts';
 import type { InjectorReport } from './injector.ts';
 import type { PlacedOrder, Restock } from './load.ts';
+import type { Replayed } from './operator.ts';
 
 export type Violation = { check: string; message: string };
 
@@ -17,6 +18,8 @@ export type CheckContext = {
   /** SKU → the stock it was listed with, read before the first order. */
   seeded: Map<string, number>;
   injector: InjectorReport;
+  /** Dead letters of injected faults that the run replayed after healing, as an operator would. */
+  replayed: Replayed[];
   violations: Violation[];
   notes: string[];
 };

@@ -1,8 +1,8 @@
 /**
  * Nothing left in transit: in every partition's mailbox of every service no entry is pending in the consumer group
  * and none is waiting undelivered, no outbox entry is left to relay and no effect is still running. Every dead letter
- * is listed with its reason; one is accounted for when an injected fault made its turn fail every time (the reason
- * says so), and any other is a violation.
+ * is listed with its reason: one is accounted for when an injected fault made its turn fail every time (the reason
+ * says so; the run replays those after healing, as an operator would), and any other is a violation.
  */
 import { some, type CheckContext } from './check-context.ts';
 
@@ -25,6 +25,10 @@ export function checkMailboxes(ctx: CheckContext): void {
   notes.push(`mailboxes: ${state.mailboxes.length} checked, 0 pending expected, ${timers} durable timer(s) still armed`);
   if (state.missing.length) fail(`actors listed in the index with no committed record: ${some(state.missing, (a) => a)}`);
 
+  if (ctx.replayed.length) {
+    notes.push(`dead letters replayed after healing (an injected fault failed every delivery): ${ctx.replayed.length}`);
+    for (const d of ctx.replayed) notes.push(`  replayed ${d.service}:${d.partition} ${d.actor} ${d.event.type ?? '?'} after ${d.deliveries}: ${d.error}`);
+  }
   const accounted = state.deadLetters.filter((d) => d.error.includes('injected fault'));
   const unexplained = state.deadLetters.filter((d) => !d.error.includes('injected fault'));
   const byReason = new Map<string, number>();

@@ -36,8 +36,10 @@ export type InjectorReport = {
 
 export type Injector = {
   report: InjectorReport;
-  /** Stops the plan, removes every rule, resumes paused processes; resolves once recoveries under way are measured. */
+  /** Stops the plan, resumes paused processes and removes every rule (resolves once they are gone). */
   heal(): Promise<void>;
+  /** Resolves once the faults under way have been measured (a recovery after a kill takes up to 60 s). */
+  done(): Promise<void>;
 };
 
 /**
@@ -56,8 +58,9 @@ export function startInjector(system: ChaosSystem, plan: PlannedFault[], store: 
   const paused = new Set<number>();
   let healed = false;
   const spawn = (p: Promise<unknown>) => {
-    work.add(p);
-    void p.finally(() => work.delete(p));
+    const settled = p.catch((error) => report.skipped.push(`a fault failed at ${elapsed()}: ${error instanceof Error ? error.message : String(error)}`));
+    work.add(settled);
+    void settled.finally(() => work.delete(settled));
   };
   const elapsed = () => `${((Date.now() - start) / 1000).toFixed(1)} s`;
 
@@ -85,7 +88,13 @@ export function startInjector(system: ChaosSystem, plan: PlannedFault[], store: 
     // Which of its partitions another node took over while it slept (only possible with replicas).
     const still = await partitionsHeldBy(system, redis, service, pid).catch(() => held);
     const movedAway = held.filter((p) => !still.includes(p));
-    if (paused.delete(pid)) process.kill(pid, 'SIGCONT');
+    if (paused.delete(pid)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // SIGKILLed while it slept (a kill of the plan hit it): the supervisor has started another already.
+      }
+    }
     report.pauses.push({ at: Date.now() - forMs, target, pid, forMs, held, movedAway });
     log(`${elapsed()}  SIGCONT ${target}; ${movedAway.length} of its ${held.length} partitions had moved to another node`);
   };
@@ -150,7 +159,9 @@ export function startInjector(system: ChaosSystem, plan: PlannedFault[], store: 
           await Bun.sleep(200);
         }
       }
-      await Promise.all([...work]);
+    },
+    async done() {
+      while (work.size > 0) await Promise.all([...work]);
     },
   };
 }

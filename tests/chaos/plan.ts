@@ -62,13 +62,16 @@ export function planFaults(input: PlanInput): PlannedFault[] {
   const end = input.chaosMs;
   const plan: PlannedFault[] = [];
 
-  // Redis restarts once, in the middle third; kills and pauses keep clear of it so each recovery is measured alone.
+  // Redis restarts once, in the middle third, 3–4.5 s after a node of an actor service was killed: right when the
+  // survivors take its partitions over (lease TTL 3 s), the moment a takeover is most fragile. Other kills and the
+  // pauses keep clear of it, so each recovery is measured alone.
   const redisAt = Math.round(between(0.35, 0.6) * end);
   plan.push({ at: redisAt, kind: 'redis-restart' });
+  plan.push({ at: Math.round(redisAt - between(3_000, 4_500)), kind: 'kill', target: pick(input.pausable) });
   const nearRedis = (at: number, before: number, after: number) => at > redisAt - before && at < redisAt + after;
 
   for (let at = between(2_000, 4_000); at < end - 2_000; at += between(input.killEveryMs.min, input.killEveryMs.max)) {
-    if (nearRedis(at, 3_000, 6_000)) at = redisAt + 6_000;
+    if (nearRedis(at, 7_000, 6_000)) at = redisAt + 6_000;
     plan.push({ at: Math.round(at), kind: 'kill', target: pick(input.victims) });
   }
 

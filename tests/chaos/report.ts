@@ -32,6 +32,7 @@ export type Figures = {
   breakerOpened: number;
   leasesLost: number;
   deadLetters: number;
+  deadLettersReplayed: number;
   maxRecoveryMs: number | null;
   medianRecoveryMs: number | null;
   unrecovered: number;
@@ -72,7 +73,8 @@ export function figuresOf(options: ChaosOptions, ctx: CheckContext, seen: Observ
     injected: seen.injected,
     breakerOpened: seen.breakerOpened,
     leasesLost: seen.leasesLost,
-    deadLetters: ctx.state.deadLetters.length,
+    deadLetters: ctx.state.deadLetters.length + ctx.replayed.length,
+    deadLettersReplayed: ctx.replayed.length,
     maxRecoveryMs: recovered.at(-1) ?? null,
     medianRecoveryMs: recovered.length ? recovered[Math.floor(recovered.length / 2)]! : null,
     unrecovered: kills.length - recovered.length,
@@ -108,7 +110,7 @@ export function renderFigures(f: Figures): string {
     ['faults injected (seen)', fmt(f.injected)],
     ['breaker trips', String(f.breakerOpened)],
     ['leases lost (fenced)', String(f.leasesLost)],
-    ['dead letters', String(f.deadLetters)],
+    ['dead letters', `${f.deadLetters}${f.deadLettersReplayed ? ` (${f.deadLettersReplayed} from injected faults, replayed after healing)` : ''}`],
     ['recovery after a kill', `max ${ms(f.maxRecoveryMs)}, median ${ms(f.medianRecoveryMs)}${f.unrecovered ? `, ${f.unrecovered} not within 60 s` : ''}`],
     ['settled after healing', ms(f.settledAfterHealMs)],
     ['Redis appendfsync', f.appendfsync],

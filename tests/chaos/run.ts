@@ -19,12 +19,14 @@ import { readFinalState } from './final-state.ts';
 import { startInjector } from './injector.ts';
 import { startLoad } from './load.ts';
 import { observe } from './observer.ts';
+import { replayInjectedDeadLetters, type Replayed } from './operator.ts';
 import { parseOptions, UsageError, type ChaosOptions } from './options.ts';
 import { planFaults } from './plan.ts';
 import { openMonitor } from './recovery.ts';
 import { figuresOf, renderFigures } from './report.ts';
 import { waitSettled } from './settle.ts';
 import { startChaosSystem, type ChaosSystem } from './system.ts';
+import { STALL_MS, watchPartitions } from './watchdog.ts';
 
 const started = Date.now();
 const say = (line: string) => console.log(`[chaos ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -84,6 +86,7 @@ try {
 
   const load = await startLoad({ seed: options.seed, rate: options.rate, urls: { gateway: system.url('gateway', ''), inventory }, log: say });
   const injector = startInjector(system, plan, store, monitor, say);
+  const watchdog = watchPartitions(monitor, system.prefix);
   const progress = setInterval(() => {
     const accepted = load.orders.filter((o) => o.outcome === 'accepted').length;
     say(`progress: ${load.orders.length} orders placed, ${accepted} accepted, ${injector.report.kills.length} kills`);
@@ -96,20 +99,39 @@ try {
   say('healing: rules cleared, no more kills; waiting for the system to settle');
   let healed = false;
   let loadDone = false;
-  const healing = injector.heal().then(() => (healed = true));
   const loading = load.stop().then(() => (loadDone = true));
-  let settled = await waitSettled(monitor, system.prefix, healAt + options.settleMs, () => healed && loadDone);
+  await injector.heal();
+  const healing = injector.done().then(() => (healed = true));
+  // The operator's part: once the rule books have dropped the rules (~250 ms), replay what the faults dead-lettered;
+  // again a few seconds later for messages whose last retries were still under way.
+  const replayed: Replayed[] = [];
+  const replaying = (async () => {
+    for (const wait of [1_000, 4_000]) {
+      await Bun.sleep(wait);
+      replayed.push(...(await replayInjectedDeadLetters(system!.redisUrl, system!.prefix)));
+    }
+  })();
+  let replayedAll = false;
+  void replaying.then(() => (replayedAll = true));
+  let settled = await waitSettled(monitor, system.prefix, healAt + options.settleMs, () => healed && loadDone && replayedAll);
   const settledAfterHealMs = settled.at === undefined ? undefined : settled.at - healAt;
   if (settled.at === undefined) {
     violations.push({ check: 'sagas', message: `not settled within ${options.settleMs / 1000} s of healing: ${JSON.stringify(settled.last)}` });
     // Keep watching a while, to tell slow from stuck.
-    settled = await waitSettled(monitor, system.prefix, Date.now() + (options.quick ? 30_000 : 90_000), () => healed && loadDone);
+    settled = await waitSettled(monitor, system.prefix, Date.now() + (options.quick ? 30_000 : 90_000), () => healed && loadDone && replayedAll);
     say(settled.at === undefined ? `still not settled ${((Date.now() - healAt) / 1000).toFixed(0)} s after healing: ${JSON.stringify(settled.last)}` : `settled ${((settled.at - healAt) / 1000).toFixed(1)} s after healing`);
   } else say(`settled ${((settledAfterHealMs ?? 0) / 1000).toFixed(1)} s after healing`);
-  await Promise.all([healing, loading]);
+  await Promise.all([healing, loading, replaying]);
+  await watchdog.stop();
+  for (const stall of watchdog.stalls) {
+    violations.push({
+      check: 'liveness',
+      message: `${stall.service} partition ${stall.partition} made no progress for ${(stall.ms / 1000).toFixed(0)} s (over ${STALL_MS / 1000} s) from ${((stall.since - started) / 1000).toFixed(0)} s into the run, with ${stall.waiting} message(s) waiting; lease ${stall.holder ?? 'free'}`,
+    });
+  }
 
   const state = await readFinalState(system.redisUrl, system.prefix, monitor);
-  const ctx: CheckContext = { state, orders: load.orders, restocks: load.restocks, seeded, injector: injector.report, violations, notes: [] };
+  const ctx: CheckContext = { state, orders: load.orders, restocks: load.restocks, seeded, injector: injector.report, replayed, violations, notes: [] };
   for (const check of [checkSagas, checkMoney, checkStock, checkMailboxes, checkOnce]) check(ctx);
 
   // Every blow must have been recovered from; Redis must have kept what it acknowledged.
