@@ -71,6 +71,9 @@ test('the Overview keeps its layout when its data arrives', async ({ page, syste
   await page.waitForTimeout(2_000);
   expect(await boxes()).toEqual(before);
   await screenshot(page, '05-overview-settled');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, '05-overview-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   await go(page, '#/events');
   await expect(page.locator('[data-testid="event-list"] [data-type]').first()).toBeVisible();
   await screenshot(page, '05-events');
