@@ -141,7 +141,7 @@ export class SupervisedChild {
     } catch (error) {
       this.lastExit = `could not start: ${error instanceof Error ? error.message : String(error)}`;
       this.deaths++;
-      this.scheduleRestart();
+      this.scheduleRestart(undefined);
       return;
     }
     this.proc = proc;
@@ -179,10 +179,12 @@ export class SupervisedChild {
     // Whatever it left behind in its group (a grandchild that ignored the parent's death) goes too.
     signalGroup(proc.pid, 'SIGKILL', false);
     if (generation !== this.generation) return;
+    // How long it had been healthy sets the restart delay: read it before recording the exit clears it.
+    const healthyFor = this.healthySince === undefined ? undefined : Date.now() - this.healthySince;
     this.recordExit(proc);
     if (this.status === 'stopping' || this.status === 'stopped') return this.changed();
     this.deaths++;
-    this.scheduleRestart();
+    this.scheduleRestart(healthyFor);
   }
 
   private recordExit(proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>): void {
@@ -194,8 +196,8 @@ export class SupervisedChild {
     this.emit({ type: 'process.exited', pid: proc.pid, exitCode: proc.exitCode, signal, restarts: this.restarts });
   }
 
-  private scheduleRestart(): void {
-    const healthyFor = this.healthySince === undefined ? undefined : Date.now() - this.healthySince;
+  /** Restarts after the backoff's next delay; `healthyFor` is how long the process had been healthy (undefined: never). */
+  private scheduleRestart(healthyFor: number | undefined): void {
     const delay = this.backoff.next(healthyFor);
     this.status = 'restarting';
     this.changed();
