@@ -11,6 +11,7 @@ import { originOf } from '../processes.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { openControlContext } from './context.ts';
+import { gatewayProxy } from './gateway-proxy.ts';
 import { hasBuiltPanel, panelFiles } from './panel-files.ts';
 import { controlRoutes } from './routes.ts';
 import { panelOrigins } from './security.ts';
@@ -20,7 +21,7 @@ const root = resolve(import.meta.dir, '../..');
 const token = process.env[CONTROL_TOKEN_ENV] || ensureControlToken(dataDirOf(root));
 const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name) });
 
-const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins() }));
+const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins() })).use(gatewayProxy(() => originOf('gateway')));
 const dist = join(root, 'panel', 'dist');
 if (hasBuiltPanel(dist)) routes.use(panelFiles(dist));
 
