@@ -228,7 +228,11 @@ export function routeInputs(context: InputContext): Record<AppName, Record<strin
         queryKeys: ['from', 'type', 'source'],
         headerNames: ['last-event-id'],
       },
-      'GET /control/sagas': { valid: pageQuery(SAGA_STATUSES), queryKeys: ['limit', 'cursor', 'state'] },
+      // Its schema takes any string for state and limit (the order service judges them), long ones included.
+      'GET /control/sagas': {
+        valid: fc.oneof({ weight: 9, arbitrary: pageQuery(SAGA_STATUSES) }, { weight: 1, arbitrary: query({ state: fc.constant('\u200b'.repeat(4_000)), limit: fc.constant('9'.repeat(20_000)) }) }),
+        queryKeys: ['limit', 'cursor', 'state'],
+      },
       'GET /control/sagas/{orderId}': { valid: paramsOnly({ orderId }) },
       'POST /control/sagas/{orderId}/retry': mutation(paramsOnly({ orderId })),
       'POST /control/sagas/{orderId}/resolve': mutation(fc.record({ orderId, note: text(500) }).map(({ orderId, note }) => ({ params: { orderId }, body: { note } }))),
