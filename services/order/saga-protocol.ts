@@ -87,7 +87,9 @@ export const SagaViewSchema = t.Object({
 });
 export const SagaPageSchema = t.Object({
   items: t.Array(SagaSummarySchema),
-  cursor: t.Union([t.String(), t.Null()], { description: 'Pass back for the next page; null on the last one' }),
+  cursor: t.Union([t.String(), t.Null()], {
+    description: 'Pass back for the next page; null on the last one. A page may be short (even empty) before the last when few sagas match',
+  }),
 });
 
 export type SagaSummary = Static<typeof SagaSummarySchema>;

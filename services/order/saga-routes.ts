@@ -129,14 +129,18 @@ function notParked(orderId: string, command: string, view: SagaView): HttpError 
   });
 }
 
+/** Index scans one request may make: a rare status among many sagas hands back a cursor rather than scan them all. */
+const MAX_SCANS = 16;
+
 /**
  * One page of saga addresses whose index state passes `keep`. `node.list` may return more than asked (a small Redis
- * hash is scanned whole), so the cursor is the runtime's scan cursor plus how many of its items were served.
+ * hash is scanned whole), so the cursor is the runtime's scan cursor plus how many of its items were served. A page
+ * may hold fewer than `limit` items while its cursor is not null.
  */
 async function listPage(node: MailroomNode, type: string, limit: number, cursor: string | undefined, keep: (state: string) => boolean) {
   let position = decodeCursor(cursor);
   const addresses: string[] = [];
-  while (addresses.length < limit) {
+  for (let scans = 0; addresses.length < limit && scans < MAX_SCANS; scans++) {
     const scan = await node.list({ type, cursor: position.scan ?? undefined, count: limit });
     const wanted = scan.items.filter((item) => keep(item.state)).map((item) => item.address);
     const rest = wanted.slice(position.skip);

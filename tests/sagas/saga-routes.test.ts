@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { assign, setup } from 'xstate';
-import { createNode, createServiceApp, defineActor, defineSaga, tell, type MailroomNode, type SagaContext } from '../../runtime/index.ts';
+import { createClient } from 'redis';
+import { createNode, createServiceApp, defineActor, defineSaga, tell, type MailroomNode } from '../../runtime/index.ts';
+import { partitionKeys } from '../../runtime/keys.ts';
 import { sagaRoutes } from '../../services/order/saga-routes.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
@@ -221,6 +223,33 @@ describe('saga operator routes', () => {
     expect(res.body.log.at(-1)).toMatchObject({ step: 'saga', phase: 'compensated', reason: res.body.reason });
     expect((await read(await request('POST', '/sagas/parked-2/resolve', { note: 'again' }))).status).toBe(409);
     expect((await node.read('order/part/parked-2-a'))?.context.undid).toBe(0);
+  });
+
+  it('should hand back a cursor rather than scan every saga for a rare status', async () => {
+    // 6,000 finished sagas in the index (entries only: the list reads each match, and these match no filter below).
+    const redis = createClient({ url: SHARED_REDIS });
+    await redis.connect();
+    try {
+      for (const p of [0, 1]) {
+        const entries = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`fulfillment/old-${p}-${i}`, 'completed']));
+        await redis.hSet(partitionKeys(prefix, 'order', p).index, entries);
+      }
+      const running: string[] = [];
+      let pages = 0;
+      let cursor: string | null = null;
+      do {
+        const page = await read(await request('GET', `/sagas?state=running&limit=100${cursor ? `&cursor=${cursor}` : ''}`));
+        expect(page.status).toBe(200);
+        running.push(...page.body.items.map((s: any) => s.orderId));
+        cursor = page.body.cursor;
+        pages++;
+      } while (cursor && pages < 100);
+      expect(cursor).toBeNull();
+      expect(pages).toBeGreaterThan(1); // no single request scanned all 6,000
+      expect(running).toEqual(['running-1']);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it('should describe every route in its OpenAPI document', async () => {
