@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
-import { createNode, createServiceApp, listen, openChaosStore, type HttpClient, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, createServiceApp, listen, openChaosStore, type MailroomNode } from '../../runtime/index.ts';
 import { globalKeys } from '../../runtime/keys.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { openControlContext } from '../../services/control/context.ts';
@@ -55,100 +55,111 @@ export async function startInProcessShop() {
   const nodeErrors: string[] = [];
   const onError = (error: unknown, where: string) => void nodeErrors.push(`${where}: ${error instanceof Error ? error.message : String(error)}`);
 
-  const redis = createClient({ url: SHARED_REDIS });
-  await redis.connect();
-  const check = { redis: async () => void (await redis.ping()) };
-  const call = (args: string[]) => redis.sendCommand(args);
-
-  const servers: { stop(force?: boolean): unknown }[] = [];
-  const clients: HttpClient[] = [];
-  const serve = (app: Parameters<typeof listen>[0]) => {
-    const port = freePort();
-    servers.push(listen(app, port, '127.0.0.1'));
-    return port;
+  // What to undo, in reverse order: by close(), or at once if building the shop fails half-way (nodes left
+  // running would go on writing under the prefix after the test is gone).
+  const teardown: (() => unknown)[] = [];
+  const undo = async () => {
+    for (const step of teardown.reverse()) await Promise.resolve().then(step).catch(() => {});
+    await cleanupPrefix(prefix);
   };
+  try {
+    const redis = createClient({ url: SHARED_REDIS });
+    await redis.connect();
+    teardown.push(() => redis.quit());
+    const check = { redis: async () => void (await redis.ping()) };
+    const call = (args: string[]) => redis.sendCommand(args);
 
-  const keys = providerKeys(prefix);
-  const faults = new FaultInjector(call, keys);
-  const provider = createServiceApp({ name: 'provider', log: log('provider'), checks: check }).use(providerRoutes({ ledger: new Ledger(call, keys), faults }));
-  const providerPort = serve(provider);
+    const serve = (app: Parameters<typeof listen>[0]) => {
+      const port = freePort();
+      const server = listen(app, port, '127.0.0.1');
+      teardown.push(() => server.stop(true));
+      return port;
+    };
 
-  const common = { keyPrefix: prefix, redis: SHARED_REDIS, partitions: 2, onError } as const;
-  const providerClient = createProviderClient({ baseUrl: `http://127.0.0.1:${providerPort}` });
-  clients.push(providerClient);
-  const nodes: Record<'order' | 'inventory' | 'payment' | 'shipping', MailroomNode> = {
-    order: await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], ...common }),
-    inventory: await createNode({ service: 'inventory', actors: [sku, reservation], ...common }),
-    payment: await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(providerClient))], ...common }),
-    shipping: await createNode({ service: 'shipping', actors: [shipment], ...common }),
-  };
-  await seedCatalogue(nodes.inventory);
+    const keys = providerKeys(prefix);
+    const faults = new FaultInjector(call, keys);
+    const provider = createServiceApp({ name: 'provider', log: log('provider'), checks: check }).use(providerRoutes({ ledger: new Ledger(call, keys), faults }));
+    const providerPort = serve(provider);
 
-  const frame = (name: AppName, chaos?: MailroomNode['chaos']) => createServiceApp({ name, log: log(name), checks: check, chaos });
-  const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment));
-  const inventory = frame('inventory', nodes.inventory.chaos).use(inventoryRoutes(nodes.inventory));
-  const payment = frame('payment', nodes.payment.chaos).use(paymentRoutes({ node: nodes.payment, provider: providerClient }));
-  const shipping = frame('shipping', nodes.shipping.chaos).use(shippingRoutes(nodes.shipping));
-  const ports = { order: serve(order), inventory: serve(inventory), payment: serve(payment), shipping: serve(shipping) };
+    const common = { keyPrefix: prefix, redis: SHARED_REDIS, partitions: 2, onError } as const;
+    const providerClient = createProviderClient({ baseUrl: `http://127.0.0.1:${providerPort}` });
+    teardown.push(() => providerClient.dispose());
+    const started = async (options: Parameters<typeof createNode>[0]) => {
+      const node = await createNode(options);
+      teardown.push(() => node.stop());
+      return node;
+    };
+    const nodes: Record<'order' | 'inventory' | 'payment' | 'shipping', MailroomNode> = {
+      order: await started({ service: 'order', actors: [orderActor, orderFulfillment.definition], ...common }),
+      inventory: await started({ service: 'inventory', actors: [sku, reservation], ...common }),
+      payment: await started({ service: 'payment', actors: [definePaymentActor(providerEffects(providerClient))], ...common }),
+      shipping: await started({ service: 'shipping', actors: [shipment], ...common }),
+    };
+    await seedCatalogue(nodes.inventory);
 
-  const env = {
-    MAILROOM_HOST: '127.0.0.1',
-    MAILROOM_PORT_ORDER: String(ports.order),
-    MAILROOM_PORT_INVENTORY: String(ports.inventory),
-    MAILROOM_PORT_PAYMENT: String(ports.payment),
-    MAILROOM_PORT_SHIPPING: String(ports.shipping),
-  };
-  const http = createDownstreamClient({ env });
-  clients.push(http);
-  const strangler = new Strangler({ store: redis, key: `${prefix}:svc:gateway:strangler` });
-  const gateway = frame('gateway').use(gatewayRoutes({ http, strangler }));
+    const frame = (name: AppName, chaos?: MailroomNode['chaos']) => createServiceApp({ name, log: log(name), checks: check, chaos });
+    const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment));
+    const inventory = frame('inventory', nodes.inventory.chaos).use(inventoryRoutes(nodes.inventory));
+    const payment = frame('payment', nodes.payment.chaos).use(paymentRoutes({ node: nodes.payment, provider: providerClient }));
+    const shipping = frame('shipping', nodes.shipping.chaos).use(shippingRoutes(nodes.shipping));
+    const ports = { order: serve(order), inventory: serve(inventory), payment: serve(payment), shipping: serve(shipping) };
 
-  // The control plane as main.ts wires it — its routes behind the token, and a built panel (a stand-in `dist`) —
-  // with two differences: its chaos rules go to a prefix of their own, so the rules its barrage adds never reach
-  // the shop it is fuzzing at the same time; and a stand-in supervisor (a live flag and a process table in Redis)
-  // takes its process commands, which nobody carries out.
-  const controlToken = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
-  const servedPorts: Partial<Record<AppName, number>> = { ...ports, provider: providerPort };
-  const opened = await openControlContext({ redis: SHARED_REDIS, keyPrefix: prefix, origins: (name) => `http://127.0.0.1:${servedPorts[name]}` });
-  const controlChaos = await openChaosStore({ redis: SHARED_REDIS, keyPrefix: `${prefix}:control-chaos` });
-  const controlContext = { ...opened, chaos: controlChaos };
-  const g = globalKeys(prefix);
-  await redis.set(g.supervisorAlive, '1', { EX: 3_600 });
-  for (const [seq, name] of APP_NAMES.entries()) {
-    await redis.hSet(g.processes, name, JSON.stringify({ name, pid: process.pid, status: 'up', restarts: 0, uptimeMs: 0, url: 'http://127.0.0.1:1', port: 1, paused: false, upSince: Date.now(), updatedAt: Date.now(), seq }));
+    const env = {
+      MAILROOM_HOST: '127.0.0.1',
+      MAILROOM_PORT_ORDER: String(ports.order),
+      MAILROOM_PORT_INVENTORY: String(ports.inventory),
+      MAILROOM_PORT_PAYMENT: String(ports.payment),
+      MAILROOM_PORT_SHIPPING: String(ports.shipping),
+    };
+    const http = createDownstreamClient({ env });
+    teardown.push(() => http.dispose());
+    const strangler = new Strangler({ store: redis, key: `${prefix}:svc:gateway:strangler` });
+    const gateway = frame('gateway').use(gatewayRoutes({ http, strangler }));
+
+    // The control plane as main.ts wires it — its routes behind the token, and a built panel (a stand-in `dist`) —
+    // with two differences: its chaos rules go to a prefix of their own, so the rules its barrage adds never reach
+    // the shop it is fuzzing at the same time; and a stand-in supervisor (a live flag and a process table in Redis)
+    // takes its process commands, which nobody carries out.
+    const controlToken = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+    const servedPorts: Partial<Record<AppName, number>> = { ...ports, provider: providerPort };
+    const opened = await openControlContext({ redis: SHARED_REDIS, keyPrefix: prefix, origins: (name) => `http://127.0.0.1:${servedPorts[name]}` });
+    teardown.push(() => opened.close());
+    const controlChaos = await openChaosStore({ redis: SHARED_REDIS, keyPrefix: `${prefix}:control-chaos` });
+    teardown.push(() => controlChaos.close());
+    const controlContext = { ...opened, chaos: controlChaos };
+    teardown.push(() => controlContext.load.stop());
+    const g = globalKeys(prefix);
+    await redis.set(g.supervisorAlive, '1', { EX: 3_600 });
+    for (const [seq, name] of APP_NAMES.entries()) {
+      await redis.hSet(g.processes, name, JSON.stringify({ name, pid: process.pid, status: 'up', restarts: 0, uptimeMs: 0, url: 'http://127.0.0.1:1', port: 1, paused: false, upSince: Date.now(), updatedAt: Date.now(), seq }));
+    }
+    const dist = mkdtempSync(join(tmpdir(), 'mailroom-fuzz-dist-'));
+    teardown.push(() => rmSync(dist, { recursive: true, force: true }));
+    mkdirSync(join(dist, 'assets'));
+    writeFileSync(join(dist, 'index.html'), '<!doctype html><title>panel</title><script type="module" src="/assets/app.js"></script>');
+    writeFileSync(join(dist, 'assets', 'app.js'), 'console.log("panel")');
+    const control = frame('control').use(new Elysia().use(controlRoutes(controlContext, { token: controlToken, origins: panelOrigins() })).use(panelFiles(dist)));
+    servedPorts.gateway = serve(gateway);
+    servedPorts.control = serve(control);
+    const allPorts = servedPorts as Record<AppName, number>;
+
+    return {
+      prefix,
+      nodes,
+      faults,
+      /** Where each app listens on 127.0.0.1 (for tests that need a real socket). */
+      ports: allPorts,
+      apps: { gateway, order, inventory, payment, shipping, provider, control } satisfies Record<AppName, unknown>,
+      /** Lines the frame logged for unexpected errors (500s), and errors the nodes reported. */
+      logged,
+      nodeErrors,
+      control: { token: controlToken, context: controlContext },
+      close: undo,
+    };
+  } catch (error) {
+    await undo();
+    throw error;
   }
-  const dist = mkdtempSync(join(tmpdir(), 'mailroom-fuzz-dist-'));
-  mkdirSync(join(dist, 'assets'));
-  writeFileSync(join(dist, 'index.html'), '<!doctype html><title>panel</title><script type="module" src="/assets/app.js"></script>');
-  writeFileSync(join(dist, 'assets', 'app.js'), 'console.log("panel")');
-  const control = frame('control').use(new Elysia().use(controlRoutes(controlContext, { token: controlToken, origins: panelOrigins() })).use(panelFiles(dist)));
-  servedPorts.gateway = serve(gateway);
-  servedPorts.control = serve(control);
-  const allPorts = servedPorts as Record<AppName, number>;
-
-  return {
-    prefix,
-    nodes,
-    faults,
-    /** Where each app listens on 127.0.0.1 (for tests that need a real socket). */
-    ports: allPorts,
-    apps: { gateway, order, inventory, payment, shipping, provider, control } satisfies Record<AppName, unknown>,
-    /** Lines the frame logged for unexpected errors (500s), and errors the nodes reported. */
-    logged,
-    nodeErrors,
-    control: { token: controlToken, context: controlContext },
-    async close() {
-      controlContext.load.stop();
-      await opened.close();
-      await controlChaos.close();
-      rmSync(dist, { recursive: true, force: true });
-      for (const c of clients) c.dispose();
-      await Promise.all(servers.map((s) => s.stop(true)));
-      await Promise.all(Object.values(nodes).map((n) => n.stop().catch(() => {})));
-      await redis.quit();
-      await cleanupPrefix(prefix);
-    },
-  };
 }
 
 export type InProcessShop = Awaited<ReturnType<typeof startInProcessShop>>;
