@@ -84,7 +84,7 @@ describe('request framing', () => {
         }
       }
     }
-  });
+  }, 30_000);
 
   it('should never take a JSON body sent as text, a form, multipart or with no content type for JSON, nor answer 5xx', async () => {
     const json = '{"note":"x","weight":1,"qty":1,"amount":1,"idempotencyKey":"k-framing","seconds":1,"ratePerSec":1}';
@@ -109,7 +109,7 @@ describe('request framing', () => {
       const res = await shop.apps[name].handle(new Request(`http://localhost${pathOf(route)}`, { method: route.method, headers: auth, body: multipart }));
       await expectWellFormed(res, `${name} ${route.key} as real multipart`);
     }
-  });
+  }, 30_000);
 
   it('should answer 413 to a body over 64 KiB streamed without a declared size, and read one just under it', async () => {
     const over = DEFAULT_BODY_LIMIT + 1;
@@ -129,7 +129,7 @@ describe('request framing', () => {
       const ok = await expectWellFormed(await send(name, route, under, 'application/json'), `${name} ${route.key} with ${DEFAULT_BODY_LIMIT} bytes`);
       expect({ route: `${name} ${route.key}`, status: ok.status }).not.toEqual({ route: `${name} ${route.key}`, status: 413 });
     }
-  });
+  }, 30_000);
 
   it('should refuse a declared Content-Length over 64 KiB before the body is sent, and cut a chunked body at the cap, over a real socket', async () => {
     for (const { name, route } of bodyRoutes) {

@@ -26,7 +26,7 @@ beforeAll(async () => {
   ctx = await openControlContext({ redis: SHARED_REDIS, keyPrefix: prefix, origins: () => 'http://127.0.0.1:9', follow: false });
   app = build(ctx);
   routes = await discoverRoutes(app);
-});
+}, 30_000);
 afterAll(async () => {
   ctx.load.stop();
   await ctx.close();
@@ -79,14 +79,14 @@ describe('control plane token', () => {
         expect(res.headers.get('www-authenticate')).toBe('Bearer');
       }
     }
-  });
+  }, 30_000);
 
   it('should let the right token through on every mutation (the token is what stops the others)', async () => {
     for (const route of routes.filter((r) => MUTATING.has(r.method))) {
       const res = await app.handle(request(route, { authorization: `Bearer ${token}` }, { body: '{"not":"valid"' }));
       expect({ route: route.key, status: res.status }).not.toEqual({ route: route.key, status: 401 });
     }
-  });
+  }, 30_000);
 
   it('should answer reads without a token', async () => {
     for (const route of routes.filter((r) => r.method === 'GET' && r.path.startsWith('/control/') && !r.path.endsWith('/stream'))) {
@@ -94,5 +94,5 @@ describe('control plane token', () => {
       await res.body?.cancel();
       expect({ route: route.key, status: res.status }).not.toEqual({ route: route.key, status: 401 });
     }
-  });
+  }, 30_000);
 });
