@@ -50,7 +50,15 @@ await canary.connect();
 const CANARY_KEY = `${shop.prefix}:canary`;
 await canary.set(CANARY_KEY, 'still here');
 const routes = Object.fromEntries(await Promise.all(APP_NAMES.map(async (name) => [name, await discoverRoutes(shop.apps[name])] as const))) as Record<AppName, Route[]>;
-const ROUTE_INPUTS = routeInputs({ controlToken: shop.control.token, deadLetters: await seedHostileDeadLetters(shop) });
+/** A charge worth refunding many times over, for the provider's refunds to find. */
+async function seedCharge(shop: InProcessShop): Promise<string> {
+  const res = await shop.apps.provider.handle(
+    new Request('http://localhost/charges', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ idempotencyKey: 'fuzz-refundable', orderId: 'ord-fuzz-refundable', amount: 500_000 }) }),
+  );
+  return ((await res.json()) as { chargeId: string }).chargeId;
+}
+
+const ROUTE_INPUTS = routeInputs({ controlToken: shop.control.token, deadLetters: await seedHostileDeadLetters(shop), chargeIds: [await seedCharge(shop)] });
 
 // The control plane probes the processes named by the environment: point it at this shop's servers.
 const savedEnv = { ...process.env };

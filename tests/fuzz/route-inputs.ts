@@ -58,6 +58,8 @@ export type InputContext = {
   controlToken: string;
   /** Dead letters that exist, to replay and discard. */
   deadLetters: { service: string; partition: number; id: string }[];
+  /** Charges the provider holds, to refund. */
+  chargeIds: string[];
 };
 
 /**
@@ -169,7 +171,9 @@ export function routeInputs(context: InputContext): Record<AppName, Record<strin
         valid: bodyOnly(fc.record({ idempotencyKey: fc.oneof(fc.constantFrom('k-1', 'k-2'), text(200)), orderId, amount: fc.oneof(fc.integer({ min: 1, max: 5_000 }), fc.constant(2_000_000)) })),
       },
       'POST /refunds': {
-        valid: bodyOnly(fc.record({ idempotencyKey: text(200), chargeId: fc.oneof(fc.constantFrom('ch_1'), orderId), amount: fc.integer({ min: 1, max: 5_000 }) })),
+        valid: bodyOnly(
+          fc.record({ idempotencyKey: text(200), chargeId: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('ch_1', ...context.chargeIds) }, { weight: 1, arbitrary: orderId }), amount: fc.integer({ min: 1, max: 500 }) }),
+        ),
       },
       'POST /voids': { valid: bodyOnly(fc.record({ idempotencyKey: fc.oneof(fc.constantFrom('k-1', 'k-3'), text(200)) })) },
       'GET /ledger': { valid: query({ limit: fc.integer({ min: 1, max: 1_000 }), orderId }), queryKeys: ['limit', 'orderId'] },
