@@ -73,6 +73,8 @@ type Phase = {
 /** The parts of a saga's latency: until the saga started, then each step as its log times it. */
 const PARTS = ['start', 'createOrder', 'reserveInventory', 'chargePayment', 'scheduleShipment', 'confirmOrder'] as const;
 
+let commandsBefore = new Map<string, { calls: number; usec: number }>();
+let commandsAfter = new Map<string, { calls: number; usec: number }>();
 const loadBefore = loadavg()[0]!;
 const began = Date.now();
 const phases: Phase[] = [];
@@ -275,12 +277,14 @@ try {
     while (pending.size > 0 && Date.now() < until) await Bun.sleep(100);
   };
   if (WARMUP_S > 0) await fixedRate(100, WARMUP_S, 'warm-up (not counted)');
+  commandsBefore = await commandStats();
   for (const rate of RATES) {
     phases.push(await fixedRate(rate, DURATION_S, `${fmt(rate)}/s`));
     await settleBacklog();
   }
   if (FULL_SPEED) phases.push(await fullSpeed(CONCURRENCY, DURATION_S));
   await subscription.stop();
+  commandsAfter = await commandStats();
 } finally {
   redisClient.close();
   await shop.stop();
@@ -303,6 +307,14 @@ async function redisCpuMs(): Promise<number> {
   const info = String(await redisClient.send('INFO', ['cpu']));
   const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
+/** Redis's own count of calls and µs per command (INFO commandstats; a script's commands count on their own too). */
+async function commandStats(): Promise<Map<string, { calls: number; usec: number }>> {
+  const info = String(await redisClient.send('INFO', ['commandstats']));
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return stats;
 }
 
 function fmt(n: number): string {
@@ -339,6 +351,21 @@ table(
   phases.map((p) => [p.label, ...PARTS.map((part) => `${ms(p.breakdown[part]![0])} / ${ms(p.breakdown[part]![1])}`)]),
 );
 console.log('start: POST leaves → the saga starts (gateway pricing, order created, saga.start relayed); then each step: command sent → its reply handled');
+const sagasMeasured = phases.reduce((n, p) => n + p.confirmed, 0);
+if (sagasMeasured > 0 && commandsAfter.size > 0) {
+  const deltas = [...commandsAfter].map(([command, after]) => {
+    const before = commandsBefore.get(command) ?? { calls: 0, usec: 0 };
+    return { command, calls: after.calls - before.calls, usec: after.usec - before.usec };
+  });
+  const busiest = deltas.filter((d) => d.calls > 0).sort((a, b) => b.usec - a.usec).slice(0, 8);
+  console.log('');
+  table(
+    ['Redis commands (all phases)', 'calls/saga', 'µs/call', 'µs/saga'],
+    busiest.map((d) => [d.command, (d.calls / sagasMeasured).toFixed(1), (d.usec / d.calls).toFixed(1), (d.usec / sagasMeasured).toFixed(0)]),
+  );
+  console.log('evalsha: the runtime\'s Lua scripts (read a batch, commit a turn, fire timers, …); the commands they run are counted on their own rows as well');
+}
+console.log('');
 const peak = Math.max(...phases.map((p) => p.completedPerSec).filter(Number.isFinite));
 const at200 = phases.find((p) => p.rate === 200);
 const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
