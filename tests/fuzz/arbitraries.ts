@@ -133,9 +133,16 @@ export const nastyNumber: fc.Arbitrary<number> = fc.oneof(
  */
 export const RAW_NUMBER_LITERALS = ['1e400', '-1e400', '-0', '0.0', '1.0', '1E2', '00012', '123456789012345678901234567890', '1e-400', '0.00000000000000000000001'];
 
+const RAW_MARK = '\u0000raw\u0000';
+
 /** A stand-in that `toJsonText` replaces with raw text (invalid or unusual JSON inside an otherwise valid body). */
 export class RawLiteral {
   constructor(readonly text: string) {}
+
+  /** JSON.stringify writes a marked string here (natively, no replacer), which `toJsonText` swaps for the text. */
+  toJSON(): string {
+    return `${RAW_MARK}${this.text}${RAW_MARK}`;
+  }
 }
 
 /** Deeply nested arrays or objects (1 to 5,000 levels; a little text per level). */
@@ -180,16 +187,10 @@ export const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
  * `__proto__` key that JSON.stringify would never write).
  */
 export function toJsonText(value: unknown): string {
-  const raws: string[] = [];
-  const text = JSON.stringify(value, (_key, v) => {
-    if (v instanceof RawLiteral) {
-      raws.push(v.text);
-      return `\u0000raw${raws.length - 1}\u0000`;
-    }
-    return v;
-  });
-  if (text === undefined) return 'null';
-  return raws.length === 0 ? text : text.replace(/"\\u0000raw(\d+)\\u0000"/g, (_m, i) => raws[Number(i)]!);
+  const text = JSON.stringify(value) ?? 'null';
+  if (!text.includes('\\u0000raw\\u0000')) return text;
+  // Each marked string, JSON-escaped, back to the raw text it stands for.
+  return text.replace(/"\\u0000raw\\u0000(?:[^"\\]|\\.)*?\\u0000raw\\u0000"/g, (literal) => (JSON.parse(literal) as string).slice(RAW_MARK.length, -RAW_MARK.length));
 }
 
 type Path = (string | number)[];
