@@ -47,9 +47,10 @@ export function watchPartitions(redis: Monitor, prefix: string, options: { stall
     const group = groups.map((g) => (Array.isArray(g) ? fieldsOf(g) : (g as Record<string, unknown>))).find((g) => g.name === service);
     const delivered = String(group?.['last-delivered-id'] ?? '0-0');
     const pending = Number(group?.pending ?? 0);
+    // Not the group's `lag`: the runtime reads redeliveries with XCLAIM, which Redis does not count as read, so
+    // `lag` stays high on a mailbox that has nothing left to deliver. Count what lies after the last delivered id.
     const newest = tail[0]?.[0];
-    const lag = group?.lag === null || group?.lag === undefined ? undefined : Number(group.lag);
-    const undelivered = lag ?? (newest && newest !== delivered ? 1 : 0);
+    const undelivered = newest && newest !== delivered ? ((await redis.sendCommand(['XRANGE', k.mbox, `(${delivered}`, '+', 'COUNT', '1000'])) as unknown[]).length : 0;
     const waiting = pending + undelivered;
     const key = `${service}:${partition}`;
     const sig = `${delivered}|${pending}|${group?.['entries-read'] ?? ''}`;
