@@ -30,7 +30,7 @@ export function deadLetterRoutes(ctx: ControlContext) {
           id: l.id,
           messageId: l.messageId,
           actor: l.actor,
-          event: typeof (l.event as { type?: unknown })?.type === 'string' ? (l.event as { type: string }).type : String(l.event),
+          event: describeEvent(l.event),
           payload: l.event,
           error: l.error,
           deliveries: l.deliveries,
@@ -61,4 +61,15 @@ export function deadLetterRoutes(ctx: ControlContext) {
       },
       { params: DeadLetterParamsSchema, detail: { summary: 'Discard a dead letter', tags } },
     );
+}
+
+/**
+ * The event's type, or a short word for what was there instead. Never `String(event)`: a dead letter holds whatever
+ * was written into a mailbox, and an object with its own `toString` or a deeply nested array would throw.
+ */
+function describeEvent(event: unknown): string {
+  if (event && typeof event === 'object' && typeof (event as { type?: unknown }).type === 'string') return (event as { type: string }).type;
+  if (typeof event === 'string') return event.slice(0, 80);
+  if (event === null || event === undefined) return '(no event)';
+  return Array.isArray(event) ? '(an array, not an event)' : `(a ${typeof event}, not an event)`;
 }

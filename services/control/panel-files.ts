@@ -22,7 +22,12 @@ export function panelFiles(dir: string) {
   const root = resolve(dir);
   const index = join(root, 'index.html');
   return new Elysia({ name: 'control:panel-files' }).get('/*', ({ request, set }) => {
-    const path = decodeURIComponent(new URL(request.url).pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(request.url).pathname);
+    } catch {
+      throw new HttpError(400, 'MALFORMED_PATH', 'the path has a malformed %-escape');
+    }
     if (API_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) {
       throw new HttpError(404, 'NOT_FOUND', `no route for GET ${path}`);
     }

@@ -13,6 +13,8 @@ export type UpstreamReply = { status: number; body: unknown; headers: Headers };
 
 export const UPSTREAM_TIMEOUT_MS = 5_000;
 
+const NOT_JSON = Symbol('not JSON');
+
 /**
  * One call; throws a 503 `UPSTREAM_UNAVAILABLE` when the process cannot be reached, is too slow, or answers
  * something that is not JSON.
@@ -29,11 +31,19 @@ export async function callUpstream(origins: Origins, name: 'order' | 'payment' |
     throw new HttpError(503, ControlErrorCode.upstreamUnavailable, `${name} is unavailable: ${why}`, { process: name });
   }
   const text = await response.text();
+  let body: unknown;
   try {
-    return { status: response.status, body: text === '' ? undefined : JSON.parse(text), headers: response.headers };
+    body = text === '' ? undefined : JSON.parse(text);
   } catch {
-    throw new HttpError(503, ControlErrorCode.upstreamUnavailable, `${name} answered ${response.status} with a body that is not JSON`, { process: name });
+    body = NOT_JSON;
   }
+  if (body !== NOT_JSON && !(body === undefined && response.status >= 400)) return { status: response.status, body, headers: response.headers };
+  // A refusal by the server itself (e.g. a bodiless 431 for a URL too long) is not JSON: word it as ours.
+  if (response.status >= 400 && response.status < 500) {
+    const refused = { code: 'UPSTREAM_REFUSED', message: `${name} refused the request with ${response.status} ${response.statusText || ''}`.trim(), details: { process: name } };
+    return { status: response.status, body: refused, headers: response.headers };
+  }
+  throw new HttpError(503, ControlErrorCode.upstreamUnavailable, `${name} answered ${response.status} with a body that is not JSON`, { process: name });
 }
 
 /**
