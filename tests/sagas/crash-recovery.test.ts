@@ -204,22 +204,39 @@ describe('fulfillment sagas across SIGKILLs of the order service', () => {
         10_000,
         100,
       );
-      // … and for every SKU, onHand + reserved + shipped = seeded + restocked, nothing held, shipped = what was confirmed.
-      const skus = ((await (await fetch(shop.url('inventory', '/skus'))).json()) as { items: { sku: string; onHand: number; reserved: number; shipped: number }[] }).items;
+      // … and for every SKU, onHand + reserved + shipped = seeded + restocked, nothing held, shipped = what was confirmed
+      // (once the SKUs have applied the releases and commits their reservations told them).
+      const confirmedUnits = (sku: string) =>
+        ids
+          .filter((id) => orderOf.get(id)!.state === 'confirmed')
+          .flatMap((id) => orderOf.get(id)!.lines)
+          .filter((l) => l.sku === sku)
+          .reduce((n, l) => n + l.qty, 0);
+      type Stock = { sku: string; onHand: number; reserved: number; shipped: number };
+      const stock = async () => ((await (await fetch(shop.url('inventory', '/skus'))).json()) as { items: Stock[] }).items;
+      const skus = await waitFor(
+        'every SKU to settle',
+        async () => {
+          const items = await stock();
+          return CATALOGUE.every((item) => {
+            const shown = items.find((s) => s.sku === item.sku);
+            return shown && shown.reserved === 0 && shown.shipped === confirmedUnits(item.sku);
+          })
+            ? items
+            : null;
+        },
+        10_000,
+        100,
+      ).catch(async () => stock()); // the assertions below say which SKU is off
       for (const item of CATALOGUE) {
         const shown = skus.find((s) => s.sku === item.sku)!;
         const actor = (await inventory.read<SkuContext>(`inventory/sku/${item.sku}`))!.context;
-        const confirmedUnits = ids
-          .filter((id) => orderOf.get(id)!.state === 'confirmed')
-          .flatMap((id) => orderOf.get(id)!.lines)
-          .filter((l) => l.sku === item.sku)
-          .reduce((n, l) => n + l.qty, 0);
         expect({ sku: item.sku, seeded: actor.seeded, restocked: actor.restocked }).toEqual({ sku: item.sku, seeded: item.stock, restocked: restocked.get(item.sku) ?? 0 });
         expect({ sku: item.sku, total: shown.onHand + shown.reserved + shown.shipped, reserved: shown.reserved, shipped: shown.shipped }).toEqual({
           sku: item.sku,
           total: item.stock + (restocked.get(item.sku) ?? 0),
           reserved: 0,
-          shipped: confirmedUnits,
+          shipped: confirmedUnits(item.sku),
         });
       }
 
