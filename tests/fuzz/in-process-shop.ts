@@ -14,6 +14,7 @@ import { createNode, createServiceApp, listen, openChaosStore, type MailroomNode
 import { globalKeys } from '../../runtime/keys.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { openControlContext } from '../../services/control/context.ts';
+import { gatewayProxy } from '../../services/control/gateway-proxy.ts';
 import { panelFiles } from '../../services/control/panel-files.ts';
 import { controlRoutes } from '../../services/control/routes.ts';
 import { panelOrigins } from '../../services/control/security.ts';
@@ -116,7 +117,8 @@ export async function startInProcessShop() {
     const strangler = new Strangler({ store: redis, key: `${prefix}:svc:gateway:strangler` });
     const gateway = frame('gateway').use(gatewayRoutes({ http, strangler }));
 
-    // The control plane as main.ts wires it — its routes behind the token, and a built panel (a stand-in `dist`) —
+    // The control plane as main.ts wires it — its routes behind the token, /api/* passed to the gateway, and a built
+    // panel (a stand-in `dist`) —
     // with two differences: its chaos rules go to a prefix of their own, so the rules its barrage adds never reach
     // the shop it is fuzzing at the same time; and a stand-in supervisor (a live flag and a process table in Redis)
     // takes its process commands, which nobody carries out.
@@ -138,7 +140,12 @@ export async function startInProcessShop() {
     mkdirSync(join(dist, 'assets'));
     writeFileSync(join(dist, 'index.html'), '<!doctype html><title>panel</title><script type="module" src="/assets/app.js"></script>');
     writeFileSync(join(dist, 'assets', 'app.js'), 'console.log("panel")');
-    const control = frame('control').use(new Elysia().use(controlRoutes(controlContext, { token: controlToken, origins: panelOrigins() })).use(panelFiles(dist)));
+    const control = frame('control').use(
+      new Elysia()
+        .use(controlRoutes(controlContext, { token: controlToken, origins: panelOrigins() }))
+        .use(gatewayProxy(() => `http://127.0.0.1:${servedPorts.gateway}`))
+        .use(panelFiles(dist)),
+    );
     servedPorts.gateway = serve(gateway);
     servedPorts.control = serve(control);
     const allPorts = servedPorts as Record<AppName, number>;

@@ -201,6 +201,17 @@ export function routeInputs(context: InputContext): Record<AppName, Record<strin
           .constantFrom('', 'index.html', 'assets/app.js', 'deep/link', 'assets/nope.js', '../../etc/passwd', '..%2F..%2Fetc%2Fpasswd', '%2e%2e/%2e%2e/etc/passwd', 'assets/..%2f..%2f..%2fpackage.json', '%', 'assets/%E0%A4%A')
           .map((path) => ({ params: { '*': path } })),
       },
+      // The gateway's API, passed through for the built panel (mutations need the token here too).
+      'GET /api/*': { valid: fc.constantFrom('orders', 'orders/ord-fuzz-1', 'catalogue', 'catalogue/BOX-M', 'admin/strangler', 'breakers', 'sagas', 'health', 'nosuch', '%').map((path) => ({ params: { '*': path } })) },
+      'POST /api/*': mutation(
+        fc.oneof(
+          fc.record({ customer, lines: fc.array(fc.record({ sku, qty }), { minLength: 1, maxLength: 2 }), address, key: creatingKey }).map(({ key, ...body }) => ({ params: { '*': 'orders' }, body, headers: { 'idempotency-key': key } })),
+          fc.record({ sku, qty }).map(({ sku, qty }) => ({ params: { '*': `catalogue/${sku}/restock` }, body: { qty } })),
+        ),
+      ),
+      'PUT /api/*': mutation(fc.integer({ min: 0, max: 100 }).map((weight) => ({ params: { '*': 'admin/strangler' }, body: { weight } }))),
+      'PATCH /api/*': mutation(fc.constantFrom('orders', 'admin/strangler').map((path) => ({ params: { '*': path }, body: {} }))),
+      'DELETE /api/*': mutation(fc.constantFrom('orders/ord-fuzz-1', 'admin/strangler').map((path) => ({ params: { '*': path } }))),
       'GET /control/health': { valid: nothing },
       'GET /control/processes': { valid: nothing },
       'GET /control/topology': { valid: nothing },
@@ -234,7 +245,7 @@ export function routeInputs(context: InputContext): Record<AppName, Record<strin
       },
       // Its schema takes any string for state and limit (the order service judges them), long ones included.
       'GET /control/sagas': {
-        valid: fc.oneof({ weight: 9, arbitrary: pageQuery(SAGA_STATUSES) }, { weight: 1, arbitrary: query({ state: fc.constant('\u200b'.repeat(4_000)), limit: fc.constant('9'.repeat(20_000)) }) }),
+        valid: fc.oneof({ weight: 9, arbitrary: pageQuery(SAGA_STATUSES) }, { weight: 1, arbitrary: query({ state: fc.constant('\u200b'.repeat(1_000)), limit: fc.constant('9'.repeat(5_000)) }) }),
         queryKeys: ['limit', 'cursor', 'state'],
       },
       'GET /control/sagas/{orderId}': { valid: paramsOnly({ orderId }) },
