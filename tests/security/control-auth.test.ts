@@ -1,8 +1,8 @@
 /**
- * The control plane's bearer token, route by route: every mutating route its OpenAPI document or router lists (so a route
- * added later is covered without touching this file) answers 401 with a JSON error and `WWW-Authenticate: Bearer`
- * to a request without the token, with a wrong one, or with the right one carried any other way — before its input
- * is even validated — and lets the right token through. Reads need no token.
+ * The control plane's bearer token, route by route: every mutating route its OpenAPI document or router lists (so
+ * a route added later is covered without touching this file) answers 401 with a JSON error and
+ * `WWW-Authenticate: Bearer` to a request without the token, with a wrong one, or with the right one carried any
+ * other way — before its input is even validated — and lets the right token through. Reads need no token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { Elysia } from 'elysia';
