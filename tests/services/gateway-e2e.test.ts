@@ -109,9 +109,11 @@ describe('gateway over real processes', () => {
     expect(total).toBe(2 * 299 + 399); // priced from the seeded catalogue
     expect(fresh.body.degraded).toEqual([]);
 
-    // The fulfillment saga reserves, charges, schedules and confirms; the gateway shows each part.
+    // The fulfillment saga reserves, charges, schedules and confirms; the gateway shows each part. The reservation is
+    // committed once the saga has completed, a turn or two after the order is confirmed: wait for both.
     let full = fresh;
-    for (const deadline = Date.now() + 10_000; full.body.order?.state !== 'confirmed' && Date.now() < deadline; ) {
+    const done = () => full.body.order?.state === 'confirmed' && full.body.reservation?.state === 'committed';
+    for (const deadline = Date.now() + 10_000; !done() && Date.now() < deadline; ) {
       await Bun.sleep(50);
       full = await read(await fetch(url('gateway', `/api/orders/${orderId}`)));
     }
@@ -122,6 +124,7 @@ describe('gateway over real processes', () => {
       reservation: { orderId, state: 'committed' },
       payment: { orderId, state: 'charged', amount: total, chargeId: expect.any(String) },
       shipment: { orderId, state: 'scheduled', trackingId: expect.any(String) },
+      saga: { orderId, state: 'completed', status: 'completed' },
       degraded: [],
     });
     expect(full.body.reservation.lines).toEqual(expect.arrayContaining(lines));
