@@ -10,6 +10,7 @@ import { DEFAULT_BODY_LIMIT, declaredSizeError, parseBodyWithin } from './body-l
 import { errorResponse, toErrorResponse, type ErrorLogger } from './error-response.ts';
 import { checkHealth, type HealthCheck } from './health.ts';
 import { swaggerUi } from './swagger-ui.ts';
+import { crossSiteRefusal, trustedOrigins } from './cross-site.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
 
 export type ServiceAppOptions = {
@@ -59,12 +60,13 @@ export function createServiceApp(options: ServiceAppOptions) {
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const startedAt = performance.now();
   const log: ErrorLogger = options.log ?? ((line) => console.error(`[${options.name}] ${line}`));
+  const trusted = new Set(trustedOrigins());
 
   return (
     new Elysia({ name: `mailroom:service:${options.name}` })
       // Before routing, so an oversized upload to any path (even an unknown one) is refused unread.
       .onRequest(async ({ request }) => {
-        const error = declaredSizeError(request, limit);
+        const error = declaredSizeError(request, limit) ?? crossSiteRefusal(request, trusted);
         if (error) return errorResponse(error.status, error.toBody());
         if (options.chaos) {
           const path = new URL(request.url).pathname;
