@@ -1,9 +1,10 @@
 /**
- * Every order ended: each saga is `completed` (its order confirmed) or `compensated` (its order cancelled), none is
- * still running or compensating, and a parked one is allowed only when an injected fault is what made its
- * compensation give up (its log or a dead letter of the order names the fault) — those are listed. Also: every order
- * the gateway accepted exists with its saga, every order in the system was placed by the run, its total is the
- * catalogue's, and no order that had to fail (short stock, unserved country, over the card limit) was confirmed.
+ * Every order ended: each saga is `completed` (its order confirmed, its parcel booked) or `compensated` (its order
+ * cancelled, no parcel left booked), none is still running or compensating, and a parked one is allowed only when
+ * an injected fault is what made its compensation give up (its log or a dead letter of the order names the fault) —
+ * those are listed. Also: every order the gateway accepted exists with its saga, every order in the system was
+ * placed by the run, its total is the catalogue's, and no order that had to fail (short stock, unserved country,
+ * over the card limit) was confirmed.
  */
 import { outcomes, sagaStatus, some, type CheckContext } from './check-context.ts';
 
@@ -41,6 +42,15 @@ export function checkSagas(ctx: CheckContext): void {
     if (!order) fail(`saga ${orderId} (${status}) has no order`);
     else if (status === 'completed' && order.state !== 'confirmed') fail(`saga ${orderId} completed but its order is ${order.state}`);
     else if (status === 'compensated' && order.state !== 'cancelled') fail(`saga ${orderId} compensated but its order is ${order.state}`);
+  }
+  // The parcel follows the order: booked for a confirmed one, never left booked for a compensated one.
+  for (const orderId of confirmed) {
+    const shipment = state.shipments.get(orderId);
+    if (shipment?.state !== 'scheduled') fail(`confirmed order ${orderId} has no scheduled shipment (${shipment?.state ?? 'none'})`);
+  }
+  for (const orderId of compensated) {
+    const shipment = state.shipments.get(orderId);
+    if (shipment?.state === 'scheduled') fail(`compensated order ${orderId} still has a scheduled shipment (${shipment.context.trackingId})`);
   }
   for (const [orderId, order] of state.orders) {
     if (!state.sagas.has(orderId)) fail(`order ${orderId} (${order.state}) has no saga`);

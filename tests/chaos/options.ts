@@ -23,16 +23,25 @@ export type ChaosOptions = {
   json: boolean;
   /** Keep the temporary directory (Redis data and the processes' log) even when the run passed. */
   keep: boolean;
+  /**
+   * Let drop rules hit every message of a service, not only what a saga re-sends (an experiment: Mailroom does not
+   * promise to survive messages lost inside a service, see `DROPPABLE` in plan.ts).
+   */
+  dropAny: boolean;
+  /** After healing, replay the dead letters injected faults caused, as an operator would (default yes). */
+  replay: boolean;
 };
 
-const USAGE = `usage: bun run chaos [--quick] [--seed N] [--minutes M] [--rate R] [--replicas N] [--json] [--keep]
+const USAGE = `usage: bun run chaos [--quick] [--seed N] [--minutes M] [--rate R] [--replicas N] [--json] [--keep] [--drop-any] [--no-replay]
   --quick       a ~60 s run (what bun run test includes)
   --seed N      replay a run: the same faults at the same moments, the same orders (default: random)
   --minutes M   how long orders flow and faults are injected (default 10; --quick: 1)
   --rate R      orders per second (default 4; --quick: 2)
   --replicas N  nodes per actor service (default 2)
   --json        end with one line of JSON
-  --keep        keep the temporary directory (Redis AOF, processes' log) even when the run passes`;
+  --keep        keep the temporary directory (Redis AOF, processes' log) even when the run passes
+  --drop-any    an experiment: drop rules hit any message, also those no saga re-sends (expect violations)
+  --no-replay   leave the dead letters of injected faults alone after healing (no operator)`;
 
 export class UsageError extends Error {}
 
@@ -49,7 +58,7 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"\n${USAGE}`);
     const name = arg.slice(2);
-    if (['quick', 'json', 'keep'].includes(name)) flags.set(name, true);
+    if (['quick', 'json', 'keep', 'drop-any', 'no-replay'].includes(name)) flags.set(name, true);
     else if (['seed', 'minutes', 'rate', 'replicas'].includes(name)) {
       const value = argv[++i];
       if (value === undefined) throw new UsageError(`--${name} needs a value\n${USAGE}`);
@@ -77,5 +86,7 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     pauses: quick ? 1 : Math.max(1, Math.round(minutes * 1.5)),
     json: flags.has('json'),
     keep: flags.has('keep'),
+    dropAny: flags.has('drop-any'),
+    replay: !flags.has('no-replay'),
   };
 }

@@ -45,6 +45,8 @@ export type PlanInput = {
   pausable: readonly string[];
   killEveryMs: { min: number; max: number };
   pauses: number;
+  /** Drop rules may hit every message of a service (an experiment), not only the `DROPPABLE` ones. */
+  dropAny?: boolean;
 };
 
 /**
@@ -83,7 +85,7 @@ export function planFaults(input: PlanInput): PlannedFault[] {
   }
 
   for (let at = between(1_000, 3_000); at < end - 1_000; at += between(2_000, 6_000)) {
-    plan.push({ at: Math.round(at), kind: 'rule', rule: drawRule(random, int, between, pick) });
+    plan.push({ at: Math.round(at), kind: 'rule', rule: drawRule(random, int, between, pick, input.dropAny ?? false) });
   }
   return plan.sort((a, b) => a.at - b.at);
 }
@@ -93,6 +95,7 @@ function drawRule(
   int: (min: number, max: number) => number,
   between: (min: number, max: number) => number,
   pick: <T>(xs: readonly T[]) => T,
+  dropAny: boolean,
 ): PlannedRule {
   const durationMs = int(4_000, 12_000);
   const probability = Math.round(between(0.1, 0.3) * 100) / 100;
@@ -104,6 +107,7 @@ function drawRule(
       return { kind: 'latency', target: { service }, probability: Math.round(between(0.2, 0.6) * 100) / 100, latencyMs: { min: 0, max: int(100, 500) }, durationMs, note: `chaos run: latency in ${service}` };
     case 'drop': {
       const messageType = pick(DROPPABLE[service]!);
+      if (dropAny) return { kind: 'drop', target: { service }, probability, durationMs, note: `chaos run: drop any message at ${service}` };
       return { kind: 'drop', target: { service, messageType }, probability, durationMs, note: `chaos run: drop ${messageType} at ${service}` };
     }
     case 'duplicate':

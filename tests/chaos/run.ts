@@ -39,7 +39,8 @@ try {
   console.error(error.message);
   process.exit(2);
 }
-const reproduce = `bun run chaos --seed ${options.seed}${options.quick ? ' --quick' : ''}${process.argv.includes('--minutes') ? ` --minutes ${options.chaosMs / 60_000}` : ''}${process.argv.includes('--rate') ? ` --rate ${options.rate}` : ''}${process.argv.includes('--replicas') ? ` --replicas ${options.replicas}` : ''}`;
+const given = (flag: string, value: unknown) => (process.argv.includes(flag) ? ` ${flag}${value === true ? '' : ` ${value}`}` : '');
+const reproduce = `bun run chaos --seed ${options.seed}${given('--quick', true)}${given('--minutes', options.chaosMs / 60_000)}${given('--rate', options.rate)}${given('--replicas', options.replicas)}${given('--drop-any', true)}${given('--no-replay', true)}`;
 say(`seed ${options.seed} — reproduce with: ${reproduce}`);
 
 let system: ChaosSystem | undefined;
@@ -80,6 +81,7 @@ try {
     pausable: Object.values(system.nodesOf).flat(),
     killEveryMs: options.killEveryMs,
     pauses: options.pauses,
+    dropAny: options.dropAny,
   });
   const planned = (kind: string) => plan.filter((f) => f.kind === kind).length;
   say(`plan: ${planned('kill')} kills, ${planned('pause')} pauses, 1 Redis restart at ${(plan.find((f) => f.kind === 'redis-restart')!.at / 1000).toFixed(1)} s, ${planned('rule')} chaos rules over ${options.chaosMs / 1000} s`);
@@ -106,6 +108,7 @@ try {
   // again a few seconds later for messages whose last retries were still under way.
   const replayed: Replayed[] = [];
   const replaying = (async () => {
+    if (!options.replay) return;
     for (const wait of [1_000, 4_000]) {
       await Bun.sleep(wait);
       replayed.push(...(await replayInjectedDeadLetters(system!.redisUrl, system!.prefix)));
