@@ -139,14 +139,21 @@ export async function readEvents(options: {
     const { partitionOf } = await import('./address.ts');
     const parts = options.aggregate ? [partitionOf(options.aggregate, partitions)] : [...Array(partitions).keys()];
     const out: DomainEvent[] = [];
+    const limit = options.count ?? 1_000;
     for (const p of parts) {
-      const rows = (await link.call(['XRANGE', partitionKeys(prefix, options.service, p).events, options.from ?? '-', '+', 'COUNT', options.count ?? 1_000])) as [string, string[]][];
-      for (const [id, fields] of rows) {
-        const event = toEvent(p, id, fields);
-        if (!options.aggregate || event.aggregate === options.aggregate) out.push(event);
+      // Page through the slice: with an aggregate filter, the first page may hold none of its events.
+      let start = options.from ?? '-';
+      for (;;) {
+        const rows = (await link.call(['XRANGE', partitionKeys(prefix, options.service, p).events, start, '+', 'COUNT', 1_000])) as [string, string[]][];
+        for (const [id, fields] of rows) {
+          const event = toEvent(p, id, fields);
+          if (!options.aggregate || event.aggregate === options.aggregate) out.push(event);
+        }
+        if (rows.length < 1_000 || (!options.aggregate && out.length >= limit)) break;
+        start = `(${rows[rows.length - 1]![0]}`;
       }
     }
-    return out.sort((a, b) => a.at - b.at).slice(0, options.count ?? 1_000);
+    return out.sort((a, b) => a.at - b.at).slice(0, limit);
   } finally {
     await link.close();
   }

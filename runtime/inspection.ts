@@ -90,7 +90,7 @@ export type SagaStepEvent = Base<'saga.step'> & {
   saga: string;
   sagaId: string;
   step: string;
-  phase: 'started' | 'succeeded' | 'failed' | 'timedOut' | 'compensating' | 'compensated' | 'parked' | 'completed';
+  phase: 'started' | 'succeeded' | 'failed' | 'timedOut' | 'retrying' | 'compensating' | 'compensated' | 'parked' | 'completed';
   reason?: string;
   durationMs?: number;
 };

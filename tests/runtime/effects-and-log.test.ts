@@ -165,3 +165,15 @@ describe('inspection', () => {
     expect(again.slice(0, ids.length - 2)).toEqual(ids.slice(2));
   });
 });
+
+describe('readEvents', () => {
+  it('should find an aggregate’s events past the first thousand entries of its slice', async () => {
+    const p = prefix('log-deep');
+    const n = await createNode({ service: 'src', actors: [emitter], keyPrefix: p, redis: SHARED_REDIS, partitions: 1 });
+    nodes.push(n);
+    await Promise.all([...Array(1_200).keys()].map((i) => n.send(`src/emitter/noise${i % 50}`, { type: 'emit' })));
+    await n.ask('src/emitter/late', { type: 'emit' });
+    const events = await readEvents({ service: 'src', keyPrefix: p, redis: SHARED_REDIS, aggregate: 'src/emitter/late' });
+    expect(events.map((e) => e.seq)).toEqual([0]);
+  }, 30_000);
+});
