@@ -5,6 +5,7 @@
  * a stack trace. A process adds its routes with `.use(routes)` and starts it with `listen(app, port)`.
  */
 import { openapi } from '@elysiajs/openapi';
+import { FormatRegistry } from '@sinclair/typebox';
 import { Elysia, t } from 'elysia';
 import { DEFAULT_BODY_LIMIT, declaredSizeError, parseBodyWithin } from './body-limit.ts';
 import { errorResponse, toErrorResponse, type ErrorLogger } from './error-response.ts';
@@ -12,6 +13,11 @@ import { checkHealth, type HealthCheck } from './health.ts';
 import { swaggerUi } from './swagger-ui.ts';
 import { crossSiteRefusal, trustedOrigins } from './cross-site.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
+
+// @elysiajs/openapi registers TypeBox's `email` format as a check that builds a new valibot pipeline on every call
+// (7.5% of the order service's CPU under load). Same rule, compiled once.
+const EMAIL = /^[\w+-]+(?:\.[\w+-]+)*@[\da-z]+(?:[.-][\da-z]+)*\.[a-z]{2,}$/iu;
+FormatRegistry.Set('email', (value) => EMAIL.test(value));
 
 export type ServiceAppOptions = {
   /** The process name, as in `runtime/config.ts` (`order`, `gateway`, …). */

@@ -204,3 +204,14 @@ describe('createServiceApp errors, further', () => {
     expect(logged.join()).toContain('answered outside its response schema');
   });
 });
+
+describe('email format', () => {
+  it('should accept a plain address and refuse ones without a domain or with spaces', async () => {
+    const { createServiceApp } = await import('../../runtime/http/service-app.ts');
+    const { t } = await import('elysia');
+    const app = createServiceApp({ name: 'mail' }).post('/m', ({ body }) => body, { body: t.Object({ email: t.String({ format: 'email' }) }) });
+    const send = (email: string) => app.handle(new Request('http://localhost/m', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) }));
+    expect((await send('ada@example.com')).status).toBe(200);
+    for (const bad of ['ada', 'ada@', 'ada@example', 'a da@example.com']) expect((await send(bad)).status).toBe(422);
+  });
+});
