@@ -63,11 +63,21 @@ export async function startChaosSystem(options: { seed: number; replicas: number
 
   const nodesOf: Record<string, string[]> = {};
   const specs: ProcessSpec[] = mailroomProcesses({ dev: false, bun: process.execPath, env });
+  // A replica's port: free now, and none of the ports the offset gave the other processes (Redis included).
+  const taken = new Set([...specs.map((s) => s.port), portOf('redis', env)]);
+  const replicaPort = async () => {
+    for (;;) {
+      const port = await freePort();
+      if (taken.has(port)) continue;
+      taken.add(port);
+      return port;
+    }
+  };
   for (const service of SERVICE_NAMES) {
     nodesOf[service] = [service];
     const base = specs.find((s) => s.name === service)!;
     for (let n = 2; n <= options.replicas; n++) {
-      const port = await freePort();
+      const port = await replicaPort();
       const name = `${service}-${n}`;
       nodesOf[service].push(name);
       specs.push({ ...base, name, port, healthUrl: `http://127.0.0.1:${port}/health`, url: `http://127.0.0.1:${port}`, env: { [`MAILROOM_PORT_${service.toUpperCase()}`]: String(port) } });
