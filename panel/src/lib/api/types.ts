@@ -120,20 +120,9 @@ export type DeadLetterRow = {
   failedAt: number;
 };
 
-export type ChaosKind = 'error' | 'latency' | 'drop' | 'duplicate' | 'delay' | 'pause';
-export type ChaosTarget = { service?: string; messageType?: string; route?: string; dependency?: string };
-
-export type ChaosRule = {
-  id: string;
-  kind: ChaosKind;
-  target: ChaosTarget;
-  probability: number;
-  latencyMs?: { min: number; max: number };
-  status?: number;
-  createdAt: number;
-  expiresAt: number;
-  note?: string;
-};
+// The rule shapes are the runtime's own (defined once, imported as types).
+export type { ChaosKind, ChaosRule, ChaosTarget } from '../../../../runtime/chaos/chaos-rule.ts';
+import type { ChaosKind, ChaosTarget } from '../../../../runtime/chaos/chaos-rule.ts';
 
 export type NewChaosRule = {
   kind: ChaosKind;
