@@ -1,12 +1,13 @@
 /**
  * Every order ended: each saga is `completed` (its order confirmed, its parcel booked) or `compensated` (its order
  * cancelled, no parcel left booked), none is still running or compensating, and a parked one is allowed only when
- * an injected fault is what made its compensation give up (its log or a dead letter of the order names the fault) —
- * those are listed. Also: every order the gateway accepted exists with its saga, every order in the system was
- * placed by the run, its total is the catalogue's, and no order that had to fail (short stock, unserved country,
- * over the card limit) was confirmed.
+ * an injected fault is what made its compensation give up (see parked.ts) — those are listed with the cause. Also:
+ * every order the gateway accepted exists with its saga, every order in the system was placed by the run, its total
+ * is the catalogue's, and no order that had to fail (short stock, unserved country, over the card limit) was
+ * confirmed.
  */
 import { outcomes, sagaStatus, some, type CheckContext } from './check-context.ts';
+import { explainParked } from './parked.ts';
 
 const CHECK = 'sagas';
 
@@ -28,9 +29,7 @@ export function checkSagas(ctx: CheckContext): void {
   const { confirmed, compensated, parked } = outcomes(state);
   for (const orderId of parked) {
     const saga = state.sagas.get(orderId)!;
-    const reasons = saga.context.log.map((l) => l.reason ?? '').filter(Boolean);
-    const letters = state.deadLetters.filter((d) => d.orderId === orderId || d.actor.endsWith(`/${orderId}`));
-    const cause = [...reasons, ...letters.map((d) => d.error)].find((r) => r.includes('injected fault'));
+    const cause = explainParked(ctx, orderId, saga);
     const line = `parked: ${orderId} at ${saga.context.parkedAt} — ${saga.context.reason}`;
     if (cause) notes.push(`${line}; caused by: ${cause}`);
     else fail(`${line}; no injected fault explains why its compensation gave up (log: ${some(saga.context.log.slice(-6), (l) => `${l.step} ${l.phase} ${l.reason ?? ''}`)})`);

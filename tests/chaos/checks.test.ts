@@ -133,6 +133,35 @@ describe('chaos checks', () => {
     expect(checkAll(ctx)).toContain('sagas');
   });
 
+  it('should accept a saga parked while the run kept its participant unreachable, and report one parked for no such reason', () => {
+    const park = (ctx: CheckContext) => {
+      // B got as far as a charge; its refund met an open breaker ten times, then it parked.
+      const saga = ctx.state.sagas.get('B')!;
+      saga.state = 'failedNeedsOperator';
+      saga.context.status = 'parked';
+      saga.context.parkedAt = 'undoChargePayment';
+      const reason = 'refund failed: payment provider unavailable: circuit open, retry in 9 s';
+      saga.context.log = [
+        { at: 100_000, step: 'undoChargePayment', phase: 'compensating' },
+        ...[1, 2, 3].map((attempt) => ({ at: 100_000 + attempt * 1_000, step: 'undoChargePayment', phase: 'retrying' as const, attempt, reason })),
+        { at: 104_000, step: 'undoChargePayment', phase: 'parked', reason: `compensation failed 10 times: ${reason}` },
+      ];
+      ctx.state.orders.get('B')!.state = 'pending';
+      ctx.state.events.order = ctx.state.events.order!.filter((e) => e.aggregate !== 'order/order/B' || e.type !== 'OrderCancelled');
+      ctx.state.events.order = ctx.state.events.order.filter((e) => e.aggregate !== 'order/fulfillment/B');
+      for (const l of saga.context.log) ctx.state.events.order.push(event('order', 'order/fulfillment/B', 'SagaStep', { step: l.step, phase: l.phase, attempt: (l as { attempt?: number }).attempt }));
+    };
+    const explained = world();
+    park(explained);
+    explained.injector.rules.push({ at: 70_000, id: 'r-1', rule: { kind: 'error', target: { service: 'payment', dependency: 'provider' }, probability: 0.3, durationMs: 10_000 } });
+    expect(checkAll(explained), explained.violations.map((v) => v.message).join('\n')).toEqual([]);
+    expect(explained.notes.some((n) => n.startsWith('parked: B') && n.includes('error on provider calls (r-1)'))).toBe(true);
+
+    const unexplained = world();
+    park(unexplained);
+    expect(checkAll(unexplained)).toEqual(['sagas']);
+  });
+
   it('should report a dead letter no injected fault explains, and accept one that names it', () => {
     const letter = { service: 'inventory', partition: 1, id: '1-0', actor: 'inventory/sku/BOX-S', event: 'sku.hold', messageId: 'm', deliveries: 5 };
     const ok = world();
