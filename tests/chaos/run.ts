@@ -13,6 +13,7 @@ import type { CheckContext, Violation } from './check-context.ts';
 import { checkMailboxes } from './check-mailboxes.ts';
 import { checkMoney } from './check-money.ts';
 import { checkOnce } from './check-once.ts';
+import { checkRecovery } from './check-recovery.ts';
 import { checkSagas } from './check-sagas.ts';
 import { checkStock } from './check-stock.ts';
 import { readFinalState } from './final-state.ts';
@@ -26,7 +27,7 @@ import { openMonitor } from './recovery.ts';
 import { figuresOf, renderFigures } from './report.ts';
 import { waitSettled } from './settle.ts';
 import { startChaosSystem, type ChaosSystem } from './system.ts';
-import { STALL_MS, watchPartitions } from './watchdog.ts';
+import { watchPartitions } from './watchdog.ts';
 
 const started = Date.now();
 const say = (line: string) => console.log(`[chaos ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -126,33 +127,15 @@ try {
   } else say(`settled ${((settledAfterHealMs ?? 0) / 1000).toFixed(1)} s after healing`);
   await Promise.all([healing, loading, replaying]);
   await watchdog.stop();
-  for (const stall of watchdog.stalls) {
-    violations.push({
-      check: 'liveness',
-      message: `${stall.service} partition ${stall.partition} made no progress for ${(stall.ms / 1000).toFixed(0)} s (over ${STALL_MS / 1000} s) from ${((stall.since - started) / 1000).toFixed(0)} s into the run, with ${stall.waiting} message(s) waiting; lease ${stall.holder ?? 'free'}`,
-    });
-  }
 
   const state = await readFinalState(system.redisUrl, system.prefix, monitor);
   const ctx: CheckContext = { state, orders: load.orders, restocks: load.restocks, seeded, injector: injector.report, replayed, violations, notes: [] };
   for (const check of [checkSagas, checkMoney, checkStock, checkMailboxes, checkOnce]) check(ctx);
 
-  // Every blow must have been recovered from; Redis must have kept what it acknowledged.
-  for (const kill of injector.report.kills) {
-    if (kill.recoveredMs === undefined) violations.push({ check: 'recovery', message: `${kill.target} (killed pid ${kill.pid}) was not healthy with its partitions owned within 60 s` });
-  }
-  for (const restart of injector.report.redisRestarts) {
-    if (restart.recoveredMs === undefined) violations.push({ check: 'recovery', message: `after the Redis restart these did not come back (reconnect) within 60 s: ${restart.stragglers.join('; ')}` });
-    ctx.notes.push(`Redis restart: counters before the kill ${JSON.stringify(restart.before)}, after ${JSON.stringify(restart.after)}`);
-    for (const [counter, before] of Object.entries(restart.before)) {
-      const after = restart.after[counter];
-      if (after !== undefined && after < before) violations.push({ check: 'durability', message: `${counter} went from ${before} to ${after} across the Redis restart: acknowledged writes were lost` });
-    }
-  }
   const health = await Promise.all(
     system.supervisor.processes().filter((p) => p.name !== 'redis').map(async (p) => [p.name, await fetch(`${p.url}/health`).then((r) => r.status).catch(() => 0)] as const),
   );
-  for (const [name, status] of health) if (status !== 200) violations.push({ check: 'recovery', message: `${name} answers /health with ${status} at the end` });
+  checkRecovery(ctx, { stalls: watchdog.stalls, health, runStartedAt: started });
 
   const appendfsync = String(((await monitor.configGet('appendfsync')) as Record<string, string>).appendfsync ?? '?');
   await observer.stop();
