@@ -104,12 +104,17 @@ test('the panel stays smooth at 1,000 events/s', async ({ page, system }) => {
       }
     })();
 
-    // Events view: 3 s into the flood, the newest event written shows within 2 s (the list is newest first).
+    // Events view: 3 s into the flood, the newest event written — or one written after it, since at ≤ 10 repaints a
+    // second a given row may be pushed below the fold before a frame shows it on top — shows within 2 s.
     await page.waitForTimeout(3_000);
     const marker = lastMarker;
     const markerAt = lastMarkerAt;
-    await expect(page.locator('[data-testid="event-list"]')).toContainText(`flood #${marker}`, { timeout: 2_000 });
-    const markerLatencyMs = Date.now() - markerAt; // from its XADD to the row on screen (at most, give or take a poll)
+    const newestShown = async () => {
+      const text = (await page.locator('[data-testid="event-list"]').textContent()) ?? '';
+      return Math.max(-1, ...[...text.matchAll(/flood #(\d+)/g)].map((m) => Number(m[1])));
+    };
+    await expect.poll(newestShown, { timeout: 2_000, intervals: [25, 50, 100] }).toBeGreaterThanOrEqual(marker);
+    const markerLatencyMs = Date.now() - markerAt; // from its XADD to a row as new or newer on screen (give or take a poll)
     await page.waitForTimeout(1_000);
     const eventsView = await sample();
     await screenshot(page, '07-event-flood-events');
