@@ -35,6 +35,8 @@ export type DeadLetterEvent = Base<'deadletter'> & {
   deliveries: number;
   partition: number;
 };
+/** The dead-letter stream of a partition reached its cap and dropped its oldest entries. */
+export type DeadLettersTrimmedEvent = Base<'deadletter.trimmed'> & { partition: number; count: number; maxLen: number };
 export type TimerEvent = Base<'timer.armed' | 'timer.fired' | 'timer.cancelled'> & {
   actor: string;
   timerId: string;
@@ -115,6 +117,7 @@ export type InspectionEvent =
   | MessageSentEvent
   | MessageReceivedEvent
   | DeadLetterEvent
+  | DeadLettersTrimmedEvent
   | TimerEvent
   | NodeEvent
   | LeaseMovedEvent

@@ -20,6 +20,8 @@ export type PartitionKeys = {
   tries: string;
   /** Hash `type/id` → current state, for listing and searching actors. */
   index: string;
+  /** Sorted set `type/id` → when a finished actor's record may go (its type's `retainDoneMs`). */
+  expiry: string;
   actor(type: string, id: string): string;
 };
 
@@ -38,6 +40,7 @@ export function partitionKeys(prefix: string, service: string, partition: number
     effects: `${base}:effects`,
     tries: `${base}:tries`,
     index: `${base}:index`,
+    expiry: `${base}:expiry`,
     actor: (type, id) => `${base}:a:${type}:${id}`,
   };
 }

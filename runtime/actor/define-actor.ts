@@ -98,6 +98,13 @@ export function effect<TInput, TOutput>(fn: EffectFn<TInput, TOutput>): PromiseA
 export type ActorOptions = {
   /** How long an actor may sit idle in memory before it is passivated (its state stays in Redis). Default 60 s. */
   passivateAfterMs?: number;
+  /**
+   * How long the record of an actor that reached a final state is kept (for reads, lists and the panel) before
+   * it and its index line are removed. Default 7 days; `Infinity` keeps it forever. A message that reaches the
+   * actor after that starts a new one from the machine's initial state (within the dedup window a repeat is
+   * still dropped).
+   */
+  retainDoneMs?: number;
 };
 
 export type ActorDefinition = {
@@ -140,5 +147,5 @@ export function defineActor(type: string, machine: AnyStateMachine, options: Act
     stubs[src] = inert;
   }
   const hosted = Object.keys(stubs).length ? machine.provide({ actors: stubs as any }) : machine;
-  return { type, machine, hosted, effects, options: { passivateAfterMs: options.passivateAfterMs ?? 60_000 } };
+  return { type, machine, hosted, effects, options: { passivateAfterMs: options.passivateAfterMs ?? 60_000, retainDoneMs: options.retainDoneMs ?? 7 * 24 * 3_600_000 } };
 }

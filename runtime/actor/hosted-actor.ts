@@ -51,6 +51,9 @@ export function stateKey(value: unknown): string {
   return String(value);
 }
 
+/** What a step's caller checks before the step counts (encoding its output, say): a throw reverts the step. */
+export type StepCheck = (out: StepOutput, actor: HostedActor) => void;
+
 export class ActorStepError extends Error {
   constructor(
     readonly actor: string,
@@ -73,6 +76,8 @@ export class HostedActor {
   private failure: unknown = null;
   private timers: Record<string, string>;
   private effects: Record<string, string>;
+  /** The record as JSON after the last successful step: encoded inside the step, so a value JSON cannot hold fails it. */
+  recordJson = '';
 
   constructor(
     readonly def: ActorDefinition,
@@ -106,6 +111,11 @@ export class HostedActor {
     return this.actor.getSnapshot();
   }
 
+  /** Whether the machine reached a final state (it will take no more events). */
+  get done(): boolean {
+    return this.actor.getSnapshot().status === 'done';
+  }
+
   get state(): string {
     return stateKey(this.actor.getSnapshot().value);
   }
@@ -118,6 +128,11 @@ export class HostedActor {
     return rec;
   }
 
+  /** The key of the effect running for an invoke id, if one is. */
+  effectKey(invokeId: string): string | undefined {
+    return this.effects[invokeId];
+  }
+
   /** The timer id a timer token was armed for, if it is still armed. */
   timerFor(token: string): string | undefined {
     return this.timers[token];
@@ -125,9 +140,11 @@ export class HostedActor {
 
   /**
    * Applies one event. Throws `ActorStepError` (leaving the actor as it was before the event) when the machine
-   * throws; otherwise returns everything the step decided.
+   * throws, when what it decided cannot be stored (a delay that is not a number, a value JSON cannot hold), or when
+   * `check` throws; otherwise returns everything the step decided. `outcomeOf` names the effect whose outcome the
+   * event is: once applied, that effect is over even if the machine stays in the state that invoked it.
    */
-  step(event: MailroomEvent): StepOutput {
+  step(event: MailroomEvent, options: { check?: StepCheck; outcomeOf?: { invokeId: string; key: string } } = {}): StepOutput {
     const wasNew = !this.started;
     const timersBefore = { ...this.timers };
     const effectsBefore = { ...this.effects };
@@ -161,15 +178,15 @@ export class HostedActor {
     }
     const after = this.actor.getSnapshot();
     let cause: unknown = this.failure ?? (after.status === 'error' ? after.error : null);
+    out.handled = after !== before;
     if (cause === null) {
-      // A message to a malformed address could never be delivered: the step fails like a throwing action.
-      for (const t of out.tells) {
-        try {
-          parseAddress(t.to);
-        } catch (error) {
-          cause = new Error(`tell to an invalid address: ${(error as Error).message}`);
-          break;
-        }
+      try {
+        this.settle(out, options.outcomeOf);
+        this.verify(out);
+        options.check?.(out, this);
+        this.recordJson = JSON.stringify(this.record());
+      } catch (error) {
+        cause = error;
       }
     }
     if (cause !== null) {
@@ -182,13 +199,37 @@ export class HostedActor {
       else this.actor.start();
       throw new ActorStepError(this.address, event.type, cause);
     }
+    return out;
+  }
+
+  /** Bookkeeping of a successful step: state names, timers armed, the effect whose outcome this was. */
+  private settle(out: StepOutput, outcomeOf: { invokeId: string; key: string } | undefined): void {
+    const after = this.actor.getSnapshot();
     out.to = stateKey(after.value);
-    out.handled = after !== before;
     for (const arm of out.timersArmed) {
       for (const [token, timerId] of Object.entries(this.timers)) if (timerId === arm.timerId) delete this.timers[token];
       this.timers[arm.token] = arm.timerId;
     }
-    return out;
+    if (outcomeOf && this.effects[outcomeOf.invokeId] === outcomeOf.key) {
+      delete this.effects[outcomeOf.invokeId];
+      out.effectsStopped.push(outcomeOf.key);
+    }
+  }
+
+  /** What the commit could not store or deliver fails the step here, where it can still be undone. */
+  private verify(out: StepOutput): void {
+    for (const t of out.tells) {
+      try {
+        parseAddress(t.to);
+      } catch (error) {
+        throw new Error(`tell to an invalid address: ${(error as Error).message}`);
+      }
+    }
+    for (const arm of out.timersArmed) {
+      if (!Number.isFinite(arm.delayMs) || arm.delayMs < 0) {
+        throw new Error(`timer "${arm.timerId}" has a delay of ${String(arm.delayMs)} ms; a delay must be a finite number of ms ≥ 0`);
+      }
+    }
   }
 
   /** Forgets a timer once its firing has been processed (or found stale). */

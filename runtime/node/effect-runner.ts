@@ -24,8 +24,13 @@ export function errorToData(error: unknown): Record<string, unknown> {
   return { name: 'Error', message: String(error) };
 }
 
+/** Who runs an effect: the partition worker that launched it (or took it over). */
+export type EffectOwner = object;
+
+type Running = { controller: AbortController; owner: EffectOwner | undefined };
+
 export class EffectRunner {
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, Running>();
 
   constructor(
     private readonly defs: ReadonlyMap<string, ActorDefinition>,
@@ -37,13 +42,20 @@ export class EffectRunner {
     return this.running.size;
   }
 
-  /** Starts an effect unless it is already running in this process. */
-  launch(effect: EffectRecord): void {
-    if (this.running.has(effect.key)) return;
+  /**
+   * Starts an effect unless it is already running in this process; then it changes hands instead, so a worker
+   * that re-acquired a partition keeps the effects its stopped predecessor had started.
+   */
+  launch(effect: EffectRecord, owner?: EffectOwner): void {
+    const already = this.running.get(effect.key);
+    if (already) {
+      already.owner = owner;
+      return;
+    }
     const def = this.defs.get(parseAddress(effect.address).type);
     const fn = def?.effects.get(effect.src);
     const controller = new AbortController();
-    this.running.set(effect.key, controller);
+    this.running.set(effect.key, { controller, owner });
     const run = fn
       ? Promise.resolve().then(() => fn({ input: effect.input, idempotencyKey: effect.key, signal: controller.signal }))
       : Promise.reject(new Error(`no effect "${effect.src}" on actor type ${def?.type ?? '?'}`));
@@ -65,14 +77,24 @@ export class EffectRunner {
         await Bun.sleep(Math.min(2_000, 50 * 2 ** attempt));
       }
     }
-    if (this.running.get(effect.key) === controller) this.running.delete(effect.key);
+    if (this.running.get(effect.key)?.controller === controller) this.running.delete(effect.key);
   }
 
   /** Aborts the effects whose key matches (all when no filter). */
   abort(filter?: (key: string) => boolean): void {
-    for (const [key, controller] of this.running) {
+    for (const [key, run] of this.running) {
       if (!filter || filter(key)) {
-        controller.abort();
+        run.controller.abort();
+        this.running.delete(key);
+      }
+    }
+  }
+
+  /** Aborts the effects an owner runs (a worker that stopped or lost its partition). */
+  abortOwnedBy(owner: EffectOwner): void {
+    for (const [key, run] of this.running) {
+      if (run.owner === owner) {
+        run.controller.abort();
         this.running.delete(key);
       }
     }

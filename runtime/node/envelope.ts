@@ -107,3 +107,15 @@ export function parseEntry(streamId: string, fields: readonly string[], deliveri
     deliveries,
   };
 }
+
+/** An envelope's entry fields again, as it was sent (to dead-letter it, or to deliver a copy). */
+export function envelopeFields(env: Envelope): string[] {
+  return entryFields({ id: env.id, address: env.address, event: env.event, replyTo: env.replyTo, kind: env.kind, from: env.from, sentAt: env.sentAt });
+}
+
+/** The effect an outcome message (kind `effect`, id `<effect key>:outcome`) reports on, or undefined. */
+export function outcomeOf(env: Envelope): { invokeId: string; key: string } | undefined {
+  if (env.kind !== 'effect' || !env.id.endsWith(':outcome')) return undefined;
+  const match = /^xstate\.(?:done|error)\.actor\.(.+)$/.exec(env.event.type);
+  return match ? { invokeId: match[1]!, key: env.id.slice(0, -':outcome'.length) } : undefined;
+}

@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
-import { openLink, type LinkKind } from '../redis/link.ts';
+import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
 import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt, type ActorView, type DeadLetter } from '../cluster-view.ts';
 import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
 import { machineGraph } from '../machine-graph.ts';
@@ -43,6 +43,11 @@ export type NodeOptions = {
   dedupWindowMs?: number;
   /** Approximate cap of each partition's slice of the event log. Default 100,000 entries. */
   eventsMaxLen?: number;
+  /**
+   * Approximate cap of each partition's dead-letter stream. Default 100,000 entries; when the cap drops the oldest
+   * ones, a `deadletter.trimmed` inspection event says how many.
+   */
+  deadLettersMaxLen?: number;
   /** Local listener for every inspection event, including per-message ones. */
   inspect?: Inspector;
   /** Which inspection events are written to the shared capped stream. Default 'transitions'. */
@@ -53,6 +58,11 @@ export type NodeOptions = {
   /** false: a client node that sends and asks but hosts no partition. Default true. */
   consume?: boolean;
   onError?: (error: unknown, where: string) => void;
+  /**
+   * Wraps each Redis link the node opens — its main link and each partition's doorbell — e.g. with a
+   * fault-injecting link in tests (`role` says which one).
+   */
+  wrapLink?: (link: RedisLink, role: 'main' | 'doorbell') => RedisLink;
 };
 
 export type AskResult<TContext = any> = {
@@ -170,7 +180,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     defs.set(def.type, def);
   }
 
-  const link = await openLink(url, kind);
+  const wrap = options.wrapLink ?? ((l: RedisLink) => l);
+  const link = wrap(await openLink(url, kind), 'main');
   const router = new Router(link, prefix);
   const g = globalKeys(prefix);
   if (consume) {
@@ -228,7 +239,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     nodeId,
     group: service,
     link,
-    openDoorbell: () => openLink(url, kind),
+    openDoorbell: async () => wrap(await openLink(url, kind), 'doorbell'),
     defs,
     router,
     clock,
@@ -237,6 +248,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       maxDeliveries: options.maxDeliveries ?? 5,
       seenHorizonMs: options.dedupWindowMs ?? 5 * 60_000,
       eventsMaxLen: options.eventsMaxLen ?? 100_000,
+      deadLettersMaxLen: options.deadLettersMaxLen ?? 100_000,
       retryBaseMs: options.retryBaseMs ?? 50,
       idleBlockMs: 1_000,
     },

@@ -2,11 +2,16 @@
  * The loop that owns one partition while this node holds its lease: read a batch (pending entries first, fenced
  * by the lease), run every message through its actor, and commit the whole batch in one Lua call — snapshots,
  * acks, processed markers, outgoing messages, events, timers, effects, dead letters and replies. After the commit
- * it relays outgoing messages, starts effects and answers local asks. Any rejected commit drops the partition's
- * cached actors, because the in-memory actors ran ahead of Redis.
+ * it relays outgoing messages, starts effects and answers local asks.
+ *
+ * Its lifecycle is explicit: `taking-over` (create the group, re-run recorded effects, sweep the outbox, re-arm
+ * timers) → `running`; any failure whose outcome is unknown (a lost reply, a reset link) goes back to
+ * `taking-over`, because the commit may have happened; `lost` (fenced by a newer lease holder) and `stopping` end
+ * the loop, and a worker that left `running` makes no further Redis call. Any throw while handling a message counts
+ * against that message and ends in a dead letter after `maxDeliveries`; the partition never stalls on it.
  */
 import type { ActorDefinition } from '../actor/define-actor.ts';
-import { ActorStepError, HostedActor, type ActorRecord, type StepOutput } from '../actor/hosted-actor.ts';
+import { ActorStepError, HostedActor, type ActorRecord } from '../actor/hosted-actor.ts';
 import { parseAddress, partitionOf } from '../address.ts';
 import type { Clock } from '../clock.ts';
 import type { InspectionEvent } from '../inspection.ts';
@@ -15,28 +20,24 @@ import { InjectedFault } from '../chaos/chaos-rule.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
+import { Batch, type ActorWrite, type ReplyPayload, type TurnOutput } from './batch.ts';
+import { addDeadLetter } from './dead-letter.ts';
 import type { EffectRecord, EffectRunner } from './effect-runner.ts';
-import { MalformedEntryError, newMessageId, parseEntry, preciseNow, replyToOf, type Envelope, type ReplyTo } from './envelope.ts';
+import { envelopeFields, outcomeOf, parseEntry, preciseNow, type Envelope, type ReplyTo } from './envelope.ts';
+import { OutboxRelay } from './outbox-relay.ts';
 import type { Router } from './router.ts';
+import { answerOf, encodeTurn, NeedsLookup } from './turn-output.ts';
+
+export type { ReplyPayload } from './batch.ts';
 
 export type WorkerSettings = {
   batchSize: number;
   maxDeliveries: number;
   seenHorizonMs: number;
   eventsMaxLen: number;
+  deadLettersMaxLen: number;
   retryBaseMs: number;
   idleBlockMs: number;
-};
-
-export type ReplyPayload = {
-  q: string;
-  ok: boolean;
-  state?: string;
-  context?: unknown;
-  reply?: unknown;
-  handled?: boolean;
-  duplicate?: boolean;
-  error?: string;
 };
 
 export type WorkerContext = {
@@ -61,47 +62,28 @@ export type WorkerContext = {
   chaos: RuleBook;
 };
 
+export type WorkerPhase = 'taking-over' | 'running' | 'lost' | 'stopping' | 'stopped';
+
 const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as const;
+const EXPIRY_PAGE = 100;
 
 type RawEntry = [id: string, fields: string[], deliveries: number];
 
-type OutMsg = { mbox: string; fields: string[] };
-
-/** Everything one batch will commit. */
-class Batch {
-  acks: string[] = [];
-  seen: string[] = [];
-  seenInBatch = new Set<string>();
-  dirty = new Set<HostedActor>();
-  outbox: OutMsg[] = [];
-  events: string[] = [];
-  timers = new Map<string, [due: number, data: string] | null>();
-  effectsSet: EffectRecord[] = [];
-  effectsDel: string[] = [];
-  triesDel: string[] = [];
-  deadLetters: string[][] = [];
-  replies: { to: ReplyTo; payload: ReplyPayload }[] = [];
-  inspections: InspectionEvent[] = [];
-  received: Envelope[] = [];
-  blocked = new Set<string>();
-  failures: { env: Envelope; error: ActorStepError }[] = [];
-  /** Chaos: extra latency before this batch commits, and copies of entries to deliver again. */
-  delayMs = 0;
-  copies: string[][] = [];
-}
-
 export class PartitionWorker {
   private readonly actors = new Map<string, HostedActor>();
-  private stopping = false;
+  private phase: WorkerPhase = 'taking-over';
   private loop: Promise<void> | null = null;
   private doorbell: RedisLink | null = null;
   private nextTimerDue = 0;
-  private retryAt = new Map<string, number>();
-  private outboxDirty = true;
-  /** The newest mailbox entry id this owner has read; the doorbell waits for anything after it. */
+  private readonly retryAt = new Map<string, number>();
+  private readonly relay: OutboxRelay;
+  /** The newest mailbox entry id this owner has looked at; the doorbell waits for anything after it. */
   private lastSeen: string | null = null;
+  /** Whether the last read looked at every pending entry (else new entries were not read, and waiting is pointless). */
+  private readComplete = true;
+  /** After the commit script refused a batch: read one entry at a time for this many reads, to find the culprit. */
+  private isolateReads = 0;
   private passivationDue = false;
-  lost = false;
   processed = 0;
   /** Messages this partition's actors sent, by target service (for the panel's message rates). */
   readonly sentTo = new Map<string, number>();
@@ -112,7 +94,18 @@ export class PartitionWorker {
     readonly keys: PartitionKeys,
     readonly leaseValue: string,
     private readonly onLost: (worker: PartitionWorker) => void,
-  ) {}
+  ) {
+    this.relay = new OutboxRelay(ctx.link, keys.outbox, () => this.active, (error) => ctx.onError(error, `relaying from partition ${partition}`));
+  }
+
+  get state(): WorkerPhase {
+    return this.phase;
+  }
+
+  /** Whether the worker may still touch its partition (it holds the lease as far as it knows). */
+  get active(): boolean {
+    return this.phase === 'taking-over' || this.phase === 'running';
+  }
 
   get cachedActors(): number {
     return this.actors.size;
@@ -122,57 +115,41 @@ export class PartitionWorker {
     this.loop = this.run().catch((error) => this.ctx.onError(error, `partition ${this.partition} loop`));
   }
 
-  /** Stops after the batch in flight; the caller releases the lease afterwards. */
+  /** Stops after the batch in flight (or at once when the lease was lost); the caller releases the lease afterwards. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    const bell = this.doorbell;
-    this.doorbell = null;
-    bell?.abort();
+    if (this.active) this.phase = 'stopping';
+    this.closeDoorbell();
     await this.loop;
+    await this.relay.settled();
     this.dropActors();
-    this.ctx.effects.abort((key) => this.ownsEffect(key));
-  }
-
-  /**
-   * The partition an address of this service belongs to. An entry written into another partition's mailbox must not
-   * be applied here: the actor would get a second record under this partition's keys, apart from its real one.
-   */
-  private ownerOf(address: string): number {
-    const partitions = this.ctx.router.cachedPartitions(this.ctx.service);
-    return partitions === undefined ? this.partition : partitionOf(address, partitions);
-  }
-
-  private ownsEffect(key: string): boolean {
-    // key = fx:<address>|<invoke id>|<token>
-    const body = key.slice(3);
-    const address = body.slice(0, body.lastIndexOf('|', body.lastIndexOf('|') - 1));
-    const partitions = this.ctx.router.cachedPartitions(this.ctx.service);
-    return partitions !== undefined && partitionOf(address, partitions) === this.partition;
+    this.ctx.effects.abortOwnedBy(this);
+    this.phase = 'stopped';
   }
 
   /** Drops mailbox entries no longer needed (below the oldest pending one); run on the lease tick. */
   async trim(): Promise<number> {
-    if (this.lost || this.stopping) return 0;
+    if (!this.active) return 0;
     return Number(await scripts.trimMailbox.run(this.ctx.link, [this.keys.mbox], [this.ctx.group]));
   }
 
-  /** Asks the loop to evict actors idle for longer than their type allows, between two batches. */
+  /** Asks the loop to evict idle actors and remove expired finished ones, between two batches. */
   requestPassivation(): void {
     this.passivationDue = true;
   }
 
-  /** Evicts idle actors (passivation); their state stays in Redis. Runs only between batches. */
-  private passivate(now: number): number {
-    this.passivationDue = false;
-    let n = 0;
-    for (const [address, actor] of this.actors) {
-      if (actor.lastUsed < now - actor.def.options.passivateAfterMs) {
-        actor.stop();
-        this.actors.delete(address);
-        n++;
-      }
-    }
-    return n;
+  private markLost(): void {
+    if (!this.active) return;
+    this.phase = 'lost';
+    this.closeDoorbell();
+    this.dropActors();
+    this.ctx.effects.abortOwnedBy(this);
+    this.onLost(this);
+  }
+
+  private closeDoorbell(): void {
+    const bell = this.doorbell;
+    this.doorbell = null;
+    bell?.abort();
   }
 
   private dropActors(): void {
@@ -181,14 +158,13 @@ export class PartitionWorker {
   }
 
   private async run(): Promise<void> {
-    let idleRounds = 0;
-    let tookOver = false;
-    while (!this.stopping) {
+    let failures = 0;
+    while (this.active) {
       try {
-        // Retried like every other step: a takeover that Redis fails under must not leave a leased partition unread.
-        if (!tookOver) {
+        if (this.phase === 'taking-over') {
           await this.takeOver();
-          tookOver = true;
+          if (!this.active) break;
+          this.phase = 'running';
         }
         const now = this.ctx.clock.now();
         if (this.ctx.chaos.paused(this.ctx.service)) {
@@ -196,24 +172,29 @@ export class PartitionWorker {
           await Bun.sleep(100);
           continue;
         }
-        if (this.passivationDue) this.passivate(now);
-        if (this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
-        if (this.outboxDirty) await this.sweepOutbox();
+        if (this.passivationDue) await this.housekeep(now);
+        if (this.active && this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
+        if (this.active && this.relay.dirty) await this.relay.sweep();
+        if (!this.active) break;
         const progressed = await this.processBatch();
-        idleRounds = 0;
-        if (!progressed && !this.lost && !this.stopping) await this.waitForWork();
+        failures = 0;
+        if (!progressed && this.active) await this.waitForWork();
       } catch (error) {
-        if (this.stopping) break;
+        if (!this.active) break;
         this.ctx.onError(error, `partition ${this.partition}`);
+        // The last call's outcome is unknown (a commit may have happened without its reply): start over as a new
+        // owner would — rebuild actors from Redis, re-run recorded effects, sweep the outbox, re-arm timers.
         this.dropActors();
-        await Bun.sleep(Math.min(1_000, 50 * 2 ** Math.min(idleRounds++, 5)));
+        if (this.phase === 'running') this.phase = 'taking-over';
+        await Bun.sleep(Math.min(1_000, 50 * 2 ** Math.min(failures++, 5)));
       }
     }
+    this.closeDoorbell();
   }
 
   /**
-   * What a new owner does first: make sure the mailbox has its consumer group, and re-run recorded effects; timers and
-   * the outbox are swept by the loop. Safe to repeat (an effect still running here is not launched twice).
+   * What a new owner does first: make sure the mailbox has its consumer group, re-run recorded effects, and have
+   * the outbox swept and the timers checked. Safe to repeat (an effect still running here is not launched twice).
    */
   private async takeOver(): Promise<void> {
     try {
@@ -222,15 +203,46 @@ export class PartitionWorker {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
     }
     const all = (await this.ctx.link.call(['HGETALL', this.keys.effects])) as Record<string, string> | string[] | null;
+    if (!this.active) return;
     const pairs = Array.isArray(all) ? pairsOf(all) : Object.entries(all ?? {});
     for (const [, json] of pairs) {
       try {
-        this.ctx.effects.launch(JSON.parse(json) as EffectRecord);
+        this.ctx.effects.launch(JSON.parse(json) as EffectRecord, this);
       } catch (error) {
         this.ctx.onError(error, `relaunching an effect of partition ${this.partition}`);
       }
     }
+    this.relay.dirty = true;
     this.nextTimerDue = 0;
+    this.lastSeen = null;
+  }
+
+  private async housekeep(now: number): Promise<void> {
+    this.passivationDue = false;
+    for (const [address, actor] of this.actors) {
+      if (actor.lastUsed < now - actor.def.options.passivateAfterMs) {
+        actor.stop();
+        this.actors.delete(address);
+      }
+    }
+    await this.expireDone(Date.now());
+  }
+
+  /** Removes finished actors whose retention ran out (their type's `retainDoneMs`). */
+  private async expireDone(now: number): Promise<void> {
+    const due = (await this.ctx.link.call(['ZRANGEBYSCORE', this.keys.expiry, '-inf', now, 'LIMIT', 0, EXPIRY_PAGE])) as string[];
+    if (!due.length || !this.active) return;
+    const recordKeys = due.map((field) => {
+      const slash = field.indexOf('/');
+      return this.keys.actor(field.slice(0, slash), field.slice(slash + 1));
+    });
+    const res = await scripts.expireActors.run(this.ctx.link, [this.keys.lease, this.keys.expiry, this.keys.index, ...recordKeys], [this.leaseValue, now, ...due]);
+    if (Number(res) === ScriptCode.NotLeaseHolder) return this.markLost();
+    for (const field of due) {
+      const address = `${this.ctx.service}/${field}`;
+      this.actors.get(address)?.stop();
+      this.actors.delete(address);
+    }
   }
 
   private async fireTimers(now: number): Promise<void> {
@@ -244,17 +256,7 @@ export class PartitionWorker {
     if (res[0] === 200) this.nextTimerDue = now;
   }
 
-  private async sweepOutbox(): Promise<void> {
-    const entries = (await this.ctx.link.call(['XRANGE', this.keys.outbox, '-', '+', 'COUNT', 500])) as [string, string[]][];
-    for (const [id, fields] of entries) {
-      const msgs = JSON.parse(fields[1] ?? '[]') as OutMsg[];
-      await Promise.all(msgs.map((m) => this.ctx.link.call(['XADD', m.mbox, '*', ...m.fields])));
-      await this.ctx.link.call(['XDEL', this.keys.outbox, id]);
-    }
-    this.outboxDirty = entries.length === 500;
-  }
-
-  /** How long a blocking read may wait: until the next timer or retry falls due, at most `idleBlockMs`. */
+  /** How long a wait may last: until the next timer or retry falls due, at most `idleBlockMs`. */
   private blockMs(now: number): number {
     let until = now + this.ctx.settings.idleBlockMs;
     if (this.nextTimerDue !== -1) until = Math.min(until, this.nextTimerDue);
@@ -262,41 +264,58 @@ export class PartitionWorker {
     return Math.max(1, Math.ceil(until - now));
   }
 
+  /** Actors waiting for the retry of a failed message: the read leaves their entries pending. */
+  private blockedActors(now: number): string[] {
+    const out: string[] = [];
+    for (const [address, at] of this.retryAt) if (at > now) out.push(address);
+    return out;
+  }
+
   /**
    * The next entries, read by the fenced `read-batch` script only: pending entries first (retries, a previous
    * owner's leftovers, whatever a stale owner read after losing its lease), claimed in order, then new ones; ids
-   * processed before are acked and returned as duplicates. A plain blocking XREADGROUP would be one round trip
-   * cheaper, but a paused owner waking up could pull entries into its own pending list while the new owner went on
-   * with later ones, breaking an actor's order; only the lease holder may move entries.
+   * processed before are acked and returned as duplicates; blocked actors' entries are held back. A plain blocking
+   * XREADGROUP would be one round trip cheaper, but a paused owner waking up could pull entries into its own
+   * pending list while the new owner went on with later ones, breaking an actor's order; only the lease holder may
+   * move entries.
    */
   private async read(): Promise<{ raw: RawEntry[]; dups: [string, string[]][] } | null> {
+    const count = this.isolateReads > 0 ? 1 : this.ctx.settings.batchSize;
+    if (this.isolateReads > 0) this.isolateReads--;
     const res = (await scripts.readBatch.run(
       this.ctx.link,
       [this.keys.lease, this.keys.mbox, this.keys.seen],
-      [this.leaseValue, this.ctx.group, this.ctx.nodeId, this.ctx.settings.batchSize],
-    )) as [number, string, string];
+      [this.leaseValue, this.ctx.group, this.ctx.nodeId, count, ...this.blockedActors(this.ctx.clock.now())],
+    )) as [number, string, string, number, string];
     if (res[0] === ScriptCode.NotLeaseHolder) {
       this.markLost();
       return null;
     }
-    const raw = jsonList<RawEntry>(res[1]);
-    const dups = jsonList<[string, string[]]>(res[2]);
-    for (const [id] of raw) this.lastSeen = maxId(id, this.lastSeen);
-    for (const [id] of dups) this.lastSeen = maxId(id, this.lastSeen);
-    return { raw, dups };
+    this.readComplete = Number(res[3]) === 1;
+    if (res[4]) this.lastSeen = maxId(res[4], this.lastSeen);
+    return { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
   }
 
   /**
    * Waits for work without taking any: a plain XREAD (no group, so it moves nothing) after the newest entry this
-   * owner has seen, on the partition's own connection; it also wakes when the next timer or retry falls due.
+   * owner has looked at, on the partition's own connection; it also wakes when the next timer or retry falls due.
+   * When the last read could not look at every pending entry, new entries are beside the point: it just sleeps
+   * until the next retry.
    */
   private async waitForWork(): Promise<void> {
+    const ms = this.blockMs(this.ctx.clock.now());
+    if (!this.readComplete) {
+      await Bun.sleep(ms);
+      return;
+    }
     if (!this.doorbell) this.doorbell = await this.ctx.openDoorbell();
     if (this.lastSeen === null) this.lastSeen = await this.lastDelivered();
+    const bell = this.doorbell;
+    if (!this.active || !bell) return;
     try {
-      await this.doorbell.call(['XREAD', 'COUNT', 1, 'BLOCK', this.blockMs(this.ctx.clock.now()), 'STREAMS', this.keys.mbox, this.lastSeen]);
+      await bell.call(['XREAD', 'COUNT', 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, this.lastSeen]);
     } catch (error) {
-      if (!this.stopping) throw error;
+      if (this.active) throw error;
     }
   }
 
@@ -310,74 +329,68 @@ export class PartitionWorker {
     return '0-0';
   }
 
-  private markLost(): void {
-    if (this.lost) return;
-    this.lost = true;
-    this.dropActors();
-    this.onLost(this);
-  }
-
   /** One read → process → commit round. Returns whether anything was acked (else the loop waits for work). */
   private async processBatch(): Promise<boolean> {
     const got = await this.read();
-    if (!got || this.lost || this.stopping) return false;
+    if (!got || !this.active) return false;
     const { raw, dups } = got;
     if (dups.length) await this.answerDuplicates(dups);
     if (raw.length === 0) return dups.length > 0;
 
     const batch = new Batch();
-    const envelopes: (Envelope | null)[] = [];
+    const envelopes: Envelope[] = [];
     for (const [id, fields, deliveries] of raw) {
       try {
         envelopes.push(parseEntry(id, fields, deliveries));
       } catch (error) {
-        envelopes.push(null);
         this.deadLetter(batch, id, fields, deliveries, error, 'malformed entry');
       }
     }
-    await this.loadActors(envelopes);
+    await this.loadActors(batch, envelopes);
     const now = this.ctx.clock.now();
-    for (const env of envelopes) if (env) this.apply(batch, env, now);
+    for (const env of envelopes) await this.applyOne(batch, env, now);
     for (const failure of batch.failures) await this.failed(batch, failure.env, failure.error);
     if (batch.acks.length === 0) return false;
     if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
+    if (!this.active) return false;
     await this.commit(batch);
     for (const fields of batch.copies) await this.ctx.link.call(['XADD', this.keys.mbox, '*', ...fields]);
     return true;
   }
 
-  private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
-    const message = error instanceof Error ? error.message : String(error);
-    const rec: Record<string, string> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2) rec[fields[i]!] = fields[i + 1]!;
-    const dl = [...fields, 'error', `${why}: ${message}`, 'deliveries', String(deliveries), 'partition', String(this.partition), 'entry', streamId, 'failedAt', String(Date.now())];
-    batch.deadLetters.push(dl);
-    batch.acks.push(streamId);
-    if (rec.m) batch.triesDel.push(rec.m);
-    let event = '?';
-    try {
-      event = JSON.parse(rec.e ?? '{}').type ?? '?';
-    } catch {}
-    batch.inspections.push({
-      type: 'deadletter',
-      at: Date.now(),
-      source: this.ctx.service,
-      actor: rec.a ?? '?',
-      event,
-      messageId: rec.m ?? streamId,
-      error: `${why}: ${message}`,
-      deliveries,
-      partition: this.partition,
-    });
-    // Only a well-formed reply-to is answered: a malformed entry's `r` may be anything (`null` once crashed the commit).
-    const replyTo = replyToOf(rec.r);
-    if (replyTo) batch.replies.push({ to: replyTo, payload: { q: '', ok: false, error: `${why}: ${message}` } });
+  /** Applies one message; a tell to a service not yet known here is looked up, then the message applied again. */
+  private async applyOne(batch: Batch, env: Envelope, now: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.apply(batch, env, now);
+        return;
+      } catch (error) {
+        if (!(error instanceof NeedsLookup) || attempt > 0) throw error;
+        try {
+          await this.ctx.router.partitions(error.service);
+        } catch (lookup) {
+          if ((lookup as { code?: unknown }).code !== 'UNKNOWN_SERVICE') throw lookup;
+          this.block(batch, env, new ActorStepError(env.address, env.event.type, lookup));
+          return;
+        }
+      }
+    }
   }
 
-  private async loadActors(envelopes: (Envelope | null)[]): Promise<void> {
+  private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
+    addDeadLetter(batch, { service: this.ctx.service, partition: this.partition }, streamId, fields, deliveries, error, why);
+  }
+
+  private block(batch: Batch, env: Envelope, error: ActorStepError): void {
+    batch.blocked.add(env.address);
+    batch.failures.push({ env, error });
+  }
+
+  /** Restores the batch's actors not in memory; one whose stored record can't be restored is noted, not thrown. */
+  private async loadActors(batch: Batch | null, envelopes: Envelope[]): Promise<void> {
     const missing = new Map<string, { type: string; id: string; key: string }>();
     for (const env of envelopes) {
-      if (!env || this.actors.has(env.address) || missing.has(env.address)) continue;
+      if (this.actors.has(env.address) || missing.has(env.address)) continue;
       let parsed;
       try {
         parsed = parseAddress(env.address);
@@ -393,19 +406,34 @@ export class PartitionWorker {
     for (let i = 0; i < list.length; i++) {
       const [address, m] = list[i]!;
       const [v, s] = rows[i]!;
-      const record = s ? (JSON.parse(s) as ActorRecord) : null;
-      const actor = new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0);
-      actor.lastUsed = this.ctx.clock.now();
-      if (record) actor.indexedState = actor.state;
-      this.actors.set(address, actor);
+      try {
+        const record = s ? (JSON.parse(s) as ActorRecord) : null;
+        const actor = new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0);
+        actor.lastUsed = this.ctx.clock.now();
+        if (record) actor.indexedState = actor.state;
+        this.actors.set(address, actor);
+      } catch (error) {
+        batch?.unreadable.set(address, new Error(`its stored record can't be restored: ${error instanceof Error ? error.message : String(error)}`));
+      }
     }
+  }
+
+  /**
+   * The partition an address of this service belongs to. An entry written into another partition's mailbox must not
+   * be applied here: the actor would get a second record under this partition's keys, apart from its real one.
+   */
+  private ownerOf(address: string): number {
+    const partitions = this.ctx.router.cachedPartitions(this.ctx.service);
+    return partitions === undefined ? this.partition : partitionOf(address, partitions);
   }
 
   private apply(batch: Batch, env: Envelope, now: number): void {
     const actor = this.actors.get(env.address);
     if (!actor) {
+      const broken = batch.unreadable.get(env.address);
+      if (broken !== undefined) return this.block(batch, env, new ActorStepError(env.address, env.event.type, broken));
       const reason = describeUnroutable(env.address, this.ctx.service, this.ctx.defs, this.ownerOf(env.address), this.partition);
-      this.deadLetter(batch, env.streamId, entryOf(env), env.deliveries, new Error(reason), 'undeliverable');
+      this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(reason), 'undeliverable');
       return;
     }
     const blockedUntil = this.retryAt.get(env.address);
@@ -415,7 +443,7 @@ export class PartitionWorker {
     }
     if (batch.seenInBatch.has(env.id)) {
       batch.acks.push(env.streamId);
-      if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: this.answer(actor, undefined, false, true) });
+      if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: answerOf(actor, undefined, false, true) });
       return;
     }
     actor.lastUsed = now;
@@ -427,12 +455,10 @@ export class PartitionWorker {
           batch.acks.push(env.streamId);
           return;
         case 'duplicate': // delivered again after this commit, with the same message id
-          batch.copies.push(entryOf(env));
+          batch.copies.push(envelopeFields(env));
           break;
         case 'error':
-          batch.blocked.add(env.address);
-          batch.failures.push({ env, error: new ActorStepError(env.address, env.event.type, new InjectedFault(hit.rule)) });
-          return;
+          return this.block(batch, env, new ActorStepError(env.address, env.event.type, new InjectedFault(hit.rule)));
         default: // latency, delay
           batch.delayMs = Math.max(batch.delayMs, hit.latencyMs);
       }
@@ -442,24 +468,29 @@ export class PartitionWorker {
       this.markDone(batch, env);
       return;
     }
-    let out: StepOutput;
+    const outcome = outcomeOf(env);
+    if (outcome && actor.effectKey(outcome.invokeId) !== outcome.key) {
+      // The outcome of an effect the actor no longer waits for (stopped, or started again since): nothing to apply.
+      this.markDone(batch, env);
+      return;
+    }
+    let turn: TurnOutput | undefined;
     try {
-      out = actor.step(env.event);
+      actor.step(env.event, { outcomeOf: outcome, check: (o) => (turn = encodeTurn(this.ctx, actor, env, o, now)) });
     } catch (error) {
       if (!(error instanceof ActorStepError)) throw error;
-      batch.blocked.add(env.address);
-      batch.failures.push({ env, error });
-      return;
+      if (error.cause instanceof NeedsLookup) throw error.cause;
+      return this.block(batch, env, error);
     }
     this.retryAt.delete(env.address);
     if (env.kind === 'timer') {
       actor.dropTimer(env.id);
       batch.inspections.push({ type: 'timer.fired', at: Date.now(), source: this.ctx.service, actor: env.address, timerId: env.event.type, dueAt: env.sentAt });
     }
+    for (const [, value] of turn!.timers) if (value && (this.nextTimerDue === -1 || value[0] < this.nextTimerDue)) this.nextTimerDue = value[0];
     this.markDone(batch, env);
-    batch.dirty.add(actor);
     batch.received.push(env);
-    this.collect(batch, actor, env, out, now);
+    batch.add(actor, turn!);
   }
 
   private markDone(batch: Batch, env: Envelope): void {
@@ -473,58 +504,12 @@ export class PartitionWorker {
     const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
     if (tries >= this.ctx.settings.maxDeliveries) {
       this.retryAt.delete(env.address);
-      this.deadLetter(batch, env.streamId, entryOf(env), tries, error.cause ?? error, `failed ${tries} times`);
+      this.deadLetter(batch, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`);
       return;
     }
     this.retryAt.set(env.address, this.ctx.clock.now() + this.ctx.settings.retryBaseMs * 2 ** (tries - 1));
     batch.blocked.add(env.address);
     this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);
-  }
-
-  private collect(batch: Batch, actor: HostedActor, env: Envelope, out: StepOutput, now: number): void {
-    const source = this.ctx.service;
-    for (const note of out.notes) batch.inspections.push({ ...note, at: Date.now(), source } as InspectionEvent);
-    for (const tell of out.tells) {
-      const id = tell.id ?? newMessageId();
-      const fields = ['m', id, 'a', tell.to, 'e', JSON.stringify(tell.event), 't', String(preciseNow()), 'f', env.address];
-      batch.outbox.push({ mbox: '', fields });
-    }
-    for (const e of out.published) {
-      batch.events.push(JSON.stringify({ id: newMessageId(), ...e, type: e.type, aggregate: actor.address, at: Date.now(), cause: env.id }));
-    }
-    for (const timerId of out.timersCancelled) {
-      batch.timers.set(`${actor.address}|${timerId}`, null);
-      batch.inspections.push({ type: 'timer.cancelled', at: Date.now(), source, actor: actor.address, timerId, dueAt: 0 });
-    }
-    for (const arm of out.timersArmed) {
-      const due = Math.floor(now + arm.delayMs);
-      batch.timers.set(`${actor.address}|${arm.timerId}`, [due, JSON.stringify({ m: arm.token, a: actor.address, e: JSON.stringify(arm.event) })]);
-      if (this.nextTimerDue === -1 || due < this.nextTimerDue) this.nextTimerDue = due;
-      batch.inspections.push({ type: 'timer.armed', at: Date.now(), source, actor: actor.address, timerId: arm.timerId, dueAt: due });
-    }
-    for (const fx of out.effectsStarted) {
-      batch.effectsSet.push({ key: fx.key, address: actor.address, invokeId: fx.invokeId, src: fx.src, input: fx.input });
-    }
-    batch.effectsDel.push(...out.effectsStopped);
-    if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: this.answer(actor, out.replies[0], out.handled, false) });
-    if (out.from !== out.to || this.ctx.wantsMessageEvents()) {
-      batch.inspections.push({
-        type: 'actor.transition',
-        at: Date.now(),
-        source,
-        actor: actor.address,
-        event: env.event.type,
-        from: out.from,
-        to: out.to,
-        handled: out.handled,
-        messageId: env.id,
-      });
-    }
-  }
-
-  private answer(actor: HostedActor, reply: unknown, handled: boolean, duplicate: boolean): ReplyPayload {
-    const snap = actor.snapshot;
-    return { q: '', ok: true, state: actor.state, context: snap.context, reply, handled, duplicate };
   }
 
   private async answerDuplicates(dups: [string, string[]][]): Promise<void> {
@@ -536,25 +521,17 @@ export class PartitionWorker {
       } catch {}
     }
     if (!envs.length) return;
-    await this.loadActors(envs);
+    await this.loadActors(null, envs);
     for (const env of envs) {
       const actor = this.actors.get(env.address);
-      const payload: ReplyPayload = actor ? this.answer(actor, undefined, false, true) : { q: '', ok: false, error: 'duplicate of a message already processed' };
-      this.sendReply(env.replyTo!, payload, null);
+      const payload: ReplyPayload = actor ? answerOf(actor, undefined, false, true) : { q: '', ok: false, error: 'duplicate of a message already processed' };
+      payload.q = env.replyTo!.q;
+      if (this.ctx.resolveLocal(env.replyTo!, payload)) continue;
+      void this.ctx.link.call(['PUBLISH', this.ctx.replyChannel(env.replyTo!.n), JSON.stringify(payload)]).catch(() => {});
     }
   }
 
-  private sendReply(to: ReplyTo, payload: ReplyPayload, remote: [string, string][] | null): void {
-    payload.q = to.q;
-    if (this.ctx.resolveLocal(to, payload)) return;
-    const channel = this.ctx.replyChannel(to.n);
-    if (remote) remote.push([channel, JSON.stringify(payload)]);
-    else void this.ctx.link.call(['PUBLISH', channel, JSON.stringify(payload)]).catch(() => {});
-  }
-
   private async commit(batch: Batch): Promise<void> {
-    // Outgoing messages need their target mailboxes (a cross-service target may need one lookup).
-    for (const msg of batch.outbox) msg.mbox = (await this.ctx.router.locate(msg.fields[3]!)).mbox;
     const actors = [...batch.dirty];
     const keys = [
       this.keys.lease,
@@ -568,64 +545,37 @@ export class PartitionWorker {
       this.keys.tries,
       this.keys.index,
       this.keys.dlq,
+      this.keys.expiry,
     ];
     const now = Date.now();
-    const x: [string, string, string, string, string | false][] = [];
+    const writes: ActorWrite[] = [];
     for (const actor of actors) {
       const { type, id } = parseAddress(actor.address);
       keys.push(this.keys.actor(type, id));
       const state = actor.state;
+      const retain = actor.def.options.retainDoneMs;
+      const expiry = actor.done && Number.isFinite(retain) ? now + retain : false;
       // The index only changes with the state: skip the write when it stayed.
-      x.push([String(actor.version), String(actor.version + 1), JSON.stringify(actor.record()), `${type}/${id}`, state !== actor.indexedState ? state : false]);
-    }
-    const ts: [string, number, string][] = [];
-    const td: string[] = [];
-    for (const [member, v] of batch.timers) {
-      if (v) ts.push([member, v[0], v[1]]);
-      else td.push(member);
+      writes.push([String(actor.version), String(actor.version + 1), actor.recordJson, `${type}/${id}`, state !== actor.indexedState ? state : false, expiry]);
     }
     const remote: [string, string][] = [];
     const local: { to: ReplyTo; payload: ReplyPayload }[] = [];
     for (const r of batch.replies) {
       r.payload.q = r.to.q;
       if (r.to.n === this.ctx.nodeId) local.push(r);
-      else remote.push([this.ctx.replyChannel(r.to.n), JSON.stringify(r.payload)]);
+      else remote.push([this.ctx.replyChannel(r.to.n), r.json ?? JSON.stringify(r.payload)]);
     }
-    const payload = JSON.stringify({
-      a: batch.acks,
-      s: batch.seen,
-      x,
-      o: batch.outbox.length ? JSON.stringify(batch.outbox) : undefined,
-      e: batch.events,
-      ts,
-      td,
-      fs: batch.effectsSet.map((fx) => [fx.key, JSON.stringify(fx)]),
-      fd: batch.effectsDel,
-      tr: batch.triesDel,
-      dl: batch.deadLetters,
-      r: remote,
-    });
-    const args: (string | number)[] = [this.leaseValue, this.ctx.group, now, this.ctx.settings.seenHorizonMs, this.ctx.settings.eventsMaxLen, payload];
+    const payload = JSON.stringify(batch.payload(writes, remote));
+    const { settings } = this.ctx;
+    const args = [this.leaseValue, this.ctx.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen];
 
-    let res: [number, string?, string?];
-    try {
-      res = (await scripts.commitTurn.run(this.ctx.link, keys, args)) as [number, string?, string?];
-    } catch (error) {
-      this.dropActors(); // the commit may or may not have happened: rebuild from Redis
-      throw error;
-    }
-    if (res[0] === ScriptCode.NotLeaseHolder) {
-      this.markLost();
-      return;
-    }
-    if (res[0] === ScriptCode.VersionConflict) {
-      this.ctx.onError(new Error(`version conflict on ${res[1]} (stored ${res[2]}); rebuilding partition ${this.partition}`), 'commit');
+    const res = (await scripts.commitTurn.run(this.ctx.link, keys, args)) as [number, string?, number?];
+    if (res[0] === ScriptCode.NotLeaseHolder) return this.markLost();
+    if (res[0] !== ScriptCode.Ok) {
+      // Nothing was written; the in-memory actors ran ahead of Redis.
       this.dropActors();
-      return;
-    }
-    if (res[0] === ScriptCode.Duplicate) {
-      // Cannot happen while reads are fenced (they drop processed ids); if it does, rebuild and read again.
-      this.dropActors();
+      if (res[0] === ScriptCode.VersionConflict) this.ctx.onError(new Error(`version conflict on ${res[1]} (stored ${res[2]}); rebuilding partition ${this.partition}`), 'commit');
+      if (res[0] === ScriptCode.InvalidArgument) await this.refused(batch, String(res[1]));
       return;
     }
     for (const actor of actors) {
@@ -633,15 +583,17 @@ export class PartitionWorker {
       actor.indexedState = actor.state;
     }
     this.processed += batch.seen.length;
-
+    if (Number(res[2]) > 0) {
+      this.ctx.inspect({ type: 'deadletter.trimmed', at: now, source: this.ctx.service, partition: this.partition, count: Number(res[2]), maxLen: settings.deadLettersMaxLen });
+    }
     if (batch.outbox.length) {
       for (const m of batch.outbox) {
         const target = m.fields[3]!.slice(0, m.fields[3]!.indexOf('/'));
         this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
       }
-      this.relay(batch.outbox, res[1]!);
+      this.relay.committed(batch.outbox, res[1]!);
     }
-    for (const fx of batch.effectsSet) this.ctx.effects.launch(fx);
+    for (const fx of batch.effectsSet) this.ctx.effects.launch(fx, this);
     if (batch.effectsDel.length) this.ctx.effects.abort((key) => batch.effectsDel.includes(key));
     for (const r of local) this.ctx.resolveLocal(r.to, r.payload);
     for (const ev of batch.inspections) this.ctx.inspect(ev);
@@ -653,14 +605,23 @@ export class PartitionWorker {
     }
   }
 
-  /** Delivers a committed batch's outgoing messages; the outbox entry goes once they are all in their mailboxes. */
-  private relay(msgs: OutMsg[], outboxId: string): void {
-    Promise.all(msgs.map((m) => this.ctx.link.call(['XADD', m.mbox, '*', ...m.fields])))
-      .then(() => this.ctx.link.call(['XDEL', this.keys.outbox, outboxId]))
-      .catch((error) => {
-        this.outboxDirty = true;
-        this.ctx.onError(error, `relaying from partition ${this.partition}`);
-      });
+  /**
+   * The commit script refused a batch's arguments (nothing was written). The checks in the step should make this
+   * impossible; if it happens anyway, entries are read one at a time until the culprit is alone in its batch, and
+   * then it is dead-lettered with the script's reason — the partition goes on.
+   */
+  private async refused(batch: Batch, what: string): Promise<void> {
+    const error = new Error(`the commit script refused the turn: ${what}`);
+    this.ctx.onError(error, `partition ${this.partition}`);
+    const entries = [...batch.received, ...batch.failures.map((f) => f.env)];
+    if (entries.length !== 1) {
+      this.isolateReads = Math.max(1, batch.acks.length);
+      return;
+    }
+    const env = entries[0]!;
+    const alone = new Batch();
+    this.deadLetter(alone, env.streamId, envelopeFields(env), env.deliveries, error, 'refused');
+    await this.commit(alone);
   }
 }
 
@@ -668,14 +629,6 @@ function pairsOf(flat: string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
   return out;
-}
-
-function entryOf(env: Envelope): string[] {
-  const f = ['m', env.id, 'a', env.address, 'e', JSON.stringify(env.event), 't', String(env.sentAt)];
-  if (env.replyTo) f.push('r', JSON.stringify(env.replyTo));
-  if (env.kind) f.push('k', env.kind);
-  if (env.from) f.push('f', env.from);
-  return f;
 }
 
 /** A list the read script JSON-encoded (Lua's cjson writes an empty list as `{}`). */
@@ -707,4 +660,3 @@ function describeUnroutable(address: string, service: string, defs: ReadonlyMap<
     return (error as Error).message;
   }
 }
-

@@ -49,13 +49,25 @@ export class Router {
     return this.counts.get(service);
   }
 
+  /** The mailbox stream of an address whose service's partition count is known here, else undefined. */
+  mailboxOf(address: string): string | undefined {
+    const service = address.slice(0, address.indexOf('/'));
+    const count = this.counts.get(service);
+    if (count === undefined) return undefined;
+    return this.mailboxNames(service, count)[partitionOf(address, count)];
+  }
+
+  private mailboxNames(service: string, count: number): string[] {
+    let names = this.mailboxes.get(service);
+    if (!names) this.mailboxes.set(service, (names = [...Array(count).keys()].map((p) => partitionKeys(this.prefix, service, p).mbox)));
+    return names;
+  }
+
   /** The mailbox stream and partition of an address. */
   async locate(address: string): Promise<{ service: string; partition: number; mbox: string }> {
     const { service } = parseAddress(address);
     const count = this.counts.get(service) ?? (await this.partitions(service));
     const partition = partitionOf(address, count);
-    let names = this.mailboxes.get(service);
-    if (!names) this.mailboxes.set(service, (names = [...Array(count).keys()].map((p) => partitionKeys(this.prefix, service, p).mbox)));
-    return { service, partition, mbox: names[partition]! };
+    return { service, partition, mbox: this.mailboxNames(service, count)[partition]! };
   }
 }

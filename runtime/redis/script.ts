@@ -33,7 +33,9 @@ const load = (file: string) => new LuaScript(file, readFileSync(join(dir, `${fil
 /** Every script of the runtime. */
 export const scripts = {
   readBatch: load('read-batch-3'),
-  commitTurn: load('commit-turn-11'),
+  commitTurn: load('commit-turn-12'),
+  relayMessages: load('relay-messages-1'),
+  expireActors: load('expire-actors-3'),
   fireTimers: load('fire-timers-4'),
   acquireLease: load('acquire-lease-2'),
   renewLease: load('renew-lease-1'),
@@ -49,4 +51,5 @@ export enum ScriptCode {
   NotFound = -2,
   VersionConflict = -3,
   Duplicate = -4,
+  InvalidArgument = -5,
 }

@@ -5,19 +5,33 @@
   An entry whose message id is already in the processed set was applied before: it is acked here and returned
   as a duplicate, so an asker still gets an answer.
 
+  Entries of blocked actors (waiting for the retry of a failed message) are held: left pending, not returned and
+  not counted against the batch, so a blocked actor with many entries cannot crowd every other actor out. New
+  entries are read only once every pending entry was looked at, or an actor's later entry would overtake an
+  earlier one still pending.
+
   KEYS[1] lease   KEYS[2] mbox   KEYS[3] seen
   ARGV[1] expected lease value ("node|token")   ARGV[2] group   ARGV[3] consumer   ARGV[4] count
+  ARGV[5..] addresses of blocked actors
 
-  Returns {1, entries, duplicates}, the two lists JSON-encoded (an empty list encodes as {})
+  Returns {1, entries, duplicates, complete, last}, the two lists JSON-encoded (an empty list encodes as {})
     entries    = [ [id, fields, deliveries], ... ]   (deliveries counts this one)
     duplicates = [ [id, fields], ... ]
+    complete   = 1 when every pending entry was looked at (so new entries were read too), else 0
+    last       = the newest entry id looked at, held ones included ('' when none)
   Returns {-1, holder} when the caller does not hold the lease (holder may be false).
 ]]
 local holder = redis.call('GET', KEYS[1])
 if holder ~= ARGV[1] then return {-1, holder} end
 
 local count = tonumber(ARGV[4])
+local blocked, anyBlocked = {}, false
+for i = 5, #ARGV do
+  blocked[ARGV[i]] = true
+  anyBlocked = true
+end
 local entries, dups = {}, {}
+local last = ''
 
 local function take(id, fields, deliveries)
   local mid = fields[2]
@@ -29,24 +43,56 @@ local function take(id, fields, deliveries)
   end
 end
 
-local pending = redis.call('XPENDING', KEYS[2], ARGV[2], '-', '+', count)
-if #pending > 0 then
-  local ids, deliveries = {}, {}
-  for i, p in ipairs(pending) do
-    ids[i] = p[1]
-    deliveries[p[1]] = p[4]
+local function isBlocked(fields)
+  if not anyBlocked then return false end
+  for i = 1, #fields, 2 do
+    if fields[i] == 'a' then return blocked[fields[i + 1]] == true end
   end
-  -- XCLAIM skips (and un-pends) entries trimmed from the stream since they were read.
-  local claimed = redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, unpack(ids))
-  for _, e in ipairs(claimed) do take(e[1], e[2], deliveries[e[1]] + 1) end
+  return false
 end
 
-local room = count - #pending
-if room > 0 then
+-- Pending entries, in pages; a blocked actor's entries are skipped without being claimed (their delivery count
+-- stays as it is). At most 10 pages are looked at per read.
+local start, complete = '-', false
+for _ = 1, 10 do
+  local page = redis.call('XPENDING', KEYS[2], ARGV[2], start, '+', count)
+  local ids, deliveries = {}, {}
+  for _, p in ipairs(page) do
+    if #entries + #ids >= count then break end
+    local id = p[1]
+    start = '(' .. id
+    last = id
+    local skip = false
+    if anyBlocked then
+      local row = redis.call('XRANGE', KEYS[2], id, id)
+      skip = row[1] ~= nil and isBlocked(row[1][2])
+    end
+    if not skip then
+      ids[#ids + 1] = id
+      deliveries[id] = p[4]
+    end
+  end
+  if #ids > 0 then
+    -- XCLAIM skips (and un-pends) entries trimmed from the stream since they were read.
+    local claimed = redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, unpack(ids))
+    for _, e in ipairs(claimed) do take(e[1], e[2], deliveries[e[1]] + 1) end
+  end
+  if #page < count then
+    complete = true
+    break
+  end
+  if #entries >= count then break end
+end
+
+local room = count - #entries
+if complete and room > 0 then
   local res = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', room, 'STREAMS', KEYS[2], '>')
   if res and res[1] then
-    for _, e in ipairs(res[1][2]) do take(e[1], e[2], 1) end
+    for _, e in ipairs(res[1][2]) do
+      last = e[1]
+      if not isBlocked(e[2]) then take(e[1], e[2], 1) end
+    end
   end
 end
 -- As JSON: one bulk string decodes far faster in the client than hundreds of nested RESP arrays.
-return {1, cjson.encode(entries), cjson.encode(dups)}
+return {1, cjson.encode(entries), cjson.encode(dups), complete and 1 or 0, last}

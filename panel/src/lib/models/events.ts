@@ -11,7 +11,7 @@ export const EVENT_GROUPS: Record<string, InspectionEventType[]> = {
   sagas: ['saga.step'],
   resilience: ['breaker.transition', 'breaker.rejected', 'retry.attempt', 'bulkhead.rejected'],
   chaos: ['chaos.rule', 'chaos.injected', 'chaos.action'],
-  system: ['process.started', 'process.exited', 'process.healthy', 'node.joined', 'node.left', 'lease.moved', 'deadletter'],
+  system: ['process.started', 'process.exited', 'process.healthy', 'node.joined', 'node.left', 'lease.moved', 'deadletter', 'deadletter.trimmed'],
 };
 
 /**
@@ -28,6 +28,8 @@ export function summarize(e: InspectionEvent): string {
       return `${e.actor} ← ${e.event}${e.latencyMs !== undefined ? ` (${Math.round(e.latencyMs)} ms in mailbox)` : ''}`;
     case 'deadletter':
       return `dead letter: ${e.actor} ${e.event} after ${e.deliveries} deliveries: ${e.error}`;
+    case 'deadletter.trimmed':
+      return `${e.source} partition ${e.partition}: ${e.count} oldest dead letters dropped (cap ${e.maxLen})`;
     case 'timer.armed':
     case 'timer.fired':
     case 'timer.cancelled':
@@ -65,6 +67,7 @@ export function eventMeaning(e: InspectionEvent): Meaning {
     case 'breaker.rejected':
     case 'bulkhead.rejected':
     case 'deadletter':
+    case 'deadletter.trimmed':
     case 'process.exited':
       return 'bad';
     case 'retry.attempt':

@@ -1,0 +1,119 @@
+/**
+ * What one batch of a partition will commit, gathered turn by turn, and the commit script's argument built from
+ * it (`commit-turn-12.lua` documents every field). A turn's output is encoded inside its step (see
+ * `turn-output.ts`), so by the time it joins a batch it is known to be storable.
+ */
+import type { ActorStepError, HostedActor } from '../actor/hosted-actor.ts';
+import type { InspectionEvent } from '../inspection.ts';
+import type { EffectRecord } from './effect-runner.ts';
+import type { Envelope, ReplyTo } from './envelope.ts';
+
+/** What an asker gets back: the actor's state after the turn that processed its message. */
+export type ReplyPayload = {
+  q: string;
+  ok: boolean;
+  state?: string;
+  context?: unknown;
+  reply?: unknown;
+  handled?: boolean;
+  duplicate?: boolean;
+  error?: string;
+};
+
+/** A message to relay once the batch committed: its target mailbox and its entry's fields. */
+export type OutMsg = { mbox: string; fields: string[] };
+
+/** One successful turn, encoded. */
+export type TurnOutput = {
+  outbox: OutMsg[];
+  events: string[];
+  /** member (`address|timer id`) → [due, data], or null to delete */
+  timers: [member: string, value: [due: number, data: string] | null][];
+  effectsSet: [record: EffectRecord, json: string][];
+  effectsDel: string[];
+  inspections: InspectionEvent[];
+  reply?: { to: ReplyTo; payload: ReplyPayload; json?: string };
+};
+
+/** One actor's write: [expected version, new version, record JSON, index field, new state or false, expiry or false]. */
+export type ActorWrite = [expected: string, next: string, record: string, field: string, state: string | false, expiry: number | false];
+
+/** The commit script's batch argument. */
+export type CommitPayload = {
+  a: string[];
+  s: string[];
+  x: ActorWrite[];
+  o?: string;
+  e: string[];
+  ts: [member: string, due: number, data: string][];
+  td: string[];
+  fs: [key: string, data: string][];
+  fd: string[];
+  tr: string[];
+  dl: string[][];
+  r: [channel: string, payload: string][];
+};
+
+export class Batch {
+  acks: string[] = [];
+  seen: string[] = [];
+  seenInBatch = new Set<string>();
+  dirty = new Set<HostedActor>();
+  outbox: OutMsg[] = [];
+  events: string[] = [];
+  timers = new Map<string, [due: number, data: string] | null>();
+  effectsSet: EffectRecord[] = [];
+  effectsJson: [key: string, data: string][] = [];
+  effectsDel: string[] = [];
+  triesDel: string[] = [];
+  deadLetters: string[][] = [];
+  replies: { to: ReplyTo; payload: ReplyPayload; json?: string }[] = [];
+  inspections: InspectionEvent[] = [];
+  received: Envelope[] = [];
+  blocked = new Set<string>();
+  failures: { env: Envelope; error: ActorStepError }[] = [];
+  /** Actors whose stored record could not be restored, with why. */
+  unreadable = new Map<string, unknown>();
+  /** Chaos: extra latency before this batch commits, and copies of entries to deliver again. */
+  delayMs = 0;
+  copies: string[][] = [];
+
+  /** Adds one successful turn. */
+  add(actor: HostedActor, turn: TurnOutput): void {
+    this.dirty.add(actor);
+    for (const m of turn.outbox) this.outbox.push(m);
+    for (const e of turn.events) this.events.push(e);
+    for (const [member, value] of turn.timers) this.timers.set(member, value);
+    for (const [fx, json] of turn.effectsSet) {
+      this.effectsSet.push(fx);
+      this.effectsJson.push([fx.key, json]);
+    }
+    for (const key of turn.effectsDel) this.effectsDel.push(key);
+    for (const ev of turn.inspections) this.inspections.push(ev);
+    if (turn.reply) this.replies.push(turn.reply);
+  }
+
+  /** The script's argument; `actors` in the order of their record keys, `remote` the replies to publish. */
+  payload(actors: ActorWrite[], remote: [string, string][]): CommitPayload {
+    const ts: [string, number, string][] = [];
+    const td: string[] = [];
+    for (const [member, v] of this.timers) {
+      if (v) ts.push([member, v[0], v[1]]);
+      else td.push(member);
+    }
+    return {
+      a: this.acks,
+      s: this.seen,
+      x: actors,
+      o: this.outbox.length ? JSON.stringify(this.outbox) : undefined,
+      e: this.events,
+      ts,
+      td,
+      fs: this.effectsJson,
+      fd: this.effectsDel,
+      tr: this.triesDel,
+      dl: this.deadLetters,
+      r: remote,
+    };
+  }
+}

@@ -1,0 +1,138 @@
+--[[
+  Commits one batch of turns of a partition atomically: new actor snapshots (each with a version check),
+  processed-message markers, acks, outgoing messages (into the outbox), domain events, timers, effects,
+  dead letters, the actor index, retention of finished actors, and replies. Every precondition — the lease,
+  every version, every message not yet processed, and the shape of every argument — is checked before the first
+  write, because Lua does not roll back: a script that failed half-way would leave half a turn behind.
+
+  KEYS[1] lease  KEYS[2] mbox  KEYS[3] seen  KEYS[4] outbox  KEYS[5] events  KEYS[6] timers  KEYS[7] timerdata
+  KEYS[8] effects  KEYS[9] tries  KEYS[10] index  KEYS[11] dlq  KEYS[12] expiry  KEYS[13..] one record key per actor
+
+  ARGV[1] expected lease value  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] seen horizon (ms)
+  ARGV[5] events max length (approximate)  ARGV[6] the batch as JSON (one argument: far cheaper for the client to
+  send than hundreds)  ARGV[7] dead letters max length (approximate)
+  The batch, every list optional:
+    a   acks: stream ids                      s   seen: message ids
+    x   actors, in KEYS order: [expected version, new version, record JSON, index field,
+        index value or false when the state did not change, expiry time (ms) when finished or false]
+    o   the outbox entry (JSON of the messages to relay) or absent
+    e   domain events (JSON each)             ts  timers to set: [member, due (ms), data]
+    td  timers to delete: members             fs  effects to set: [key, data]
+    fd  effects to delete: keys               tr  message ids whose try counts go
+    dl  dead letters: [field, value, …]       r   replies: [channel, payload]
+
+  Returns {1, outbox entry id or '', dead letters trimmed}  committed
+          {-1, holder}            the caller no longer holds the lease (fenced)
+          {-3, key, version}      an actor's stored version is not the expected one
+          {-4, message id}        a message of the batch was processed before (nothing written)
+          {-5, what}              an argument is malformed (nothing written)
+]]
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, redis.call('GET', KEYS[1])} end
+
+local ok, d = pcall(cjson.decode, ARGV[6])
+if not ok or type(d) ~= 'table' then return {-5, 'the batch is not a JSON object'} end
+local function list(t) if type(t) == 'table' then return t end return {} end
+local function str(v) return type(v) == 'string' end
+local function num(v) return tonumber(v) ~= nil and tonumber(v) == tonumber(v) end
+local acks, seen, actors = list(d.a), list(d.s), list(d.x)
+
+-- preconditions: the shape of every argument
+if not num(ARGV[3]) or not num(ARGV[4]) or not num(ARGV[5]) or (ARGV[7] and not num(ARGV[7])) then
+  return {-5, 'now, horizon and lengths must be numbers'}
+end
+if #actors ~= #KEYS - 12 then return {-5, 'one record key per actor'} end
+for _, v in ipairs(acks) do if not str(v) then return {-5, 'acks must be stream ids'} end end
+for _, v in ipairs(seen) do if not str(v) then return {-5, 'seen must be message ids'} end end
+for _, a in ipairs(actors) do
+  if type(a) ~= 'table' or not str(a[1]) or not str(a[2]) or not str(a[3]) or a[3] == '' or not str(a[4]) then
+    return {-5, 'actor entries must be [version, version, record, field, state|false, expiry|false]'}
+  end
+  if a[5] and not str(a[5]) then return {-5, 'an index value must be a string'} end
+  if a[6] and not num(a[6]) then return {-5, 'an expiry must be a number'} end
+end
+if d.o ~= nil and not str(d.o) then return {-5, 'the outbox entry must be a string'} end
+for _, v in ipairs(list(d.e)) do if not str(v) then return {-5, 'events must be JSON strings'} end end
+for _, t in ipairs(list(d.ts)) do
+  if type(t) ~= 'table' or not str(t[1]) or not num(t[2]) or not str(t[3]) then
+    return {-5, 'timers must be [member, due (a number), data]'}
+  end
+end
+for _, v in ipairs(list(d.td)) do if not str(v) then return {-5, 'timers to delete must be members'} end end
+for _, f in ipairs(list(d.fs)) do
+  if type(f) ~= 'table' or not str(f[1]) or not str(f[2]) then return {-5, 'effects must be [key, data]'} end
+end
+for _, v in ipairs(list(d.fd)) do if not str(v) then return {-5, 'effects to delete must be keys'} end end
+for _, v in ipairs(list(d.tr)) do if not str(v) then return {-5, 'tries must be message ids'} end end
+for _, fields in ipairs(list(d.dl)) do
+  if type(fields) ~= 'table' or #fields == 0 or #fields % 2 ~= 0 then return {-5, 'a dead letter must be field, value pairs'} end
+  for _, v in ipairs(fields) do if not str(v) then return {-5, 'dead letter fields must be strings'} end end
+end
+for _, r in ipairs(list(d.r)) do
+  if type(r) ~= 'table' or not str(r[1]) or not str(r[2]) then return {-5, 'replies must be [channel, payload]'} end
+end
+
+-- preconditions: every actor's version
+for n, a in ipairs(actors) do
+  local key = KEYS[12 + n]
+  local stored = redis.call('HGET', key, 'v') or '0'
+  if stored ~= a[1] then return {-3, key, stored} end
+end
+
+-- preconditions: no message of the batch was processed before
+for _, mid in ipairs(seen) do
+  if redis.call('ZSCORE', KEYS[3], mid) then return {-4, mid} end
+end
+
+-- writes
+local now = ARGV[3]
+for n, a in ipairs(actors) do
+  local key = KEYS[12 + n]
+  redis.call('HSET', key, 'v', a[2], 's', a[3])
+  if a[5] then redis.call('HSET', KEYS[10], a[4], a[5]) end
+  if a[6] then redis.call('ZADD', KEYS[12], a[6], a[4]) end
+end
+
+if #seen > 0 then
+  local args = {}
+  for _, mid in ipairs(seen) do
+    args[#args + 1] = now
+    args[#args + 1] = mid
+  end
+  redis.call('ZADD', KEYS[3], unpack(args))
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(now) - tonumber(ARGV[4])))
+end
+
+local outboxId = ''
+if str(d.o) then outboxId = redis.call('XADD', KEYS[4], '*', 'm', d.o) end
+
+for _, e in ipairs(list(d.e)) do redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', e) end
+
+for _, t in ipairs(list(d.ts)) do
+  redis.call('ZADD', KEYS[6], t[2], t[1])
+  redis.call('HSET', KEYS[7], t[1], t[3])
+end
+for _, member in ipairs(list(d.td)) do
+  redis.call('ZREM', KEYS[6], member)
+  redis.call('HDEL', KEYS[7], member)
+end
+
+for _, f in ipairs(list(d.fs)) do redis.call('HSET', KEYS[8], f[1], f[2]) end
+for _, key in ipairs(list(d.fd)) do redis.call('HDEL', KEYS[8], key) end
+for _, mid in ipairs(list(d.tr)) do redis.call('HDEL', KEYS[9], mid) end
+
+-- Dead letters are capped (approximately); how many the cap removed is reported, never silent.
+local trimmed = 0
+local dls = list(d.dl)
+if #dls > 0 then
+  local before = redis.call('XLEN', KEYS[11])
+  for _, fields in ipairs(dls) do
+    redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[7] or 100000, '*', unpack(fields))
+  end
+  trimmed = before + #dls - redis.call('XLEN', KEYS[11])
+end
+
+if #acks > 0 then redis.call('XACK', KEYS[2], ARGV[2], unpack(acks)) end
+
+for _, r in ipairs(list(d.r)) do redis.call('PUBLISH', r[1], r[2]) end
+
+return {1, outboxId, trimmed}
