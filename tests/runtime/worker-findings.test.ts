@@ -169,7 +169,7 @@ describe('partition worker', () => {
     };
     await n.send('svc/forwarder/f', { type: 'fwd', seq: 0 });
     await n.send('svc/charger/c', { type: 'charge' });
-    const seq = await waitForState(n, 'svc/sequencer/s', (c: { count: number }) => c.count === 1);
+    const seq = await waitForState(n, 'svc/sequencer/s', (c: { count: number; violations: number }) => c.count === 1);
     expect(seq.violations).toBe(0);
     const charged = await waitForState(n, 'svc/charger/c', (c: { charged: number }) => c.charged === 1);
     expect(charged.charged).toBe(1);
@@ -302,7 +302,7 @@ describe('partition worker', () => {
       return 'run';
     };
     for (let seq = 0; seq < 4; seq++) await n.ask('svc/forwarder/f', { type: 'fwd', seq });
-    const seq = await waitForState(n, 'svc/sequencer/s', (c: { count: number }) => c.count === 4);
+    const seq = await waitForState(n, 'svc/sequencer/s', (c: { count: number; violations: number }) => c.count === 4);
     expect(failed).toBe(1);
     expect(seq.violations).toBe(0);
   }, 20_000);
