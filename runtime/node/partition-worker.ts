@@ -11,8 +11,7 @@
  * against that message and ends in a dead letter after `maxDeliveries`; the partition never stalls on it.
  */
 import type { ActorDefinition } from '../actor/define-actor.ts';
-import { ActorStepError, HostedActor, type ActorRecord } from '../actor/hosted-actor.ts';
-import { parseAddress, partitionOf } from '../address.ts';
+import { ActorStepError } from '../actor/hosted-actor.ts';
 import type { Clock } from '../clock.ts';
 import type { InspectionEvent } from '../inspection.ts';
 import type { PartitionKeys } from '../keys.ts';
@@ -20,11 +19,14 @@ import { InjectedFault } from '../chaos/chaos-rule.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
-import { Batch, type ActorWrite, type ReplyPayload, type TurnOutput } from './batch.ts';
+import { Batch, type ReplyPayload, type TurnOutput } from './batch.ts';
+import { commitBatch } from './batch-commit.ts';
 import { addDeadLetter } from './dead-letter.ts';
 import type { EffectRecord, EffectRunner } from './effect-runner.ts';
 import { envelopeFields, outcomeOf, parseEntry, preciseNow, type Envelope, type ReplyTo } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { PartitionActors } from './partition-actors.ts';
+import { PartitionReader } from './partition-reader.ts';
 import type { Router } from './router.ts';
 import { answerOf, encodeTurn, NeedsLookup } from './turn-output.ts';
 
@@ -67,23 +69,16 @@ export type WorkerPhase = 'taking-over' | 'running' | 'lost' | 'stopping' | 'sto
 const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as const;
 const EXPIRY_PAGE = 100;
 
-type RawEntry = [id: string, fields: string[], deliveries: number];
-
 export class PartitionWorker {
-  private readonly actors = new Map<string, HostedActor>();
+  private readonly actors: PartitionActors;
+  private readonly reader: PartitionReader;
+  private readonly relay: OutboxRelay;
   private phase: WorkerPhase = 'taking-over';
   private loop: Promise<void> | null = null;
-  private doorbell: RedisLink | null = null;
   private nextTimerDue = 0;
+  /** Actors waiting for the retry of a failed message, and when it falls due. */
   private readonly retryAt = new Map<string, number>();
-  private readonly relay: OutboxRelay;
-  /** The newest mailbox entry id this owner has looked at; the doorbell waits for anything after it. */
-  private lastSeen: string | null = null;
-  /** Whether the last read looked at every pending entry (else new entries were not read, and waiting is pointless). */
-  private readComplete = true;
-  /** After the commit script refused a batch: read one entry at a time for this many reads, to find the culprit. */
-  private isolateReads = 0;
-  private passivationDue = false;
+  private housekeepingDue = false;
   processed = 0;
   /** Messages this partition's actors sent, by target service (for the panel's message rates). */
   readonly sentTo = new Map<string, number>();
@@ -95,6 +90,8 @@ export class PartitionWorker {
     readonly leaseValue: string,
     private readonly onLost: (worker: PartitionWorker) => void,
   ) {
+    this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link });
+    this.reader = new PartitionReader({ link: ctx.link, openDoorbell: ctx.openDoorbell, group: ctx.group, consumer: ctx.nodeId, batchSize: ctx.settings.batchSize }, keys, leaseValue);
     this.relay = new OutboxRelay(ctx.link, keys.outbox, () => this.active, (error) => ctx.onError(error, `relaying from partition ${partition}`));
   }
 
@@ -118,10 +115,10 @@ export class PartitionWorker {
   /** Stops after the batch in flight (or at once when the lease was lost); the caller releases the lease afterwards. */
   async stop(): Promise<void> {
     if (this.active) this.phase = 'stopping';
-    this.closeDoorbell();
+    this.reader.close();
     await this.loop;
     await this.relay.settled();
-    this.dropActors();
+    this.actors.clear();
     this.ctx.effects.abortOwnedBy(this);
     this.phase = 'stopped';
   }
@@ -134,27 +131,16 @@ export class PartitionWorker {
 
   /** Asks the loop to evict idle actors and remove expired finished ones, between two batches. */
   requestPassivation(): void {
-    this.passivationDue = true;
+    this.housekeepingDue = true;
   }
 
   private markLost(): void {
     if (!this.active) return;
     this.phase = 'lost';
-    this.closeDoorbell();
-    this.dropActors();
+    this.reader.close();
+    this.actors.clear();
     this.ctx.effects.abortOwnedBy(this);
     this.onLost(this);
-  }
-
-  private closeDoorbell(): void {
-    const bell = this.doorbell;
-    this.doorbell = null;
-    bell?.abort();
-  }
-
-  private dropActors(): void {
-    for (const actor of this.actors.values()) actor.stop();
-    this.actors.clear();
   }
 
   private async run(): Promise<void> {
@@ -172,24 +158,24 @@ export class PartitionWorker {
           await Bun.sleep(100);
           continue;
         }
-        if (this.passivationDue) await this.housekeep(now);
+        if (this.housekeepingDue) await this.housekeep(now);
         if (this.active && this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
         if (this.active && this.relay.dirty) await this.relay.sweep();
         if (!this.active) break;
         const progressed = await this.processBatch();
         failures = 0;
-        if (!progressed && this.active) await this.waitForWork();
+        if (!progressed && this.active) await this.reader.wait(this.blockMs(this.ctx.clock.now()), () => this.active);
       } catch (error) {
         if (!this.active) break;
         this.ctx.onError(error, `partition ${this.partition}`);
         // The last call's outcome is unknown (a commit may have happened without its reply): start over as a new
         // owner would — rebuild actors from Redis, re-run recorded effects, sweep the outbox, re-arm timers.
-        this.dropActors();
-        if (this.phase === 'running') this.phase = 'taking-over';
+        this.actors.clear();
+        this.phase = 'taking-over';
         await Bun.sleep(Math.min(1_000, 50 * 2 ** Math.min(failures++, 5)));
       }
     }
-    this.closeDoorbell();
+    this.reader.close();
   }
 
   /**
@@ -214,17 +200,12 @@ export class PartitionWorker {
     }
     this.relay.dirty = true;
     this.nextTimerDue = 0;
-    this.lastSeen = null;
+    this.reader.reset();
   }
 
   private async housekeep(now: number): Promise<void> {
-    this.passivationDue = false;
-    for (const [address, actor] of this.actors) {
-      if (actor.lastUsed < now - actor.def.options.passivateAfterMs) {
-        actor.stop();
-        this.actors.delete(address);
-      }
-    }
+    this.housekeepingDue = false;
+    this.actors.passivate(now);
     await this.expireDone(Date.now());
   }
 
@@ -238,11 +219,7 @@ export class PartitionWorker {
     });
     const res = await scripts.expireActors.run(this.ctx.link, [this.keys.lease, this.keys.expiry, this.keys.index, ...recordKeys], [this.leaseValue, now, ...due]);
     if (Number(res) === ScriptCode.NotLeaseHolder) return this.markLost();
-    for (const field of due) {
-      const address = `${this.ctx.service}/${field}`;
-      this.actors.get(address)?.stop();
-      this.actors.delete(address);
-    }
+    for (const field of due) this.actors.evict(`${this.ctx.service}/${field}`);
   }
 
   private async fireTimers(now: number): Promise<void> {
@@ -271,68 +248,14 @@ export class PartitionWorker {
     return out;
   }
 
-  /**
-   * The next entries, read by the fenced `read-batch` script only: pending entries first (retries, a previous
-   * owner's leftovers, whatever a stale owner read after losing its lease), claimed in order, then new ones; ids
-   * processed before are acked and returned as duplicates; blocked actors' entries are held back. A plain blocking
-   * XREADGROUP would be one round trip cheaper, but a paused owner waking up could pull entries into its own
-   * pending list while the new owner went on with later ones, breaking an actor's order; only the lease holder may
-   * move entries.
-   */
-  private async read(): Promise<{ raw: RawEntry[]; dups: [string, string[]][] } | null> {
-    const count = this.isolateReads > 0 ? 1 : this.ctx.settings.batchSize;
-    if (this.isolateReads > 0) this.isolateReads--;
-    const res = (await scripts.readBatch.run(
-      this.ctx.link,
-      [this.keys.lease, this.keys.mbox, this.keys.seen],
-      [this.leaseValue, this.ctx.group, this.ctx.nodeId, count, ...this.blockedActors(this.ctx.clock.now())],
-    )) as [number, string, string, number, string];
-    if (res[0] === ScriptCode.NotLeaseHolder) {
-      this.markLost();
-      return null;
-    }
-    this.readComplete = Number(res[3]) === 1;
-    if (res[4]) this.lastSeen = maxId(res[4], this.lastSeen);
-    return { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
-  }
-
-  /**
-   * Waits for work without taking any: a plain XREAD (no group, so it moves nothing) after the newest entry this
-   * owner has looked at, on the partition's own connection; it also wakes when the next timer or retry falls due.
-   * When the last read could not look at every pending entry, new entries are beside the point: it just sleeps
-   * until the next retry.
-   */
-  private async waitForWork(): Promise<void> {
-    const ms = this.blockMs(this.ctx.clock.now());
-    if (!this.readComplete) {
-      await Bun.sleep(ms);
-      return;
-    }
-    if (!this.doorbell) this.doorbell = await this.ctx.openDoorbell();
-    if (this.lastSeen === null) this.lastSeen = await this.lastDelivered();
-    const bell = this.doorbell;
-    if (!this.active || !bell) return;
-    try {
-      await bell.call(['XREAD', 'COUNT', 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, this.lastSeen]);
-    } catch (error) {
-      if (this.active) throw error;
-    }
-  }
-
-  /** The group's last delivered id (once, when this owner has read nothing yet). */
-  private async lastDelivered(): Promise<string> {
-    const groups = (await this.ctx.link.call(['XINFO', 'GROUPS', this.keys.mbox])) as unknown[];
-    for (const g of groups) {
-      const rec = Array.isArray(g) ? fieldsToMap(g as string[]) : (g as Record<string, unknown>);
-      if (rec.name === this.ctx.group) return String(rec['last-delivered-id'] ?? '0-0');
-    }
-    return '0-0';
-  }
-
   /** One read → process → commit round. Returns whether anything was acked (else the loop waits for work). */
   private async processBatch(): Promise<boolean> {
-    const got = await this.read();
-    if (!got || !this.active) return false;
+    const got = await this.reader.read(this.blockedActors(this.ctx.clock.now()));
+    if (got === 'fenced') {
+      this.markLost();
+      return false;
+    }
+    if (!this.active) return false;
     const { raw, dups } = got;
     if (dups.length) await this.answerDuplicates(dups);
     if (raw.length === 0) return dups.length > 0;
@@ -346,8 +269,12 @@ export class PartitionWorker {
         this.deadLetter(batch, id, fields, deliveries, error, 'malformed entry');
       }
     }
-    await this.loadActors(batch, envelopes);
     const now = this.ctx.clock.now();
+    await this.actors.load(
+      envelopes.map((env) => env.address),
+      now,
+      batch.unreadable,
+    );
     for (const env of envelopes) await this.applyOne(batch, env, now);
     for (const failure of batch.failures) await this.failed(batch, failure.env, failure.error);
     if (batch.acks.length === 0) return false;
@@ -377,63 +304,12 @@ export class PartitionWorker {
     }
   }
 
-  private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
-    addDeadLetter(batch, { service: this.ctx.service, partition: this.partition }, streamId, fields, deliveries, error, why);
-  }
-
-  private block(batch: Batch, env: Envelope, error: ActorStepError): void {
-    batch.blocked.add(env.address);
-    batch.failures.push({ env, error });
-  }
-
-  /** Restores the batch's actors not in memory; one whose stored record can't be restored is noted, not thrown. */
-  private async loadActors(batch: Batch | null, envelopes: Envelope[]): Promise<void> {
-    const missing = new Map<string, { type: string; id: string; key: string }>();
-    for (const env of envelopes) {
-      if (this.actors.has(env.address) || missing.has(env.address)) continue;
-      let parsed;
-      try {
-        parsed = parseAddress(env.address);
-      } catch {
-        continue;
-      }
-      if (parsed.service !== this.ctx.service || !this.ctx.defs.has(parsed.type) || this.ownerOf(env.address) !== this.partition) continue;
-      missing.set(env.address, { type: parsed.type, id: parsed.id, key: this.keys.actor(parsed.type, parsed.id) });
-    }
-    if (missing.size === 0) return;
-    const list = [...missing];
-    const rows = (await Promise.all(list.map(([, m]) => this.ctx.link.call(['HMGET', m.key, 'v', 's'])))) as (string | null)[][];
-    for (let i = 0; i < list.length; i++) {
-      const [address, m] = list[i]!;
-      const [v, s] = rows[i]!;
-      try {
-        const record = s ? (JSON.parse(s) as ActorRecord) : null;
-        const actor = new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0);
-        actor.lastUsed = this.ctx.clock.now();
-        if (record) actor.indexedState = actor.state;
-        this.actors.set(address, actor);
-      } catch (error) {
-        batch?.unreadable.set(address, new Error(`its stored record can't be restored: ${error instanceof Error ? error.message : String(error)}`));
-      }
-    }
-  }
-
-  /**
-   * The partition an address of this service belongs to. An entry written into another partition's mailbox must not
-   * be applied here: the actor would get a second record under this partition's keys, apart from its real one.
-   */
-  private ownerOf(address: string): number {
-    const partitions = this.ctx.router.cachedPartitions(this.ctx.service);
-    return partitions === undefined ? this.partition : partitionOf(address, partitions);
-  }
-
   private apply(batch: Batch, env: Envelope, now: number): void {
     const actor = this.actors.get(env.address);
     if (!actor) {
       const broken = batch.unreadable.get(env.address);
       if (broken !== undefined) return this.block(batch, env, new ActorStepError(env.address, env.event.type, broken));
-      const reason = describeUnroutable(env.address, this.ctx.service, this.ctx.defs, this.ownerOf(env.address), this.partition);
-      this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(reason), 'undeliverable');
+      this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(this.actors.whyUnroutable(env.address)), 'undeliverable');
       return;
     }
     const blockedUntil = this.retryAt.get(env.address);
@@ -476,7 +352,7 @@ export class PartitionWorker {
     }
     let turn: TurnOutput | undefined;
     try {
-      actor.step(env.event, { outcomeOf: outcome, check: (o) => (turn = encodeTurn(this.ctx, actor, env, o, now)) });
+      actor.step(env.event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out, now)) });
     } catch (error) {
       if (!(error instanceof ActorStepError)) throw error;
       if (error.cause instanceof NeedsLookup) throw error.cause;
@@ -493,6 +369,15 @@ export class PartitionWorker {
     batch.add(actor, turn!);
   }
 
+  private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
+    addDeadLetter(batch, { service: this.ctx.service, partition: this.partition }, streamId, fields, deliveries, error, why);
+  }
+
+  private block(batch: Batch, env: Envelope, error: ActorStepError): void {
+    batch.blocked.add(env.address);
+    batch.failures.push({ env, error });
+  }
+
   private markDone(batch: Batch, env: Envelope): void {
     batch.acks.push(env.streamId);
     batch.seen.push(env.id);
@@ -500,6 +385,7 @@ export class PartitionWorker {
     if (env.deliveries > 1) batch.triesDel.push(env.id);
   }
 
+  /** Counts a failed message; after `maxDeliveries` it becomes a dead letter, else its actor waits for a retry. */
   private async failed(batch: Batch, env: Envelope, error: ActorStepError): Promise<void> {
     const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
     if (tries >= this.ctx.settings.maxDeliveries) {
@@ -512,6 +398,7 @@ export class PartitionWorker {
     this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);
   }
 
+  /** Answers the askers of messages that were processed before (their entries came back as duplicates). */
   private async answerDuplicates(dups: [string, string[]][]): Promise<void> {
     const envs: Envelope[] = [];
     for (const [id, fields] of dups) {
@@ -521,7 +408,10 @@ export class PartitionWorker {
       } catch {}
     }
     if (!envs.length) return;
-    await this.loadActors(null, envs);
+    await this.actors.load(
+      envs.map((env) => env.address),
+      this.ctx.clock.now(),
+    );
     for (const env of envs) {
       const actor = this.actors.get(env.address);
       const payload: ReplyPayload = actor ? answerOf(actor, undefined, false, true) : { q: '', ok: false, error: 'duplicate of a message already processed' };
@@ -533,49 +423,22 @@ export class PartitionWorker {
 
   private async commit(batch: Batch): Promise<void> {
     const actors = [...batch.dirty];
-    const keys = [
-      this.keys.lease,
-      this.keys.mbox,
-      this.keys.seen,
-      this.keys.outbox,
-      this.keys.events,
-      this.keys.timers,
-      this.keys.timerData,
-      this.keys.effects,
-      this.keys.tries,
-      this.keys.index,
-      this.keys.dlq,
-      this.keys.expiry,
-    ];
-    const now = Date.now();
-    const writes: ActorWrite[] = [];
-    for (const actor of actors) {
-      const { type, id } = parseAddress(actor.address);
-      keys.push(this.keys.actor(type, id));
-      const state = actor.state;
-      const retain = actor.def.options.retainDoneMs;
-      const expiry = actor.done && Number.isFinite(retain) ? now + retain : false;
-      // The index only changes with the state: skip the write when it stayed.
-      writes.push([String(actor.version), String(actor.version + 1), actor.recordJson, `${type}/${id}`, state !== actor.indexedState ? state : false, expiry]);
-    }
-    const remote: [string, string][] = [];
-    const local: { to: ReplyTo; payload: ReplyPayload }[] = [];
-    for (const r of batch.replies) {
-      r.payload.q = r.to.q;
-      if (r.to.n === this.ctx.nodeId) local.push(r);
-      else remote.push([this.ctx.replyChannel(r.to.n), r.json ?? JSON.stringify(r.payload)]);
-    }
-    const payload = JSON.stringify(batch.payload(writes, remote));
     const { settings } = this.ctx;
-    const args = [this.leaseValue, this.ctx.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen];
-
-    const res = (await scripts.commitTurn.run(this.ctx.link, keys, args)) as [number, string?, number?];
-    if (res[0] === ScriptCode.NotLeaseHolder) return this.markLost();
-    if (res[0] !== ScriptCode.Ok) {
+    const outcome = await commitBatch(
+      this.ctx.link,
+      this.keys,
+      this.leaseValue,
+      { group: this.ctx.group, nodeId: this.ctx.nodeId, seenHorizonMs: settings.seenHorizonMs, eventsMaxLen: settings.eventsMaxLen, deadLettersMaxLen: settings.deadLettersMaxLen },
+      this.ctx.replyChannel,
+      batch,
+      actors,
+    );
+    if (outcome.kind === 'fenced') return this.markLost();
+    if (outcome.kind !== 'committed') {
       // Nothing was written; the in-memory actors ran ahead of Redis.
-      this.dropActors();
-      if (res[0] === ScriptCode.VersionConflict) this.ctx.onError(new Error(`version conflict on ${res[1]} (stored ${res[2]}); rebuilding partition ${this.partition}`), 'commit');
-      if (res[0] === ScriptCode.InvalidArgument) await this.refused(batch, String(res[1]));
+      this.actors.clear();
+      if (outcome.kind === 'conflict') this.ctx.onError(new Error(`version conflict on ${outcome.key} (stored ${outcome.stored}); rebuilding partition ${this.partition}`), 'commit');
+      if (outcome.kind === 'refused') await this.refused(batch, outcome.what);
       return;
     }
     for (const actor of actors) {
@@ -583,19 +446,19 @@ export class PartitionWorker {
       actor.indexedState = actor.state;
     }
     this.processed += batch.seen.length;
-    if (Number(res[2]) > 0) {
-      this.ctx.inspect({ type: 'deadletter.trimmed', at: now, source: this.ctx.service, partition: this.partition, count: Number(res[2]), maxLen: settings.deadLettersMaxLen });
+    if (outcome.deadLettersTrimmed > 0) {
+      this.ctx.inspect({ type: 'deadletter.trimmed', at: Date.now(), source: this.ctx.service, partition: this.partition, count: outcome.deadLettersTrimmed, maxLen: settings.deadLettersMaxLen });
     }
     if (batch.outbox.length) {
       for (const m of batch.outbox) {
         const target = m.fields[3]!.slice(0, m.fields[3]!.indexOf('/'));
         this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
       }
-      this.relay.committed(batch.outbox, res[1]!);
+      this.relay.committed(batch.outbox, outcome.outboxId);
     }
     for (const fx of batch.effectsSet) this.ctx.effects.launch(fx, this);
     if (batch.effectsDel.length) this.ctx.effects.abort((key) => batch.effectsDel.includes(key));
-    for (const r of local) this.ctx.resolveLocal(r.to, r.payload);
+    for (const r of outcome.local) this.ctx.resolveLocal(r.to, r.payload);
     for (const ev of batch.inspections) this.ctx.inspect(ev);
     if (this.ctx.wantsMessageEvents()) {
       const at = preciseNow();
@@ -615,7 +478,7 @@ export class PartitionWorker {
     this.ctx.onError(error, `partition ${this.partition}`);
     const entries = [...batch.received, ...batch.failures.map((f) => f.env)];
     if (entries.length !== 1) {
-      this.isolateReads = Math.max(1, batch.acks.length);
+      this.reader.isolateNext(Math.max(1, batch.acks.length));
       return;
     }
     const env = entries[0]!;
@@ -629,34 +492,4 @@ function pairsOf(flat: string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
   return out;
-}
-
-/** A list the read script JSON-encoded (Lua's cjson writes an empty list as `{}`). */
-export function jsonList<T>(json: string): T[] {
-  const value = JSON.parse(json) as unknown;
-  return Array.isArray(value) ? (value as T[]) : [];
-}
-
-function maxId(a: string, b: string | null): string {
-  if (b === null) return a;
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am > bm || (am === bm && as > bs) ? a : b;
-}
-
-function fieldsToMap(flat: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1];
-  return out;
-}
-
-function describeUnroutable(address: string, service: string, defs: ReadonlyMap<string, ActorDefinition>, owner: number, partition: number): string {
-  try {
-    const p = parseAddress(address);
-    if (p.service !== service) return `address ${address} belongs to service "${p.service}", not "${service}"`;
-    if (defs.has(p.type) && owner !== partition) return `address ${address} belongs to partition ${owner} of service "${service}", not ${partition}`;
-    return `service "${service}" has no actor type "${p.type}" (it has: ${[...defs.keys()].join(', ')})`;
-  } catch (error) {
-    return (error as Error).message;
-  }
 }

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'bun:test';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { openLink } from '../../runtime/redis/link.ts';
 import { ScriptCode, scripts } from '../../runtime/redis/script.ts';
-import { jsonList } from '../../runtime/node/partition-worker.ts';
+import { jsonList } from '../../runtime/node/partition-reader.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
 
 const prefix = testPrefix('fencing');

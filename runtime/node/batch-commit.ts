@@ -1,0 +1,66 @@
+/**
+ * One call of the commit script for a batch: the keys it touches (the partition's, then one record per actor
+ * changed), each actor's write with its version check, the replies to publish, and what the script answered.
+ */
+import { parseAddress } from '../address.ts';
+import type { HostedActor } from '../actor/hosted-actor.ts';
+import type { PartitionKeys } from '../keys.ts';
+import type { RedisLink } from '../redis/link.ts';
+import { ScriptCode, scripts } from '../redis/script.ts';
+import type { ActorWrite, Batch, ReplyPayload } from './batch.ts';
+import type { ReplyTo } from './envelope.ts';
+
+export type CommitSettings = { group: string; nodeId: string; seenHorizonMs: number; eventsMaxLen: number; deadLettersMaxLen: number };
+
+export type CommitOutcome =
+  | { kind: 'committed'; outboxId: string; deadLettersTrimmed: number; local: { to: ReplyTo; payload: ReplyPayload }[] }
+  | { kind: 'fenced' }
+  | { kind: 'conflict'; key: string; stored: string }
+  | { kind: 'duplicate' }
+  | { kind: 'refused'; what: string };
+
+/** Commits a batch; throws when Redis does not answer (then whether it committed is unknown). */
+export async function commitBatch(
+  link: RedisLink,
+  keys: PartitionKeys,
+  leaseValue: string,
+  settings: CommitSettings,
+  replyChannel: (nodeId: string) => string,
+  batch: Batch,
+  actors: readonly HostedActor[],
+): Promise<CommitOutcome> {
+  const scriptKeys = [keys.lease, keys.mbox, keys.seen, keys.outbox, keys.events, keys.timers, keys.timerData, keys.effects, keys.tries, keys.index, keys.dlq, keys.expiry];
+  const now = Date.now();
+  const writes: ActorWrite[] = [];
+  for (const actor of actors) {
+    const { type, id } = parseAddress(actor.address);
+    scriptKeys.push(keys.actor(type, id));
+    const state = actor.state;
+    const retain = actor.def.options.retainDoneMs;
+    const expiry = actor.done && Number.isFinite(retain) ? now + retain : false;
+    // The index only changes with the state: skip the write when it stayed.
+    writes.push([String(actor.version), String(actor.version + 1), actor.recordJson, `${type}/${id}`, state !== actor.indexedState ? state : false, expiry]);
+  }
+  const remote: [string, string][] = [];
+  const local: { to: ReplyTo; payload: ReplyPayload }[] = [];
+  for (const r of batch.replies) {
+    r.payload.q = r.to.q;
+    if (r.to.n === settings.nodeId) local.push(r);
+    else remote.push([replyChannel(r.to.n), r.json ?? JSON.stringify(r.payload)]);
+  }
+  const payload = JSON.stringify(batch.payload(writes, remote));
+  const args = [leaseValue, settings.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen];
+  const res = (await scripts.commitTurn.run(link, scriptKeys, args)) as [number, string?, (string | number)?];
+  switch (res[0]) {
+    case ScriptCode.Ok:
+      return { kind: 'committed', outboxId: String(res[1] ?? ''), deadLettersTrimmed: Number(res[2] ?? 0), local };
+    case ScriptCode.NotLeaseHolder:
+      return { kind: 'fenced' };
+    case ScriptCode.VersionConflict:
+      return { kind: 'conflict', key: String(res[1]), stored: String(res[2]) };
+    case ScriptCode.Duplicate:
+      return { kind: 'duplicate' };
+    default:
+      return { kind: 'refused', what: String(res[1]) };
+  }
+}

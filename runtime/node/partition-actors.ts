@@ -1,0 +1,107 @@
+/**
+ * The live actors of one partition, restored from their committed records on first use and evicted when idle,
+ * expired, or when the partition's in-memory state can no longer be trusted (after any rejected or unknown commit).
+ */
+import type { ActorDefinition } from '../actor/define-actor.ts';
+import { HostedActor, type ActorRecord } from '../actor/hosted-actor.ts';
+import { parseAddress, partitionOf } from '../address.ts';
+import type { PartitionKeys } from '../keys.ts';
+import type { RedisLink } from '../redis/link.ts';
+import type { Router } from './router.ts';
+
+export type ActorsContext = {
+  service: string;
+  partition: number;
+  keys: PartitionKeys;
+  defs: ReadonlyMap<string, ActorDefinition>;
+  router: Router;
+  link: RedisLink;
+};
+
+export class PartitionActors {
+  private readonly live = new Map<string, HostedActor>();
+
+  constructor(private readonly ctx: ActorsContext) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  get(address: string): HostedActor | undefined {
+    return this.live.get(address);
+  }
+
+  /**
+   * Restores the actors of these addresses that are not in memory. One whose stored record can't be restored is
+   * reported through `unreadable` (its messages fail, one by one) instead of failing the batch.
+   */
+  async load(addresses: Iterable<string>, now: number, unreadable?: Map<string, unknown>): Promise<void> {
+    const missing = new Map<string, { type: string; id: string; key: string }>();
+    for (const address of addresses) {
+      if (this.live.has(address) || missing.has(address)) continue;
+      let parsed;
+      try {
+        parsed = parseAddress(address);
+      } catch {
+        continue;
+      }
+      if (parsed.service !== this.ctx.service || !this.ctx.defs.has(parsed.type) || this.ownerOf(address) !== this.ctx.partition) continue;
+      missing.set(address, { type: parsed.type, id: parsed.id, key: this.ctx.keys.actor(parsed.type, parsed.id) });
+    }
+    if (missing.size === 0) return;
+    const list = [...missing];
+    const rows = (await Promise.all(list.map(([, m]) => this.ctx.link.call(['HMGET', m.key, 'v', 's'])))) as (string | null)[][];
+    for (let i = 0; i < list.length; i++) {
+      const [address, m] = list[i]!;
+      const [v, s] = rows[i]!;
+      try {
+        const record = s ? (JSON.parse(s) as ActorRecord) : null;
+        const actor = new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0);
+        actor.lastUsed = now;
+        if (record) actor.indexedState = actor.state;
+        this.live.set(address, actor);
+      } catch (error) {
+        unreadable?.set(address, new Error(`its stored record can't be restored: ${error instanceof Error ? error.message : String(error)}`));
+      }
+    }
+  }
+
+  /** Evicts actors idle for longer than their type allows (passivation); their state stays in Redis. */
+  passivate(now: number): void {
+    for (const [address, actor] of this.live) {
+      if (actor.lastUsed < now - actor.def.options.passivateAfterMs) this.evict(address);
+    }
+  }
+
+  evict(address: string): void {
+    this.live.get(address)?.stop();
+    this.live.delete(address);
+  }
+
+  clear(): void {
+    for (const actor of this.live.values()) actor.stop();
+    this.live.clear();
+  }
+
+  /**
+   * The partition an address of this service belongs to. An entry written into another partition's mailbox must not
+   * be applied here: the actor would get a second record under this partition's keys, apart from its real one.
+   */
+  ownerOf(address: string): number {
+    const partitions = this.ctx.router.cachedPartitions(this.ctx.service);
+    return partitions === undefined ? this.ctx.partition : partitionOf(address, partitions);
+  }
+
+  /** Why a message can't be delivered here, for its dead letter. */
+  whyUnroutable(address: string): string {
+    try {
+      const p = parseAddress(address);
+      if (p.service !== this.ctx.service) return `address ${address} belongs to service "${p.service}", not "${this.ctx.service}"`;
+      const owner = this.ownerOf(address);
+      if (this.ctx.defs.has(p.type) && owner !== this.ctx.partition) return `address ${address} belongs to partition ${owner} of service "${this.ctx.service}", not ${this.ctx.partition}`;
+      return `service "${this.ctx.service}" has no actor type "${p.type}" (it has: ${[...this.ctx.defs.keys()].join(', ')})`;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+}

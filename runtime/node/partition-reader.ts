@@ -1,0 +1,122 @@
+/**
+ * How a partition's owner takes entries from its mailbox and waits for more. Reads go through the fenced
+ * `read-batch` script only: pending entries first (retries, a previous owner's leftovers, whatever a stale owner
+ * read after losing its lease), claimed in order, then new ones; ids processed before are acked and returned as
+ * duplicates; blocked actors' entries are held back. A plain blocking XREADGROUP would be one round trip cheaper,
+ * but a paused owner waking up could pull entries into its own pending list while the new owner went on with later
+ * ones, breaking an actor's order; only the lease holder may move entries. Waiting is a plain XREAD (no group, so
+ * it moves nothing) on the partition's own connection, after the newest entry looked at.
+ */
+import type { PartitionKeys } from '../keys.ts';
+import type { RedisLink } from '../redis/link.ts';
+import { ScriptCode, scripts } from '../redis/script.ts';
+
+export type RawEntry = [id: string, fields: string[], deliveries: number];
+export type ReadResult = { raw: RawEntry[]; dups: [id: string, fields: string[]][] };
+
+export type ReaderContext = {
+  link: RedisLink;
+  openDoorbell(): Promise<RedisLink>;
+  group: string;
+  consumer: string;
+  batchSize: number;
+};
+
+export class PartitionReader {
+  private doorbell: RedisLink | null = null;
+  /** The newest mailbox entry id looked at; the doorbell waits for anything after it. */
+  private lastSeen: string | null = null;
+  /** Whether the last read looked at every pending entry (else new entries were not read, and waiting for them is pointless). */
+  private complete = true;
+  /** After the commit script refused a batch: read one entry at a time for this many reads, to find the culprit. */
+  private isolate = 0;
+
+  constructor(
+    private readonly ctx: ReaderContext,
+    private readonly keys: PartitionKeys,
+    private readonly leaseValue: string,
+  ) {}
+
+  /** The next entries, or 'fenced' when another node holds the lease now. */
+  async read(blocked: readonly string[]): Promise<ReadResult | 'fenced'> {
+    const count = this.isolate > 0 ? 1 : this.ctx.batchSize;
+    if (this.isolate > 0) this.isolate--;
+    const res = (await scripts.readBatch.run(
+      this.ctx.link,
+      [this.keys.lease, this.keys.mbox, this.keys.seen],
+      [this.leaseValue, this.ctx.group, this.ctx.consumer, count, ...blocked],
+    )) as [number, string, string, number, string];
+    if (res[0] === ScriptCode.NotLeaseHolder) return 'fenced';
+    this.complete = Number(res[3]) === 1;
+    if (res[4]) this.lastSeen = maxId(res[4], this.lastSeen);
+    return { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
+  }
+
+  /** Reads the next `reads` batches one entry at a time. */
+  isolateNext(reads: number): void {
+    this.isolate = Math.max(this.isolate, reads);
+  }
+
+  /**
+   * Waits up to `ms` for a new entry. When the last read could not look at every pending entry, new entries are
+   * beside the point: it just sleeps (until the next retry, which the caller's `ms` accounts for).
+   */
+  async wait(ms: number, active: () => boolean): Promise<void> {
+    if (!this.complete) {
+      await Bun.sleep(ms);
+      return;
+    }
+    if (!this.doorbell) this.doorbell = await this.ctx.openDoorbell();
+    if (this.lastSeen === null) this.lastSeen = await this.lastDelivered();
+    const bell = this.doorbell;
+    if (!active() || !bell) return;
+    try {
+      await bell.call(['XREAD', 'COUNT', 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, this.lastSeen]);
+    } catch (error) {
+      if (active()) throw error;
+    }
+  }
+
+  /** Forgets where it was (a takeover starts from the group's last delivered id). */
+  reset(): void {
+    this.lastSeen = null;
+    this.complete = true;
+  }
+
+  /** Closes the doorbell connection, ending a wait in flight. */
+  close(): void {
+    const bell = this.doorbell;
+    this.doorbell = null;
+    bell?.abort();
+  }
+
+  /** The group's last delivered id (once, when this owner has read nothing yet). */
+  private async lastDelivered(): Promise<string> {
+    const groups = (await this.ctx.link.call(['XINFO', 'GROUPS', this.keys.mbox])) as unknown[];
+    for (const g of groups) {
+      const rec = Array.isArray(g) ? fieldsToMap(g as string[]) : (g as Record<string, unknown>);
+      if (rec.name === this.ctx.group) return String(rec['last-delivered-id'] ?? '0-0');
+    }
+    return '0-0';
+  }
+}
+
+/** A list the read script JSON-encoded (Lua's cjson writes an empty list as `{}`). */
+export function jsonList<T>(json: string): T[] {
+  const value = JSON.parse(json) as unknown;
+  return Array.isArray(value) ? (value as T[]) : [];
+}
+
+/** The newer of two stream ids, compared as numbers (`"1-10"` is newer than `"1-9"`). */
+function maxId(a: string, b: string | null): string {
+  if (b === null) return a;
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am > bm || (am === bm && as > bs) ? a : b;
+}
+
+function fieldsToMap(flat: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1];
+  return out;
+}
