@@ -297,18 +297,27 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       at: String(Date.now()),
     };
     await leases.tick(info);
-    for (const worker of workers.values()) {
+  };
+  // Passivation and mailbox trims run on their own timer, so they never delay a lease renewal.
+  let housekeeping: Promise<void> | null = null;
+  const houseKeep = async () => {
+    for (const worker of [...workers.values()]) {
       worker.requestPassivation();
       await worker.trim().catch((error) => onError(error, `trimming partition ${worker.partition}`));
     }
   };
   let timer: ReturnType<typeof setInterval> | undefined;
+  let houseTimer: ReturnType<typeof setInterval> | undefined;
   if (consume) {
     await tick();
     inspect({ type: 'node.joined', at: Date.now(), source: service, node: nodeId, service });
+    const every = Math.max(100, Math.floor(ttl / 3));
     timer = setInterval(() => {
       ticking = ticking.then(tick).catch((error) => onError(error, 'lease tick'));
-    }, Math.max(100, Math.floor(ttl / 3)));
+    }, every);
+    houseTimer = setInterval(() => {
+      housekeeping ??= houseKeep().finally(() => (housekeeping = null));
+    }, every);
   }
 
   const node: MailroomNode = {
@@ -401,7 +410,9 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       if (stopped) return;
       stopped = true;
       if (timer) clearInterval(timer);
+      if (houseTimer) clearInterval(houseTimer);
       await ticking.catch(() => {});
+      await housekeeping;
       await Promise.all([...workers.values()].map((w) => w.stop()));
       workers.clear();
       effects.abort();
