@@ -118,18 +118,17 @@ export class LeaseManager {
     await Promise.all(toTake.map((p) => this.acquire(p)));
   }
 
-  /** Gives a partition back (after its worker stopped). */
-  async release(partition: number): Promise<void> {
-    const lease = this.held.get(partition);
-    this.drop(partition);
-    if (!lease) return;
+  /** Gives a partition back (after its worker stopped), only if `leaseValue` is still the lease held for it. */
+  async release(partition: number, leaseValue: string): Promise<void> {
+    if (this.held.get(partition)?.value === leaseValue) this.drop(partition);
+    // Safe even when it is no longer held here: the script deletes the lease only if it still holds this value.
     const keys = partitionKeys(this.prefix, this.service, partition);
-    await scripts.releaseLease.run(this.link, [keys.lease], [lease.value]).catch(() => {});
+    await scripts.releaseLease.run(this.link, [keys.lease], [leaseValue]).catch(() => {});
   }
 
   /** Leaves the cluster: releases every lease and the registry entry. */
   async leave(): Promise<void> {
-    await Promise.all([...this.held.keys()].map((p) => this.release(p)));
+    await Promise.all([...this.held].map(([p, lease]) => this.release(p, lease.value)));
     const g = globalKeys(this.prefix);
     await this.link.call(['ZREM', g.nodes(this.service), this.nodeId]).catch(() => {});
     await this.link.call(['DEL', g.node(this.nodeId)]).catch(() => {});

@@ -256,7 +256,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const keys = partitionKeys(prefix, service, partition);
       const worker = new PartitionWorker(ctx, partition, keys, leaseValue, (w) => {
         if (workers.get(partition) === w) workers.delete(partition);
-        void leases.release(partition);
+        // Its own lease only: the node may hold a newer one for this partition by now.
+        void leases.release(partition, w.leaseValue);
         inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: nodeId, to: '(lost)', token });
       });
       workers.set(partition, worker);
@@ -272,8 +273,9 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
     yield(partition) {
       const worker = workers.get(partition);
+      const leaseValue = worker?.leaseValue ?? leases.leaseValue(partition);
       workers.delete(partition);
-      void (worker ? worker.stop() : Promise.resolve()).then(() => leases.release(partition));
+      void (worker ? worker.stop() : Promise.resolve()).then(() => (leaseValue ? leases.release(partition, leaseValue) : undefined));
     },
   });
 

@@ -1,6 +1,7 @@
 /**
  * The lease manager against a real Redis, through a link wrapper that can slow down or stall commands: renewals
- * must not wait behind the balance's reads, and a lease must be given up locally before Redis could expire it.
+ * must not wait behind the balance's reads, a lease must be given up locally before Redis could expire it, a late
+ * release must not free a newer lease.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
 import { systemClock } from '../../runtime/clock.ts';
@@ -63,7 +64,7 @@ function manager(link: RedisLink, p: string, nodeId: string, partitions: number,
     acquired: () => void seen.acquired++,
     lost: (partition) => void seen.lost.push(partition),
     // As the node does once the worker stopped (no worker here).
-    yield: (partition) => void m.release(partition),
+    yield: (partition) => void m.release(partition, m.leaseValue(partition)!),
     ...extra,
   });
   return { m, seen };
@@ -130,4 +131,28 @@ describe('LeaseManager', () => {
     resume();
     await stop();
   }, 15_000);
+
+  it('finding 1: should not free a newer lease when a late release names the lost one', async () => {
+    const p = prefix('lease-late-release');
+    const { link } = await slowLink();
+    const { m, seen } = manager(link, p, 'node-a', 1, 5_000);
+    await m.tick({ service: 'svc' });
+    const first = m.leaseValue(0)!;
+    expect(first).toBeDefined();
+    // The lease expires (the node was paused); the next tick finds it gone, and a later one takes it again.
+    await link.call(['DEL', partitionKeys(p, 'svc', 0).lease]);
+    await m.tick({ service: 'svc' });
+    expect(seen.lost).toEqual([0]);
+    await waitFor('the partition to be re-acquired', async () => (await m.tick({ service: 'svc' }), m.leaseValue(0)));
+    const second = m.leaseValue(0)!;
+    expect(second).not.toBe(first);
+    // The first lease's worker stops only now and gives "its" lease back.
+    await m.release(0, first);
+    expect(m.owned).toEqual([0]);
+    expect(m.leaseValue(0)).toBe(second);
+    expect(await link.call(['GET', partitionKeys(p, 'svc', 0).lease])).toBe(second);
+    await m.release(0, second);
+    expect(m.owned).toEqual([]);
+    expect(await link.call(['GET', partitionKeys(p, 'svc', 0).lease])).toBeNull();
+  });
 });
