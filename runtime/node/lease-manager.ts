@@ -20,6 +20,9 @@ export type LeaseEvents = {
   yield(partition: number): void;
 };
 
+/** A registry member whose last heartbeat is older than this many lease TTLs is removed from the registry. */
+export const REGISTRY_RETENTION_TTLS = 10;
+
 type HeldLease = {
   value: string;
   /** When the last successful renewal (or the acquisition) was sent: Redis's TTL runs from a later instant. */
@@ -74,7 +77,8 @@ export class LeaseManager {
 
   /**
    * One round: renew every held lease (concurrently: the calls share the link's pipeline), heartbeat, then balance
-   * with the free-partition reads issued concurrently too.
+   * with the free-partition reads issued concurrently too. Registry members silent for `REGISTRY_RETENTION_TTLS`
+   * lease TTLs (dead nodes) are removed from the service's registry.
    */
   async tick(info: Record<string, string>): Promise<void> {
     await this.renewAll();
@@ -87,7 +91,8 @@ export class LeaseManager {
       this.link.call(['HSET', g.node(this.nodeId), ...Object.entries(info).flat()]),
       this.link.call(['PEXPIRE', g.node(this.nodeId), this.ttlMs * 3]),
       this.link.call(['ZRANGEBYSCORE', nodesKey, now - this.ttlMs, '+inf']),
-    ])) as [unknown, unknown, unknown, string[]];
+      this.link.call(['ZREMRANGEBYSCORE', nodesKey, '-inf', `(${now - this.ttlMs * REGISTRY_RETENTION_TTLS}`]),
+    ])) as [unknown, unknown, unknown, string[], unknown];
     if (!live.includes(this.nodeId)) live.push(this.nodeId);
     this.liveNodes = live;
 

@@ -1,12 +1,12 @@
 /**
  * The lease manager against a real Redis, through a link wrapper that can slow down or stall commands: renewals
  * must not wait behind the balance's reads, a lease must be given up locally before Redis could expire it, a late
- * release must not free a newer lease.
+ * release must not free a newer lease, and dead nodes must leave the registry.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
 import { systemClock } from '../../runtime/clock.ts';
-import { partitionKeys } from '../../runtime/keys.ts';
-import { LeaseManager, type LeaseEvents } from '../../runtime/node/lease-manager.ts';
+import { globalKeys, partitionKeys } from '../../runtime/keys.ts';
+import { LeaseManager, REGISTRY_RETENTION_TTLS, type LeaseEvents } from '../../runtime/node/lease-manager.ts';
 import { openLink, type RedisArg, type RedisLink } from '../../runtime/redis/link.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
@@ -154,5 +154,20 @@ describe('LeaseManager', () => {
     await m.release(0, second);
     expect(m.owned).toEqual([]);
     expect(await link.call(['GET', partitionKeys(p, 'svc', 0).lease])).toBeNull();
+  });
+
+  it(`finding 8: should remove registry members whose heartbeat is older than ${REGISTRY_RETENTION_TTLS} lease TTLs`, async () => {
+    const p = prefix('lease-registry');
+    const ttl = 1_000;
+    const { link } = await slowLink();
+    const nodes = globalKeys(p).nodes('svc');
+    const now = Date.now();
+    await link.call(['ZADD', nodes, now - (REGISTRY_RETENTION_TTLS + 1) * ttl, 'long-dead', now - 5 * ttl, 'recently-dead']);
+    const { m } = manager(link, p, 'node-a', 1, ttl);
+    await m.tick({ service: 'svc' });
+    expect(((await link.call(['ZRANGE', nodes, 0, -1])) as string[]).sort()).toEqual(['node-a', 'recently-dead']);
+    // Only live ones (heartbeat within one TTL) share the partitions.
+    expect(m.liveNodes).toEqual(['node-a']);
+    await m.leave();
   });
 });
