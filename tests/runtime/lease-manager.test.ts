@@ -14,9 +14,12 @@ const prefixes: string[] = [];
 const links: RedisLink[] = [];
 const stops: (() => Promise<void>)[] = [];
 const resumes: (() => void)[] = [];
+const managers: LeaseManager[] = [];
 afterAll(async () => {
   for (const resume of resumes) resume();
   for (const stop of stops) await stop();
+  // Leaving disarms the lease watchdogs, which would otherwise fire after the links closed.
+  for (const m of managers) await m.leave();
   for (const link of links) await link.close();
   for (const p of prefixes) await cleanupPrefix(p);
 });
@@ -67,6 +70,7 @@ function manager(link: RedisLink, p: string, nodeId: string, partitions: number,
     yield: (partition) => void m.release(partition, m.leaseValue(partition)!),
     ...extra,
   });
+  managers.push(m);
   return { m, seen };
 }
 
@@ -118,7 +122,7 @@ describe('LeaseManager', () => {
     const lease = partitionKeys(p, 'svc', 0).lease;
     let pttlWhenLost: number | undefined;
     const { m } = manager(link, p, 'node-a', 1, ttl, {
-      lost: () => void check.call(['PTTL', lease]).then((ms) => (pttlWhenLost = Number(ms))),
+      lost: () => void check.call(['PTTL', lease]).then((ms) => (pttlWhenLost ??= Number(ms))),
     });
     await m.tick({ service: 'svc' });
     expect(m.owned).toEqual([0]);
