@@ -15,6 +15,7 @@ import { globalKeys, partitionKeys } from './keys.ts';
 import type { MachineGraph } from './machine-graph.ts';
 import { openLink, type RedisLink } from './redis/link.ts';
 import { scripts } from './redis/script.ts';
+import { UnknownServiceError } from './unknown-service-error.ts';
 
 /** One actor as committed: its state as a short string, its context, its version and XState status. */
 export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; status: string };
@@ -182,7 +183,7 @@ export function clusterViewOn(link: RedisLink, prefix: string, owns = false) {
 
   const needPartitions = async (service: string): Promise<number> => {
     const n = await partitionsOf(service);
-    if (n === null) throw new UnknownServiceError(service);
+    if (n === null) throw new UnknownServiceError(service, await services());
     return n;
   };
 
@@ -380,13 +381,6 @@ export function clusterViewOn(link: RedisLink, prefix: string, owns = false) {
 }
 
 /** A service that never ran a node in this Redis. */
-export class UnknownServiceError extends Error {
-  readonly code = 'UNKNOWN_SERVICE';
-  constructor(readonly service: string) {
-    super(`no service "${service}" has ever run a node here`);
-  }
-}
-
 function parseBatch(fields: string[]): InspectionEvent[] {
   try {
     return JSON.parse(toRecord(fields).b ?? '[]') as InspectionEvent[];

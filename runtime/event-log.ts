@@ -8,7 +8,7 @@
 import { keyPrefixOf } from './config.ts';
 import { globalKeys, partitionKeys } from './keys.ts';
 import { openLink, streamReadReply, type RedisLink } from './redis/link.ts';
-import { DEFAULT_PARTITIONS } from './node/router.ts';
+import { UnknownServiceError } from './unknown-service-error.ts';
 
 export type DomainEvent = {
   /** Stable id of the event (use it to drop repeats). */
@@ -41,10 +41,12 @@ export type SubscribeOptions = {
 
 export type EventSubscription = { stop(): Promise<void>; readonly delivered: number };
 
+/** The service's partition count as its first node registered it; never guessed (see `UnknownServiceError`). */
 async function partitionCount(link: RedisLink, prefix: string, service: string): Promise<number> {
-  const key = globalKeys(prefix).service(service);
-  await link.call(['HSETNX', key, 'partitions', DEFAULT_PARTITIONS]);
-  return Number(await link.call(['HGET', key, 'partitions']));
+  const g = globalKeys(prefix);
+  const stored = await link.call(['HGET', g.service(service), 'partitions']);
+  if (stored === null || stored === undefined) throw new UnknownServiceError(service, ((await link.call(['SMEMBERS', g.services])) as string[]).map(String).sort());
+  return Number(stored);
 }
 
 function toEvent(partition: number, streamId: string, fields: string[]): DomainEvent {

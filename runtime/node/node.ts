@@ -268,7 +268,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const keys = partitionKeys(prefix, service, partition);
       const worker = new PartitionWorker(ctx, partition, keys, leaseValue, (w) => {
         if (workers.get(partition) === w) workers.delete(partition);
-        void leases.release(partition);
+        // Its own lease only: the node may hold a newer one for this partition by now.
+        void leases.release(partition, w.leaseValue);
         inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: nodeId, to: '(lost)', token });
       });
       workers.set(partition, worker);
@@ -284,8 +285,9 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
     yield(partition) {
       const worker = workers.get(partition);
+      const leaseValue = worker?.leaseValue ?? leases.leaseValue(partition);
       workers.delete(partition);
-      void (worker ? worker.stop() : Promise.resolve()).then(() => leases.release(partition));
+      void (worker ? worker.stop() : Promise.resolve()).then(() => (leaseValue ? leases.release(partition, leaseValue) : undefined));
     },
   });
 
@@ -309,18 +311,27 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       at: String(Date.now()),
     };
     await leases.tick(info);
-    for (const worker of workers.values()) {
+  };
+  // Passivation and mailbox trims run on their own timer, so they never delay a lease renewal.
+  let housekeeping: Promise<void> | null = null;
+  const houseKeep = async () => {
+    for (const worker of [...workers.values()]) {
       worker.requestPassivation();
       await worker.trim().catch((error) => onError(error, `trimming partition ${worker.partition}`));
     }
   };
   let timer: ReturnType<typeof setInterval> | undefined;
+  let houseTimer: ReturnType<typeof setInterval> | undefined;
   if (consume) {
     await tick();
     inspect({ type: 'node.joined', at: Date.now(), source: service, node: nodeId, service });
+    const every = Math.max(100, Math.floor(ttl / 3));
     timer = setInterval(() => {
       ticking = ticking.then(tick).catch((error) => onError(error, 'lease tick'));
-    }, Math.max(100, Math.floor(ttl / 3)));
+    }, every);
+    houseTimer = setInterval(() => {
+      housekeeping ??= houseKeep().finally(() => (housekeeping = null));
+    }, every);
   }
 
   const node: MailroomNode = {
@@ -413,7 +424,9 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       if (stopped) return;
       stopped = true;
       if (timer) clearInterval(timer);
+      if (houseTimer) clearInterval(houseTimer);
       await ticking.catch(() => {});
+      await housekeeping;
       await Promise.all([...workers.values()].map((w) => w.stop()));
       workers.clear();
       effects.abort();

@@ -1,10 +1,12 @@
 /**
  * Where a message goes: an address's service, its partition count (agreed in Redis by the service's first node),
- * and so its mailbox stream.
+ * and so its mailbox stream. Only a node hosting a service records its count: a message to a service that never
+ * registered is refused, rather than queued in a mailbox nobody reads under a guessed partition count.
  */
 import { parseAddress, partitionOf } from '../address.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
+import { UnknownServiceError } from '../unknown-service-error.ts';
 
 export const DEFAULT_PARTITIONS = 8;
 
@@ -34,15 +36,24 @@ export class Router {
     this.counts.set(service, stored);
   }
 
-  /** The partition count of a service, from cache or Redis (claiming the default for a service never started). */
+  /**
+   * The partition count of a service, from cache or Redis. Throws `UnknownServiceError` for a service no node has
+   * registered (asked again next time: the service may start meanwhile).
+   *
+   * @example
+   * const count = await router.partitions('inventory'); // 8, as its first node registered it
+   */
   async partitions(service: string): Promise<number> {
     const known = this.counts.get(service);
     if (known) return known;
-    const key = globalKeys(this.prefix).service(service);
-    await this.link.call(['HSETNX', key, 'partitions', DEFAULT_PARTITIONS]);
-    const stored = Number(await this.link.call(['HGET', key, 'partitions']));
-    this.counts.set(service, stored);
-    return stored;
+    const g = globalKeys(this.prefix);
+    const stored = await this.link.call(['HGET', g.service(service), 'partitions']);
+    if (stored === null || stored === undefined) {
+      const registered = ((await this.link.call(['SMEMBERS', g.services])) as string[]).map(String).sort();
+      throw new UnknownServiceError(service, registered);
+    }
+    this.counts.set(service, Number(stored));
+    return Number(stored);
   }
 
   cachedPartitions(service: string): number | undefined {

@@ -128,6 +128,8 @@ describe('node', () => {
 
   it('should fail an ask with a typed timeout when nobody processes the mailbox', async () => {
     const p = prefix('timeout');
+    // The service ran once (so it is known), and all its nodes are gone now.
+    await (await node(p, { service: 'nobody' })).stop();
     const n = await node(p, { consume: false });
     const err = await n.ask('nobody/counter/x', { type: 'get' }, { timeoutMs: 200 }).catch((e) => e);
     expect(err).toBeInstanceOf(AskTimeoutError);
