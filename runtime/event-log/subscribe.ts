@@ -43,7 +43,10 @@ export type SubscribeOptions = {
   batch?: number;
   /** Told of every gap notice before the handler gets it (also reported as a `subscriber.gap` inspection event). */
   onGap?: (gap: GapNotice) => void;
-  /** Gets `subscriber.gap`, `subscriber.deadletter` and `retry.attempt` inspection events. */
+  /**
+   * Gets `subscriber.gap`, `subscriber.deadletter` and `retry.attempt` inspection events. Pass a node's `inspect`
+   * (or `openInspector(…).inspect`) to put them on the shared stream the panel shows.
+   */
   inspect?: Inspector;
   /** Every error: Redis's, and each throw of the handler (with its event). */
   onError?: (error: unknown, event?: DomainEvent) => void;
