@@ -68,6 +68,43 @@ describe('event-log subscriber', () => {
     ]);
   });
 
+  it('should count a second gap right too (Redis miscounts entries-read after the first)', async () => {
+    const { prefix, slice } = await setup('gap-twice', 1);
+    const gaps: (number | null)[] = [];
+    const run = async (count: number) => {
+      const seen: DomainEvent[] = [];
+      const sub = await subscribe(prefix, 'twice', (e) => void seen.push(e), { onGap: (g) => gaps.push(g.missed) });
+      await waitFor(`${count} events`, () => seen.filter((e) => e.type === 'Emitted').length === count, 3_000);
+      await sub.stop();
+    };
+    for (let i = 0; i < 10; i++) await append(slice(0), 'src/emitter/a', i);
+    await redis.xTrim(slice(0), 'MAXLEN', 4);
+    await run(4);
+    for (let i = 10; i < 20; i++) await append(slice(0), 'src/emitter/a', i);
+    await redis.xTrim(slice(0), 'MAXLEN', 3);
+    await run(3);
+    expect(gaps).toEqual([6, 7]);
+  });
+
+  it('should still give a gap notice after a restart when the subscriber stopped before its handler took it', async () => {
+    const { prefix, slice } = await setup('gap-kept', 1);
+    for (let i = 0; i < 6; i++) await append(slice(0), 'src/emitter/a', i);
+    await redis.xTrim(slice(0), 'MAXLEN', 2);
+    let refused = 0;
+    const first = await subscribe(prefix, 'kept', (e) => {
+      if (e.type === 'mailroom.gap') {
+        refused++;
+        throw new Error('not now');
+      }
+    }, { retryDelayMs: 10_000 });
+    await waitFor('the gap notice to be refused', () => refused === 1);
+    await first.stop();
+    const seen: DomainEvent[] = [];
+    await subscribe(prefix, 'kept', (e) => void seen.push(e));
+    await waitFor('the two events left', () => seen.filter((e) => e.type === 'Emitted').length === 2, 3_000);
+    expect(seen.map((e) => (e.type === 'mailroom.gap' ? `gap ${e.missed}` : e.seq))).toEqual(['gap 4', 4, 5]);
+  });
+
   it('should give a gap notice for delivered entries that were trimmed before they were acked', async () => {
     const { prefix, slice } = await setup('gap-pending', 1);
     const ids: string[] = [];
