@@ -112,6 +112,33 @@ export type ProcessEvent = Base<'process.started' | 'process.exited' | 'process.
   restarts?: number;
 };
 
+/**
+ * An event-log subscriber's group will never see `missed` events (null: unknown how many) of a slice, with stream
+ * ids between `after` and `before` (exclusive; null when unknown): they were trimmed before it read them
+ * (`trimmed-unread`) or before it acked them (`trimmed-pending`). Its handler gets a gap notice too.
+ */
+export type SubscriberGapEvent = Base<'subscriber.gap'> & {
+  service: string;
+  group: string;
+  partition: number;
+  missed: number | null;
+  after: string | null;
+  before: string | null;
+  reason: 'trimmed-unread' | 'trimmed-pending';
+};
+/** An event-log subscriber's handler failed on an event `attempts` times: it went to the group's dead letters. */
+export type SubscriberDeadLetterEvent = Base<'subscriber.deadletter'> & {
+  service: string;
+  group: string;
+  partition: number;
+  eventId: string;
+  eventType: string;
+  aggregate: string;
+  position: string;
+  error: string;
+  attempts: number;
+};
+
 export type InspectionEvent =
   | ActorTransitionEvent
   | MessageSentEvent
@@ -127,7 +154,9 @@ export type InspectionEvent =
   | BulkheadRejectedEvent
   | SagaStepEvent
   | ChaosEvent
-  | ProcessEvent;
+  | ProcessEvent
+  | SubscriberGapEvent
+  | SubscriberDeadLetterEvent;
 
 export type InspectionEventType = InspectionEvent['type'];
 

@@ -13,6 +13,10 @@ export type PartitionKeys = {
   outbox: string;
   /** This partition's slice of the service's event log. */
   events: string;
+  /** Stream of a subscriber group's events from this slice that its handler failed on every attempt (with the error). */
+  eventDeadLetters(group: string): string;
+  /** List of a subscriber group's gaps in this slice (entries trimmed unread) not yet handed to its handler. */
+  eventGaps(group: string): string;
   dlq: string;
   timers: string;
   timerData: string;
@@ -34,6 +38,8 @@ export function partitionKeys(prefix: string, service: string, partition: number
     seen: `${base}:seen`,
     outbox: `${base}:outbox`,
     events: `${base}:events`,
+    eventDeadLetters: (group) => `${base}:events:dlq:${group}`,
+    eventGaps: (group) => `${base}:events:gaps:${group}`,
     dlq: `${base}:dlq`,
     timers: `${base}:timers`,
     timerData: `${base}:timerdata`,

@@ -42,6 +42,7 @@ export const scripts = {
   releaseLease: load('release-lease-1'),
   replayDeadLetter: load('replay-deadletter-2'),
   trimMailbox: load('trim-mailbox-1'),
+  readSlice: load('read-slice-2'),
 };
 
 /** Return codes of the scripts, mirrored from their headers. */

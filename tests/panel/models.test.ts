@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import { Batcher } from '../../panel/src/lib/models/batcher.ts';
 import { EMPTY_FORM, ruleFromForm, targetWords } from '../../panel/src/lib/models/chaos-form.ts';
-import { eventLink, matchesFilter, summarize } from '../../panel/src/lib/models/events.ts';
+import { EVENT_GROUPS, eventLink, eventMeaning, matchesFilter, summarize } from '../../panel/src/lib/models/events.ts';
 import { formatDuration, formatRate, timeLeft } from '../../panel/src/lib/models/format.ts';
 import { meaningOf } from '../../panel/src/lib/models/meaning.ts';
 import { appendBounded } from '../../panel/src/lib/models/ring.ts';
@@ -93,6 +93,13 @@ describe('events', () => {
     expect(matchesFilter(step, { types: new Set(['saga.step']), source: '', text: 'circuit' })).toBe(true);
     expect(matchesFilter(step, { types: new Set(['breaker.transition']), source: '', text: '' })).toBe(false);
     expect(matchesFilter(trip, { types: new Set(), source: 'gateway', text: '' })).toBe(false);
+  });
+  it('should say how many events a subscriber missed, and that it is bad news', () => {
+    const gap: InspectionEvent = { type: 'subscriber.gap', at: 3, source: 'order', service: 'order', group: 'mailer', partition: 2, missed: 6, after: '1-0', before: '9-0', reason: 'trimmed-unread' };
+    expect(summarize(gap)).toBe('subscriber mailer of order missed 6 events of partition 2 (trimmed before read)');
+    expect(summarize({ ...gap, missed: null })).toContain('missed an unknown number of events');
+    expect(eventMeaning(gap)).toBe('bad');
+    expect(matchesFilter(gap, { types: new Set(EVENT_GROUPS.subscribers), source: '', text: '' })).toBe(true);
   });
 });
 

@@ -12,6 +12,7 @@ export const EVENT_GROUPS: Record<string, InspectionEventType[]> = {
   resilience: ['breaker.transition', 'breaker.rejected', 'retry.attempt', 'bulkhead.rejected'],
   chaos: ['chaos.rule', 'chaos.injected', 'chaos.action'],
   system: ['process.started', 'process.exited', 'process.healthy', 'node.joined', 'node.left', 'lease.moved', 'deadletter', 'deadletter.trimmed'],
+  subscribers: ['subscriber.gap', 'subscriber.deadletter'],
 };
 
 /**
@@ -57,6 +58,10 @@ export function summarize(e: InspectionEvent): string {
     case 'process.exited':
     case 'process.healthy':
       return `process ${e.process} ${e.type.slice(8)}${e.pid ? ` (pid ${e.pid})` : ''}${e.type === 'process.exited' ? ` — ${e.signal ?? `code ${e.exitCode}`}` : ''}${e.restarts ? `, ${e.restarts} restarts` : ''}`;
+    case 'subscriber.gap':
+      return `subscriber ${e.group} of ${e.service} missed ${e.missed ?? 'an unknown number of'} events of partition ${e.partition} (${e.reason === 'trimmed-pending' ? 'trimmed before acked' : 'trimmed before read'})`;
+    case 'subscriber.deadletter':
+      return `subscriber ${e.group} of ${e.service}: dead letter ${e.eventType} of ${e.aggregate} after ${e.attempts} attempts: ${e.error}`;
   }
 }
 
@@ -69,6 +74,8 @@ export function eventMeaning(e: InspectionEvent): Meaning {
     case 'deadletter':
     case 'deadletter.trimmed':
     case 'process.exited':
+    case 'subscriber.gap':
+    case 'subscriber.deadletter':
       return 'bad';
     case 'retry.attempt':
       return 'warn';
