@@ -223,6 +223,32 @@ describe('partition worker', () => {
     expect(faults.scriptCalls('readBatch', since).length).toBeLessThan(30);
   }, 20_000);
 
+  it('finding 7: a tell to a service that never registered dead-letters the message that told it, and registers nothing', async () => {
+    const p = prefix('unknown-target');
+    const stray = defineActor(
+      'stray',
+      setup({ types: {} as { context: Record<string, never>; events: { type: 'go' } } }).createMachine({
+        context: {},
+        on: { go: { actions: tell('nowhere/thing/x', { type: 'hello' }) } },
+      }),
+    );
+    const deadLetters: { actor: string; error: string }[] = [];
+    const n = await node(p, null, {
+      actors: [counter, stray],
+      maxDeliveries: 2,
+      retryBaseMs: 10,
+      inspect: (e) => e.type === 'deadletter' && deadLetters.push(e as unknown as { actor: string; error: string }),
+    });
+    await n.send('svc/stray/s', { type: 'go' });
+    await n.send('svc/counter/c', { type: 'inc' });
+    expect((await n.ask<{ n: number }>('svc/counter/c', { type: 'get' })).context.n).toBe(1);
+    await until(async () => deadLetters.length === 1, 5_000);
+    expect(deadLetters[0]!.actor).toBe('svc/stray/s');
+    expect(deadLetters[0]!.error).toContain('nowhere');
+    const link = await redis();
+    expect(await link.call(['EXISTS', `${p}:service:nowhere`])).toBe(0);
+  }, 20_000);
+
   it('finding 8: finished actors expire after their retention, and dead letters dropped by the cap are reported', async () => {
     const p = prefix('retention');
     const oneShot = defineActor(
