@@ -3,152 +3,26 @@
  * and `ask` to the code around it (HTTP handlers, subscribers, tests). Several nodes of one service share the
  * partitions between them; a node that dies loses its leases within the lease TTL and the others take over.
  */
-import { createClient } from 'redis';
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
-import { systemClock, type Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
-import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt, type ActorView, type DeadLetter } from '../cluster-view.ts';
-import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
+import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt } from '../cluster-view.ts';
+import { openRuleBook } from '../chaos/rule-book.ts';
 import { machineGraph } from '../machine-graph.ts';
+import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
 import { InspectionWriter } from './inspection-writer.ts';
+import type { MailroomNode, NodeOptions } from './node-api.ts';
 import { LeaseManager } from './lease-manager.ts';
 import { PartitionWorker, type ReplyPayload, type WorkerContext } from './partition-worker.ts';
 import { DEFAULT_PARTITIONS, Router } from './router.ts';
-
-export type NodeOptions = {
-  service: string;
-  actors: readonly ActorDefinition[];
-  /** Redis URL; default `REDIS_URL` or redis://127.0.0.1:6379. */
-  redis?: string;
-  /** Partitions of the service (default 8); every node of a service must agree. */
-  partitions?: number;
-  /** Prefix of every key (default `MAILROOM_PREFIX` or `mr`). */
-  keyPrefix?: string;
-  nodeId?: string;
-  /** Lease time-to-live: a dead node's partitions move after about this long. Default 3,000 ms. */
-  leaseTtlMs?: number;
-  /** Deliveries of a message whose turn throws before it goes to the dead letters. Default 5. */
-  maxDeliveries?: number;
-  /** First retry delay after a throwing turn, doubling each time. Default 50 ms. */
-  retryBaseMs?: number;
-  /** Messages per committed batch, at most. Default 200. */
-  batchSize?: number;
-  /** How long processed message ids are remembered for dropping duplicates. Default 5 min. */
-  dedupWindowMs?: number;
-  /** Approximate cap of each partition's slice of the event log. Default 100,000 entries. */
-  eventsMaxLen?: number;
-  /**
-   * Approximate cap of each partition's dead-letter stream. Default 100,000 entries; when the cap drops the oldest
-   * ones, a `deadletter.trimmed` inspection event says how many.
-   */
-  deadLettersMaxLen?: number;
-  /** Local listener for every inspection event, including per-message ones. */
-  inspect?: Inspector;
-  /** Which inspection events are written to the shared capped stream. Default 'transitions'. */
-  inspectStream?: 'all' | 'transitions' | 'off';
-  clock?: Clock;
-  /** Client for the hot path; default node-redis (`MAILROOM_REDIS_CLIENT=bun` for Bun's; see the README). */
-  client?: LinkKind;
-  /** false: a client node that sends and asks but hosts no partition. Default true. */
-  consume?: boolean;
-  onError?: (error: unknown, where: string) => void;
-  /**
-   * Wraps each Redis link the node opens — its main link and each partition's doorbell — e.g. with a
-   * fault-injecting link in tests (`role` says which one).
-   */
-  wrapLink?: (link: RedisLink, role: 'main' | 'doorbell') => RedisLink;
-};
-
-export type AskResult<TContext = any> = {
-  state: string;
-  context: TContext;
-  /** What the machine passed to `reply(...)`, if it did. */
-  reply?: unknown;
-  /** Whether the event changed anything. */
-  handled: boolean;
-  /** The message had been processed before (same id): nothing was applied now. */
-  duplicate: boolean;
-};
-
-export class AskTimeoutError extends Error {
-  readonly code = 'ASK_TIMEOUT';
-  readonly status = 504;
-  constructor(
-    readonly address: string,
-    readonly eventType: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`no answer from ${address} to "${eventType}" within ${timeoutMs} ms (the message stays queued and may still be applied)`);
-  }
-}
-
-export class AskFailedError extends Error {
-  readonly code = 'ASK_FAILED';
-  readonly status = 422;
-  constructor(
-    readonly address: string,
-    message: string,
-  ) {
-    super(`${address}: ${message}`);
-  }
-}
-
-export type { ActorView, DeadLetter };
-
-export type SendOptions = {
-  /** Message id: the dedup key. Pass a stable one (e.g. an idempotency key) to make retries safe. */
-  id?: string;
-  /** The sending actor's address, for tracing. */
-  from?: string;
-};
-
-export interface MailroomNode {
-  readonly nodeId: string;
-  readonly service: string;
-  readonly partitions: number;
-  readonly keyPrefix: string;
-  /** Queues an event for an actor (of any service). Resolves with the message id once it is in the mailbox. */
-  send(address: string, event: MailroomEvent, options?: SendOptions): Promise<string>;
-  /** Sends and waits until the turn that processed it committed; resolves with the actor's state then. */
-  ask<TContext = any>(address: string, event: MailroomEvent, options?: SendOptions & { timeoutMs?: number }): Promise<AskResult<TContext>>;
-  /**
-   * The committed state of one of this service's actors, read straight from Redis (no message, no activation);
-   * null when the actor has never committed a turn.
-   */
-  read<TContext = any>(address: string): Promise<ActorView<TContext> | null>;
-  /**
-   * Waits until one of this service's actors has committed a state that satisfies `until` (e.g. a reservation
-   * that is no longer `holding`), polling its committed state. Throws `AskTimeoutError` after `timeoutMs`.
-   */
-  waitFor<TContext = any>(address: string, until: (view: ActorView<TContext>) => boolean, options?: { timeoutMs?: number }): Promise<ActorView<TContext>>;
-  /** Pages through this service's actors (all partitions), optionally filtered by type and an id glob. */
-  list(options?: { type?: string; match?: string; cursor?: string; count?: number }): Promise<{ items: { address: string; state: string }[]; cursor: string | null }>;
-  /** Partitions this node owns now. */
-  owned(): number[];
-  /**
-   * Records an inspection event from the code around the node (e.g. a breaker's transitions): local listeners get
-   * it, and the shared stream the panel follows.
-   */
-  inspect(event: InspectionEvent): void;
-  /** The failure-injection rules this process follows; hand `chaos.forHttpClient(name)` to HTTP clients. */
-  readonly chaos: RuleBook;
-  /** Subscribes to this node's inspection events (all of them, including per-message ones). */
-  subscribe(listener: Inspector): () => void;
-  readonly deadLetters: {
-    list(options?: { partition?: number; count?: number }): Promise<DeadLetter[]>;
-    replay(partition: number, id: string): Promise<string>;
-    discard(partition: number, id: string): Promise<boolean>;
-  };
-  stats(): { processed: number; cachedActors: number; owned: number[]; effects: number };
-  /** Stops consuming, hands its partitions back and closes its connections. */
-  stop(): Promise<void>;
-}
+export type { ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node-api.ts';
+export { AskFailedError, AskTimeoutError } from './asks.ts';
 
 /**
  * Starts a node hosting a service's actor types.
@@ -200,28 +74,9 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   };
 
   // Replies to asks arrive on this node's channel (or locally, when the actor lives here).
-  const pending = new Map<string, { resolve: (p: ReplyPayload) => void; timer: ReturnType<typeof setTimeout> }>();
-  const resolveLocal = (to: ReplyTo, payload: ReplyPayload) => {
-    if (to.n !== nodeId) return false;
-    const waiter = pending.get(to.q);
-    if (waiter) {
-      pending.delete(to.q);
-      clearTimeout(waiter.timer);
-      waiter.resolve(payload);
-    }
-    return true;
-  };
-  const sub = createClient({ url, socket: { reconnectStrategy: (n: number) => Math.min(50 * 2 ** Math.min(n, 5), 1_000) } });
-  sub.on('error', () => {});
-  await sub.connect();
-  await sub.subscribe(g.replies(nodeId), (message: string) => {
-    try {
-      const payload = JSON.parse(message) as ReplyPayload;
-      resolveLocal({ n: nodeId, q: payload.q }, payload);
-    } catch (error) {
-      onError(error, 'reading a reply');
-    }
-  });
+  const asks = new PendingAsks(nodeId);
+  const resolveLocal = (to: ReplyTo, payload: ReplyPayload) => asks.resolve(to, payload);
+  const stopListening = await listenForReplies(url, g.replies(nodeId), asks, nodeId, onError);
 
   const xadd = async (address: string, fields: string[]) => {
     const { mbox } = await router.locate(address);
@@ -348,21 +203,11 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     async ask(address, event, opts = {}) {
       validateEvent(event);
       const timeoutMs = opts.timeoutMs ?? 5_000;
-      const q = newMessageId();
-      const id = opts.id ?? q;
-      const answer = new Promise<ReplyPayload>((resolve, reject) => {
-        const t = setTimeout(() => {
-          pending.delete(q);
-          reject(new AskTimeoutError(address, event.type, timeoutMs));
-        }, timeoutMs);
-        pending.set(q, { resolve, timer: t });
-      });
+      const { replyTo, answer } = asks.open(address, event.type, timeoutMs);
       try {
-        await xadd(address, entryFields({ id, address, event, from: opts.from, replyTo: { n: nodeId, q } }));
+        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo }));
       } catch (error) {
-        const waiter = pending.get(q);
-        if (waiter) clearTimeout(waiter.timer);
-        pending.delete(q);
+        asks.cancel(replyTo.q);
         throw error;
       }
       const payload = await answer;
@@ -436,8 +281,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       }
       chaos.stop();
       await writer.close();
-      for (const waiter of pending.values()) clearTimeout(waiter.timer);
-      await sub.quit().catch(() => sub.destroy());
+      asks.clear();
+      await stopListening();
       await link.close();
     },
   };

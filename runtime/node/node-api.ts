@@ -1,0 +1,115 @@
+/**
+ * What a runtime node offers the code around it, and how it is configured: `createNode` (in `node.ts`) builds one.
+ */
+import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
+import type { Clock } from '../clock.ts';
+import type { ActorView, DeadLetter } from '../cluster-view.ts';
+import type { RuleBook } from '../chaos/rule-book.ts';
+import type { InspectionEvent, Inspector } from '../inspection.ts';
+import type { LinkKind, RedisLink } from '../redis/link.ts';
+
+export type NodeOptions = {
+  service: string;
+  actors: readonly ActorDefinition[];
+  /** Redis URL; default `REDIS_URL` or redis://127.0.0.1:6379. */
+  redis?: string;
+  /** Partitions of the service (default 8); every node of a service must agree. */
+  partitions?: number;
+  /** Prefix of every key (default `MAILROOM_PREFIX` or `mr`). */
+  keyPrefix?: string;
+  nodeId?: string;
+  /** Lease time-to-live: a dead node's partitions move after about this long. Default 3,000 ms. */
+  leaseTtlMs?: number;
+  /** Deliveries of a message whose turn throws before it goes to the dead letters. Default 5. */
+  maxDeliveries?: number;
+  /** First retry delay after a throwing turn, doubling each time. Default 50 ms. */
+  retryBaseMs?: number;
+  /** Messages per committed batch, at most. Default 200. */
+  batchSize?: number;
+  /** How long processed message ids are remembered for dropping duplicates. Default 5 min. */
+  dedupWindowMs?: number;
+  /** Approximate cap of each partition's slice of the event log. Default 100,000 entries. */
+  eventsMaxLen?: number;
+  /**
+   * Approximate cap of each partition's dead-letter stream. Default 100,000 entries; when the cap drops the oldest
+   * ones, a `deadletter.trimmed` inspection event says how many.
+   */
+  deadLettersMaxLen?: number;
+  /** Local listener for every inspection event, including per-message ones. */
+  inspect?: Inspector;
+  /** Which inspection events are written to the shared capped stream. Default 'transitions'. */
+  inspectStream?: 'all' | 'transitions' | 'off';
+  clock?: Clock;
+  /** Client for the hot path; default node-redis (`MAILROOM_REDIS_CLIENT=bun` for Bun's; see the README). */
+  client?: LinkKind;
+  /** false: a client node that sends and asks but hosts no partition. Default true. */
+  consume?: boolean;
+  onError?: (error: unknown, where: string) => void;
+  /**
+   * Wraps each Redis link the node opens — its main link and each partition's doorbell — e.g. with a
+   * fault-injecting link in tests (`role` says which one).
+   */
+  wrapLink?: (link: RedisLink, role: 'main' | 'doorbell') => RedisLink;
+};
+
+export type AskResult<TContext = any> = {
+  state: string;
+  context: TContext;
+  /** What the machine passed to `reply(...)`, if it did. */
+  reply?: unknown;
+  /** Whether the event changed anything. */
+  handled: boolean;
+  /** The message had been processed before (same id): nothing was applied now. */
+  duplicate: boolean;
+};
+
+export type { ActorView, DeadLetter };
+
+export type SendOptions = {
+  /** Message id: the dedup key. Pass a stable one (e.g. an idempotency key) to make retries safe. */
+  id?: string;
+  /** The sending actor's address, for tracing. */
+  from?: string;
+};
+
+export interface MailroomNode {
+  readonly nodeId: string;
+  readonly service: string;
+  readonly partitions: number;
+  readonly keyPrefix: string;
+  /** Queues an event for an actor (of any service). Resolves with the message id once it is in the mailbox. */
+  send(address: string, event: MailroomEvent, options?: SendOptions): Promise<string>;
+  /** Sends and waits until the turn that processed it committed; resolves with the actor's state then. */
+  ask<TContext = any>(address: string, event: MailroomEvent, options?: SendOptions & { timeoutMs?: number }): Promise<AskResult<TContext>>;
+  /**
+   * The committed state of one of this service's actors, read straight from Redis (no message, no activation);
+   * null when the actor has never committed a turn.
+   */
+  read<TContext = any>(address: string): Promise<ActorView<TContext> | null>;
+  /**
+   * Waits until one of this service's actors has committed a state that satisfies `until` (e.g. a reservation
+   * that is no longer `holding`), polling its committed state. Throws `AskTimeoutError` after `timeoutMs`.
+   */
+  waitFor<TContext = any>(address: string, until: (view: ActorView<TContext>) => boolean, options?: { timeoutMs?: number }): Promise<ActorView<TContext>>;
+  /** Pages through this service's actors (all partitions), optionally filtered by type and an id glob. */
+  list(options?: { type?: string; match?: string; cursor?: string; count?: number }): Promise<{ items: { address: string; state: string }[]; cursor: string | null }>;
+  /** Partitions this node owns now. */
+  owned(): number[];
+  /**
+   * Records an inspection event from the code around the node (e.g. a breaker's transitions): local listeners get
+   * it, and the shared stream the panel follows.
+   */
+  inspect(event: InspectionEvent): void;
+  /** The failure-injection rules this process follows; hand `chaos.forHttpClient(name)` to HTTP clients. */
+  readonly chaos: RuleBook;
+  /** Subscribes to this node's inspection events (all of them, including per-message ones). */
+  subscribe(listener: Inspector): () => void;
+  readonly deadLetters: {
+    list(options?: { partition?: number; count?: number }): Promise<DeadLetter[]>;
+    replay(partition: number, id: string): Promise<string>;
+    discard(partition: number, id: string): Promise<boolean>;
+  };
+  stats(): { processed: number; cachedActors: number; owned: number[]; effects: number };
+  /** Stops consuming, hands its partitions back and closes its connections. */
+  stop(): Promise<void>;
+}
