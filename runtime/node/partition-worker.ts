@@ -10,59 +10,24 @@
  * the loop, and a worker that left `running` makes no further Redis call. Any throw while handling a message counts
  * against that message and ends in a dead letter after `maxDeliveries`; the partition never stalls on it.
  */
-import type { ActorDefinition } from '../actor/define-actor.ts';
 import { ActorStepError } from '../actor/hosted-actor.ts';
-import type { Clock } from '../clock.ts';
-import type { InspectionEvent } from '../inspection.ts';
 import type { PartitionKeys } from '../keys.ts';
 import { InjectedFault } from '../chaos/chaos-rule.ts';
-import type { RuleBook } from '../chaos/rule-book.ts';
-import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
 import { Batch, type ReplyPayload, type TurnOutput } from './batch.ts';
 import { commitBatch } from './batch-commit.ts';
 import { addDeadLetter } from './dead-letter.ts';
-import type { EffectRecord, EffectRunner } from './effect-runner.ts';
-import { envelopeFields, outcomeOf, parseEntry, preciseNow, type Envelope, type ReplyTo } from './envelope.ts';
+import type { EffectRecord } from './effect-runner.ts';
+import { envelopeFields, outcomeOf, parseEntry, preciseNow, type Envelope } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { PartitionActors } from './partition-actors.ts';
 import { PartitionReader } from './partition-reader.ts';
-import type { Router } from './router.ts';
+import { RetrySchedule } from './retry-schedule.ts';
 import { answerOf, encodeTurn, NeedsLookup } from './turn-output.ts';
+import type { WorkerContext } from './worker-context.ts';
 
 export type { ReplyPayload } from './batch.ts';
-
-export type WorkerSettings = {
-  batchSize: number;
-  maxDeliveries: number;
-  seenHorizonMs: number;
-  eventsMaxLen: number;
-  deadLettersMaxLen: number;
-  retryBaseMs: number;
-  idleBlockMs: number;
-};
-
-export type WorkerContext = {
-  service: string;
-  nodeId: string;
-  group: string;
-  link: RedisLink;
-  openDoorbell(): Promise<RedisLink>;
-  defs: ReadonlyMap<string, ActorDefinition>;
-  router: Router;
-  clock: Clock;
-  settings: WorkerSettings;
-  effects: EffectRunner;
-  replyChannel(nodeId: string): string;
-  /** Resolves an ask of this node; false when the asker is another node. */
-  resolveLocal(replyTo: ReplyTo, payload: ReplyPayload): boolean;
-  inspect(event: InspectionEvent): void;
-  /** Whether anybody listens to per-message inspection events (they cost a little on the hot path). */
-  wantsMessageEvents(): boolean;
-  onError(error: unknown, where: string): void;
-  /** Failure injection rules (chaos) this node applies to the messages it receives. */
-  chaos: RuleBook;
-};
+export type { WorkerContext, WorkerSettings } from './worker-context.ts';
 
 export type WorkerPhase = 'taking-over' | 'running' | 'lost' | 'stopping' | 'stopped';
 
@@ -76,8 +41,7 @@ export class PartitionWorker {
   private phase: WorkerPhase = 'taking-over';
   private loop: Promise<void> | null = null;
   private nextTimerDue = 0;
-  /** Actors waiting for the retry of a failed message, and when it falls due. */
-  private readonly retryAt = new Map<string, number>();
+  private readonly retries = new RetrySchedule();
   private housekeepingDue = false;
   processed = 0;
   /** Messages this partition's actors sent, by target service (for the panel's message rates). */
@@ -237,20 +201,13 @@ export class PartitionWorker {
   private blockMs(now: number): number {
     let until = now + this.ctx.settings.idleBlockMs;
     if (this.nextTimerDue !== -1) until = Math.min(until, this.nextTimerDue);
-    for (const at of this.retryAt.values()) until = Math.min(until, at);
+    until = Math.min(until, this.retries.nextDue());
     return Math.max(1, Math.ceil(until - now));
-  }
-
-  /** Actors waiting for the retry of a failed message: the read leaves their entries pending. */
-  private blockedActors(now: number): string[] {
-    const out: string[] = [];
-    for (const [address, at] of this.retryAt) if (at > now) out.push(address);
-    return out;
   }
 
   /** One read → process → commit round. Returns whether anything was acked (else the loop waits for work). */
   private async processBatch(): Promise<boolean> {
-    const got = await this.reader.read(this.blockedActors(this.ctx.clock.now()));
+    const got = await this.reader.read(this.retries.blocked(this.ctx.clock.now()));
     if (got === 'fenced') {
       this.markLost();
       return false;
@@ -312,8 +269,7 @@ export class PartitionWorker {
       this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(this.actors.whyUnroutable(env.address)), 'undeliverable');
       return;
     }
-    const blockedUntil = this.retryAt.get(env.address);
-    if (batch.blocked.has(env.address) || (blockedUntil !== undefined && blockedUntil > now)) {
+    if (batch.blocked.has(env.address) || this.retries.isBlocked(env.address, now)) {
       batch.blocked.add(env.address);
       return; // stays pending, in order, until the actor's failed message is retried
     }
@@ -358,7 +314,7 @@ export class PartitionWorker {
       if (error.cause instanceof NeedsLookup) throw error.cause;
       return this.block(batch, env, error);
     }
-    this.retryAt.delete(env.address);
+    this.retries.clear(env.address);
     if (env.kind === 'timer') {
       actor.dropTimer(env.id);
       batch.inspections.push({ type: 'timer.fired', at: Date.now(), source: this.ctx.service, actor: env.address, timerId: env.event.type, dueAt: env.sentAt });
@@ -389,11 +345,11 @@ export class PartitionWorker {
   private async failed(batch: Batch, env: Envelope, error: ActorStepError): Promise<void> {
     const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
     if (tries >= this.ctx.settings.maxDeliveries) {
-      this.retryAt.delete(env.address);
+      this.retries.clear(env.address);
       this.deadLetter(batch, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`);
       return;
     }
-    this.retryAt.set(env.address, this.ctx.clock.now() + this.ctx.settings.retryBaseMs * 2 ** (tries - 1));
+    this.retries.schedule(env.address, this.ctx.clock.now() + this.ctx.settings.retryBaseMs * 2 ** (tries - 1));
     batch.blocked.add(env.address);
     this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);
   }

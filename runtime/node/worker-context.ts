@@ -1,0 +1,43 @@
+/** What a partition worker gets from its node: connections, definitions, settings and the node's callbacks. */
+import type { ActorDefinition } from '../actor/define-actor.ts';
+import type { RuleBook } from '../chaos/rule-book.ts';
+import type { Clock } from '../clock.ts';
+import type { InspectionEvent } from '../inspection.ts';
+import type { RedisLink } from '../redis/link.ts';
+import type { ReplyPayload } from './batch.ts';
+import type { EffectRunner } from './effect-runner.ts';
+import type { ReplyTo } from './envelope.ts';
+import type { Router } from './router.ts';
+
+export type WorkerSettings = {
+  batchSize: number;
+  maxDeliveries: number;
+  seenHorizonMs: number;
+  eventsMaxLen: number;
+  deadLettersMaxLen: number;
+  retryBaseMs: number;
+  idleBlockMs: number;
+};
+
+export type WorkerContext = {
+  service: string;
+  nodeId: string;
+  group: string;
+  link: RedisLink;
+  openDoorbell(): Promise<RedisLink>;
+  defs: ReadonlyMap<string, ActorDefinition>;
+  router: Router;
+  clock: Clock;
+  settings: WorkerSettings;
+  effects: EffectRunner;
+  replyChannel(nodeId: string): string;
+  /** Resolves an ask of this node; false when the asker is another node. */
+  resolveLocal(replyTo: ReplyTo, payload: ReplyPayload): boolean;
+  inspect(event: InspectionEvent): void;
+  /** Whether anybody listens to per-message inspection events (they cost a little on the hot path). */
+  wantsMessageEvents(): boolean;
+  onError(error: unknown, where: string): void;
+  /** Failure injection rules (chaos) this node applies to the messages it receives. */
+  chaos: RuleBook;
+};
+
