@@ -200,24 +200,30 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
 
   /**
    * Replies to one state's commands: `current` is the command id of the attempt it waits for, `prefix` what every
-   * attempt's id starts with. A reply to another attempt of the same state is ignored, and noted for the panel.
+   * attempt's id starts with. A success is heeded from the current attempt (even once its timeout passed, while the
+   * next one waits to be sent); a failure only while that attempt is in flight (`sending`). Any other reply to the
+   * state's commands — a late answer to an attempt the saga gave up on — is ignored, and noted for the panel.
    */
-  const correlation = (state: string, prefix: (ctx: Ctx) => string, current: (ctx: Ctx) => string) => ({
-    id: current,
-    mine: ({ context, event }: Args) => event.commandId === current(context),
-    stale: {
-      guard: ({ context, event }: Args) => typeof event.commandId === 'string' && event.commandId.startsWith(prefix(context)) && event.commandId !== current(context),
-      actions: note(({ context, event }: Args) => ({
-        type: 'saga.replyIgnored',
-        saga: options.name,
-        sagaId: context.id,
-        step: state,
-        reply: event.type,
-        commandId: event.commandId,
-        reason: `reply to an attempt the saga no longer waits for (it waits for ${current(context)})`,
-      })),
-    },
-  });
+  const correlation = (state: string, prefix: (ctx: Ctx) => string, current: (ctx: Ctx) => string) => {
+    const ours = ({ context, event }: Args) => typeof event.commandId === 'string' && event.commandId.startsWith(prefix(context));
+    const ignore = note(({ context, event }: Args) => ({
+      type: 'saga.replyIgnored',
+      saga: options.name,
+      sagaId: context.id,
+      step: state,
+      reply: event.type,
+      commandId: event.commandId,
+      reason: `a reply to an attempt the saga has given up on (its current attempt is ${current(context)})`,
+    }));
+    return {
+      id: current,
+      mine: ({ context, event }: Args) => event.commandId === current(context),
+      /** For success replies that are not the current attempt's. */
+      stale: { guard: (a: Args) => ours(a) && a.event.commandId !== current(a.context), actions: ignore },
+      /** For failure replies the `sending` substate did not take. */
+      ignored: { guard: ours, actions: ignore },
+    };
+  };
 
   /** Whether a failure says "retry after" and waiting it out ends within the budget: then it is not an attempt used up. */
   const waitsOut = (p: SagaRetryPolicy, { context, event }: Args) => {
@@ -240,10 +246,10 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
       { id: ({ context }: Args) => id(context) },
     );
   /** `sending` (one try, with its timeout) and `waiting` (the pause before the next, a durable timer). */
-  const tries = (send: any, timeoutMs: number, onTimeout: any[]) => ({
+  const tries = (send: any, timeoutMs: number, onTimeout: any[], failures: Record<string, any[]>) => ({
     initial: 'sending',
     states: {
-      sending: { entry: send, after: { [timeoutMs]: onTimeout } },
+      sending: { entry: send, after: { [timeoutMs]: onTimeout }, on: failures },
       waiting: { after: { retryDelay: { target: 'sending', actions: assign({ attempt: ({ context }: Args) => context.attempt + 1 }) } } },
     },
   });
@@ -290,7 +296,21 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
           actions: [scheduleRetry(policy), ...record(({ context }) => entry(context, step.name, 'retrying', { attempt: context.attempt, reason: `no reply within ${timeoutMs} ms` }))],
         },
         fail('timedOut', root(unwindFrom(i))),
-      ]),
+      ], Object.fromEntries(
+        list(step.failed).map((type) => [
+          type,
+          [
+            {
+              // A "retry after" is waited out within the budget, or not at all; other retryable failures use attempts.
+              guard: (a: Args) => reply.mine(a) && a.event.retryable === true && (retryAfterOf(a.event) > 0 ? waitsOut(policy, a) : attemptsLeft(policy, a.context)),
+              target: 'waiting',
+              actions: [scheduleRetry(policy), ...record(({ context, event }) => entry(context, step.name, 'retrying', { attempt: context.attempt, reason: reasonOf(event, 'failed') }))],
+            },
+            ...(step.uncertain ? [{ guard: (a: Args) => reply.mine(a) && step.uncertain!(a.event), ...fail('failed', root(unwindFrom(i))) }] : []),
+            { guard: reply.mine, ...fail('failed', root(unwindFrom(i - 1))) },
+          ],
+        ]),
+      )),
       on: {
         ...Object.fromEntries(
           list(step.succeeded).map((type) => [
@@ -308,22 +328,7 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
             ],
           ]),
         ),
-        ...Object.fromEntries(
-          list(step.failed).map((type) => [
-            type,
-            [
-              {
-                // A "retry after" is waited out within the budget, or not at all; other retryable failures use attempts.
-                guard: (a: Args) => reply.mine(a) && a.event.retryable === true && (retryAfterOf(a.event) > 0 ? waitsOut(policy, a) : attemptsLeft(policy, a.context)),
-                target: `.waiting`,
-                actions: [scheduleRetry(policy), ...record(({ context, event }) => entry(context, step.name, 'retrying', { attempt: context.attempt, reason: reasonOf(event, 'failed') }))],
-              },
-              ...(step.uncertain ? [{ guard: (a: Args) => reply.mine(a) && step.uncertain!(a.event), ...fail('failed', root(unwindFrom(i))) }] : []),
-              { guard: reply.mine, ...fail('failed', root(unwindFrom(i - 1))) },
-              reply.stale,
-            ],
-          ]),
-        ),
+        ...Object.fromEntries(list(step.failed).map((type) => [type, reply.ignored])),
       },
     };
 
@@ -334,7 +339,7 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
       const retryOrPark = (why: string) => [
         {
           guard: mayRetry(compPolicy),
-          target: '.waiting',
+          target: 'waiting',
           actions: [scheduleRetry(compPolicy), ...record(({ context, event }) => entry(context, undo, 'retrying', { attempt: context.attempt, reason: reasonOf(event, why) }))],
         },
         {
@@ -352,7 +357,10 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
         ...tries(
           sendCommand((ctx) => c.command(ctx.data, ctx), reply.id),
           comp.timeoutMs,
-          retryOrPark(`no reply within ${comp.timeoutMs} ms`).map((t) => ({ ...t, target: t.target === '.waiting' ? 'waiting' : t.target })),
+          retryOrPark(`no reply within ${comp.timeoutMs} ms`),
+          Object.fromEntries(
+            list(c.failed).map((type) => [type, retryOrPark('compensation failed').map((t) => ({ ...t, guard: (a: Args) => reply.mine(a) && (!t.guard || t.guard(a)) }))]),
+          ),
         ),
         on: {
           ...Object.fromEntries(
@@ -368,12 +376,7 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
               ],
             ]),
           ),
-          ...Object.fromEntries(
-            list(c.failed).map((type) => [
-              type,
-              [...retryOrPark('compensation failed').map((t) => ({ ...t, guard: (a: Args) => reply.mine(a) && (!t.guard || t.guard(a)) })), reply.stale],
-            ]),
-          ),
+          ...Object.fromEntries(list(c.failed).map((type) => [type, reply.ignored])),
         },
       };
     }
@@ -391,15 +394,20 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
     };
     const retry = (why: string, guard: (a: Args) => boolean) => ({
       guard,
-      target: '.waiting',
+      target: 'waiting',
       actions: [scheduleRetry(compPolicy), ...record(({ context, event }) => entry(context, done.name, 'retrying', { attempt: context.attempt, reason: reasonOf(event, why) }))],
     });
     states[done.name] = {
       entry: [startTries, ...record(({ context }) => entry(context, done.name, 'started', { attempt: context.attempt }))],
       ...tries(sendCommand((c) => done.command(c.data), reply.id), comp.timeoutMs, [
-        { ...retry(`no reply within ${comp.timeoutMs} ms`, mayRetry(compPolicy)), target: 'waiting' },
+        retry(`no reply within ${comp.timeoutMs} ms`, mayRetry(compPolicy)),
         park,
-      ]),
+      ], Object.fromEntries(
+        list(done.failed).map((type) => [
+          type,
+          [retry('failed', (a: Args) => reply.mine(a) && a.event.retryable === true && mayRetry(compPolicy)(a)), { ...park, guard: reply.mine }],
+        ]),
+      )),
       on: {
         ...Object.fromEntries(
           list(done.succeeded).map((type) => [
@@ -417,16 +425,7 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
             ],
           ]),
         ),
-        ...Object.fromEntries(
-          list(done.failed).map((type) => [
-            type,
-            [
-              retry('failed', (a: Args) => reply.mine(a) && a.event.retryable === true && mayRetry(compPolicy)(a)),
-              { ...park, guard: reply.mine },
-              reply.stale,
-            ],
-          ]),
-        ),
+        ...Object.fromEntries(list(done.failed).map((type) => [type, reply.ignored])),
       },
     };
   });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { assign, setup } from 'xstate';
-import { createNode, defineActor, defineSaga, tell, type MailroomNode, type SagaContext } from '../../runtime/index.ts';
+import { createNode, defineActor, defineSaga, tell, type InspectionEvent, type MailroomNode, type SagaContext } from '../../runtime/index.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
 /**
@@ -168,6 +168,8 @@ const boundedSaga = defineSaga<Data>({
 
 const prefix = testPrefix('saga');
 let node: MailroomNode;
+/** Every inspection event of the node, as the panel would get them. */
+const inspected: InspectionEvent[] = [];
 afterAll(async () => {
   await node?.stop();
   await cleanupPrefix(prefix);
@@ -178,7 +180,7 @@ async function run(
   modes: Record<string, { mode: string; undoFailures?: number; retryAfterMs?: number; commitDrops?: number; commitRefusals?: number }>,
   type = 'trip',
 ) {
-  node ??= await createNode({ service: 't', actors: [participant, saga.definition, patientSaga.definition, unsureSaga.definition, boundedSaga.definition], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4 });
+  node ??= await createNode({ service: 't', actors: [participant, saga.definition, patientSaga.definition, unsureSaga.definition, boundedSaga.definition], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4, inspect: (e) => void inspected.push(e) });
   for (const [part, m] of Object.entries(modes)) await node.ask(`t/part/${id}-${part}`, { type: 'configure', ...m });
   await node.send(`t/${type}/${id}`, { type: 'saga.start', data: { id } }, { id: `start:${id}` });
   return node;
@@ -335,6 +337,10 @@ describe('defineSaga', () => {
     expect(phases(v.context)).toContain('bookB:succeeded');
     expect(phases(v.context)).not.toContain('bookB:failed');
     expect((await part(n, 'lateB-b'))?.undid ?? 0).toBe(0);
+    // the late reply shows in the panel as ignored
+    expect(inspected.filter((e) => e.type === 'saga.replyIgnored' && e.sagaId === 'lateB')).toEqual([
+      expect.objectContaining({ step: 'bookB', reply: 'step.rejected', commandId: 'lateB/bookB/1', reason: expect.stringContaining('lateB/bookB/2') }),
+    ]);
   });
 
   it('finding 12: should retry the completion commit until the participant acknowledges it, and only then complete', async () => {
