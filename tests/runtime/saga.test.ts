@@ -54,10 +54,13 @@ const participant = defineActor(
         },
         {
           guard: ({ context }) => context.mode === 'later' && context.doAt.length < 2,
-          actions: [stampDo, tell(
-            ({ event }) => event.replyTo,
-            ({ context, event }) => ({ type: 'step.rejected', commandId: event.commandId, reason: 'breaker open', retryable: true, retryAfterMs: context.retryAfterMs }),
-          )],
+          actions: [
+            stampDo,
+            tell(
+              ({ event }) => event.replyTo,
+              ({ context, event }) => ({ type: 'step.rejected', commandId: event.commandId, reason: 'breaker open', retryable: true, retryAfterMs: context.retryAfterMs }),
+            ),
+          ],
         },
         { guard: ({ context, event }) => context.mode === 'late' && String(event.commandId).endsWith('/1'), actions: stampDo },
         {
