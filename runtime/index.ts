@@ -40,7 +40,7 @@ export * from './resilience/index.ts';
 
 // Sagas.
 export { defineSaga } from './saga/define-saga.ts';
-export type { Saga, SagaCommand, SagaContext, SagaLogEntry, SagaOptions, SagaStep } from './saga/define-saga.ts';
+export type { Saga, SagaCommand, SagaCompletionStep, SagaContext, SagaLogEntry, SagaOptions, SagaStep } from './saga/define-saga.ts';
 
 // Failure injection (chaos).
 export { CHAOS_KINDS, InjectedFault, ruleProblems } from './chaos/chaos-rule.ts';

@@ -97,6 +97,18 @@ export type SagaStepEvent = Base<'saga.step'> & {
   durationMs?: number;
 };
 
+/** A reply a saga did not act on: it answers an attempt the saga had given up on (it waits for a newer one). */
+export type SagaReplyIgnoredEvent = Base<'saga.replyIgnored'> & {
+  saga: string;
+  sagaId: string;
+  /** The step, compensation or completion state the saga is in. */
+  step: string;
+  /** The reply's type, and the command id it echoed. */
+  reply: string;
+  commandId: string;
+  reason: string;
+};
+
 export type ChaosEvent = Base<'chaos.rule' | 'chaos.injected' | 'chaos.action'> & {
   rule?: string;
   kind: string;
@@ -153,6 +165,7 @@ export type InspectionEvent =
   | RetryAttemptEvent
   | BulkheadRejectedEvent
   | SagaStepEvent
+  | SagaReplyIgnoredEvent
   | ChaosEvent
   | ProcessEvent
   | SubscriberGapEvent

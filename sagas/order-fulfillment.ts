@@ -1,7 +1,8 @@
 /**
  * The order-fulfillment saga: create order → reserve inventory → charge payment → schedule shipment → confirm
- * order. A rejection or a timeout unwinds what was done in reverse — cancel the shipment, refund, release the
- * stock, cancel the order with the reason — each compensation retried until it succeeds or an operator takes over.
+ * order → commit the stock. A rejection or a timeout unwinds what was done in reverse — cancel the shipment,
+ * refund, release the stock, cancel the order with the reason — each compensation retried until it succeeds or an
+ * operator takes over.
  * Hosted by the order service as actor `order/fulfillment/<orderId>`; the order actor starts it when an order is
  * created.
  */
@@ -95,6 +96,15 @@ export const orderFulfillment = defineSaga<FulfillmentData>({
     },
   ],
   compensation: { maxAttempts: 10, baseBackoffMs: 200, maxBackoffMs: 10_000, timeoutMs: 10_000 },
-  // The stock leaves the warehouse once the order is confirmed: reserved → shipped.
-  onCompleted: (d) => [{ to: reservation(d), event: { type: 'commit', orderId: d.orderId } }],
+  // The stock leaves the warehouse once the order is confirmed: reserved → shipped. The saga completes only once the
+  // reservation acknowledged it (a commit of a committed reservation is acknowledged again); a reservation that can no
+  // longer commit (released meanwhile) parks the saga for an operator.
+  completion: [
+    {
+      name: 'commitInventory',
+      command: (d) => ({ to: reservation(d), event: { type: 'commit', orderId: d.orderId } }),
+      succeeded: 'inventory.committed',
+      failed: 'inventory.commitFailed',
+    },
+  ],
 });

@@ -9,8 +9,9 @@ import type { SagaContext } from '../../runtime/index.ts';
 import { ORDER_ID_PATTERN } from './protocol.ts';
 
 /**
- * What an operator filters by. The machine has one state per step and per compensation; these fold them:
- * every step is `running`, every `undo<Step>` is `compensating`, `failedNeedsOperator` is `parked`.
+ * What an operator filters by. The machine has one state per step, per compensation and per completion command;
+ * these fold them: every step and completion command (`commitInventory`) is `running`, every `undo<Step>` is
+ * `compensating`, `failedNeedsOperator` is `parked`.
  */
 export const SAGA_STATUSES = ['running', 'compensating', 'completed', 'compensated', 'parked'] as const;
 export type SagaStatus = (typeof SAGA_STATUSES)[number];

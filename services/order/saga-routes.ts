@@ -1,8 +1,8 @@
 /**
  * The operator's controller for the sagas the order service hosts: list them by status, show one with its log,
- * and act on a parked one — retry its compensation, or resolve it by hand with a note. Reads come straight from
- * committed state (`node.read` / `node.list`); retry and resolve are messages to the saga (`node.ask`), so the
- * answer is the saga as committed after it acted, and two operators acting at once cannot both win.
+ * and act on a parked one — retry its compensation (or commit), or resolve it by hand with a note. Reads come
+ * straight from committed state (`node.read` / `node.list`); retry and resolve are messages to the saga
+ * (`node.ask`), so the answer is the saga as committed after it acted, and two operators acting at once cannot both win.
  */
 import { Elysia } from 'elysia';
 import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, type Saga, type SagaContext } from '../../runtime/index.ts';
@@ -103,8 +103,8 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
       params: SagaIdParamsSchema,
       response: { 200: SagaViewSchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
       detail: {
-        summary: 'Resume a parked saga’s compensation (409 unless it is parked)',
-        description: 'The compensation that gave up is sent again, with fresh command ids, and the unwinding goes on from there.',
+        summary: 'Resume a parked saga’s compensation or commit (409 unless it is parked)',
+        description: 'The compensation (or completion command, e.g. the stock commit) that gave up is sent again, with fresh command ids, and the saga goes on from there.',
         tags,
       },
     })
@@ -114,7 +114,8 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
       response: { 200: SagaViewSchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
       detail: {
         summary: 'Close a parked saga by hand (409 unless it is parked)',
-        description: 'For when the operator undid the rest outside the system: the saga ends `compensated`, the note appended to its reason.',
+        description:
+          'For when the operator finished the job outside the system: a saga parked in a compensation ends `compensated`, one parked in a completion command (the stock commit) ends `completed`; the note is appended to its reason.',
         tags,
       },
     });

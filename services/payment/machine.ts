@@ -64,6 +64,8 @@ const refundFailed = (context: PaymentContext, waiter: Waiter, retryable: boolea
   commandId: waiter.commandId,
   reason: context.reason ?? 'refund failed',
   retryable,
+  // "Not before then" (an open breaker, a provider's Retry-After): the saga waits that long instead of using up its attempts.
+  retryAfterMs: retryable ? context.retryAfterMs : undefined,
 });
 
 const pending = (context: PaymentContext, event: Waiter, state: PaymentState) => ({

@@ -83,7 +83,11 @@ export const ChargeFailureCode = {
 } as const;
 export type ChargeFailureCode = (typeof ChargeFailureCode)[keyof typeof ChargeFailureCode];
 
-/** What the actor tells a command's `replyTo` (and answers an `ask` with, once the outcome is known). */
+/**
+ * What the actor tells a command's `replyTo` (and answers an `ask` with, once the outcome is known). Every reply
+ * echoes the command's `commandId` (the saga's per-attempt id). A retryable failure carries `retryAfterMs` when the
+ * provider cannot be called before then (its breaker is open, or it said Retry-After).
+ */
 export type PaymentReply =
   | { type: 'payment.charged'; orderId: string; commandId?: string; chargeId: string; amount: number }
   | {
@@ -96,7 +100,7 @@ export type PaymentReply =
       retryAfterMs?: number;
     }
   | { type: 'payment.refunded'; orderId: string; commandId?: string; refundId?: string; amount: number }
-  | { type: 'payment.refundFailed'; orderId: string; commandId?: string; reason: string; retryable: boolean };
+  | { type: 'payment.refundFailed'; orderId: string; commandId?: string; reason: string; retryable: boolean; retryAfterMs?: number };
 
 /** The answer to an `ask` whose outcome comes from a later turn (the effect): nobody is told this. */
 export type PaymentPending = { type: 'payment.pending'; orderId: string; commandId?: string; state: PaymentState };

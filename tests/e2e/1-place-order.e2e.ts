@@ -23,13 +23,13 @@ test('an order placed from the panel completes its saga and shows confirmed', as
   await expect(row.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed');
   await screenshot(page, '01-order-confirmed');
 
-  // The saga's timeline: every step succeeded, in order, and the saga completed.
+  // The saga's timeline: every step succeeded, in order, the stock was committed, and the saga completed.
   await row.locator('a').first().click();
   await expect(page).toHaveURL(new RegExp(`#/sagas/${orderId}$`));
   const timeline = page.locator('[data-testid="saga-timeline"]');
   await expect(timeline.locator('[data-testid="saga-end"]')).toContainText('completed');
   const steps = await timeline.locator('[data-step]').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-step')}:${r.getAttribute('data-outcome')}`));
-  expect(steps).toEqual(['createOrder:succeeded', 'reserveInventory:succeeded', 'chargePayment:succeeded', 'scheduleShipment:succeeded', 'confirmOrder:succeeded']);
+  expect(steps).toEqual(['createOrder:succeeded', 'reserveInventory:succeeded', 'chargePayment:succeeded', 'scheduleShipment:succeeded', 'confirmOrder:succeeded', 'commitInventory:succeeded']);
   await expect(page.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed');
   await screenshot(page, '01-saga-timeline');
 

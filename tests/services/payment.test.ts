@@ -355,4 +355,28 @@ describe('payment replies to the saga', () => {
     expect(failed!.reason).toMatch(/^payment provider unavailable: circuit open, retry in \d+ s$/);
     expect(failed!.retryAfterMs).toBeGreaterThan(0);
   });
+
+  it('finding 12: should tell a refund failed on an open breaker as retryable with retryAfterMs, and echo the commandId', async () => {
+    const { node, told, request } = await harness();
+    const orderId = fresh();
+    const address = paymentAddress(orderId);
+    await node.send(address, { type: 'charge', orderId, amount: 700, replyTo: 'probe/recorder/saga-4', commandId: 'o/chargePayment/1' });
+    await waitFor('payment.charged', async () => ((await told('saga-4')).length ? told('saga-4') : null));
+
+    await provider('PUT', '/faults', { errorRate: 1 });
+    for (let i = 0; i < 2; i++) await request('POST', `/payments/${fresh()}/charge`, { amount: 100 });
+    await provider('DELETE', '/faults');
+    expect((await request('GET', '/breakers')).body.provider.breaker.state).toBe('open');
+
+    await node.send(address, { type: 'refund', orderId, replyTo: 'probe/recorder/saga-4', commandId: 'o/chargePayment:undo/0.1' });
+    const [, failed] = await waitFor('payment.refundFailed', async () => {
+      const got = await told('saga-4');
+      return got.length >= 2 ? got : null;
+    });
+    expect(failed).toMatchObject({ type: 'payment.refundFailed', orderId, commandId: 'o/chargePayment:undo/0.1', retryable: true });
+    expect(failed!.reason).toMatch(/circuit open, retry in \d+ s/);
+    // what the saga waits before asking again, rather than using up its attempts against the open breaker
+    expect(failed!.retryAfterMs).toBeGreaterThan(0);
+    expect(failed!.retryAfterMs).toBeLessThanOrEqual(5_000);
+  });
 });

@@ -8,7 +8,7 @@ import type { Route } from './route.ts';
 
 export const EVENT_GROUPS: Record<string, InspectionEventType[]> = {
   actors: ['actor.transition', 'message.sent', 'message.received', 'timer.armed', 'timer.fired', 'timer.cancelled'],
-  sagas: ['saga.step'],
+  sagas: ['saga.step', 'saga.replyIgnored'],
   resilience: ['breaker.transition', 'breaker.rejected', 'retry.attempt', 'bulkhead.rejected'],
   chaos: ['chaos.rule', 'chaos.injected', 'chaos.action'],
   system: ['process.started', 'process.exited', 'process.healthy', 'node.joined', 'node.left', 'lease.moved', 'deadletter', 'deadletter.trimmed'],
@@ -50,6 +50,8 @@ export function summarize(e: InspectionEvent): string {
       return `bulkhead ${e.bulkhead} rejected (${e.reason}; ${e.active} active, ${e.queued} queued)`;
     case 'saga.step':
       return `saga ${e.sagaId}: ${e.step} ${e.phase}${e.durationMs !== undefined ? ` in ${Math.round(e.durationMs)} ms` : ''}${e.reason ? ` — ${e.reason}` : ''}`;
+    case 'saga.replyIgnored':
+      return `saga ${e.sagaId}: ${e.step} ignored ${e.reply} for ${e.commandId} — ${e.reason}`;
     case 'chaos.rule':
     case 'chaos.injected':
     case 'chaos.action':
@@ -107,6 +109,7 @@ export function eventLink(e: InspectionEvent): Route | null {
     case 'message.sent':
       return { view: 'actors', address: e.to };
     case 'saga.step':
+    case 'saga.replyIgnored':
       return { view: 'sagas', orderId: e.sagaId };
     case 'breaker.transition':
     case 'breaker.rejected':
