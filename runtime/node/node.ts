@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
-import { openLink, type LinkKind } from '../redis/link.ts';
+import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
 import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt, type ActorView, type DeadLetter } from '../cluster-view.ts';
 import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
 import { machineGraph } from '../machine-graph.ts';
@@ -53,6 +53,11 @@ export type NodeOptions = {
   /** false: a client node that sends and asks but hosts no partition. Default true. */
   consume?: boolean;
   onError?: (error: unknown, where: string) => void;
+  /**
+   * Wraps each connection the node opens for its actors: the main one and each partition's doorbell (tests put a
+   * fault-injecting link here, see `withFaults`).
+   */
+  wrapLink?: (link: RedisLink, role: 'main' | 'doorbell') => RedisLink;
 };
 
 export type AskResult<TContext = any> = {
@@ -170,7 +175,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     defs.set(def.type, def);
   }
 
-  const link = await openLink(url, kind);
+  const wrap = options.wrapLink ?? ((l: RedisLink) => l);
+  const link = wrap(await openLink(url, kind), 'main');
   const router = new Router(link, prefix);
   const g = globalKeys(prefix);
   if (consume) {
@@ -228,7 +234,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     nodeId,
     group: service,
     link,
-    openDoorbell: () => openLink(url, kind),
+    openDoorbell: async () => wrap(await openLink(url, kind), 'doorbell'),
     defs,
     router,
     clock,
