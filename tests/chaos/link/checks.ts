@@ -13,7 +13,7 @@ import type { LoadRecord } from './load.ts';
 
 export type LinkViolation = { seed: number; check: string; detail: string };
 
-export const LINK_CHECKS = ['counters', 'relay', 'asks', 'timers', 'effects', 'events', 'mailboxes', 'deadletters'] as const;
+export const LINK_CHECKS = ['counters', 'relay', 'asks', 'timers', 'effects', 'events', 'mailboxes', 'deadletters', 'idle', 'stop'] as const;
 
 /** Lists at most `max` items. */
 const some = (items: string[], max = 5) => (items.length > max ? `${items.slice(0, max).join('; ')}; … and ${items.length - max} more` : items.join('; '));
@@ -62,7 +62,11 @@ export function checkLinkRun(seed: number, partitions: number, record: LoadRecor
     const s = state.actors.get(address);
     const f = s?.context as PayerContext | undefined;
     if (!s || !f) effects.push(`${address} never applied its pay`);
-    else if (s.state !== 'paid' || f.outcomes !== 1 || f.strays !== 0) effects.push(`${address} ${s.state}, ${f.outcomes} outcome(s) applied, ${f.strays} stray`);
+    else if (s.state !== 'paid' || f.outcomes !== 1 || f.strays !== 0) {
+      // Whether the effect still waited for ran tells a lost outcome from an effect never (re)launched.
+      const runs = s.effects.map((key) => `${key} ran ${state.ledger.get(key) ?? 0}×`).join(', ');
+      effects.push(`${address} ${s.state}, ${f.outcomes} outcome(s) applied, ${f.strays} stray${runs ? ` (effect ${runs})` : ''}`);
+    }
     else if (!state.ledger.get(f.key)) effects.push(`${address}: outcome applied but the effect ${f.key} never ran`);
   }
   fail('effects', effects, 'effect outcomes not applied exactly once');

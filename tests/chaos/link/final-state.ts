@@ -13,7 +13,7 @@ type Client = ReturnType<typeof createClient>;
 
 export type LinkMailbox = { partition: number; pending: number; undelivered: number; outbox: number; timers: number; effects: number };
 export type LinkDeadLetter = { partition: number; actor: string; event: string; error: string; deliveries: number };
-export type ActorState<C> = { state: string; context: C };
+export type ActorState<C> = { state: string; context: C; /** Keys of the effects its record says are running. */ effects: string[] };
 
 export type LinkFinalState = {
   mailboxes: LinkMailbox[];
@@ -64,8 +64,9 @@ export async function readActor<C>(redis: Client, prefix: string, partitions: nu
   const [, type, id] = address.split('/') as [string, string, string];
   const raw = await redis.hGet(partitionKeys(prefix, SERVICE, partitionOf(address, partitions)).actor(type, id), 's');
   if (!raw) return undefined;
-  const snap = (JSON.parse(raw) as { s: { value: unknown; context: C } }).s;
-  return { state: typeof snap.value === 'string' ? snap.value : JSON.stringify(snap.value), context: snap.context };
+  const record = JSON.parse(raw) as { s: { value: unknown; context: C }; f?: Record<string, string> };
+  const snap = record.s;
+  return { state: typeof snap.value === 'string' ? snap.value : JSON.stringify(snap.value), context: snap.context, effects: Object.values(record.f ?? {}) };
 }
 
 export async function readLinkState(redis: Client, prefix: string, partitions: number, addresses: readonly string[], ledgerKey: string): Promise<LinkFinalState> {

@@ -38,6 +38,9 @@ export type ScheduleResult = {
 };
 
 const STOP_WAIT_MS = 5_000;
+const IDLE_SAMPLE_MS = 1_000;
+/** Lease ticks (~3/s, a few calls per partition) and a blocking read per owned partition come to a few dozen. */
+const IDLE_MAX_CALLS_PER_S = 300;
 
 export async function runSchedule(options: ScheduleOptions): Promise<ScheduleResult> {
   const started = Date.now();
@@ -47,6 +50,8 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
   const ledgerKey = `${prefix}:ledger`;
   const payer = makePayer(redis, ledgerKey, seed);
   const links: FaultLink[] = [];
+  /** The node each link belongs to. */
+  const linkNode: number[] = [];
   const nodeErrors: Record<string, number> = {};
   let faulting = false;
   let leasesLost = 0;
@@ -81,6 +86,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
             const f = withFaults(link, plan.faults(i, role, opened++));
             if (faulting) f.resume();
             links.push(f);
+            linkNode.push(i);
             return f;
           },
         }),
@@ -135,6 +141,16 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
     }
     await finishing;
     const ledger = await admin.hGetAll(ledgerKey);
+
+    // Idle now: a node's connections should carry little more than lease ticks and blocking reads.
+    const before = links.map((f) => f.calls);
+    await Bun.sleep(IDLE_SAMPLE_MS);
+    const perNode = new Map<number, number>();
+    links.forEach((f, i) => perNode.set(linkNode[i]!, (perNode.get(linkNode[i]!) ?? 0) + f.calls - before[i]!));
+    for (const [i, calls] of perNode) {
+      const rate = Math.round((calls * 1_000) / IDLE_SAMPLE_MS);
+      if (rate > IDLE_MAX_CALLS_PER_S) violations.push({ seed, check: 'idle', detail: `node lk${seed}-n${i} made ${rate} Redis calls/s with nothing to do (at most ${IDLE_MAX_CALLS_PER_S} expected): a loop spinning` });
+    }
 
     for (const node of nodes.splice(0)) {
       const stopped = await Promise.race([node.stop().then(() => true), Bun.sleep(STOP_WAIT_MS).then(() => false)]);
