@@ -264,7 +264,7 @@ describe('node.wrapLink', () => {
       }
     }
     for (const f of links) f.heal();
-    const res = await waitFor('the 30 increments', () => n.read<{ n: number }>('svc/counter/w').then((v) => v?.context.n === 30 && v), 15_000);
+    const res = await waitFor('the 30 increments', () => n.read<{ n: number }>('svc/counter/w').then((v) => (v?.context.n === 30 ? v : null)), 15_000);
     expect(res.context.n).toBe(30);
     expect(roles[0]).toBe('main');
     expect(roles.filter((r) => r === 'doorbell').length).toBeGreaterThanOrEqual(1);

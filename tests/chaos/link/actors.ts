@@ -77,7 +77,7 @@ export function makePayer(redisUrl: string, ledgerKey: string, seed: number) {
   const actor = defineActor(
     'payer',
     setup({
-      types: {} as { context: PayerContext; events: { type: 'pay' } },
+      types: {} as { context: PayerContext; events: { type: 'pay' } | { type: 'xstate.done.actor.charge'; output: unknown } },
       actors: {
         charge: effect(async ({ idempotencyKey }: { input: unknown; idempotencyKey: string; signal: AbortSignal }) => {
           if (!client) {

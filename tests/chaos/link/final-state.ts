@@ -3,13 +3,22 @@
  * mailbox (pending in the group, never delivered, outbox, armed timers, recorded effects, dead letters), the
  * committed state of every actor the clients used, and the payers' effect ledger.
  */
-import type { createClient } from 'redis';
+import { createClient } from 'redis';
 import { partitionOf } from '../../../runtime/index.ts';
 import { partitionKeys } from '../../../runtime/keys.ts';
 import { compareIds } from '../final-state.ts';
 import { SERVICE } from './actors.ts';
 
-type Client = ReturnType<typeof createClient>;
+const client = (url: string) => createClient({ url });
+type Client = ReturnType<typeof client>;
+
+/** The run's own connection for reading (and for the thief's and the checks' needs): no faults on it. */
+export async function openReader(url: string): Promise<Client> {
+  const c = client(url);
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
 
 export type LinkMailbox = { partition: number; pending: number; undelivered: number; outbox: number; timers: number; effects: number };
 export type LinkDeadLetter = { partition: number; actor: string; event: string; error: string; deliveries: number };

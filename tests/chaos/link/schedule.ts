@@ -4,14 +4,13 @@
  * while a thief steals leases; then the links heal, the clients finish their retries, and the run waits until the
  * checks pass or the settle time is up. The checks' last word is the schedule's verdict.
  */
-import { createClient } from 'redis';
 import { createNode, LINK_FAULT_KINDS, withFaults, type FaultLink, type LinkFaultKind, type MailroomNode } from '../../../runtime/index.ts';
 import { openLink } from '../../../runtime/redis/link.ts';
 import { cleanupPrefix } from '../../helpers/redis.ts';
 import { alarm, counter, makePayer, mirror, pinger, SERVICE } from './actors.ts';
 import { checkLinkRun, type LinkViolation } from './checks.ts';
 import { watchEvents } from './event-watch.ts';
-import { readLinkState } from './final-state.ts';
+import { openReader, readLinkState } from './final-state.ts';
 import { startThief } from './lease-thief.ts';
 import { startLoad } from './load.ts';
 import { planSchedule, type LinkFocus } from './plan.ts';
@@ -56,9 +55,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
   let faulting = false;
   let leasesLost = 0;
   const nodes: MailroomNode[] = [];
-  const admin = createClient({ url: redis });
-  admin.on('error', () => {});
-  await admin.connect();
+  const admin = await openReader(redis);
   const thiefLink = await openLink(redis, 'node-redis');
 
   try {
