@@ -109,6 +109,6 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     link,
     seeds: number('seeds', 1, (n) => Number.isInteger(n) && n >= 1 && n <= 10_000, 'a whole number from 1'),
     linkMs: Math.round(number('seconds', 4, (n) => n > 0 && n <= 600, 'a number of seconds above 0') * 1_000),
-    linkSettleMs: 10_000,
+    linkSettleMs: 8_000,
   };
 }
