@@ -47,3 +47,6 @@ export { CHAOS_KINDS, InjectedFault, ruleProblems } from './chaos/chaos-rule.ts'
 export type { ChaosKind, ChaosRule, ChaosTarget } from './chaos/chaos-rule.ts';
 export { ChaosStore, RuleBook, openChaosStore, openRuleBook } from './chaos/rule-book.ts';
 export type { ChaosHit } from './chaos/rule-book.ts';
+export { FaultLink, LINK_FAULT_KINDS, LinkFaultError, withFaults } from './redis/fault-link.ts';
+export type { LinkFaultKind, LinkFaultPlan } from './redis/fault-link.ts';
+export type { RedisArg, RedisLink } from './redis/link.ts';

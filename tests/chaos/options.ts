@@ -1,6 +1,7 @@
 /**
  * The chaos run's command line: `bun run chaos [--quick] [--seed N] [--minutes M] [--rate R] [--replicas N]
- * [--json] [--keep]`. Every setting of a run is here, derived from the flags, so the plan and the checks read one
+ * [--json] [--keep]`, or `bun run chaos --link [--seeds N] [--seed S] [--seconds T] [--json]` for the runtime against
+ * a faulty Redis connection. Every setting of a run is here, derived from the flags, so the plan and the checks read one
  * object and a run is reproduced by its flags and its seed.
  */
 
@@ -30,9 +31,18 @@ export type ChaosOptions = {
   dropAny: boolean;
   /** After healing, replay the dead letters injected faults caused, as an operator would (default yes). */
   replay: boolean;
+  /** `--link`: in-process nodes of a test service on faulty links (tests/chaos/link/), not the whole shop. */
+  link: boolean;
+  /** `--link`: how many seeds, from `seed` on. */
+  seeds: number;
+  /** `--link`: how long faults are injected per seed (ms). */
+  linkMs: number;
+  /** `--link`: how long after healing every check must pass (ms). */
+  linkSettleMs: number;
 };
 
 const USAGE = `usage: bun run chaos [--quick] [--seed N] [--minutes M] [--rate R] [--replicas N] [--json] [--keep] [--drop-any] [--no-replay]
+       bun run chaos --link [--seeds N] [--seed S] [--seconds T] [--json]
   --quick       a ~60 s run (what bun run test includes)
   --seed N      replay a run: the same faults at the same moments, the same orders (default: random)
   --minutes M   how long orders flow and faults are injected (default 10; --quick: 1)
@@ -41,7 +51,12 @@ const USAGE = `usage: bun run chaos [--quick] [--seed N] [--minutes M] [--rate R
   --json        end with one line of JSON
   --keep        keep the temporary directory (Redis AOF, processes' log) even when the run passes
   --drop-any    an experiment: drop rules hit any message, also those no saga re-sends (expect violations)
-  --no-replay   leave the dead letters of injected faults alone after healing (no operator)`;
+  --no-replay   leave the dead letters of injected faults alone after healing (no operator)
+  --link        the runtime on faulty Redis links: 2–3 in-process nodes of a test service on the Redis at REDIS_URL
+                (default 127.0.0.1:6379, a key prefix per seed), calls failed, replies dropped, connections reset and
+                stalled, leases stolen; then healed and checked (exactly-once adds, asks, timers, effects, events)
+  --seeds N     --link: run N seeds, from --seed on (default 1)
+  --seconds T   --link: seconds of faults per seed (default 4)`;
 
 export class UsageError extends Error {}
 
@@ -58,8 +73,8 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"\n${USAGE}`);
     const name = arg.slice(2);
-    if (['quick', 'json', 'keep', 'drop-any', 'no-replay'].includes(name)) flags.set(name, true);
-    else if (['seed', 'minutes', 'rate', 'replicas'].includes(name)) {
+    if (['quick', 'json', 'keep', 'drop-any', 'no-replay', 'link'].includes(name)) flags.set(name, true);
+    else if (['seed', 'minutes', 'rate', 'replicas', 'seeds', 'seconds'].includes(name)) {
       const value = argv[++i];
       if (value === undefined) throw new UsageError(`--${name} needs a value\n${USAGE}`);
       flags.set(name, value);
@@ -73,6 +88,9 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     return n;
   };
   const quick = flags.has('quick');
+  const link = flags.has('link');
+  for (const name of ['seeds', 'seconds']) if (!link && flags.has(name)) throw new UsageError(`--${name} goes with --link\n${USAGE}`);
+  if (link) for (const name of ['quick', 'minutes', 'rate', 'replicas', 'keep', 'drop-any', 'no-replay']) if (flags.has(name)) throw new UsageError(`--${name} does not go with --link\n${USAGE}`);
   const seed = number('seed', Math.floor(Math.random() * 2 ** 31), (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 53, 'a whole number ≥ 0');
   const minutes = number('minutes', quick ? 1 : 10, (n) => n > 0 && n <= 24 * 60, 'a number of minutes above 0');
   return {
@@ -88,5 +106,9 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     keep: flags.has('keep'),
     dropAny: flags.has('drop-any'),
     replay: !flags.has('no-replay'),
+    link,
+    seeds: number('seeds', 1, (n) => Number.isInteger(n) && n >= 1 && n <= 10_000, 'a whole number from 1'),
+    linkMs: Math.round(number('seconds', 4, (n) => n > 0 && n <= 600, 'a number of seconds above 0') * 1_000),
+    linkSettleMs: 8_000,
   };
 }

@@ -5,7 +5,8 @@
  * heals, waits for the system to settle and checks what Mailroom promises: every saga ended, the money and the stock
  * add up exactly, nothing is left in a mailbox, every dead letter has its reason, and no duplicate had a second
  * effect. It prints a table of figures (the last line is JSON with `--json`) and exits 1 on any violation, naming
- * the seed that reproduces the run.
+ * the seed that reproduces the run. `--link` runs the runtime alone against faulty Redis connections instead
+ * (tests/chaos/link/run-link.ts).
  */
 import { openChaosStore } from '../../runtime/index.ts';
 import { CATALOGUE } from '../../services/inventory/catalogue.ts';
@@ -39,6 +40,11 @@ try {
   if (!(error instanceof UsageError)) throw error;
   console.error(error.message);
   process.exit(2);
+}
+if (options.link) {
+  // The runtime alone on faulty links (tests/chaos/link/): nothing of the shop is started.
+  const { runLinkChaos } = await import('./link/run-link.ts');
+  process.exit(await runLinkChaos(options, process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
 }
 const given = (flag: string, value: unknown) => (process.argv.includes(flag) ? ` ${flag}${value === true ? '' : ` ${value}`}` : '');
 const reproduce = `bun run chaos --seed ${options.seed}${given('--quick', true)}${given('--minutes', options.chaosMs / 60_000)}${given('--rate', options.rate)}${given('--replicas', options.replicas)}${given('--drop-any', true)}${given('--no-replay', true)}`;

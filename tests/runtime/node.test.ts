@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
-import { AskFailedError, AskTimeoutError, createNode, partitionOf, type MailroomNode } from '../../runtime/index.ts';
+import { AskFailedError, AskTimeoutError, createNode, partitionOf, withFaults, type FaultLink, type MailroomNode } from '../../runtime/index.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { counter, flaky, sequencer } from '../fixtures/test-actors.ts';
@@ -239,4 +239,37 @@ describe('mailbox trimming', () => {
     expect((left ?? []).map((e) => JSON.parse(e.message.e!).type)).toEqual(expect.arrayContaining(['boom', 'ok']));
     await c.quit();
   });
+});
+
+describe('node.wrapLink', () => {
+  it('should open its main connection and every partition doorbell through wrapLink, and keep working through a faulty one', async () => {
+    const p = prefix('wrap');
+    const roles: string[] = [];
+    const links: FaultLink[] = [];
+    const n = await node(p, {
+      partitions: 2,
+      wrapLink: (link, role) => {
+        roles.push(role);
+        const f = withFaults(link, { seed: 5, probability: { fail: 0.05, 'drop-reply': 0.05, latency: 0.1 }, healed: true });
+        links.push(f);
+        return f;
+      },
+    });
+    for (const f of links) f.resume();
+    for (let i = 0; i < 30; i++) {
+      const id = `w-${i}`;
+      for (;;) {
+        try {
+          await n.send('svc/counter/w', { type: 'inc' }, { id }); // a failed send is retried with its id: applied once
+          break;
+        } catch {}
+      }
+    }
+    for (const f of links) f.heal();
+    const res = await waitFor('the 30 increments', () => n.read<{ n: number }>('svc/counter/w').then((v) => (v?.context.n === 30 ? v : null)), 15_000);
+    expect(res.context.n).toBe(30);
+    expect(roles[0]).toBe('main');
+    expect(roles.filter((r) => r === 'doorbell').length).toBeGreaterThanOrEqual(1);
+    expect(links.reduce((s, f) => s + f.injected.fail + f.injected['drop-reply'], 0)).toBeGreaterThan(0);
+  }, 30_000);
 });
