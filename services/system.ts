@@ -33,7 +33,8 @@ const bridge = new SupervisorBridge({ keyPrefix: keyPrefixOf() });
 const supervisor = new Supervisor({
   processes: mailroomProcesses({ dev, bun: process.execPath, controlToken }).map((spec) => ({ ...spec, portEnvVar: portEnvVar(spec.name) })),
   cwd: root,
-  env: { ...process.env, ...portEnv },
+  // In dev mode the panel's `redis` chaos rules can reach every node's connections (MAILROOM_CHAOS_REDIS).
+  env: { ...process.env, ...portEnv, MAILROOM_CHAOS_REDIS: process.env.MAILROOM_CHAOS_REDIS ?? (dev ? '1' : '0') },
   host: hostOf(),
   redisUrl: process.env.REDIS_URL || undefined,
   privateRedis: {

@@ -4,7 +4,9 @@
  * each has an expiry so a forgotten rule heals by itself.
  */
 
-export const CHAOS_KINDS = ['error', 'latency', 'drop', 'duplicate', 'delay', 'pause'] as const;
+import { LINK_FAULT_KINDS, type LinkFaultKind } from '../redis/link-fault-kinds.ts';
+
+export const CHAOS_KINDS = ['error', 'latency', 'drop', 'duplicate', 'delay', 'pause', 'redis'] as const;
 export type ChaosKind = (typeof CHAOS_KINDS)[number];
 
 /**
@@ -13,7 +15,10 @@ export type ChaosKind = (typeof CHAOS_KINDS)[number];
  *   latency);
  * - `route` (optionally with `service`, the process name): requests whose path starts with it (error, latency);
  * - otherwise `service` (optionally with `messageType`): messages its actors receive (error, latency/delay, drop,
- *   duplicate); with kind `pause`, the service's consumers stop reading until the rule expires.
+ *   duplicate); with kind `pause`, the service's consumers stop reading until the rule expires; with kind `redis`,
+ *   the service's connections to Redis misbehave (`fault`: a call fails before it is sent, its reply is lost after
+ *   it ran, the connection resets, or it is held — latency or a stall) in nodes started with
+ *   `MAILROOM_CHAOS_REDIS=1`.
  */
 export type ChaosTarget = { service?: string; messageType?: string; route?: string; dependency?: string };
 
@@ -27,6 +32,8 @@ export type ChaosRule = {
   latencyMs?: { min: number; max: number };
   /** For HTTP errors: the status answered (default 503). */
   status?: number;
+  /** For `redis` rules: what goes wrong with a call to Redis. */
+  fault?: LinkFaultKind;
   createdAt: number;
   expiresAt: number;
   note?: string;
@@ -49,6 +56,9 @@ export function ruleProblems(rule: Partial<ChaosRule>): string[] {
   const t = rule.target ?? {};
   if (!t.service && !t.dependency) out.push('target needs a service or a dependency');
   if (rule.kind === 'pause' && (!t.service || t.messageType || t.route || t.dependency)) out.push('a pause rule targets a service only');
+  if (rule.kind === 'redis' && (!t.service || t.messageType || t.route || t.dependency)) out.push("a redis rule targets a service only (its nodes' connections to Redis)");
+  if (rule.kind === 'redis' && !LINK_FAULT_KINDS.includes(rule.fault as LinkFaultKind)) out.push(`a redis rule needs a fault: one of ${LINK_FAULT_KINDS.join(', ')}`);
+  if (rule.kind !== 'redis' && rule.fault !== undefined) out.push('fault applies to redis rules only');
   if (['drop', 'duplicate'].includes(rule.kind ?? '') && (!t.service || t.route || t.dependency)) out.push(`a ${rule.kind} rule targets a service's messages (service, optional messageType)`);
   if (typeof rule.probability !== 'number' || !(rule.probability >= 0 && rule.probability <= 1)) out.push('probability must be between 0 and 1');
   if ((rule.kind === 'latency' || rule.kind === 'delay') && !(rule.latencyMs && rule.latencyMs.min >= 0 && rule.latencyMs.max >= rule.latencyMs.min && rule.latencyMs.max <= 60_000)) {

@@ -7,6 +7,7 @@ import { keyPrefixOf } from '../config.ts';
 import type { Random } from '../clock.ts';
 import type { InspectionEvent } from '../inspection.ts';
 import { openLink, type RedisLink } from '../redis/link.ts';
+import type { LinkFaultKind } from '../redis/link-fault-kinds.ts';
 import { ruleProblems, type ChaosRule, type ChaosTarget } from './chaos-rule.ts';
 
 export const chaosKeys = (prefix: string) => ({ rules: `${prefix}:chaos:rules`, version: `${prefix}:chaos:version` });
@@ -193,6 +194,29 @@ export class RuleBook {
       if (!hit) return null;
       return { kind: hit.rule.kind === 'error' ? ('error' as const) : ('latency' as const), latencyMs: hit.latencyMs, reason: `injected fault (chaos rule ${hit.rule.id})` };
     };
+  }
+
+  /**
+   * The chance of each Redis link fault for a service's connections now (the strongest active `redis` rule of each
+   * fault), or null when none applies — the fault link's `probabilityOf`.
+   */
+  redisFaults(service: string): Partial<Record<LinkFaultKind, number>> | null {
+    if (this.rules.length === 0) return null;
+    const now = Date.now();
+    let out: Partial<Record<LinkFaultKind, number>> | null = null;
+    for (const r of this.rules) {
+      if (r.kind !== 'redis' || r.expiresAt <= now || r.target.service !== service || !r.fault) continue;
+      out ??= {};
+      out[r.fault] = Math.max(out[r.fault] ?? 0, r.probability);
+    }
+    return out;
+  }
+
+  /** Reports a Redis link fault a `redis` rule of the service caused (as a `chaos.injected` event, like other hits). */
+  redisFaultInjected(service: string, fault: LinkFaultKind, command: string): void {
+    const now = Date.now();
+    const rule = this.rules.find((r) => r.kind === 'redis' && r.fault === fault && r.expiresAt > now && r.target.service === service);
+    if (rule) this.onHit?.({ rule, latencyMs: 0 }, `${service} redis ${command}`);
   }
 
   /** Whether a pause rule holds the service's consumers now. */

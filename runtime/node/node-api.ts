@@ -50,6 +50,12 @@ export type NodeOptions = {
    * fault-injecting link in tests (`role` says which one).
    */
   wrapLink?: (link: RedisLink, role: 'main' | 'doorbell') => RedisLink;
+  /**
+   * Lets the chaos rules of kind `redis` make this node's connections to Redis misbehave (calls that fail, lost
+   * replies, resets, latency, stalls). Off by default: the wrapper costs a little on every call. Default
+   * `MAILROOM_CHAOS_REDIS=1`; `bun run dev` and the chaos run turn it on.
+   */
+  chaosRedis?: boolean;
 };
 
 export type AskResult<TContext = any> = {

@@ -11,7 +11,8 @@ import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
 import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt } from '../cluster-view.ts';
-import { openRuleBook } from '../chaos/rule-book.ts';
+import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
+import { withFaults } from '../redis/fault-link.ts';
 import { machineGraph } from '../machine-graph.ts';
 import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
@@ -54,7 +55,11 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     defs.set(def.type, def);
   }
 
-  const wrap = options.wrapLink ?? ((l: RedisLink) => l);
+  // The chaos rules come first: `redis` rules may wrap the node's own connections. The book reads them on a
+  // connection of its own, so faults on the node's links never hide the rule that heals them.
+  let inspect: (event: InspectionEvent) => void = () => {};
+  const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect: (e) => inspect(e) });
+  const wrap = options.wrapLink ?? (chaosRedisEnabled(options) ? redisChaos(chaos, service) : (l: RedisLink) => l);
   const link = wrap(await openLink(url, kind), 'main');
   const router = new Router(link, prefix);
   const g = globalKeys(prefix);
@@ -68,7 +73,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const listeners = new Set<Inspector>();
   if (options.inspect) listeners.add(options.inspect);
   const writer = new InspectionWriter(link, g.inspect, options.inspectStream ?? 'transitions', onError);
-  const inspect = (event: InspectionEvent) => {
+  inspect = (event: InspectionEvent) => {
     for (const l of listeners) l(event);
     writer.add(event);
   };
@@ -88,7 +93,6 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     (error, fx) => onError(error, `delivering the outcome of effect ${fx.key}`),
   );
 
-  const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect });
   const ctx: WorkerContext = {
     service,
     nodeId,
@@ -287,6 +291,23 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
   };
   return node;
+}
+
+/** Whether `redis` chaos rules may wrap this node's connections (`chaosRedis`, or `MAILROOM_CHAOS_REDIS=1`). */
+function chaosRedisEnabled(options: NodeOptions): boolean {
+  return options.chaosRedis ?? process.env.MAILROOM_CHAOS_REDIS === '1';
+}
+
+/** Wraps each link in a fault link driven by the service's `redis` chaos rules (no fault while none is active). */
+function redisChaos(book: RuleBook, service: string) {
+  let seed = Math.floor(Math.random() * 2 ** 31);
+  return (link: RedisLink): RedisLink =>
+    withFaults(link, {
+      seed: seed++,
+      probability: {},
+      probabilityOf: () => book.redisFaults(service),
+      onInjected: (fault, command) => book.redisFaultInjected(service, fault, command),
+    });
 }
 
 function validateEvent(event: MailroomEvent): void {

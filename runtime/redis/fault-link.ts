@@ -10,8 +10,9 @@ import { seededRandom, type Random } from '../clock.ts';
 import type { RedisArg, RedisLink } from './link.ts';
 import { scripts } from './script.ts';
 
-export const LINK_FAULT_KINDS = ['fail', 'drop-reply', 'reset', 'latency', 'stall'] as const;
-export type LinkFaultKind = (typeof LINK_FAULT_KINDS)[number];
+import { LINK_FAULT_KINDS, type LinkFaultKind } from './link-fault-kinds.ts';
+
+export { LINK_FAULT_KINDS, type LinkFaultKind };
 
 export type LinkFaultPlan = {
   /** Seeds the random source: the same seed draws the same faults for the same sequence of calls. */
@@ -28,6 +29,13 @@ export type LinkFaultPlan = {
   afterReset?: [number, number];
   /** Start healed: no fault until `resume()`. */
   healed?: boolean;
+  /**
+   * The probabilities now, asked on every call instead of `probability` (null: no fault) — e.g. from chaos rules,
+   * so faults come and go while the link lives.
+   */
+  probabilityOf?: () => Partial<Record<LinkFaultKind, number>> | null;
+  /** Told of every fault injected. */
+  onInjected?: (kind: LinkFaultKind, command: string) => void;
 };
 
 /** A failure the fault link made up; `kind` says which, and whether the command may have run (`drop-reply`, `reset`). */
@@ -138,19 +146,19 @@ export class FaultLink implements RedisLink {
     const command = String(call.args[0]).toUpperCase();
     if (this.failNext > 0) {
       this.failNext--;
-      this.injected.fail++;
+      this.count('fail', command);
       call.reject(new LinkFaultError('reset', command, false));
       return true;
     }
-    if (!this.matches(command, call.args)) return false;
-    const p = this.plan.probability;
+    const p = this.plan.probabilityOf ? this.plan.probabilityOf() : this.plan.probability;
+    if (!p || !this.matches(command, call.args)) return false;
     if (this.random() < (p.fail ?? 0)) {
-      this.injected.fail++;
+      this.count('fail', command);
       call.reject(new LinkFaultError('fail', command, false));
       return true;
     }
     if (this.random() < (p['drop-reply'] ?? 0)) {
-      this.injected['drop-reply']++;
+      this.count('drop-reply', command);
       call.dropReply = true;
     }
     if (this.random() < (p.reset ?? 0)) {
@@ -159,16 +167,22 @@ export class FaultLink implements RedisLink {
       if (this.queue.length === 0 && Date.now() >= this.holdUntil) this.send(call);
       else this.queue.push(call);
       this.reset();
+      this.plan.onInjected?.('reset', command);
       return true;
     }
     if (this.random() < (p.stall ?? 0)) {
-      this.injected.stall++;
+      this.count('stall', command);
       this.hold(this.between(this.plan.stallMs ?? [200, 1_500]));
     } else if (this.random() < (p.latency ?? 0)) {
-      this.injected.latency++;
+      this.count('latency', command);
       this.hold(this.between(this.plan.latencyMs ?? [5, 40]));
     }
     return false;
+  }
+
+  private count(kind: LinkFaultKind, command: string): void {
+    this.injected[kind]++;
+    this.plan.onInjected?.(kind, command);
   }
 
   private matches(command: string, args: readonly RedisArg[]): boolean {

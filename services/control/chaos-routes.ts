@@ -37,6 +37,7 @@ export function ruleRequest(body: NewRule): { input: Omit<ChaosRule, 'id' | 'cre
     probability: body.probability,
     ...(latencyMs !== undefined ? { latencyMs } : {}),
     ...(body.status !== undefined ? { status: body.status } : {}),
+    ...(body.fault !== undefined ? { fault: body.fault as ChaosRule['fault'] } : {}),
     ...(body.note ? { note: body.note } : {}),
     durationMs: body.durationMs,
   };

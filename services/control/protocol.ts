@@ -4,7 +4,7 @@
  * frame's); every mutating route needs `Authorization: Bearer <token>`.
  */
 import { t, type Static } from 'elysia';
-import { CHAOS_KINDS, HttpError, KILL_SIGNALS, PROCESS_ACTIONS, type ChaosRule } from '../../runtime/index.ts';
+import { CHAOS_KINDS, HttpError, LINK_FAULT_KINDS, KILL_SIGNALS, PROCESS_ACTIONS, type ChaosRule } from '../../runtime/index.ts';
 
 export const ControlErrorCode = {
   unauthorized: 'UNAUTHORIZED',
@@ -102,6 +102,7 @@ export const NewRuleSchema = t.Object({
   probability: t.Number({ description: '0–1' }),
   latencyMs: t.Optional(LatencySchema),
   status: t.Optional(t.Integer({ description: 'HTTP status of an injected error (default 503)' })),
+  fault: t.Optional(t.String({ description: `For a redis rule: ${LINK_FAULT_KINDS.join(', ')} (a call fails before it is sent, its reply is lost after it ran, the connection resets, latency, a stall)` })),
   durationMs: t.Number({ description: 'How long the rule lasts, 1 ms – 24 h' }),
   note: t.Optional(t.String({ maxLength: 200 })),
 });

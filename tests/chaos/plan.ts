@@ -3,10 +3,10 @@
  * seed before anything starts. Drawing it up front (rather than rolling dice as the run goes) makes the plan a pure
  * function of the seed, the processes and the duration, so `--seed N` replays the same faults at the same moments.
  */
-import { seededRandom, type ChaosRule } from '../../runtime/index.ts';
+import { LINK_FAULT_KINDS, seededRandom, type ChaosRule } from '../../runtime/index.ts';
 
 /** A rule as `ChaosStore.add` takes it. */
-export type PlannedRule = Pick<ChaosRule, 'kind' | 'target' | 'probability' | 'latencyMs' | 'note'> & { durationMs: number };
+export type PlannedRule = Pick<ChaosRule, 'kind' | 'target' | 'probability' | 'latencyMs' | 'note' | 'fault'> & { durationMs: number };
 
 export type PlannedFault =
   | { at: number; kind: 'kill'; target: string }
@@ -100,7 +100,14 @@ function drawRule(
   const durationMs = int(4_000, 12_000);
   const probability = Math.round(between(0.1, 0.3) * 100) / 100;
   const service = pick(ACTOR_SERVICES);
-  switch (pick(['error', 'latency', 'drop', 'duplicate', 'provider-error', 'provider-latency'] as const)) {
+  switch (pick(['error', 'latency', 'drop', 'duplicate', 'provider-error', 'provider-latency', 'redis'] as const)) {
+    case 'redis': {
+      // The service's connections to Redis misbehave: calls fail, replies are lost after the command ran, the
+      // connection resets or stalls. Rare per call: every turn makes several calls.
+      const fault = pick(LINK_FAULT_KINDS);
+      const chance = fault === 'latency' ? between(0.05, 0.2) : fault === 'reset' || fault === 'stall' ? between(0.002, 0.01) : between(0.01, 0.05);
+      return { kind: 'redis', fault, target: { service }, probability: Math.round(chance * 1000) / 1000, durationMs, note: `chaos run: redis ${fault} in ${service}` };
+    }
     case 'error':
       return { kind: 'error', target: { service }, probability, durationMs, note: `chaos run: step errors in ${service}` };
     case 'latency':

@@ -59,7 +59,7 @@ export async function startChaosSystem(options: { seed: number; replicas: number
   const offset = await freePortOffset();
   const prefix = `chaos${options.seed}`;
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([name]) => !INHERITED_OUT.test(name)));
-  Object.assign(env, { MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: prefix, NO_COLOR: '1', ...options.env });
+  Object.assign(env, { MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: prefix, NO_COLOR: '1', MAILROOM_CHAOS_REDIS: '1', ...options.env });
 
   const nodesOf: Record<string, string[]> = {};
   const specs: ProcessSpec[] = mailroomProcesses({ dev: false, bun: process.execPath, env });

@@ -118,11 +118,25 @@ describe('ruleFromForm', () => {
     });
   });
 
+  it('should build a redis rule with its fault, for a service only', () => {
+    expect(ruleFromForm({ ...EMPTY_FORM, kind: 'redis', service: 'payment', fault: 'reset', probability: 2 }).rule).toEqual({
+      kind: 'redis',
+      target: { service: 'payment' },
+      probability: 0.02,
+      fault: 'reset',
+      durationMs: 60_000,
+    });
+    expect(ruleFromForm({ ...EMPTY_FORM, kind: 'redis', service: 'payment', messageType: 'charge' }).problems).toEqual([
+      'a redis rule targets a service (its connections to Redis), not a message type',
+    ]);
+  });
+
   it('should name every problem and build nothing', () => {
     const { rule, problems } = ruleFromForm({ ...EMPTY_FORM, kind: 'drop', on: 'dependency', probability: '150', durationS: '0' });
     expect(rule).toBeNull();
     expect(problems).toEqual(["a drop rule targets a service's messages", 'probability is a percentage, 0–100', 'duration is 1–3600 s']);
     expect(targetWords({ dependency: 'provider', service: 'payment' })).toBe('dependency provider (from payment)');
+    expect(targetWords({ service: 'inventory' }, 'drop-reply')).toBe("inventory's Redis calls: replies lost after they ran");
   });
 });
 

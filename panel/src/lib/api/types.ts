@@ -123,6 +123,8 @@ export type DeadLetterRow = {
 // The rule shapes are the runtime's own (defined once, imported as types).
 export type { ChaosKind, ChaosRule, ChaosTarget } from '../../../../runtime/chaos/chaos-rule.ts';
 import type { ChaosKind, ChaosTarget } from '../../../../runtime/chaos/chaos-rule.ts';
+import type { LinkFaultKind } from '../../../../runtime/redis/link-fault-kinds.ts';
+export type { LinkFaultKind };
 
 export type NewChaosRule = {
   kind: ChaosKind;
@@ -130,6 +132,7 @@ export type NewChaosRule = {
   probability: number;
   latencyMs?: { min: number; max: number };
   status?: number;
+  fault?: LinkFaultKind;
   durationMs: number;
   note?: string;
 };

@@ -2,7 +2,7 @@
  * The Chaos view's rule form: what a person types (strings from inputs) to the body of `POST /control/chaos/rules`,
  * with the problems named before anything is sent (the control plane checks again and answers 422 the same way).
  */
-import type { ChaosKind, NewChaosRule } from '../api/types.ts';
+import type { ChaosKind, LinkFaultKind, NewChaosRule } from '../api/types.ts';
 
 export type RuleForm = {
   kind: ChaosKind;
@@ -17,8 +17,18 @@ export type RuleForm = {
   latencyMin: string | number;
   latencyMax: string | number;
   status: string | number;
+  /** For a redis rule: what goes wrong with the service's Redis calls. */
+  fault: LinkFaultKind;
   durationS: string | number;
   note: string;
+};
+
+const FAULT_WORDS: Record<LinkFaultKind, string> = {
+  fail: 'fail before they are sent',
+  'drop-reply': 'replies lost after they ran',
+  reset: 'connection resets',
+  latency: 'slow',
+  stall: 'connection stalls',
 };
 
 export const EMPTY_FORM: RuleForm = {
@@ -32,6 +42,7 @@ export const EMPTY_FORM: RuleForm = {
   latencyMin: '200',
   latencyMax: '800',
   status: '503',
+  fault: 'drop-reply',
   durationS: '60',
   note: '',
 };
@@ -62,6 +73,7 @@ export function ruleFromForm(f: RuleForm): { rule: NewChaosRule | null; problems
     if (f.service.trim()) target.service = f.service.trim();
   }
   if (f.kind === 'pause' && f.on !== 'service') problems.push('a pause rule targets a service');
+  if (f.kind === 'redis' && (f.on !== 'service' || target.messageType)) problems.push("a redis rule targets a service (its connections to Redis), not a message type");
   if ((f.kind === 'drop' || f.kind === 'duplicate') && f.on !== 'service') problems.push(`a ${f.kind} rule targets a service's messages`);
   const p = num(f.probability);
   if (!(p >= 0 && p <= 100)) problems.push('probability is a percentage, 0–100');
@@ -79,12 +91,17 @@ export function ruleFromForm(f: RuleForm): { rule: NewChaosRule | null; problems
     if (!(Number.isInteger(status) && status >= 400 && status <= 599)) problems.push('status is an HTTP error status, 400–599');
     rule.status = status;
   }
+  if (f.kind === 'redis') rule.fault = f.fault;
   if (f.note.trim()) rule.note = f.note.trim();
   return { rule: problems.length ? null : rule, problems };
 }
 
-/** A rule's target in words: "dependency provider (from payment)", "inventory messages reserve". */
-export function targetWords(t: { service?: string; messageType?: string; route?: string; dependency?: string }): string {
+/**
+ * A rule's target in words: "dependency provider (from payment)", "inventory messages reserve", and for a redis
+ * rule "inventory's Redis calls: replies lost".
+ */
+export function targetWords(t: { service?: string; messageType?: string; route?: string; dependency?: string }, fault?: LinkFaultKind): string {
+  if (fault) return `${t.service ?? '?'}'s Redis calls: ${FAULT_WORDS[fault]}`;
   if (t.dependency) return `dependency ${t.dependency}${t.service ? ` (from ${t.service})` : ''}`;
   if (t.route) return `route ${t.route}${t.service ? ` on ${t.service}` : ''}`;
   return `${t.service ?? '?'} messages${t.messageType ? ` ${t.messageType}` : ''}`;
