@@ -143,7 +143,7 @@ describe('ruleRequest', () => {
   it('should name every problem at once', () => {
     const { problems } = ruleRequest({ kind: 'explode', target: {}, probability: 2, status: 200, latencyMs: { min: 5, max: 1 }, durationMs: 0 });
     expect(problems).toEqual([
-      'kind must be one of error, latency, drop, duplicate, delay, pause',
+      'kind must be one of error, latency, drop, duplicate, delay, pause, redis',
       'target needs a service or a dependency',
       'probability must be between 0 and 1',
       'status must be an HTTP error status (400–599)',
