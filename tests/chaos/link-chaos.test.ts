@@ -2,9 +2,10 @@
  * A few fixed seeds of `bun run chaos --link` in `bun test`: the runtime's nodes on fault-injecting Redis links with
  * leases stolen mid-batch, then healed and checked (tests/chaos/link/). It holds the partition worker to what the
  * README promises under an unreliable connection — a commit whose reply is lost, a fenced worker, a stalled
- * connection — and fails until the worker fixes of the fault-link issue are in (a fenced worker that keeps spinning,
- * a commit whose reply is lost never relaying its outbox or launching its effects, head-of-line stalls). The
- * assertion message lists each violation with its seed: `bun run chaos --link --seed <seed>` replays it.
+ * connection. Before the worker's lifecycle was made explicit, every seed failed here (a fenced worker that kept
+ * spinning, a commit whose reply was lost never relaying its outbox or launching its effects, a stopping worker
+ * aborting its successor's effects). The assertion message lists each violation with its seed: `bun run chaos --link
+ * --seed <seed>` replays it.
  */
 import { describe, expect, it } from 'bun:test';
 import { SHARED_REDIS } from '../helpers/redis.ts';
@@ -12,7 +13,7 @@ import { runSchedule } from './link/schedule.ts';
 
 const SEEDS = process.env.CHAOS_LINK_SEEDS ? process.env.CHAOS_LINK_SEEDS.split(',').map(Number) : [1, 2, 3];
 
-describe('chaos --link (partition worker on faulty links; needs the worker fixes of the fault-link issue)', () => {
+describe('chaos --link (partition worker on faulty links)', () => {
   it(
     'should apply every add, tell, ask, timer and effect outcome exactly once and leave nothing in transit after healing',
     async () => {
