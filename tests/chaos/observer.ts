@@ -33,8 +33,8 @@ export async function observe(options: { redis: string; keyPrefix: string }): Pr
     seen.events++;
     switch (event.type) {
       case 'chaos.injected': {
-        // A call to a dependency reads `payment → provider`; a message `inventory sku.hold`.
-        const where = event.target.includes('→') ? 'provider call' : 'message';
+        // A call to a dependency reads `payment → provider`; a message `inventory sku.hold`; a Redis call `payment redis XADD`.
+        const where = event.kind === 'redis' ? 'link' : event.target.includes('→') ? 'provider call' : 'message';
         count(seen.injected, `${event.kind} (${where})`);
         count(seen.injectedByTarget, `${event.kind} ${event.target}`);
         break;

@@ -47,7 +47,7 @@ export function figuresOf(options: ChaosOptions, ctx: CheckContext, seen: Observ
   const kills = ctx.injector.kills;
   const recovered = kills.map((k) => k.recoveredMs).filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b);
   const count = (keys: string[]) => keys.reduce<Record<string, number>>((acc, k) => ((acc[k] = (acc[k] ?? 0) + 1), acc), {});
-  const ruleKind = (r: (typeof ctx.injector.rules)[number]) => `${r.rule.kind}${r.rule.target.dependency ? ' (provider call)' : ' (message)'}`;
+  const ruleKind = (r: (typeof ctx.injector.rules)[number]) => (r.rule.kind === 'redis' ? `redis ${r.rule.fault} (link)` : `${r.rule.kind}${r.rule.target.dependency ? ' (provider call)' : ' (message)'}`);
   return {
     name: 'chaos',
     seed: options.seed,
