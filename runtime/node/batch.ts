@@ -74,6 +74,8 @@ export class Batch {
   failures: { env: Envelope; error: ActorStepError }[] = [];
   /** Actors whose stored record could not be restored, with why. */
   unreadable = new Map<string, unknown>();
+  /** The earliest due time of a timer the batch arms (Infinity when none). */
+  earliestTimer = Infinity;
   /** Chaos: extra latency before this batch commits, and copies of entries to deliver again. */
   delayMs = 0;
   copies: string[][] = [];

@@ -10,20 +10,19 @@
  * the loop, and a worker that left `running` makes no further Redis call. Any throw while handling a message counts
  * against that message and ends in a dead letter after `maxDeliveries`; the partition never stalls on it.
  */
-import { ActorStepError } from '../actor/hosted-actor.ts';
 import type { PartitionKeys } from '../keys.ts';
-import { InjectedFault } from '../chaos/chaos-rule.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
-import { Batch, type ReplyPayload, type TurnOutput } from './batch.ts';
+import { Batch, type ReplyPayload } from './batch.ts';
+import { BatchApplier } from './batch-applier.ts';
 import { commitBatch } from './batch-commit.ts';
 import { addDeadLetter } from './dead-letter.ts';
 import type { EffectRecord } from './effect-runner.ts';
-import { envelopeFields, outcomeOf, parseEntry, preciseNow, type Envelope } from './envelope.ts';
+import { envelopeFields, parseEntry, preciseNow, type Envelope } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { PartitionActors } from './partition-actors.ts';
 import { PartitionReader } from './partition-reader.ts';
 import { RetrySchedule } from './retry-schedule.ts';
-import { answerOf, encodeTurn, NeedsLookup } from './turn-output.ts';
+import { answerOf } from './turn-output.ts';
 import type { WorkerContext } from './worker-context.ts';
 
 export type { ReplyPayload } from './batch.ts';
@@ -31,7 +30,6 @@ export type { WorkerContext, WorkerSettings } from './worker-context.ts';
 
 export type WorkerPhase = 'taking-over' | 'running' | 'lost' | 'stopping' | 'stopped';
 
-const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as const;
 const EXPIRY_PAGE = 100;
 
 export class PartitionWorker {
@@ -42,6 +40,8 @@ export class PartitionWorker {
   private loop: Promise<void> | null = null;
   private nextTimerDue = 0;
   private readonly retries = new RetrySchedule();
+  private readonly applier: BatchApplier;
+  private readonly place: { service: string; partition: number };
   private housekeepingDue = false;
   processed = 0;
   /** Messages this partition's actors sent, by target service (for the panel's message rates). */
@@ -56,6 +56,8 @@ export class PartitionWorker {
   ) {
     this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link });
     this.reader = new PartitionReader({ link: ctx.link, openDoorbell: ctx.openDoorbell, group: ctx.group, consumer: ctx.nodeId, batchSize: ctx.settings.batchSize }, keys, leaseValue);
+    this.place = { service: ctx.service, partition };
+    this.applier = new BatchApplier(ctx, this.place, keys, this.actors, this.retries);
     this.relay = new OutboxRelay(ctx.link, keys.outbox, () => this.active, (error) => ctx.onError(error, `relaying from partition ${partition}`));
   }
 
@@ -223,7 +225,7 @@ export class PartitionWorker {
       try {
         envelopes.push(parseEntry(id, fields, deliveries));
       } catch (error) {
-        this.deadLetter(batch, id, fields, deliveries, error, 'malformed entry');
+        addDeadLetter(batch, this.place, id, fields, deliveries, error, 'malformed entry');
       }
     }
     const now = this.ctx.clock.now();
@@ -232,126 +234,14 @@ export class PartitionWorker {
       now,
       batch.unreadable,
     );
-    for (const env of envelopes) await this.applyOne(batch, env, now);
-    for (const failure of batch.failures) await this.failed(batch, failure.env, failure.error);
+    await this.applier.apply(batch, envelopes, now);
+    if (batch.earliestTimer !== Infinity && (this.nextTimerDue === -1 || batch.earliestTimer < this.nextTimerDue)) this.nextTimerDue = batch.earliestTimer;
     if (batch.acks.length === 0) return false;
     if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
     if (!this.active) return false;
     await this.commit(batch);
     for (const fields of batch.copies) await this.ctx.link.call(['XADD', this.keys.mbox, '*', ...fields]);
     return true;
-  }
-
-  /** Applies one message; a tell to a service not yet known here is looked up, then the message applied again. */
-  private async applyOne(batch: Batch, env: Envelope, now: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.apply(batch, env, now);
-        return;
-      } catch (error) {
-        if (!(error instanceof NeedsLookup) || attempt > 0) throw error;
-        try {
-          await this.ctx.router.partitions(error.service);
-        } catch (lookup) {
-          if ((lookup as { code?: unknown }).code !== 'UNKNOWN_SERVICE') throw lookup;
-          this.block(batch, env, new ActorStepError(env.address, env.event.type, lookup));
-          return;
-        }
-      }
-    }
-  }
-
-  private apply(batch: Batch, env: Envelope, now: number): void {
-    const actor = this.actors.get(env.address);
-    if (!actor) {
-      const broken = batch.unreadable.get(env.address);
-      if (broken !== undefined) return this.block(batch, env, new ActorStepError(env.address, env.event.type, broken));
-      this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(this.actors.whyUnroutable(env.address)), 'undeliverable');
-      return;
-    }
-    if (batch.blocked.has(env.address) || this.retries.isBlocked(env.address, now)) {
-      batch.blocked.add(env.address);
-      return; // stays pending, in order, until the actor's failed message is retried
-    }
-    if (batch.seenInBatch.has(env.id)) {
-      batch.acks.push(env.streamId);
-      if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: answerOf(actor, undefined, false, true) });
-      return;
-    }
-    actor.lastUsed = now;
-    // Chaos hits messages between actors, not a node's own timers and effect outcomes.
-    const hit = env.kind ? null : this.ctx.chaos.pick(MESSAGE_FAULTS, { service: this.ctx.service, messageType: env.event.type });
-    if (hit) {
-      switch (hit.rule.kind) {
-        case 'drop': // lost on the way: acked, never applied, not remembered (a resend with its id is applied)
-          batch.acks.push(env.streamId);
-          return;
-        case 'duplicate': // delivered again after this commit, with the same message id
-          batch.copies.push(envelopeFields(env));
-          break;
-        case 'error':
-          return this.block(batch, env, new ActorStepError(env.address, env.event.type, new InjectedFault(hit.rule)));
-        default: // latency, delay
-          batch.delayMs = Math.max(batch.delayMs, hit.latencyMs);
-      }
-    }
-    if (env.kind === 'timer' && actor.timerFor(env.id) === undefined) {
-      // A firing of a timer that was cancelled or re-armed after it fell due.
-      this.markDone(batch, env);
-      return;
-    }
-    const outcome = outcomeOf(env);
-    if (outcome && actor.effectKey(outcome.invokeId) !== outcome.key) {
-      // The outcome of an effect the actor no longer waits for (stopped, or started again since): nothing to apply.
-      this.markDone(batch, env);
-      return;
-    }
-    let turn: TurnOutput | undefined;
-    try {
-      actor.step(env.event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out, now)) });
-    } catch (error) {
-      if (!(error instanceof ActorStepError)) throw error;
-      if (error.cause instanceof NeedsLookup) throw error.cause;
-      return this.block(batch, env, error);
-    }
-    this.retries.clear(env.address);
-    if (env.kind === 'timer') {
-      actor.dropTimer(env.id);
-      batch.inspections.push({ type: 'timer.fired', at: Date.now(), source: this.ctx.service, actor: env.address, timerId: env.event.type, dueAt: env.sentAt });
-    }
-    for (const [, value] of turn!.timers) if (value && (this.nextTimerDue === -1 || value[0] < this.nextTimerDue)) this.nextTimerDue = value[0];
-    this.markDone(batch, env);
-    batch.received.push(env);
-    batch.add(actor, turn!);
-  }
-
-  private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
-    addDeadLetter(batch, { service: this.ctx.service, partition: this.partition }, streamId, fields, deliveries, error, why);
-  }
-
-  private block(batch: Batch, env: Envelope, error: ActorStepError): void {
-    batch.blocked.add(env.address);
-    batch.failures.push({ env, error });
-  }
-
-  private markDone(batch: Batch, env: Envelope): void {
-    batch.acks.push(env.streamId);
-    batch.seen.push(env.id);
-    batch.seenInBatch.add(env.id);
-    if (env.deliveries > 1) batch.triesDel.push(env.id);
-  }
-
-  /** Counts a failed message; after `maxDeliveries` it becomes a dead letter, else its actor waits for a retry. */
-  private async failed(batch: Batch, env: Envelope, error: ActorStepError): Promise<void> {
-    const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
-    if (tries >= this.ctx.settings.maxDeliveries) {
-      this.retries.clear(env.address);
-      this.deadLetter(batch, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`);
-      return;
-    }
-    this.retries.schedule(env.address, this.ctx.clock.now() + this.ctx.settings.retryBaseMs * 2 ** (tries - 1));
-    batch.blocked.add(env.address);
-    this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);
   }
 
   /** Answers the askers of messages that were processed before (their entries came back as duplicates). */
@@ -439,7 +329,7 @@ export class PartitionWorker {
     }
     const env = entries[0]!;
     const alone = new Batch();
-    this.deadLetter(alone, env.streamId, envelopeFields(env), env.deliveries, error, 'refused');
+    addDeadLetter(alone, this.place, env.streamId, envelopeFields(env), env.deliveries, error, 'refused');
     await this.commit(alone);
   }
 }

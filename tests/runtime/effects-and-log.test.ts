@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
-import { createNode, subscribeEvents, tailInspection, type InspectionEvent, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, tailInspection, type InspectionEvent, type MailroomNode } from '../../runtime/index.ts';
 import { readEvents } from '../../runtime/event-log.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { startChild } from '../helpers/processes.ts';

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { assign, setup } from 'xstate';
 import { createNode, defineActor, defineSaga, tell, type InspectionEvent, type MailroomNode, type SagaContext } from '../../runtime/index.ts';
-import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
+import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
 
 /**
  * A participant whose behaviour each test sets: `configure {mode, undoFailures, retryAfterMs, commitDrops}` then the

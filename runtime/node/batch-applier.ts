@@ -1,0 +1,147 @@
+/**
+ * Applies a batch's messages to their actors, one at a time and in order, gathering what the batch will commit.
+ * A message that fails — a throwing step, an output that can't be stored, an unreadable record, a tell to a service
+ * that never registered, an injected error — fails alone: it is counted, its actor is blocked until its retry
+ * (later messages of that actor stay pending, others go on), and after `maxDeliveries` it is dead-lettered.
+ */
+import { ActorStepError } from '../actor/hosted-actor.ts';
+import { InjectedFault } from '../chaos/chaos-rule.ts';
+import type { PartitionKeys } from '../keys.ts';
+import type { Batch, TurnOutput } from './batch.ts';
+import { addDeadLetter, type DeadLetterPlace } from './dead-letter.ts';
+import { envelopeFields, outcomeOf, type Envelope } from './envelope.ts';
+import type { PartitionActors } from './partition-actors.ts';
+import type { RetrySchedule } from './retry-schedule.ts';
+import { answerOf, encodeTurn, NeedsLookup } from './turn-output.ts';
+import type { WorkerContext } from './worker-context.ts';
+
+const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as const;
+
+export class BatchApplier {
+  constructor(
+    private readonly ctx: WorkerContext,
+    private readonly place: DeadLetterPlace,
+    private readonly keys: PartitionKeys,
+    private readonly actors: PartitionActors,
+    private readonly retries: RetrySchedule,
+  ) {}
+
+  /** Applies every message (their actors loaded), then counts the failures. */
+  async apply(batch: Batch, envelopes: readonly Envelope[], now: number): Promise<void> {
+    for (const env of envelopes) await this.applyLookingUp(batch, env, now);
+    for (const failure of batch.failures) await this.failed(batch, failure.env, failure.error);
+  }
+
+  /** Applies one message; a tell to a service not yet known here is looked up, then the message applied again. */
+  private async applyLookingUp(batch: Batch, env: Envelope, now: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.applyOne(batch, env, now);
+        return;
+      } catch (error) {
+        if (!(error instanceof NeedsLookup) || attempt > 0) throw error;
+        try {
+          await this.ctx.router.partitions(error.service);
+        } catch (lookup) {
+          if ((lookup as { code?: unknown }).code !== 'UNKNOWN_SERVICE') throw lookup;
+          this.block(batch, env, new ActorStepError(env.address, env.event.type, lookup));
+          return;
+        }
+      }
+    }
+  }
+
+  private applyOne(batch: Batch, env: Envelope, now: number): void {
+    const actor = this.actors.get(env.address);
+    if (!actor) {
+      const broken = batch.unreadable.get(env.address);
+      if (broken !== undefined) return this.block(batch, env, new ActorStepError(env.address, env.event.type, broken));
+      this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(this.actors.whyUnroutable(env.address)), 'undeliverable');
+      return;
+    }
+    if (batch.blocked.has(env.address) || this.retries.isBlocked(env.address, now)) {
+      batch.blocked.add(env.address);
+      return; // stays pending, in order, until the actor's failed message is retried
+    }
+    if (batch.seenInBatch.has(env.id)) {
+      batch.acks.push(env.streamId);
+      if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: answerOf(actor, undefined, false, true) });
+      return;
+    }
+    actor.lastUsed = now;
+    // Chaos hits messages between actors, not a node's own timers and effect outcomes.
+    const hit = env.kind ? null : this.ctx.chaos.pick(MESSAGE_FAULTS, { service: this.ctx.service, messageType: env.event.type });
+    if (hit) {
+      switch (hit.rule.kind) {
+        case 'drop': // lost on the way: acked, never applied, not remembered (a resend with its id is applied)
+          batch.acks.push(env.streamId);
+          return;
+        case 'duplicate': // delivered again after this commit, with the same message id
+          batch.copies.push(envelopeFields(env));
+          break;
+        case 'error':
+          return this.block(batch, env, new ActorStepError(env.address, env.event.type, new InjectedFault(hit.rule)));
+        default: // latency, delay
+          batch.delayMs = Math.max(batch.delayMs, hit.latencyMs);
+      }
+    }
+    if (env.kind === 'timer' && actor.timerFor(env.id) === undefined) {
+      // A firing of a timer that was cancelled or re-armed after it fell due.
+      this.markDone(batch, env);
+      return;
+    }
+    const outcome = outcomeOf(env);
+    if (outcome && actor.effectKey(outcome.invokeId) !== outcome.key) {
+      // The outcome of an effect the actor no longer waits for (stopped, or started again since): nothing to apply.
+      this.markDone(batch, env);
+      return;
+    }
+    let turn: TurnOutput | undefined;
+    try {
+      actor.step(env.event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out, now)) });
+    } catch (error) {
+      if (!(error instanceof ActorStepError)) throw error;
+      if (error.cause instanceof NeedsLookup) throw error.cause;
+      return this.block(batch, env, error);
+    }
+    this.retries.clear(env.address);
+    if (env.kind === 'timer') {
+      actor.dropTimer(env.id);
+      batch.inspections.push({ type: 'timer.fired', at: Date.now(), source: this.ctx.service, actor: env.address, timerId: env.event.type, dueAt: env.sentAt });
+    }
+    for (const [, value] of turn!.timers) if (value && value[0] < batch.earliestTimer) batch.earliestTimer = value[0];
+    this.markDone(batch, env);
+    batch.received.push(env);
+    batch.add(actor, turn!);
+  }
+
+  private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
+    addDeadLetter(batch, this.place, streamId, fields, deliveries, error, why);
+  }
+
+  private block(batch: Batch, env: Envelope, error: ActorStepError): void {
+    batch.blocked.add(env.address);
+    batch.failures.push({ env, error });
+  }
+
+  private markDone(batch: Batch, env: Envelope): void {
+    batch.acks.push(env.streamId);
+    batch.seen.push(env.id);
+    batch.seenInBatch.add(env.id);
+    if (env.deliveries > 1) batch.triesDel.push(env.id);
+  }
+
+  /** Counts a failed message; after `maxDeliveries` it becomes a dead letter, else its actor waits for a retry. */
+  private async failed(batch: Batch, env: Envelope, error: ActorStepError): Promise<void> {
+    const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
+    if (tries >= this.ctx.settings.maxDeliveries) {
+      this.retries.clear(env.address);
+      this.deadLetter(batch, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`);
+      return;
+    }
+    this.retries.schedule(env.address, this.ctx.clock.now() + this.ctx.settings.retryBaseMs * 2 ** (tries - 1));
+    batch.blocked.add(env.address);
+    this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);
+  }
+
+}
