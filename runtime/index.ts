@@ -28,8 +28,8 @@ export type { Clock, Random } from './clock.ts';
 // The HTTP frame every process builds on.
 export { createServiceApp, ErrorBodySchema } from './http/service-app.ts';
 export type { ServiceAppOptions } from './http/service-app.ts';
-export { HttpError } from './http/http-error.ts';
-export type { ErrorBody as HttpErrorBody } from './http/http-error.ts';
+export { HttpError, validationError } from './http/http-error.ts';
+export type { ErrorBody as HttpErrorBody, ValidationIssue } from './http/http-error.ts';
 export { listen } from './http/listen.ts';
 export { onShutdown } from './process/shutdown.ts';
 export { DEFAULT_PORTS, SERVICE_NAMES, hostOf, keyPrefixOf, portOf } from './config.ts';

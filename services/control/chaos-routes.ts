@@ -5,7 +5,7 @@
  * `chaos.action`), so the panel can show a fault next to what it caused.
  */
 import { Elysia } from 'elysia';
-import { CHAOS_KINDS, HttpError, ruleProblems, type ChaosRule, type ChaosTarget, type ProcessAction } from '../../runtime/index.ts';
+import { CHAOS_KINDS, HttpError, ruleProblems, type ChaosRule, type ChaosTarget, type ProcessAction, validationError } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
 import { ControlErrorCode, NewRuleSchema, PauseBodySchema, ProcessCommandBodySchema, ProcessParamsSchema, ScenarioBodySchema, ServiceParamsSchema, type NewRule, type ScenarioResult } from './protocol.ts';
 import { scenarioNamed, SCENARIOS } from './scenarios.ts';
@@ -136,7 +136,7 @@ export function chaosRoutes(ctx: ControlContext) {
     .post(
       '/processes/:name/:action',
       async ({ params, body, set }) => {
-        if (body?.signal && params.action !== 'kill') throw new HttpError(422, 'VALIDATION', 'body.signal applies to kill only', [{ path: 'body.signal', message: 'body.signal applies to kill only' }]);
+        if (body?.signal && params.action !== 'kill') throw validationError('body.signal', 'body.signal applies to kill only');
         set.status = 202;
         return command(params.name, params.action, body?.signal);
       },

@@ -3,7 +3,7 @@
  * (batched, resumable with `Last-Event-ID` or `?from=`), and the saga counters the Overview shows.
  */
 import { Elysia } from 'elysia';
-import { HttpError } from '../../runtime/index.ts';
+import { HttpError, validationError } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
 import { eventFilter, inspectionEventStream, withId } from './event-stream.ts';
 import { ControlErrorCode, EVENT_ID_PATTERN, EventsQuerySchema, inRange, LIMITS, StreamQuerySchema } from './protocol.ts';
@@ -33,7 +33,7 @@ export function eventRoutes(ctx: ControlContext) {
       ({ query, request, server }) => {
         const header = request.headers.get('last-event-id');
         if (header !== null && !EVENT_ID_PATTERN.test(header)) {
-          throw new HttpError(422, 'VALIDATION', `the Last-Event-ID header is not an event id: ${header.slice(0, 60)}`, [{ path: 'headers.last-event-id', message: 'not an event id' }]);
+          throw validationError('headers.last-event-id', `the Last-Event-ID header is not an event id: ${header.slice(0, 60)}`);
         }
         if (ctx.streams.open >= ctx.streams.max) {
           throw new HttpError(503, ControlErrorCode.tooManyStreams, `${ctx.streams.max} live streams are open already; close a panel tab`);

@@ -4,7 +4,7 @@
  * frame's); every mutating route needs `Authorization: Bearer <token>`.
  */
 import { t, type Static } from 'elysia';
-import { CHAOS_KINDS, HttpError, KILL_SIGNALS, PROCESS_ACTIONS, type ChaosRule } from '../../runtime/index.ts';
+import { CHAOS_KINDS, HttpError, KILL_SIGNALS, PROCESS_ACTIONS, type ChaosRule, validationError } from '../../runtime/index.ts';
 
 export const ControlErrorCode = {
   unauthorized: 'UNAUTHORIZED',
@@ -40,7 +40,7 @@ export function inRange(field: string, value: number | undefined, [min, max, fal
   if (value === undefined) return fallback;
   if (value >= min && value <= max) return value;
   const message = `${field} is invalid: expected ${min}–${max}, got ${value}`;
-  throw new HttpError(422, 'VALIDATION', message, [{ path: field, message }]);
+  throw validationError(field, message);
 }
 
 // ── Actors and machines ────────────────────────────────────────────────────────────────────────────────────────

@@ -5,7 +5,7 @@
  * `node.waitFor`. Every error is an `HttpError` whose message says what to change or when to retry.
  */
 import { Elysia } from 'elysia';
-import { AskTimeoutError, ErrorBodySchema, HttpError, type ActorView, type MailroomNode } from '../../runtime/index.ts';
+import { AskTimeoutError, ErrorBodySchema, HttpError, type ActorView, type MailroomNode, validationError } from '../../runtime/index.ts';
 import {
   InventoryErrorCode as E,
   linesProblem,
@@ -138,7 +138,7 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
       '/reservations',
       async ({ body }) => {
         const problem = linesProblem(body.lines);
-        if (problem) throw new HttpError(422, 'VALIDATION', `body.lines is invalid: ${problem}`, { orderId: body.orderId });
+        if (problem) throw validationError('body.lines', `body.lines is invalid: ${problem}`);
         const { state, context } = await commandReservation(body.orderId, { type: 'reserve', lines: body.lines });
         if (context.lines.length > 0 && !sameLines(context.lines, body.lines)) {
           throw new HttpError(

@@ -4,7 +4,7 @@
  * from the committed state with `node.read` / `node.list`, without a message.
  */
 import { Elysia } from 'elysia';
-import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode } from '../../runtime/index.ts';
+import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, validationError } from '../../runtime/index.ts';
 import {
   CreateOrderBodySchema,
   ListOrdersQuerySchema,
@@ -162,7 +162,7 @@ async function listPage(node: MailroomNode, limit: number, cursor: string | unde
 /** The frame's own 422 shape for a value its schema could not range-check (see `ListOrdersQuerySchema`). */
 function outOfRange(field: string, value: number, range: { min: number; max: number }): HttpError {
   const message = `${field} is invalid: expected ${range.min}–${range.max}, got ${value}`;
-  return new HttpError(422, 'VALIDATION', message, [{ path: field, message }]);
+  return validationError(field, message);
 }
 
 type Position = { scan: string | null; skip: number };

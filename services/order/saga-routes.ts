@@ -5,7 +5,7 @@
  * (`node.ask`), so the answer is the saga as committed after it acted, and two operators acting at once cannot both win.
  */
 import { Elysia } from 'elysia';
-import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, type Saga, type SagaContext } from '../../runtime/index.ts';
+import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, type Saga, type SagaContext, validationError } from '../../runtime/index.ts';
 import {
   ListSagasQuerySchema,
   ResolveBodySchema,
@@ -68,7 +68,7 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
         const limit = query.limit ?? SAGA_PAGE_LIMIT.default;
         if (limit < SAGA_PAGE_LIMIT.min || limit > SAGA_PAGE_LIMIT.max) {
           const message = `query.limit is invalid: expected ${SAGA_PAGE_LIMIT.min}–${SAGA_PAGE_LIMIT.max}, got ${limit}`;
-          throw new HttpError(422, 'VALIDATION', message, [{ path: 'query.limit', message }]);
+          throw validationError('query.limit', message);
         }
         const page = await listPage(node, type, limit, query.cursor, (state) => !query.state || sagaStatusOf(state, undoStates) === query.state);
         const views = await Promise.all(page.addresses.map((address) => node.read<Ctx>(address)));

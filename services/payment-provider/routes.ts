@@ -4,7 +4,7 @@
  * (`/faults`).
  */
 import { Elysia } from 'elysia';
-import { ErrorBodySchema, HttpError } from '../../runtime/index.ts';
+import { ErrorBodySchema, HttpError, validationError } from '../../runtime/index.ts';
 import type { FaultInjector } from './faults.ts';
 import type { Ledger } from './ledger.ts';
 import {
@@ -127,7 +127,7 @@ export function providerRoutes({ ledger, faults }: ProviderRoutesOptions) {
       async ({ query }) => {
         if (query.limit !== undefined && (query.limit < 1 || query.limit > MAX_LEDGER_LIMIT)) {
           const message = `query.limit is invalid: expected an integer from 1 to ${MAX_LEDGER_LIMIT}, got ${query.limit}`;
-          throw new HttpError(422, 'VALIDATION', message, [{ path: 'query.limit', message }]);
+          throw validationError('query.limit', message);
         }
         const [view, requests] = await Promise.all([ledger.view(query), faults.counts()]);
         return { ...view, requests };
