@@ -126,7 +126,7 @@ describe('gateway over real processes', () => {
       reservation: { orderId, state: 'committed' },
       payment: { orderId, state: 'charged', amount: total, chargeId: expect.any(String) },
       shipment: { orderId, state: 'scheduled', trackingId: expect.any(String) },
-      saga: { orderId, state: 'completed', status: 'completed' },
+      saga: { orderId, status: 'completed', step: 'completed' },
       degraded: [],
     });
     expect(full.body.reservation.lines).toEqual(expect.arrayContaining(lines));
