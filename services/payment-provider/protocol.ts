@@ -12,7 +12,7 @@ export const PROVIDER_API = {
   description:
     'A simulated external card processor: idempotent charges, refunds and voids recorded once per idempotency key in a ledger, and failure injection. The payment service is its only client.',
   tags: [
-    { name: 'card', description: 'Charges, refunds and voids, each once per idempotency key' },
+    { name: 'card requests', description: 'Charges, refunds and voids, each once per idempotency key' },
     { name: 'ledger', description: 'What was charged and refunded, with totals and the card requests received' },
     { name: 'faults', description: 'Failure injection into card requests: an error rate, latency, an expiry' },
   ] satisfies DocumentTag[],
@@ -48,7 +48,7 @@ const IdempotencyKey = t.String({
   examples: ['charge:ord-1'],
 });
 const Amount = t.Integer({ minimum: 1, maximum: MAX_AMOUNT_CENTS, description: 'In cents' });
-const Id = (description: string) => t.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', description });
+const Id = (description: string, example: string) => t.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', description, examples: [example] });
 
 // ─── charges ──────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -71,7 +71,7 @@ export type Charge = typeof ChargeSchema.static;
 // ─── refunds ──────────────────────────────────────────────────────────────────────────────────────────────────
 
 export const RefundRequestSchema = t.Object(
-  { idempotencyKey: IdempotencyKey, chargeId: Id('The charge to refund (from POST /charges)'), amount: Amount },
+  { idempotencyKey: IdempotencyKey, chargeId: Id('The charge to refund (from POST /charges)', 'ch_0123456789abcdef'), amount: Amount },
   { examples: [{ idempotencyKey: `refund:${EXAMPLE.orderId}`, chargeId: 'ch_0123456789abcdef', amount: 598 }] },
 );
 export type RefundRequest = typeof RefundRequestSchema.static;
