@@ -230,12 +230,14 @@ function finishOperation(method: string, path: string, op: Json, facts: RouteFac
   const hasParams = parameters.length > 0;
   const hasBody = !!out.requestBody;
   const mutating = MUTATING.has(method);
-  if (hasBody) {
-    add(400, FRAME[400]);
-    add(413, FRAME[413]);
-    add(415, FRAME[415]);
+  // The frame reads any body a changing request carries, even to an operation that takes none.
+  if (hasBody || mutating) {
+    const none = hasBody ? '' : ' (this operation takes no body; send none)';
+    add(400, FRAME[400] + none);
+    add(413, FRAME[413] + none);
+    add(415, FRAME[415] + none);
   }
-  if (hasBody || hasParams) {
+  if (hasBody || hasParams || mutating) {
     // A route's own 422 (a rule its schema cannot say) comes on top of the frame's validation.
     if (responses[422] && !String(responses[422].description).includes('VALIDATION')) responses[422] = { ...responses[422], description: `${responses[422].description}; or ${FRAME[422]}` };
     add(422, FRAME[422]);
