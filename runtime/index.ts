@@ -28,9 +28,11 @@ export type { Clock, Random } from './clock.ts';
 // The HTTP frame every process builds on.
 export { createServiceApp, ErrorBodySchema } from './http/service-app.ts';
 export type { ServiceAppOptions } from './http/service-app.ts';
-export { HttpError } from './http/http-error.ts';
-export type { ErrorBody as HttpErrorBody } from './http/http-error.ts';
+export { HttpError, validationError } from './http/http-error.ts';
+export type { ErrorBody as HttpErrorBody, ValidationIssue } from './http/http-error.ts';
 export { listen } from './http/listen.ts';
+export { answers, pageLimit } from './http/openapi-document.ts';
+export type { BearerSecurity, DocumentTag } from './http/openapi-document.ts';
 export { onShutdown } from './process/shutdown.ts';
 export { DEFAULT_PORTS, SERVICE_NAMES, hostOf, keyPrefixOf, portOf } from './config.ts';
 export type { ProcessName, ServiceName } from './config.ts';

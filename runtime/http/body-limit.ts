@@ -1,8 +1,10 @@
 /**
  * Request bodies are read by the service frame itself, with a size cap, instead of by Elysia's default parsers: a
  * declared `Content-Length` over the cap is refused before anything is read, and a body that turns out bigger than
- * it says (or is chunked) is cut off at the cap. Either way the caller gets a 413, and a body that is not the JSON
- * it claims to be gets a 400 naming the problem.
+ * it says (or is chunked) is cut off at the cap. Either way the caller gets a 413, a body that is not the JSON
+ * it claims to be gets a 400 naming the problem, and a body of any other content type a 415: every Mailroom route
+ * takes JSON, and reading a form or text as if it were would answer "Expected object" about a body the caller never
+ * meant as one.
  */
 import { HttpError } from './http-error.ts';
 
@@ -93,18 +95,15 @@ function tamed(value: unknown): unknown {
   return value;
 }
 
-function formToObject(form: FormData | URLSearchParams): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of form.entries()) {
-    const prev = out[key];
-    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
-  return out;
+/** The only request content type: JSON (`application/json`, or any `+json` type, e.g. `application/merge-patch+json`). */
+export function isJsonType(contentType: string): boolean {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
 /**
- * Parses a body by its content type, within the size cap: JSON (400 `MALFORMED_JSON` if it is not), text, forms;
- * anything else as an ArrayBuffer. An empty body is `undefined`, so a route that needs one reports it missing.
+ * Parses a JSON body within the size cap (400 `MALFORMED_JSON` if it is not JSON; 415 `UNSUPPORTED_MEDIA_TYPE` for
+ * any other content type, or none). An empty body is `undefined`, so a route that needs one reports it missing.
  *
  * @example
  * app.onParse(({ request, contentType }) => parseBodyWithin(request, contentType, 64 * 1024));
@@ -112,31 +111,20 @@ function formToObject(form: FormData | URLSearchParams): Record<string, unknown>
 export async function parseBodyWithin(request: Request, contentType: string, limit: number): Promise<unknown> {
   const bytes = await readBodyWithin(request, limit);
   if (bytes.byteLength === 0) return undefined;
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
-
-  if (type === 'application/json' || type.endsWith('+json')) {
-    const text = new TextDecoder().decode(bytes);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${reason}`);
-    }
-    return tamed(value);
+  if (!isJsonType(contentType)) {
+    const sent = contentType.trim() === '' ? 'no Content-Type' : `Content-Type ${JSON.stringify(contentType.slice(0, 100))}`;
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `the request body came with ${sent}; send JSON with Content-Type: application/json`, {
+      contentType: contentType.slice(0, 100),
+      accepted: ['application/json'],
+    });
   }
-  if (type.startsWith('text/')) return new TextDecoder().decode(bytes);
-  if (type === 'application/x-www-form-urlencoded') {
-    return tamed(formToObject(new URLSearchParams(new TextDecoder().decode(bytes))));
+  const text = new TextDecoder().decode(bytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${reason}`);
   }
-  if (type === 'multipart/form-data') {
-    let form: FormData;
-    try {
-      form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
-    } catch {
-      throw new HttpError(400, 'MALFORMED_BODY', 'request body is not valid multipart/form-data');
-    }
-    return tamed(formToObject(form));
-  }
-  return bytes.buffer;
+  return tamed(value);
 }

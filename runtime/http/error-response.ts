@@ -5,7 +5,7 @@
  * caller.
  */
 import { ValidationError } from 'elysia';
-import { HttpError, type ErrorBody } from './http-error.ts';
+import { HttpError, type ErrorBody, type ValidationIssue } from './http-error.ts';
 
 /** Logs one unexpected error once; the service frame passes `console.error` with the service name. */
 export type ErrorLogger = (line: string, error: unknown) => void;
@@ -22,7 +22,7 @@ export function errorResponse(status: number, body: ErrorBody): Response {
   return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
 }
 
-type Issue = { path: string; message: string };
+type Issue = ValidationIssue;
 
 /** `/items/0` under `body` → `body.items.0`; the root is just `body`. */
 function fieldName(type: string, pointer: string): string {
@@ -116,7 +116,7 @@ export function toErrorResponse(code: string | number, error: unknown, request: 
     return errorResponse(422, {
       code: 'VALIDATION',
       message: issues.map((i) => i.message).join('; '),
-      details: issues,
+      details: { issues },
     });
   }
 

@@ -4,12 +4,19 @@
  * Anything else thrown is a bug and becomes a logged 500 `INTERNAL` (see `error-response.ts`).
  */
 
-/** The JSON body of every error response: a literal code for programs, a message for people. */
+/**
+ * The JSON body of every error response: a literal code for programs, a message for people, and `details`, always
+ * an object of named facts (`{ orderId }`, `{ dependency, retryAfterMs }`; a validation failure's are
+ * `{ issues: [{ path, message }] }`).
+ */
 export type ErrorBody = {
   code: string;
   message: string;
-  details?: unknown;
+  details?: Record<string, unknown>;
 };
+
+/** One field a request got wrong: `body.lines.0.qty`, and a sentence about it. */
+export type ValidationIssue = { path: string; message: string };
 
 /**
  * An error with an HTTP status and a stable, literal code (as elysia's `src/error.ts` errors carry).
@@ -24,7 +31,7 @@ export class HttpError<const Code extends string = string> extends Error {
     readonly status: number,
     readonly code: Code,
     message: string,
-    readonly details?: unknown,
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -35,4 +42,14 @@ export class HttpError<const Code extends string = string> extends Error {
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, details: this.details };
   }
+}
+
+/**
+ * The 422 `VALIDATION` a route throws for a field its schema could not check, shaped as the frame's own.
+ *
+ * @example
+ * throw validationError('query.limit', 'query.limit is invalid: expected 1–100, got 0');
+ */
+export function validationError(path: string, message: string): HttpError<'VALIDATION'> {
+  return new HttpError(422, 'VALIDATION', message, { issues: [{ path, message }] });
 }

@@ -4,15 +4,18 @@
  * `/swagger`, caps request bodies at 64 KiB, and answers every error as JSON `{ code, message, details? }` — never
  * a stack trace. A process adds its routes with `.use(routes)` and starts it with `listen(app, port)`.
  */
-import { openapi } from '@elysiajs/openapi';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Elysia, t } from 'elysia';
 import { DEFAULT_BODY_LIMIT, declaredSizeError, parseBodyWithin } from './body-limit.ts';
 import { errorResponse, toErrorResponse, type ErrorLogger } from './error-response.ts';
 import { checkHealth, type HealthCheck } from './health.ts';
+import { openApiDocuments, type BearerSecurity, type DocumentTag } from './openapi-document.ts';
 import { swaggerUi } from './swagger-ui.ts';
 import { crossSiteRefusal, trustedOrigins } from './cross-site.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
+
+// The frame's own document route reads every route of the app it is part of, whatever their types.
+type AnyElysia = Elysia<any, any, any, any, any, any, any>;
 
 // @elysiajs/openapi registers TypeBox's `email` format as a check that builds a new valibot pipeline on every call
 // (7.5% of the order service's CPU under load). Same rule, compiled once.
@@ -23,8 +26,12 @@ export type ServiceAppOptions = {
   /** The process name, as in `runtime/config.ts` (`order`, `gateway`, …). */
   name: string;
   version?: string;
-  /** One line for the OpenAPI document. */
+  /** What the process is for: the OpenAPI document's description (Swagger UI shows it first). */
   description?: string;
+  /** The tags its operations use, each with a sentence (`health` is the frame's own). */
+  tags?: DocumentTag[];
+  /** A bearer token guards the changing requests (the routes check it; the document declares it for Authorize). */
+  bearer?: BearerSecurity;
   /** Dependency checks reported by `/health` (a failing one makes it a 503). */
   checks?: Record<string, HealthCheck>;
   /** Largest request body accepted, in bytes (default 64 KiB). */
@@ -38,20 +45,27 @@ export type ServiceAppOptions = {
   chaos?: RuleBook;
 };
 
-/** The error body schema, for routes that document their error responses in OpenAPI. */
+/**
+ * The error body schema, for routes that document their error responses in OpenAPI (the document shows it as the
+ * one `Error` component).
+ */
 export const ErrorBodySchema = t.Object(
-  { code: t.String(), message: t.String(), details: t.Optional(t.Unknown()) },
-  { description: 'Every error: a literal code, a message a person can act on, optional details' },
+  { code: t.String(), message: t.String(), details: t.Optional(t.Record(t.String(), t.Unknown())) },
+  { description: 'Every error: a literal code, a message a person can act on, optional details (an object of named facts)' },
 );
 
 const HealthSchema = t.Object({
   status: t.Union([t.Literal('ok'), t.Literal('degraded')]),
   service: t.String(),
   version: t.String(),
-  pid: t.Number(),
-  uptimeMs: t.Number(),
-  checks: t.Optional(t.Record(t.String(), t.Unknown())),
+  pid: t.Integer(),
+  uptimeMs: t.Integer(),
+  checks: t.Optional(t.Record(t.String(), t.Unknown(), { description: 'Each dependency check: ok, ms and the error of a failed one' })),
 });
+
+const HEALTH_TAG: DocumentTag = { name: 'health', description: 'Whether the process is up and reaches what it depends on (the supervisor waits for a 200 here)' };
+const FRAME_NOTE =
+  'Every error is JSON `{code, message, details?}` (the `Error` schema). Request bodies are JSON only (415 otherwise), 64 KiB at most (413). A changing request from another site’s page is refused (403); a Host other than 127.0.0.1 or localhost is refused (421).';
 
 /**
  * An Elysia app with health, OpenAPI + offline Swagger UI, a body cap and JSON errors.
@@ -68,8 +82,17 @@ export function createServiceApp(options: ServiceAppOptions) {
   const log: ErrorLogger = options.log ?? ((line) => console.error(`[${options.name}] ${line}`));
   const trusted = new Set(trustedOrigins());
 
+  const app = new Elysia({ name: `mailroom:service:${options.name}` });
+  const documents = openApiDocuments(app as AnyElysia, {
+    title: `${options.name} API`,
+    version,
+    description: [options.description, FRAME_NOTE].filter(Boolean).join('\n\n'),
+    tags: [HEALTH_TAG, ...(options.tags ?? [])],
+    bearer: options.bearer,
+    chaos: options.chaos !== undefined,
+  });
   return (
-    new Elysia({ name: `mailroom:service:${options.name}` })
+    app
       // Before routing, so an oversized upload to any path (even an unknown one) is refused unread.
       .onRequest(async ({ request }) => {
         const error = declaredSizeError(request, limit) ?? crossSiteRefusal(request, trusted);
@@ -90,15 +113,7 @@ export function createServiceApp(options: ServiceAppOptions) {
       })
       .onParse({ as: 'global' }, ({ request, contentType }) => parseBodyWithin(request, contentType, limit))
       .onError({ as: 'global' }, ({ code, error, request }) => toErrorResponse(code, error, request, log))
-      .use(
-        openapi({
-          provider: null,
-          specPath: '/swagger/json',
-          documentation: {
-            info: { title: `${options.name} API`, version, description: options.description ?? '' },
-          },
-        }),
-      )
+      .get('/swagger/json', ({ request }) => documents.for(request), { detail: { hide: true } })
       .use(swaggerUi({ title: `${options.name} API` }))
       .get(
         '/health',
@@ -109,7 +124,11 @@ export function createServiceApp(options: ServiceAppOptions) {
         },
         {
           response: { 200: HealthSchema, 503: HealthSchema },
-          detail: { summary: 'Liveness and dependency checks', tags: ['health'] },
+          detail: {
+            summary: 'Liveness and dependency checks',
+            tags: ['health'],
+            responses: { 200: { description: 'Up, and every dependency check passed' }, 503: { description: 'Up, but a dependency check failed (status degraded; checks says which)' } },
+          },
         },
       )
   );

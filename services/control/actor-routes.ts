@@ -4,10 +4,10 @@
  * the machines themselves — an actor type's as its nodes registered it, and the circuit breaker's.
  */
 import { Elysia } from 'elysia';
-import { circuitBreakerMachine, HttpError, InvalidAddressError, InvalidCursorError, machineGraph, UnknownServiceError } from '../../runtime/index.ts';
+import { answers, circuitBreakerMachine, ErrorBodySchema, HttpError, InvalidAddressError, InvalidCursorError, machineGraph, UnknownServiceError } from '../../runtime/index.ts';
 import { TRANSITIONS_PER_ACTOR } from './actor-history.ts';
 import type { ControlContext } from './context.ts';
-import { ActorListQuerySchema, ActorPageSchema, ActorParamsSchema, ControlErrorCode, inRange, LIMITS, MachineParamsSchema } from './protocol.ts';
+import { ActorDetailSchema, ActorListQuerySchema, ActorPageSchema, ActorParamsSchema, ControlErrorCode, inRange, LIMITS, MachineGraphSchema, MachineParamsSchema } from './protocol.ts';
 
 const tags = ['actors'];
 const breakerGraph = machineGraph(circuitBreakerMachine);
@@ -45,8 +45,17 @@ export function actorRoutes(ctx: ControlContext) {
         ctx.view.actors.list({ service: query.service, type: query.type, match: idPattern(query.q), cursor: query.cursor, limit: inRange('query.limit', query.limit, LIMITS.actors) }).catch(asHttp),
       {
         query: ActorListQuerySchema,
-        response: { 200: ActorPageSchema },
-        detail: { summary: 'Page through actors (one service or all), by type and id prefix or glob', tags },
+        response: { 200: ActorPageSchema, 400: ErrorBodySchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
+        detail: {
+          summary: 'Page through actors (one service or all), by type and id prefix or glob',
+          tags,
+          responses: answers({
+            200: 'One page of actors with their states',
+            400: 'INVALID_CURSOR: the cursor is not one this control plane handed out',
+            404: 'UNKNOWN_SERVICE: no node of this service ever ran here',
+            422: 'VALIDATION: limit outside 1–500',
+          }),
+        },
       },
     )
     .get(
@@ -60,14 +69,21 @@ export function actorRoutes(ctx: ControlContext) {
       },
       {
         params: ActorParamsSchema,
+        response: { 200: ActorDetailSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
         detail: {
           summary: 'One actor: state, context, version, its machine as a graph, its last 50 transitions (newest first)',
           tags,
+          responses: answers({
+            200: 'The actor',
+            404: 'ACTOR_NOT_FOUND: no actor at this address has committed a state; UNKNOWN_SERVICE: no node of this service ever ran here',
+            422: 'INVALID_ADDRESS: the address is not service/type/id',
+          }),
         },
       },
     )
     .get('/machines/breaker', () => breakerGraph, {
-      detail: { summary: 'The circuit breaker’s machine as a graph (every breaker runs it)', tags },
+      response: { 200: MachineGraphSchema },
+      detail: { summary: 'The circuit breaker’s machine as a graph (every breaker runs it)', tags, responses: answers({ 200: 'The breaker’s machine' }) },
     })
     .get(
       '/machines/:service/:type',
@@ -78,7 +94,12 @@ export function actorRoutes(ctx: ControlContext) {
       },
       {
         params: MachineParamsSchema,
-        detail: { summary: 'An actor type’s machine as a graph (states, transitions), as its nodes registered it', tags },
+        response: { 200: MachineGraphSchema, 404: ErrorBodySchema },
+        detail: {
+          summary: 'An actor type’s machine as a graph (states, transitions), as its nodes registered it',
+          tags,
+          responses: answers({ 200: 'The machine', 404: 'MACHINE_NOT_FOUND: no node of this service registered this actor type' }),
+        },
       },
     );
 }

@@ -4,8 +4,9 @@
  * is reported, breaker by breaker, as `unreachable` with what was last known — not as an error.
  */
 import { Elysia } from 'elysia';
-import type { BreakerStats } from '../../runtime/index.ts';
+import { answers, type BreakerStats } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
+import { BreakerRowsSchema } from './protocol.ts';
 import { callUpstream } from './upstream.ts';
 
 /** Where the breakers live, and the dependencies each process guards (listed even before it first answers). */
@@ -78,7 +79,9 @@ export function breakerRoutes(ctx: ControlContext) {
   };
 
   return new Elysia({ name: 'control:breakers' }).get('/breakers', async () => (await Promise.all(BREAKER_SOURCES.map(poll))).flat(), {
+    response: { 200: BreakerRowsSchema },
     detail: {
+      responses: answers({ 200: 'Every breaker; one whose process is down is `unreachable`, with what was last known' }),
       summary: 'Every circuit breaker of every process: state, reason, window, thresholds, last trips',
       description: 'A process that is down is listed with state `unreachable` (and what was last known), not as an error.',
       tags: ['breakers'],

@@ -5,9 +5,26 @@
  * `chaos.action`), so the panel can show a fault next to what it caused.
  */
 import { Elysia } from 'elysia';
-import { CHAOS_KINDS, HttpError, ruleProblems, type ChaosRule, type ChaosTarget, type ProcessAction } from '../../runtime/index.ts';
+import { answers, CHAOS_KINDS, ErrorBodySchema, HttpError, ruleProblems, type ChaosRule, type ChaosTarget, type ProcessAction, validationError } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
-import { ControlErrorCode, NewRuleSchema, PauseBodySchema, ProcessCommandBodySchema, ProcessParamsSchema, ScenarioBodySchema, ServiceParamsSchema, type NewRule, type ScenarioResult } from './protocol.ts';
+import {
+  ChaosRuleSchema,
+  ControlErrorCode,
+  NewRuleSchema,
+  PauseBodySchema,
+  ProcessCommandBodySchema,
+  ProcessCommandSchema,
+  ProcessParamsSchema,
+  RuleRemovedSchema,
+  RulesClearedSchema,
+  ScenarioBodySchema,
+  ScenarioResultSchema,
+  ScenariosSchema,
+  ServiceParamsSchema,
+  type NewRule,
+  type ScenarioResult,
+} from './protocol.ts';
+import { t } from 'elysia';
 import { scenarioNamed, SCENARIOS } from './scenarios.ts';
 
 const tags = ['chaos'];
@@ -77,7 +94,10 @@ export function chaosRoutes(ctx: ControlContext) {
   };
 
   return new Elysia({ name: 'control:chaos' })
-    .get('/chaos/rules', () => ctx.chaos.list(), { detail: { summary: 'The failure rules in force (expired ones are gone)', tags } })
+    .get('/chaos/rules', () => ctx.chaos.list(), {
+      response: { 200: t.Array(ChaosRuleSchema) },
+      detail: { summary: 'The failure rules in force (expired ones are gone)', tags, responses: answers({ 200: 'The rules in force' }) },
+    })
     .post(
       '/chaos/rules',
       async ({ body, set }) => {
@@ -88,10 +108,13 @@ export function chaosRoutes(ctx: ControlContext) {
       },
       {
         body: NewRuleSchema,
+        response: { 201: ChaosRuleSchema, 422: ErrorBodySchema },
         detail: {
           summary: 'Add a failure rule (error, latency, drop, duplicate, delay, pause) with a probability and a duration',
-          description: 'Every problem with the rule is named in one 422 (`details.problems`). latencyMs is a number (fixed) or {min, max}.',
+          description:
+            'A body of the right shape with rules that do not fit together (a pause with a route, latency for an error rule, probability above 1, …) gets one 422 INVALID_CHAOS_RULE naming every problem in `details.problems`; a body of the wrong shape (a field missing or of the wrong type) gets the frame’s 422 VALIDATION with `details.issues`. latencyMs is a number (fixed) or {min, max}.',
           tags,
+          responses: answers({ 201: 'The rule, in force until expiresAt', 422: 'INVALID_CHAOS_RULE: every problem with the rule in details.problems' }),
         },
       },
     )
@@ -102,7 +125,11 @@ export function chaosRoutes(ctx: ControlContext) {
         record('chaos.rule', { rule: params.id, kind: 'removed', target: params.id, detail: 'removed by an operator' });
         return { removed: true, id: params.id };
       },
-      { detail: { summary: 'Remove one rule', tags } },
+      {
+        params: t.Object({ id: t.String({ minLength: 1, maxLength: 100, description: 'The rule’s id (from POST /control/chaos/rules)', examples: ['r-1'] }) }),
+        response: { 200: RuleRemovedSchema, 404: ErrorBodySchema },
+        detail: { summary: 'Remove one rule', tags, responses: answers({ 200: 'Removed', 404: 'RULE_NOT_FOUND: no rule with this id (expired or removed already?)' }) },
+      },
     )
     .delete(
       '/chaos/rules',
@@ -112,10 +139,11 @@ export function chaosRoutes(ctx: ControlContext) {
         record('chaos.rule', { kind: 'cleared', target: '*', detail: `${before.length} rule(s) removed by an operator` });
         return { removed: before.length };
       },
-      { detail: { summary: 'Remove every rule', tags } },
+      { response: { 200: RulesClearedSchema }, detail: { summary: 'Remove every rule', tags, responses: answers({ 200: 'Every rule removed' }) } },
     )
     .get('/chaos/scenarios', () => SCENARIOS.map(({ name, title, description, durationMs }) => ({ name, title, description, durationMs })), {
-      detail: { summary: 'The named scenarios (one click each in the panel)', tags },
+      response: { 200: ScenariosSchema },
+      detail: { summary: 'The named scenarios (one click each in the panel)', tags, responses: answers({ 200: 'The scenarios' }) },
     })
     .post(
       '/chaos/scenarios/:name',
@@ -132,19 +160,39 @@ export function chaosRoutes(ctx: ControlContext) {
         set.status = 201;
         return { scenario: scenario.name, rules, actions: actions.map(({ action, process }) => ({ action, process })) };
       },
-      { body: ScenarioBodySchema, detail: { summary: 'Start a scenario: its rules (for durationMs, default 60 s) and actions', tags } },
+      {
+        params: t.Object({ name: t.String({ minLength: 1, maxLength: 100, description: 'A scenario’s name (GET /control/chaos/scenarios)', examples: ['slow-inventory'] }) }),
+        body: ScenarioBodySchema,
+        response: { 201: ScenarioResultSchema, 404: ErrorBodySchema, 503: ErrorBodySchema },
+        detail: {
+          summary: 'Start a scenario: its rules (for durationMs, default 60 s) and actions',
+          tags,
+          responses: answers({
+            201: 'Started: its rules and the process commands sent',
+            404: 'SCENARIO_NOT_FOUND: no scenario with this name; UNKNOWN_PROCESS: the supervisor runs no process it acts on',
+            503: 'SUPERVISOR_UNAVAILABLE: the scenario acts on a process and no supervisor listens',
+          }),
+        },
+      },
     )
     .post(
       '/processes/:name/:action',
       async ({ params, body, set }) => {
-        if (body?.signal && params.action !== 'kill') throw new HttpError(422, 'VALIDATION', 'body.signal applies to kill only', [{ path: 'body.signal', message: 'body.signal applies to kill only' }]);
+        if (body?.signal && params.action !== 'kill') throw validationError('body.signal', 'body.signal applies to kill only');
         set.status = 202;
         return command(params.name, params.action, body?.signal);
       },
       {
         params: ProcessParamsSchema,
         body: ProcessCommandBodySchema,
+        response: { 202: ProcessCommandSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
         detail: {
+          responses: answers({
+            202: 'The supervisor has the command',
+            404: 'UNKNOWN_PROCESS: the supervisor runs no process with this name',
+            422: 'VALIDATION: a signal for another action than kill',
+            503: 'SUPERVISOR_UNAVAILABLE: no supervisor listens (start Mailroom with bun run dev or bun run start)',
+          }),
           summary: 'Kill, restart, stop, start, pause or resume a process (through the supervisor)',
           description: 'kill = SIGKILL (or body.signal); the supervisor restarts it with its backoff. restart = now. pause/resume = SIGSTOP/SIGCONT. 202: the supervisor has the command; GET /control/topology shows the effect.',
           tags,
@@ -163,7 +211,12 @@ export function chaosRoutes(ctx: ControlContext) {
       {
         params: ServiceParamsSchema,
         body: PauseBodySchema,
-        detail: { summary: 'Pause a service’s consumers for N seconds (a chaos pause rule)', tags },
+        response: { 201: ChaosRuleSchema, 404: ErrorBodySchema },
+        detail: {
+          summary: 'Pause a service’s consumers for N seconds (a chaos pause rule)',
+          tags,
+          responses: answers({ 201: 'The pause rule', 404: 'UNKNOWN_SERVICE: no node of this service ever ran here' }),
+        },
       },
     );
 }

@@ -67,7 +67,11 @@ export async function openControlContext(options: {
   const history = new ActorHistory();
   const sagas = new SagaStats();
   const rates = new RateSampler(view);
-  const load = new LoadGenerator({ gateway: () => options.origins('gateway') });
+  const load = new LoadGenerator({
+    gateway: () => options.origins('gateway'),
+    // Live stock from the SKU actor: the gateway's catalogue may be served by the legacy snapshot (the strangler).
+    stockOf: async (sku) => (await view.actors.read(`inventory/sku/${sku}`).catch(() => null))?.context?.onHand ?? null,
+  });
   const follow = options.follow ?? true;
   let tail: { stop(): Promise<void> } | undefined;
   if (follow) {

@@ -3,10 +3,10 @@
  * full payload, the error and the delivery count), replay one into its mailbox, or discard it.
  */
 import { Elysia } from 'elysia';
-import { HttpError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError } from '../../runtime/index.ts';
 import { asHttp } from './actor-routes.ts';
 import type { ControlContext } from './context.ts';
-import { ControlErrorCode, DeadLetterParamsSchema, DeadLetterQuerySchema, inRange, LIMITS } from './protocol.ts';
+import { ControlErrorCode, DeadLetterParamsSchema, DeadLetterQuerySchema, DeadLetterRowsSchema, DiscardedSchema, inRange, LIMITS, ReplayedSchema } from './protocol.ts';
 
 const tags = ['dead letters'];
 
@@ -39,7 +39,12 @@ export function deadLetterRoutes(ctx: ControlContext) {
       },
       {
         query: DeadLetterQuerySchema,
-        detail: { summary: 'The newest dead letters, newest first (event = its type; payload = the whole event)', tags },
+        response: { 200: DeadLetterRowsSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
+        detail: {
+          summary: 'The newest dead letters, newest first (event = its type; payload = the whole event)',
+          tags,
+          responses: answers({ 200: 'The dead letters', 404: 'UNKNOWN_SERVICE: no node of this service ever ran here', 422: 'VALIDATION: limit outside 1–500' }),
+        },
       },
     )
     .post(
@@ -50,7 +55,15 @@ export function deadLetterRoutes(ctx: ControlContext) {
         if (entry === null) throw missing(service, partition, id);
         return { replayed: true, service, partition, id, mailboxEntry: entry };
       },
-      { params: DeadLetterParamsSchema, detail: { summary: 'Put a dead letter back into its mailbox (same message id)', tags } },
+      {
+        params: DeadLetterParamsSchema,
+        response: { 200: ReplayedSchema, 404: ErrorBodySchema },
+        detail: {
+          summary: 'Put a dead letter back into its mailbox (same message id)',
+          tags,
+          responses: answers({ 200: 'Replayed: its new mailbox entry', 404: 'UNKNOWN_SERVICE, or DEAD_LETTER_NOT_FOUND: no such partition or dead letter (replayed or discarded already?)' }),
+        },
+      },
     )
     .delete(
       '/deadletters/:service/:partition/:id',
@@ -59,7 +72,15 @@ export function deadLetterRoutes(ctx: ControlContext) {
         if (!(await ctx.view.deadLetters.discard(service, partition, id))) throw missing(service, partition, id);
         return { discarded: true, service, partition, id };
       },
-      { params: DeadLetterParamsSchema, detail: { summary: 'Discard a dead letter', tags } },
+      {
+        params: DeadLetterParamsSchema,
+        response: { 200: DiscardedSchema, 404: ErrorBodySchema },
+        detail: {
+          summary: 'Discard a dead letter',
+          tags,
+          responses: answers({ 200: 'Discarded', 404: 'UNKNOWN_SERVICE, or DEAD_LETTER_NOT_FOUND: no such partition or dead letter (replayed or discarded already?)' }),
+        },
+      },
     );
 }
 

@@ -3,10 +3,10 @@
  * (batched, resumable with `Last-Event-ID` or `?from=`), and the saga counters the Overview shows.
  */
 import { Elysia } from 'elysia';
-import { HttpError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
 import { eventFilter, inspectionEventStream, withId } from './event-stream.ts';
-import { ControlErrorCode, EVENT_ID_PATTERN, EventsQuerySchema, inRange, LIMITS, StreamQuerySchema } from './protocol.ts';
+import { ControlErrorCode, EVENT_ID_PATTERN, EventsQuerySchema, EventsSchema, inRange, LIMITS, StatsSchema, StreamQuerySchema } from './protocol.ts';
 
 const tags = ['events'];
 
@@ -21,7 +21,9 @@ export function eventRoutes(ctx: ControlContext) {
       },
       {
         query: EventsQuerySchema,
+        response: { 200: EventsSchema, 422: ErrorBodySchema },
         detail: {
+          responses: answers({ 200: 'The events, oldest first', 422: 'VALIDATION: limit outside 1–1000, or from is not an event id' }),
           summary: 'Inspection events, oldest first: the latest `limit`, or the `limit` after event id `from`',
           description: 'Each is an InspectionEvent (runtime/inspection.ts) with its `id` (`<stream entry>/<index>`).',
           tags,
@@ -33,7 +35,7 @@ export function eventRoutes(ctx: ControlContext) {
       ({ query, request, server }) => {
         const header = request.headers.get('last-event-id');
         if (header !== null && !EVENT_ID_PATTERN.test(header)) {
-          throw new HttpError(422, 'VALIDATION', `the Last-Event-ID header is not an event id: ${header.slice(0, 60)}`, [{ path: 'headers.last-event-id', message: 'not an event id' }]);
+          throw validationError('headers.last-event-id', `the Last-Event-ID header is not an event id: ${header.slice(0, 60)}`);
         }
         if (ctx.streams.open >= ctx.streams.max) {
           throw new HttpError(503, ControlErrorCode.tooManyStreams, `${ctx.streams.max} live streams are open already; close a panel tab`);
@@ -57,6 +59,11 @@ export function eventRoutes(ctx: ControlContext) {
       {
         query: StreamQuerySchema,
         detail: {
+          responses: answers({
+            200: 'A text/event-stream that stays open: `id:` and `data:` batches, `: heartbeat` every 15 s',
+            422: 'VALIDATION: the Last-Event-ID header or from is not an event id',
+            503: 'TOO_MANY_STREAMS: too many live streams are open; close a panel tab',
+          }),
           summary: 'Live inspection events (Server-Sent Events), batched ≤ 100 ms, resumable',
           description:
             'Each message: `id: <last event id>` and `data: [<InspectionEvent with id>, …]`. Resume with the Last-Event-ID header (EventSource sends it) or ?from=. A `: heartbeat` comment every 15 s. Filters: ?type=saga.step,breaker.* &source=payment.',
@@ -65,7 +72,9 @@ export function eventRoutes(ctx: ControlContext) {
       },
     )
     .get('/stats', () => ctx.sagas.snapshot(Date.now()), {
+      response: { 200: StatsSchema },
       detail: {
+        responses: answers({ 200: 'The counters' }),
         summary: 'Saga counters by outcome, orders per second (last 10 s), saga latency p50/p99 (last 60 s)',
         description: 'Folded from saga.step inspection events since an hour before the control plane started.',
         tags: ['stats'],

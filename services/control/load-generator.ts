@@ -30,6 +30,11 @@ export type LoadGeneratorOptions = {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** Restock a SKU below this many available units (0: never). Default 100. */
   restockBelow?: number;
+  /**
+   * A SKU's live units on hand (the control plane reads the SKU actor). Without it the gateway's answer is used when
+   * the inventory service gave it; the legacy snapshot's figure never moves, so it says nothing about the stock.
+   */
+  stockOf?: (sku: string) => Promise<number | null>;
 };
 
 const TICK_MS = 100;
@@ -186,14 +191,21 @@ export class LoadGenerator {
     }
   }
 
+  /** A SKU's live stock, or null when nobody can say (the gateway's strangler served the legacy snapshot). */
+  private async available(sku: string): Promise<number | null> {
+    if (this.options.stockOf) return this.options.stockOf(sku);
+    const res = await this.fetch(`${this.origin}/api/catalogue/${sku}`, { signal: AbortSignal.timeout(2_000) });
+    if (!res.ok) return null;
+    const item = (await res.json()) as { source?: string; available: number };
+    return item.source === 'legacy' ? null : item.available;
+  }
+
   private async restock(): Promise<void> {
     const below = this.options.restockBelow ?? 100;
     for (const sku of this.skus.length ? this.skus : FALLBACK_SKUS) {
       try {
-        const res = await this.fetch(`${this.origin}/api/catalogue/${sku}`, { signal: AbortSignal.timeout(2_000) });
-        if (!res.ok) continue;
-        const { available } = (await res.json()) as { available: number };
-        if (available >= below) continue;
+        const available = await this.available(sku);
+        if (available === null || available >= below) continue;
         await this.fetch(`${this.origin}/api/catalogue/${sku}/restock`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': `load-restock-${sku}-${Date.now()}` },

@@ -16,6 +16,7 @@ import { hasBuiltPanel, panelFiles } from './panel-files.ts';
 import { controlRoutes } from './routes.ts';
 import { panelOrigins } from './security.ts';
 import { CONTROL_TOKEN_ENV, dataDirOf, ensureControlToken } from './token.ts';
+import { CONTROL_API } from './protocol.ts';
 
 const root = resolve(import.meta.dir, '../..');
 const token = process.env[CONTROL_TOKEN_ENV] || ensureControlToken(dataDirOf(root));
@@ -25,5 +26,5 @@ const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigin
 const dist = join(root, 'panel', 'dist');
 if (hasBuiltPanel(dist)) routes.use(panelFiles(dist));
 
-startProcess({ name: 'control', description: 'The control API behind the panel: topology, actors, sagas, breakers, dead letters, chaos, load, events.', redis: true, routes });
+startProcess({ name: 'control', ...CONTROL_API, redis: true, routes });
 onShutdown(() => ctx.close());

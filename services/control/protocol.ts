@@ -4,7 +4,27 @@
  * frame's); every mutating route needs `Authorization: Bearer <token>`.
  */
 import { t, type Static } from 'elysia';
-import { CHAOS_KINDS, HttpError, LINK_FAULT_KINDS, KILL_SIGNALS, PROCESS_ACTIONS, type ChaosRule } from '../../runtime/index.ts';
+import { CHAOS_KINDS, KILL_SIGNALS, LINK_FAULT_KINDS, pageLimit, PROCESS_ACTIONS, validationError, type ChaosRule, type DocumentTag } from '../../runtime/index.ts';
+import { EXAMPLE, OrderId } from '../shared/shop-vocabulary.ts';
+
+/** What the control plane's OpenAPI document says first, its tags, and the bearer token on its changing calls. */
+export const CONTROL_API = {
+  description:
+    'The control API behind the panel: topology, actors, sagas, breakers, dead letters, chaos, load, the strangler fig and inspection events. Reads are open; every POST, PUT and DELETE needs `Authorization: Bearer <token>` (Authorize above): the token is in the panel URL `bun run dev` prints, and in .data/control-token.',
+  tags: [
+    { name: 'topology', description: 'Processes (from the supervisor), nodes, partition owners, Redis health and message rates' },
+    { name: 'actors', description: 'Actors paged through the per-partition index, one actor with its machine and transitions, machines as graphs' },
+    { name: 'sagas', description: 'The order service’s saga API, passed through: list by status, one with its log, retry or resolve a parked one' },
+    { name: 'breakers', description: 'Every circuit breaker of every process' },
+    { name: 'dead letters', description: 'Messages that failed 5 deliveries: list, replay into their mailbox, discard' },
+    { name: 'chaos', description: 'Failure rules, named scenarios, process commands (kill, restart, pause …) and service pauses' },
+    { name: 'load', description: 'Random orders through the gateway at a steady rate' },
+    { name: 'strangler', description: 'The gateway’s strangler fig weight (catalogue reads served by inventory)' },
+    { name: 'events', description: 'Inspection events: history and a live Server-Sent Events stream' },
+    { name: 'stats', description: 'Saga outcomes, orders per second and saga latency' },
+  ] satisfies DocumentTag[],
+  bearer: { description: 'The control token: in the panel URL `bun run dev` / `bun run start` prints, and in .data/control-token' },
+};
 
 export const ControlErrorCode = {
   unauthorized: 'UNAUTHORIZED',
@@ -29,6 +49,7 @@ const NAME = '^[a-z][a-z0-9-]{0,62}$';
 
 /** Page sizes: the range and the default of each list's `limit`. */
 export const LIMITS = { actors: [1, 500, 50], deadLetters: [1, 500, 100], events: [1, 1_000, 200] } as const;
+const range = ([min, max, fallback]: readonly [number, number, number]) => ({ min, max, default: fallback });
 
 /**
  * A query number within its range (or its default), else a 422 naming the field.
@@ -40,7 +61,7 @@ export function inRange(field: string, value: number | undefined, [min, max, fal
   if (value === undefined) return fallback;
   if (value >= min && value <= max) return value;
   const message = `${field} is invalid: expected ${min}–${max}, got ${value}`;
-  throw new HttpError(422, 'VALIDATION', message, [{ path: field, message }]);
+  throw validationError(field, message);
 }
 
 // ── Actors and machines ────────────────────────────────────────────────────────────────────────────────────────
@@ -51,8 +72,8 @@ export const ActorListQuerySchema = t.Object({
   q: t.Optional(t.String({ maxLength: 200, pattern: '^[^\\s]*$', description: 'Id prefix, or a glob (`*`, `?`, `[...]`) over the id' })),
   cursor: t.Optional(t.String({ maxLength: 400, description: 'From the previous page' })),
   // Ranges of query numbers are checked by the route (`inRange`), which names the field; Elysia's coerced numbers
-  // would not.
-  limit: t.Optional(t.Integer({ description: 'Actors per page, 1–500 (default 50)' })),
+  // would not. The document shows the bounds.
+  limit: pageLimit(range(LIMITS.actors), 'Actors per page'),
 });
 
 export const ActorPageSchema = t.Object({
@@ -60,25 +81,28 @@ export const ActorPageSchema = t.Object({
   cursor: t.Union([t.String(), t.Null()], { description: 'null on the last page' }),
 });
 
+const ServiceName = t.String({ pattern: NAME, description: 'A service name', examples: ['inventory'] });
+const ActorType = t.String({ pattern: NAME, description: 'An actor type of the service', examples: ['sku'] });
+
 export const ActorParamsSchema = t.Object({
-  service: t.String({ pattern: NAME }),
-  type: t.String({ pattern: NAME }),
-  id: t.String({ minLength: 1, maxLength: 200, description: 'The actor id (URL-encoded: an id may contain slashes, as %2F)' }),
+  service: ServiceName,
+  type: ActorType,
+  id: t.String({ minLength: 1, maxLength: 200, description: 'The actor id (URL-encoded: an id may contain slashes, as %2F)', examples: [EXAMPLE.sku] }),
 });
 
-export const MachineParamsSchema = t.Object({ service: t.String({ pattern: NAME }), type: t.String({ pattern: NAME }) });
+export const MachineParamsSchema = t.Object({ service: ServiceName, type: ActorType });
 
 // ── Dead letters ───────────────────────────────────────────────────────────────────────────────────────────────
 
 export const DeadLetterQuerySchema = t.Object({
-  service: t.Optional(t.String({ pattern: NAME })),
-  limit: t.Optional(t.Integer({ description: '1–500 (default 100)' })),
+  service: t.Optional(t.String({ pattern: NAME, examples: ['inventory'] })),
+  limit: pageLimit(range(LIMITS.deadLetters), 'Dead letters listed'),
 });
 
 export const DeadLetterParamsSchema = t.Object({
-  service: t.String({ pattern: NAME }),
-  partition: t.Integer({ minimum: 0, maximum: 1023 }),
-  id: t.String({ pattern: '^\\d{1,20}-\\d{1,20}$', description: 'The dead-letter stream entry id' }),
+  service: ServiceName,
+  partition: t.Integer({ minimum: 0, maximum: 1023, examples: [0] }),
+  id: t.String({ pattern: '^\\d{1,20}-\\d{1,20}$', description: 'The dead-letter stream entry id', examples: ['1733212800000-0'] }),
 });
 
 // ── Chaos and processes ────────────────────────────────────────────────────────────────────────────────────────
@@ -89,7 +113,7 @@ const LatencySchema = t.Union([
 ]);
 
 export const NewRuleSchema = t.Object({
-  kind: t.String({ description: CHAOS_KINDS.join(', ') }),
+  kind: t.String({ description: CHAOS_KINDS.join(', '), examples: ['latency'] }),
   target: t.Object(
     {
       service: t.Optional(t.String({ maxLength: 63 })),
@@ -105,46 +129,56 @@ export const NewRuleSchema = t.Object({
   fault: t.Optional(t.String({ description: `For a redis rule: ${LINK_FAULT_KINDS.join(', ')} (a call fails before it is sent, its reply is lost after it ran, the connection resets, latency, a stall)` })),
   durationMs: t.Number({ description: 'How long the rule lasts, 1 ms – 24 h' }),
   note: t.Optional(t.String({ maxLength: 200 })),
+}, {
+  examples: [{ kind: 'latency', target: { service: 'inventory', messageType: 'sku.restock' }, probability: 0.1, latencyMs: 50, durationMs: 60_000, note: 'added from Swagger UI' }],
 });
 export type NewRule = Static<typeof NewRuleSchema>;
 
 export const ScenarioBodySchema = t.Optional(
-  t.Object({ durationMs: t.Optional(t.Integer({ minimum: 1_000, maximum: 3_600_000, description: 'How long its rules last (default 60 s)' })) }),
+  t.Object({ durationMs: t.Optional(t.Integer({ minimum: 1_000, maximum: 3_600_000, description: 'How long its rules last (default 60 s)' })) }, { examples: [{ durationMs: 30_000 }] }),
 );
 
 export const ProcessParamsSchema = t.Object({
-  name: t.String({ pattern: NAME }),
-  action: t.Union(PROCESS_ACTIONS.map((a) => t.Literal(a))),
+  name: t.String({ pattern: NAME, description: 'A process the supervisor runs', examples: ['shipping'] }),
+  action: t.Union(PROCESS_ACTIONS.map((a) => t.Literal(a)), { examples: ['restart'] }),
 });
 
-export const ProcessCommandBodySchema = t.Optional(t.Object({ signal: t.Optional(t.Union(KILL_SIGNALS.map((s) => t.Literal(s)), { description: 'For kill (default SIGKILL)' })) }));
+export const ProcessCommandBodySchema = t.Optional(
+  t.Object({ signal: t.Optional(t.Union(KILL_SIGNALS.map((s) => t.Literal(s)), { description: 'For kill (default SIGKILL)' })) }, { examples: [{}] }),
+);
 
-export const ServiceParamsSchema = t.Object({ name: t.String({ pattern: NAME }) });
+export const ServiceParamsSchema = t.Object({ name: ServiceName });
 
-export const PauseBodySchema = t.Object({ seconds: t.Integer({ minimum: 1, maximum: 3_600, description: 'How long its consumers stop reading' }) });
+export const PauseBodySchema = t.Object({ seconds: t.Integer({ minimum: 1, maximum: 3_600, description: 'How long its consumers stop reading' }) }, { examples: [{ seconds: 5 }] });
 
 // ── Load and strangler ─────────────────────────────────────────────────────────────────────────────────────────
 
-export const LoadBodySchema = t.Object({
-  ratePerSec: t.Number({ minimum: 1, maximum: 500, description: 'Orders per second, 1–500' }),
-  durationS: t.Optional(t.Integer({ minimum: 1, maximum: 3_600, description: 'Stop after this long (default: until DELETE)' })),
-});
+export const LoadBodySchema = t.Object(
+  {
+    ratePerSec: t.Number({ minimum: 1, maximum: 500, description: 'Orders per second, 1–500' }),
+    durationS: t.Optional(t.Integer({ minimum: 1, maximum: 3_600, description: 'Stop after this long (default: until DELETE)' })),
+  },
+  { examples: [{ ratePerSec: 2, durationS: 10 }] },
+);
 
-export const StranglerBodySchema = t.Object({ weight: t.Integer({ minimum: 0, maximum: 100, description: 'Percent of GET /api/catalogue served by inventory' }) });
+export const StranglerBodySchema = t.Object(
+  { weight: t.Integer({ minimum: 0, maximum: 100, description: 'Percent of catalogue reads (GET /api/catalogue and /api/catalogue/{sku}) served by inventory' }) },
+  { examples: [{ weight: 0 }] },
+);
 
 // ── Events ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const EVENT_ID = '^(\\d{1,20}-\\d{1,20}(/\\d{1,6})?|0|\\$)$';
 
 export const EventsQuerySchema = t.Object({
-  from: t.Optional(t.String({ pattern: EVENT_ID, description: 'Events after this event id (`<entry>/<index>`); default: the latest' })),
-  limit: t.Optional(t.Integer({ description: '1–1000 (default 200)' })),
+  from: t.Optional(t.String({ pattern: EVENT_ID, description: 'Events after this event id (`<entry>/<index>`); default: the latest', examples: ['0'] })),
+  limit: pageLimit(range(LIMITS.events), 'Events listed'),
   type: t.Optional(t.String({ maxLength: 500, description: 'Comma-separated event types; `saga.*` matches a family' })),
   source: t.Optional(t.String({ maxLength: 500, description: 'Comma-separated sources (service or process names)' })),
 });
 
 export const StreamQuerySchema = t.Object({
-  from: t.Optional(t.String({ pattern: EVENT_ID, description: 'Resume after this event id (the Last-Event-ID header wins)' })),
+  from: t.Optional(t.String({ pattern: EVENT_ID, description: 'Resume after this event id (the Last-Event-ID header wins)', examples: ['$'] })),
   type: t.Optional(t.String({ maxLength: 500 })),
   source: t.Optional(t.String({ maxLength: 500 })),
 });
@@ -152,3 +186,127 @@ export const EVENT_ID_PATTERN = new RegExp(EVENT_ID);
 
 /** What `POST /control/chaos/scenarios/:name` answers. */
 export type ScenarioResult = { scenario: string; rules: ChaosRule[]; actions: { action: string; process: string }[] };
+
+// ── Sagas (the order service's API, passed through) ───────────────────────────────────────────────────────────
+
+export const SagaIdParamsSchema = t.Object({ orderId: OrderId('The order the saga fulfils') });
+
+export const SagaListQuerySchema = t.Object({
+  status: t.Optional(t.Union(['running', 'compensating', 'completed', 'compensated', 'parked'].map((s) => t.Literal(s)))),
+  limit: pageLimit({ min: 1, max: 100, default: 20 }, 'Sagas per page'),
+  cursor: t.Optional(t.String({ maxLength: 200, description: 'From the previous page' })),
+});
+
+export const ResolveBodySchema = t.Object(
+  { note: t.String({ minLength: 1, maxLength: 500, description: 'What the operator did by hand; kept in the saga’s reason' }) },
+  { examples: [{ note: 'refunded by phone' }] },
+);
+
+// ── Responses ──────────────────────────────────────────────────────────────────────────────────────────────────
+// What the panel codes against (panel/src/lib/api/types.ts), with the fields it reads named and the rest kept: a
+// field added later is no breaking change.
+
+const open = { additionalProperties: true } as const;
+const Nullable = <S extends Parameters<typeof t.Union>[0][number]>(schema: S) => t.Union([schema, t.Null()]);
+
+export const ProcessRowSchema = t.Object(
+  {
+    name: t.String(),
+    pid: Nullable(t.Integer()),
+    status: t.String({ description: 'starting, up, down, restarting or stopped' }),
+    restarts: t.Integer(),
+    uptimeMs: t.Number(),
+  },
+  open,
+);
+
+export const TopologySchema = t.Object(
+  {
+    processes: t.Array(ProcessRowSchema),
+    nodes: t.Array(t.Object({ nodeId: t.String(), service: t.String(), partitions: t.Array(t.Integer()) }, open)),
+    partitions: t.Array(t.Object({ service: t.String(), partition: t.Integer() }, open)),
+    redis: t.Object({ ok: t.Boolean() }, open),
+    rates: t.Object({}, { ...open, description: 'processedPerSec per service and perSec per service → service link over the last 10 s' }),
+  },
+  { description: 'The system as the supervisor and the nodes report it' },
+);
+
+export const ControlHealthSchema = t.Object({ status: t.Literal('ok'), service: t.String(), pid: t.Integer() });
+
+export const ActorDetailSchema = t.Object(
+  {
+    address: t.String(),
+    state: t.Unknown({ description: 'The machine state' }),
+    context: t.Unknown(),
+    version: t.Integer(),
+    machine: Nullable(t.Object({}, { ...open, description: 'Its machine as a graph (states, transitions)' })),
+    transitions: t.Array(t.Object({}, open), { description: 'The last 50 transitions, newest first' }),
+  },
+  { ...open, description: 'One actor' },
+);
+
+export const MachineGraphSchema = t.Object({}, { ...open, description: 'A machine as a graph: its states and transitions' });
+
+export const SagaPageSchema = t.Object(
+  { items: t.Array(t.Object({ orderId: t.String(), status: t.String(), step: t.String() }, open)), cursor: Nullable(t.String()) },
+  { description: 'One page of saga summaries (the order service’s answer)' },
+);
+export const SagaSchema = t.Object(
+  { orderId: t.String(), status: t.String(), step: t.String(), log: t.Array(t.Object({}, open)) },
+  { ...open, description: 'One saga with its data and log (the order service’s answer)' },
+);
+
+export const BreakerRowsSchema = t.Array(
+  t.Object({ process: t.String(), dependency: t.String(), state: t.String({ description: 'closed, open, halfOpen, forcedOpen, disabled or unreachable' }), reason: t.String() }, open),
+  { description: 'One row per breaker of every process' },
+);
+
+export const DeadLetterRowsSchema = t.Array(
+  t.Object({ service: t.String(), partition: t.Integer(), id: t.String(), event: t.String(), deliveries: t.Integer() }, open),
+  { description: 'The newest dead letters, newest first' },
+);
+export const ReplayedSchema = t.Object({ replayed: t.Literal(true), service: t.String(), partition: t.Integer(), id: t.String(), mailboxEntry: t.String() });
+export const DiscardedSchema = t.Object({ discarded: t.Literal(true), service: t.String(), partition: t.Integer(), id: t.String() });
+
+export const ChaosRuleSchema = t.Object(
+  {
+    id: t.String(),
+    kind: t.String(),
+    target: t.Object({}, open),
+    probability: t.Number(),
+    latencyMs: t.Optional(t.Object({ min: t.Number(), max: t.Number() })),
+    status: t.Optional(t.Integer()),
+    createdAt: t.Number(),
+    expiresAt: t.Number(),
+    note: t.Optional(t.String()),
+  },
+  { description: 'A failure rule in force' },
+);
+export const RuleRemovedSchema = t.Object({ removed: t.Literal(true), id: t.String() });
+export const RulesClearedSchema = t.Object({ removed: t.Integer({ description: 'How many rules were removed' }) });
+export const ScenariosSchema = t.Array(t.Object({ name: t.String(), title: t.String(), description: t.String(), durationMs: t.Integer() }), { description: 'The named scenarios' });
+export const ScenarioResultSchema = t.Object(
+  { scenario: t.String(), rules: t.Array(ChaosRuleSchema), actions: t.Array(t.Object({ action: t.String(), process: t.String() })) },
+  { description: 'The scenario started: its rules and the process commands sent' },
+);
+export const ProcessCommandSchema = t.Object(
+  { accepted: t.Literal(true), action: t.String(), process: t.String(), pid: t.Optional(Nullable(t.Integer())) },
+  { description: 'The supervisor has the command; GET /control/topology shows its effect' },
+);
+
+export const LoadStatusSchema = t.Object(
+  { running: t.Boolean(), ratePerSec: t.Number(), placed: t.Integer(), accepted: t.Integer(), failed: t.Integer() },
+  { ...open, description: 'The order generator' },
+);
+
+export const StranglerViewSchema = t.Object(
+  { route: t.String(), weight: t.Integer(), updatedAt: Nullable(t.Number()), stale: t.Boolean() },
+  { description: 'The gateway’s strangler weight (its answer)' },
+);
+
+export const EventsSchema = t.Array(t.Object({ id: t.String(), type: t.String(), at: t.Number() }, open), { description: 'Inspection events with their ids, oldest first' });
+
+export const StatsSchema = t.Object(
+  { sagas: t.Object({}, open), ordersPerSec: t.Number(), sagaLatencyMs: t.Object({ p50: Nullable(t.Number()), p99: Nullable(t.Number()) }) },
+  { ...open, description: 'Saga counters by outcome, orders per second (10 s), saga latency p50/p99 (60 s)' },
+);

@@ -3,12 +3,24 @@
  * resolve a parked one) passed through as it is — its statuses, bodies and errors — so the panel talks to one
  * origin and the operator's mutations are token-guarded here.
  */
-import { Elysia, t } from 'elysia';
+import { Elysia } from 'elysia';
+import { answers, ErrorBodySchema } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
+import { ResolveBodySchema, SagaIdParamsSchema, SagaListQuerySchema, SagaPageSchema, SagaSchema } from './protocol.ts';
 import { callUpstream, jsonInit, relay } from './upstream.ts';
 
 const tags = ['sagas'];
-const ORDER_ID = t.Object({ orderId: t.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' }) });
+const UNAVAILABLE = 'UPSTREAM_UNAVAILABLE: the order service could not be reached or answered something that is not JSON; or its own 503';
+const acted = {
+  params: SagaIdParamsSchema,
+  response: { 200: SagaSchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 503: ErrorBodySchema },
+};
+const actedNotes = {
+  200: 'The saga as committed after it acted (the order service’s answer)',
+  404: 'SAGA_NOT_FOUND: no saga for this order',
+  409: 'SAGA_NOT_PARKED: the saga is not parked, or another operator acted first',
+  503: UNAVAILABLE,
+};
 
 export function sagaRoutes(ctx: ControlContext) {
   const order = (path: string, init?: RequestInit) => callUpstream(ctx.origins, 'order', path, init);
@@ -21,25 +33,36 @@ export function sagaRoutes(ctx: ControlContext) {
         return relay(await order(`/sagas${search.size ? `?${search}` : ''}`), set);
       },
       {
-        query: t.Object({
-          state: t.Optional(t.String({ description: 'running, compensating, completed, compensated or parked' })),
-          limit: t.Optional(t.String({ description: '1–100 (default 20)' })),
-          cursor: t.Optional(t.String({ maxLength: 200 })),
-        }),
-        detail: { summary: 'Sagas by status, paged (the order service’s GET /sagas)', tags },
+        query: SagaListQuerySchema,
+        response: { 200: SagaPageSchema, 400: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+        detail: {
+          summary: 'Sagas by status, paged (the order service’s GET /sagas)',
+          tags,
+          responses: answers({
+            200: 'One page of saga summaries',
+            400: 'INVALID_CURSOR: the cursor is not one the order service handed out',
+            422: 'VALIDATION: limit outside 1–100 or an unknown status',
+            503: UNAVAILABLE,
+          }),
+        },
       },
     )
     .get('/sagas/:orderId', async ({ params, set }) => relay(await order(`/sagas/${params.orderId}`), set), {
-      params: ORDER_ID,
-      detail: { summary: 'One saga with its log (the order service’s GET /sagas/:orderId)', tags },
+      params: SagaIdParamsSchema,
+      response: { 200: SagaSchema, 404: ErrorBodySchema, 503: ErrorBodySchema },
+      detail: {
+        summary: 'One saga with its log (the order service’s GET /sagas/:orderId)',
+        tags,
+        responses: answers({ 200: 'The saga with its data and log', 404: 'SAGA_NOT_FOUND: no saga for this order', 503: UNAVAILABLE }),
+      },
     })
     .post('/sagas/:orderId/retry', async ({ params, set }) => relay(await order(`/sagas/${params.orderId}/retry`, { method: 'POST' }), set), {
-      params: ORDER_ID,
-      detail: { summary: 'Resume a parked saga’s compensation (409 unless parked)', tags },
+      ...acted,
+      detail: { summary: 'Resume a parked saga’s compensation (409 unless parked)', tags, responses: answers(actedNotes) },
     })
     .post('/sagas/:orderId/resolve', async ({ params, body, set }) => relay(await order(`/sagas/${params.orderId}/resolve`, jsonInit('POST', body)), set), {
-      params: ORDER_ID,
-      body: t.Object({ note: t.String({ minLength: 1, maxLength: 500 }) }),
-      detail: { summary: 'Close a parked saga by hand, with a note (409 unless parked)', tags },
+      ...acted,
+      body: ResolveBodySchema,
+      detail: { summary: 'Close a parked saga by hand, with a note (409 unless parked)', tags, responses: answers(actedNotes) },
     });
 }

@@ -4,8 +4,10 @@
  * services over the last 10 s. Reading it never fails because a part is missing: Redis down shows as
  * `redis.ok: false` with empty lists.
  */
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
+import { answers } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
+import { ControlHealthSchema, ProcessRowSchema, TopologySchema } from './protocol.ts';
 
 const tags = ['topology'];
 
@@ -31,7 +33,9 @@ export function topologyRoutes(ctx: ControlContext) {
         };
       },
       {
+        response: { 200: TopologySchema },
         detail: {
+          responses: answers({ 200: 'The topology (a part that cannot be read is empty; redis.ok says whether Redis answered)' }),
           summary: 'Processes (from the supervisor), nodes, partition owners, Redis health and message rates',
           description:
             'processes: name, pid, status (starting | up | down | restarting | stopped), restarts, uptimeMs, url, port, lastExit {code, signal, at}. rates: processedPerSec per service and perSec per service → service link over the last 10 s, from node heartbeats.',
@@ -40,9 +44,11 @@ export function topologyRoutes(ctx: ControlContext) {
       },
     )
     .get('/processes', processes, {
-      detail: { summary: 'The supervisor’s process table (the `processes` part of the topology)', tags },
+      response: { 200: t.Array(ProcessRowSchema) },
+      detail: { summary: 'The supervisor’s process table (the `processes` part of the topology)', tags, responses: answers({ 200: 'Every process the supervisor runs (empty without a supervisor)' }) },
     })
     .get('/health', () => ({ status: 'ok' as const, service: 'control', pid: process.pid }), {
-      detail: { summary: 'The control plane answers (for the panel behind its /control proxy)', tags: ['health'] },
+      response: { 200: ControlHealthSchema },
+      detail: { summary: 'The control plane answers (for the panel behind its /control proxy)', tags: ['health'], responses: answers({ 200: 'The control plane is up' }) },
     });
 }

@@ -52,7 +52,8 @@ export async function callUpstream(origins: Origins, name: 'order' | 'payment' |
  * @example
  * .get('/sagas', async ({ set }) => relay(await callUpstream(origins, 'order', '/sagas'), set))
  */
-export function relay(reply: UpstreamReply, set: { status?: number | string; headers: Record<string, string | number> }): unknown {
+// The body is the upstream's, whatever the route's response schema says of it (Elysia checks it against that).
+export function relay(reply: UpstreamReply, set: { status?: number | string; headers: Record<string, string | number> }): any {
   set.status = reply.status;
   const retryAfter = reply.headers.get('retry-after');
   if (retryAfter) set.headers['retry-after'] = retryAfter;

@@ -155,7 +155,8 @@ export function passOn(dependency: Downstream, reply: Reply): HttpError {
   const body = (reply.body ?? {}) as { code?: unknown; message?: unknown; details?: unknown };
   const code = typeof body.code === 'string' ? body.code : 'UPSTREAM_REJECTED';
   const message = typeof body.message === 'string' ? body.message : `${dependency} answered ${reply.status}`;
-  return new HttpError(reply.status, code, message, body.details);
+  const details = body.details !== null && typeof body.details === 'object' && !Array.isArray(body.details) ? (body.details as Record<string, unknown>) : undefined;
+  return new HttpError(reply.status, code, message, details);
 }
 
 /** JSON request options. */

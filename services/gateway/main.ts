@@ -8,6 +8,7 @@ import { startProcess } from '../shared/start-process.ts';
 import { createDownstreamClient } from './downstreams.ts';
 import { gatewayRoutes } from './routes.ts';
 import { Strangler } from './strangler.ts';
+import { GATEWAY_API } from './protocol.ts';
 
 // Breaker transitions go to the shared inspection stream (the panel's breaker strip); chaos rules reach the client.
 const inspector = await openInspector({ source: 'gateway', redis: redisUrlOf() });
@@ -17,7 +18,7 @@ const http = createDownstreamClient({ inspector: inspector.inspect, faults: chao
 let redis: ReturnType<typeof connectRedis> | undefined;
 const strangler = new Strangler({ store: () => redis?.client });
 
-({ redis } = startProcess({ name: 'gateway', description: 'The public API of the shop.', redis: true, routes: gatewayRoutes({ http, strangler }), chaos }));
+({ redis } = startProcess({ name: 'gateway', ...GATEWAY_API, redis: true, routes: gatewayRoutes({ http, strangler }), chaos }));
 onShutdown(async () => {
   http.dispose();
   chaos.stop();

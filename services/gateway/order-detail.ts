@@ -27,8 +27,9 @@ async function fetchPart(http: HttpClient, name: OrderPart, orderId: string, bud
   const dependency: Downstream = ORDER_PARTS[name];
   try {
     const reply = await call(http, dependency, PART_PATHS[name](orderId), { signal: AbortSignal.timeout(budgetMs) });
-    // A body without the contract's orderId and state is a broken part, not a reason to fail the whole view.
-    if (reply.status === 200 && typeof reply.body?.orderId === 'string' && typeof reply.body?.state === 'string') return { name, value: reply.body };
+    // A body without the contract's orderId and state (a saga's status) is a broken part, not a reason to fail the whole view.
+    const stateField = name === 'saga' ? 'status' : 'state';
+    if (reply.status === 200 && typeof reply.body?.orderId === 'string' && typeof reply.body?.[stateField] === 'string') return { name, value: reply.body };
     if (reply.status === 404) return { name, value: null };
     return { name, failed: true };
   } catch {

@@ -3,7 +3,7 @@
  * orders, and show one order with its reservation, payment and shipment gathered in parallel.
  */
 import { Elysia } from 'elysia';
-import { ErrorBodySchema, HttpError, type HttpClient } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, type HttpClient } from '../../runtime/index.ts';
 import { callerFor, json, passOn } from './downstreams.ts';
 import { orderDetail } from './order-detail.ts';
 import {
@@ -73,6 +73,12 @@ export function gatewayOrderRoutes(http: HttpClient) {
           description:
             'Prices each line from the catalogue and creates the order (202: accepted, pending until fulfilled). With an Idempotency-Key, a retried request answers with the same order instead of creating another.',
           tags: ['orders'],
+          responses: answers({
+            202: 'Accepted: the order is created (pending) and its saga fulfils it; follow links.self. A repeat with the same Idempotency-Key answers the same order (header idempotent-replayed: true)',
+            409: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for a different order',
+            422: 'UNKNOWN_SKU: a SKU is not in the catalogue (details.skus), or TOTAL_TOO_LARGE',
+            503: 'DEPENDENCY_UNAVAILABLE: inventory or order could not answer (details.dependency; Retry-After says when to try again)',
+          }),
         },
       },
     )
@@ -88,7 +94,16 @@ export function gatewayOrderRoutes(http: HttpClient) {
       {
         query: ListOrdersQuerySchema,
         response: { 200: OrderPageSchema, 400: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
-        detail: { summary: 'Page through orders, optionally by state', tags: ['orders'] },
+        detail: {
+          summary: 'Page through orders, optionally by state',
+          tags: ['orders'],
+          responses: answers({
+            200: 'One page of orders',
+            400: 'INVALID_CURSOR: the cursor is not one the order service handed out',
+            422: 'VALIDATION: limit outside 1–100 or an unknown state',
+            503: 'DEPENDENCY_UNAVAILABLE: the order service could not answer',
+          }),
+        },
       },
     )
     .get('/api/orders/:id', ({ params, set }) => orderDetail(http, callerFor(http, set), params.id), {
@@ -99,6 +114,11 @@ export function gatewayOrderRoutes(http: HttpClient) {
         description:
           'Asks the four services in parallel. A part whose service is unavailable is left out and named in `degraded` (still 200); a part not created yet is null. 503 only when the order service itself is unavailable.',
         tags: ['orders'],
+        responses: answers({
+          200: 'The order with its parts; `degraded` names the parts left out',
+          404: 'ORDER_NOT_FOUND: no order has this id',
+          503: 'DEPENDENCY_UNAVAILABLE: the order service could not answer',
+        }),
       },
     });
 }

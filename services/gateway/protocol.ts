@@ -4,6 +4,20 @@
  * learns from the services' own APIs, in parallel, and says which parts it could not get.
  */
 import { t, type Static } from 'elysia';
+import { pageLimit, type DocumentTag } from '../../runtime/index.ts';
+import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
+
+/** What the gateway's OpenAPI document says first, and its tags. */
+export const GATEWAY_API = {
+  description:
+    'The public API of the shop: place and follow orders, read the catalogue, restock. Every answer about an order is gathered from the services behind it (order, inventory, payment, shipping), each behind its own circuit breaker: a service that cannot answer is a 503 DEPENDENCY_UNAVAILABLE with Retry-After, or a part left out and named in `degraded`.',
+  tags: [
+    { name: 'orders', description: 'Place an order (fulfilled by a saga: reserve stock, charge, ship) and follow it' },
+    { name: 'sagas', description: 'The fulfillment sagas, read-only (operators act on them through the order service or the control plane)' },
+    { name: 'catalogue', description: 'SKUs, prices and stock; reads go through the strangler fig (legacy handler or inventory service, by weight)' },
+    { name: 'admin', description: 'The strangler fig’s weight and every dependency’s circuit breaker' },
+  ] satisfies DocumentTag[],
+};
 
 /** The services behind the gateway: each is one dependency of its HTTP client, with its own breaker. */
 export const DOWNSTREAMS = ['order', 'inventory', 'payment', 'shipping'] as const;
@@ -13,8 +27,6 @@ export type Downstream = (typeof DOWNSTREAMS)[number];
 export const ORDER_PARTS = { reservation: 'inventory', payment: 'payment', shipment: 'shipping', saga: 'order' } as const satisfies Record<string, Downstream>;
 export type OrderPart = keyof typeof ORDER_PARTS;
 
-export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
-export const SKU_PATTERN = '^[A-Z0-9-]{2,32}$';
 
 export const GatewayErrorCode = {
   /** A service the answer needs is down, slow, or behind an open breaker. */
@@ -38,20 +50,20 @@ const ShippingAddressSchema = t.Object({
   name: t.String({ minLength: 1, maxLength: 100 }),
   line1: t.String({ minLength: 1, maxLength: 200 }),
   city: t.String({ minLength: 1, maxLength: 100 }),
-  country: t.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2, upper case; shipping serves some countries only' }),
+  country: CountryCode('ISO 3166-1 alpha-2, upper case; shipping serves GB, FR, DE, NL and US'),
 });
 
 export const PlaceOrderBodySchema = t.Object({
   customer: CustomerSchema,
   lines: t.Array(
     t.Object({
-      sku: t.String({ pattern: SKU_PATTERN, description: 'A SKU from the catalogue' }),
+      sku: SkuCode('A SKU from the catalogue'),
       qty: t.Integer({ minimum: 1, maximum: 1000 }),
     }),
     { minItems: 1, maxItems: 50, description: 'Priced by the gateway from the catalogue' },
   ),
   address: ShippingAddressSchema,
-});
+}, { examples: [{ customer: EXAMPLE.customer, lines: [{ sku: EXAMPLE.sku, qty: 2 }], address: EXAMPLE.address }] });
 export type PlaceOrderBody = Static<typeof PlaceOrderBodySchema>;
 
 export const PlaceOrderHeadersSchema = t.Object({
@@ -61,16 +73,16 @@ export const PlaceOrderHeadersSchema = t.Object({
 });
 
 export const OrderAcceptedSchema = t.Object({
-  orderId: t.String(),
+  orderId: OrderId(),
   state: t.String({ description: 'The order’s state when accepted (pending until the saga settles it)' }),
   links: t.Object({ self: t.String({ description: 'Where to follow the order: GET it for its parts as they settle' }) }),
 });
 
-export const OrderIdParamsSchema = t.Object({ id: t.String({ pattern: ORDER_ID_PATTERN }) });
+export const OrderIdParamsSchema = t.Object({ id: OrderId() });
 
 export const ListOrdersQuerySchema = t.Object({
   // The order service checks the range and names the field; Elysia would not name it here (see the order service).
-  limit: t.Optional(t.Integer({ description: 'Orders per page, 1–100 (default 20)' })),
+  limit: pageLimit({ min: 1, max: 100, default: 20 }, 'Orders per page'),
   cursor: t.Optional(t.String({ maxLength: 200 })),
   state: t.Optional(t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')])),
 });
@@ -137,8 +149,8 @@ const SagaLogEntrySchema = t.Object(
 const SagaSchema = t.Object(
   {
     orderId: t.String(),
-    state: t.String({ description: 'The machine state: a step, undo<Step>, completed, compensated or failedNeedsOperator' }),
     status: t.String({ description: 'running, compensating, completed, compensated or parked' }),
+    step: t.String({ description: 'The machine state it is in: a step, undo<Step>, completed, compensated or failedNeedsOperator' }),
     reason: t.Optional(t.String({ description: 'Why it compensated' })),
     log: t.Array(SagaLogEntrySchema),
   },
@@ -163,17 +175,20 @@ export type OrderDetail = Static<typeof OrderDetailSchema>;
 
 // ── Sagas (the operator's read-only view, passed through from the order service) ─────────────────────────────
 
-export const SagaIdParamsSchema = t.Object({ orderId: t.String({ pattern: ORDER_ID_PATTERN }) });
+export const SagaIdParamsSchema = t.Object({ orderId: OrderId('The order the saga fulfils') });
 
 export const ListSagasQuerySchema = t.Object({
-  state: t.Optional(t.Union([t.Literal('running'), t.Literal('compensating'), t.Literal('completed'), t.Literal('compensated'), t.Literal('parked')])),
+  status: t.Optional(t.Union([t.Literal('running'), t.Literal('compensating'), t.Literal('completed'), t.Literal('compensated'), t.Literal('parked')])),
   // The order service checks the range and names the field.
-  limit: t.Optional(t.Integer({ description: 'Sagas per page, 1–100 (default 20)' })),
+  limit: pageLimit({ min: 1, max: 100, default: 20 }, 'Sagas per page'),
   cursor: t.Optional(t.String({ maxLength: 200 })),
 });
 
 export const SagaDetailSchema = SagaSchema;
-export const SagaPageSchema = t.Object({ items: t.Array(t.Object({ orderId: t.String(), state: t.String(), status: t.String() }, passThrough)), cursor: t.Union([t.String(), t.Null()]) });
+export const SagaPageSchema = t.Object(
+  { items: t.Array(t.Object({ orderId: t.String(), status: t.String(), step: t.String() }, passThrough)), cursor: t.Union([t.String(), t.Null()], { description: 'Pass back for the next page; null on the last one' }) },
+  { description: 'One page of saga summaries' },
+);
 
 // ── Catalogue ─────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -194,34 +209,47 @@ export const CatalogueSchema = t.Object({
   items: t.Array(CatalogueItemSchema),
 });
 
-export const SkuParamsSchema = t.Object({ sku: t.String({ pattern: SKU_PATTERN }) });
+export const SkuParamsSchema = t.Object({ sku: SkuCode() });
 
 export const StockSchema = t.Object({
   sku: t.String(),
   name: t.String(),
-  price: t.Integer(),
+  price: t.Integer({ description: 'Unit price in cents' }),
   available: t.Integer(),
   onHand: t.Integer(),
   reserved: t.Integer({ description: 'Held for orders in progress' }),
   shipped: t.Integer(),
 });
 
-export const RestockBodySchema = t.Object({ qty: t.Integer({ minimum: 1, maximum: 100_000 }) });
+/** One SKU as `GET /api/catalogue/{sku}` shows it: the catalogue item, with live stock when inventory served it. */
+export const SkuItemSchema = t.Object({
+  source: t.Union([t.Literal('legacy'), t.Literal('inventory')], { description: 'Which system served this response (also the x-served-by header)' }),
+  sku: t.String(),
+  name: t.String(),
+  price: t.Integer({ description: 'Unit price in cents' }),
+  available: t.Integer({ description: 'Units on hand (the legacy snapshot’s figure may be stale)' }),
+  onHand: t.Optional(t.Integer({ description: 'Inventory only' })),
+  reserved: t.Optional(t.Integer({ description: 'Held for orders in progress (inventory only)' })),
+  shipped: t.Optional(t.Integer({ description: 'Inventory only' })),
+});
+
+export const RestockBodySchema = t.Object({ qty: t.Integer({ minimum: 1, maximum: 100_000, description: 'Units to add' }) }, { examples: [{ qty: 10 }] });
 export const RestockHeadersSchema = t.Object({
-  'idempotency-key': t.Optional(t.String({ minLength: 1, maxLength: 128, description: 'Passed to inventory: the same key restocks once' })),
+  'idempotency-key': t.Optional(t.String({ minLength: 1, maxLength: 128, description: 'Passed to inventory: the same key restocks once', examples: ['restock-box-m-1'] })),
 });
 
 // ── Strangler fig and breakers ────────────────────────────────────────────────────────────────────────────────
 
-export const StranglerBodySchema = t.Object({
-  weight: t.Integer({ minimum: 0, maximum: 100, description: 'Percent of GET /api/catalogue requests served by the inventory service' }),
-});
+export const StranglerBodySchema = t.Object(
+  { weight: t.Integer({ minimum: 0, maximum: 100, description: 'Percent of catalogue reads (GET /api/catalogue and GET /api/catalogue/{sku}) served by the inventory service' }) },
+  { examples: [{ weight: 0 }] },
+);
 
 export const StranglerViewSchema = t.Object({
-  route: t.String(),
+  route: t.String({ description: 'The routes the weight moves' }),
   weight: t.Integer(),
   updatedAt: t.Union([t.Number(), t.Null()], { description: 'When the weight was last set; null while it is the default' }),
   stale: t.Boolean({ description: 'true when Redis could not be read and the weight shown is the last one known' }),
-});
+}, { description: 'The strangler fig’s weight' });
 
 export const BreakersSchema = t.Record(t.String(), t.Unknown(), { description: 'Every dependency’s breaker and bulkhead stats, by name' });

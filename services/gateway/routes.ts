@@ -2,8 +2,8 @@
  * The gateway's routes in one plugin: its controllers for orders, sagas, the catalogue and operators, over one
  * resilient client to the services and one strangler dial. Tests build it with their own client and dial.
  */
-import { Elysia } from 'elysia';
-import type { HttpClient } from '../../runtime/index.ts';
+import { Elysia, t } from 'elysia';
+import { answers, type HttpClient } from '../../runtime/index.ts';
 import { gatewayAdminRoutes } from './admin-routes.ts';
 import { gatewayCatalogueRoutes } from './catalogue-routes.ts';
 import { gatewayOrderRoutes } from './order-routes.ts';
@@ -16,8 +16,9 @@ import type { Strangler } from './strangler.ts';
  */
 export function gatewayRoutes({ http, strangler }: { http: HttpClient; strangler: Strangler }) {
   return new Elysia({ name: 'gateway:routes' })
-    .get('/api/health', () => ({ status: 'ok', service: 'gateway', pid: process.pid }), {
-      detail: { summary: 'The gateway answers (for clients behind the /api prefix)', tags: ['health'] },
+    .get('/api/health', () => ({ status: 'ok' as const, service: 'gateway', pid: process.pid }), {
+      response: { 200: t.Object({ status: t.Literal('ok'), service: t.String(), pid: t.Integer() }) },
+      detail: { summary: 'The gateway answers (for clients behind the /api prefix)', tags: ['health'], responses: answers({ 200: 'The gateway is up' }) },
     })
     .use(gatewayOrderRoutes(http))
     .use(gatewaySagaRoutes(http))

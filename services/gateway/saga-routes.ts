@@ -4,7 +4,7 @@
  * operator acts; the public entry point only shows.
  */
 import { Elysia } from 'elysia';
-import { ErrorBodySchema, HttpError, type HttpClient } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, type HttpClient } from '../../runtime/index.ts';
 import { callerFor, passOn } from './downstreams.ts';
 import { GatewayErrorCode, ListSagasQuerySchema, SagaDetailSchema, SagaIdParamsSchema, SagaPageSchema } from './protocol.ts';
 
@@ -26,7 +26,16 @@ export function gatewaySagaRoutes(http: HttpClient) {
       {
         query: ListSagasQuerySchema,
         response: { 200: SagaPageSchema, 400: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
-        detail: { summary: 'Page through the fulfillment sagas, optionally by status (running, compensating, completed, compensated, parked)', tags: ['sagas'] },
+        detail: {
+          summary: 'Page through the fulfillment sagas, optionally by status (running, compensating, completed, compensated, parked)',
+          tags: ['sagas'],
+          responses: answers({
+            200: 'One page of saga summaries (a page may be short before the last)',
+            400: 'INVALID_CURSOR: the cursor is not one the order service handed out',
+            422: 'VALIDATION: limit outside 1–100 or an unknown status',
+            503: 'DEPENDENCY_UNAVAILABLE: the order service could not answer',
+          }),
+        },
       },
     )
     .get(
@@ -40,7 +49,11 @@ export function gatewaySagaRoutes(http: HttpClient) {
       {
         params: SagaIdParamsSchema,
         response: { 200: SagaDetailSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
-        detail: { summary: 'One order’s fulfillment saga: state, status, reason and its log with timings', tags: ['sagas'] },
+        detail: {
+          summary: 'One order’s fulfillment saga: status, step, reason and its log with timings',
+          tags: ['sagas'],
+          responses: answers({ 200: 'The saga with its log', 404: 'SAGA_NOT_FOUND: no saga for this order', 503: 'DEPENDENCY_UNAVAILABLE: the order service could not answer' }),
+        },
       },
     );
 }

@@ -1,5 +1,6 @@
 /**
- * The strangler fig's dial: the share (0–100 %) of `GET /api/catalogue` requests the new inventory service serves
+ * The strangler fig's dial: the share (0–100 %) of catalogue reads (`GET /api/catalogue` and `GET
+ * /api/catalogue/{sku}`) the new inventory service serves
  * instead of the legacy handler. The weight lives in Redis (`<prefix>:svc:gateway:strangler`, a hash with `weight`
  * and `updatedAt`) so every gateway replica follows one dial and an operator can turn it at run time; each replica
  * caches it briefly so a request costs no Redis round trip. Without Redis the last known weight keeps serving.
@@ -30,8 +31,8 @@ export type StranglerOptions = {
 
 export type StranglerView = { route: string; weight: number; updatedAt: number | null; stale: boolean };
 
-/** The route the dial moves. */
-export const STRANGLED_ROUTE = 'GET /api/catalogue';
+/** The routes the dial moves, both by the one weight. */
+export const STRANGLED_ROUTE = 'GET /api/catalogue, GET /api/catalogue/{sku}';
 
 export const stranglerKey = (prefix: string = keyPrefixOf()) => `${prefix}:svc:gateway:strangler`;
 

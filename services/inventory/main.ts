@@ -7,7 +7,7 @@ import { createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { seedCatalogue } from './catalogue.ts';
-import { SERVICE } from './protocol.ts';
+import { INVENTORY_API, SERVICE } from './protocol.ts';
 import { reservation } from './reservation.machine.ts';
 import { inventoryRoutes } from './routes.ts';
 import { sku } from './sku.machine.ts';
@@ -15,7 +15,7 @@ import { sku } from './sku.machine.ts';
 const node = await createNode({ service: SERVICE, actors: [sku, reservation], redis: redisUrlOf() });
 startProcess({
   name: 'inventory',
-  description: 'Stock per SKU and all-or-nothing reservations per order.',
+  ...INVENTORY_API,
   redis: true,
   routes: inventoryRoutes(node), chaos: node.chaos,
 });

@@ -5,14 +5,20 @@
  * here exactly as written.
  */
 import { t } from 'elysia';
-import { parseAddress } from '../../runtime/index.ts';
+import { parseAddress, type DocumentTag } from '../../runtime/index.ts';
+import { EXAMPLE, OrderId, SKU_PATTERN, SkuCode } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'inventory';
 
-/** A SKU code: upper-case letters, digits and dashes, 2–32 characters (`BOX-M`). */
-export const SKU_PATTERN = '^[A-Z0-9-]{2,32}$';
-/** An order id as other services mint it: accepts every id the order service's ORDER_ID_PATTERN does (and more). */
-export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
+/** What the inventory service's OpenAPI document says first, and its tags. */
+export const INVENTORY_API = {
+  description: 'Stock per SKU and all-or-nothing reservations per order. Each SKU and each order’s reservation is an actor; the order saga reserves, commits and releases through the same messages these routes send.',
+  tags: [
+    { name: 'skus', description: 'The catalogue with live stock, and restocking' },
+    { name: 'reservations', description: 'An order’s stock, held all or nothing, then committed as shipped or released' },
+  ] satisfies DocumentTag[],
+};
+
 const SKU_RE = new RegExp(SKU_PATTERN);
 
 /** Largest quantity of one SKU in one reservation, after merging lines. */
@@ -180,25 +186,26 @@ export const InventoryErrorCode = {
   INVENTORY_BUSY: 'INVENTORY_BUSY',
 } as const;
 
-const SkuCode = t.String({ pattern: SKU_PATTERN, description: 'SKU code, e.g. BOX-M', examples: ['BOX-M'] });
-const OrderId = t.String({ pattern: ORDER_ID_PATTERN, description: 'Order id', examples: ['ord-7f3a9c'] });
-const LineSchema = t.Object({ sku: SkuCode, qty: t.Integer({ minimum: 1, maximum: MAX_LINE_QTY, description: 'Units' }) });
+const LineSchema = t.Object({ sku: SkuCode(), qty: t.Integer({ minimum: 1, maximum: MAX_LINE_QTY, description: 'Units' }) });
 
-export const SkuParams = t.Object({ sku: SkuCode });
-export const OrderIdParams = t.Object({ orderId: OrderId });
+export const SkuParams = t.Object({ sku: SkuCode() });
+export const OrderIdParams = t.Object({ orderId: OrderId() });
 
-export const RestockBody = t.Object({ qty: t.Integer({ minimum: 1, maximum: 100_000, description: 'Units to add to on-hand stock' }) });
+export const RestockBody = t.Object({ qty: t.Integer({ minimum: 1, maximum: 100_000, description: 'Units to add to on-hand stock' }) }, { examples: [{ qty: 10 }] });
 export const RestockHeaders = t.Object({
   'idempotency-key': t.Optional(t.String({ minLength: 1, maxLength: 128, description: 'Repeat-safe: the same key restocks once' })),
 });
 
-export const ReserveBody = t.Object({
-  orderId: OrderId,
-  lines: t.Array(LineSchema, { minItems: 1, maxItems: MAX_LINES, description: 'Lines with the same SKU are merged' }),
-});
+export const ReserveBody = t.Object(
+  {
+    orderId: OrderId(),
+    lines: t.Array(LineSchema, { minItems: 1, maxItems: MAX_LINES, description: 'Lines with the same SKU are merged' }),
+  },
+  { examples: [{ orderId: EXAMPLE.orderId, lines: [{ sku: EXAMPLE.sku, qty: 2 }] }] },
+);
 
 export const SkuViewSchema = t.Object({
-  sku: t.String(),
+  sku: SkuCode(),
   name: t.String(),
   price: t.Integer({ description: 'Unit price in cents' }),
   onHand: t.Integer(),
@@ -207,7 +214,7 @@ export const SkuViewSchema = t.Object({
 });
 export type SkuView = typeof SkuViewSchema.static;
 
-export const SkuListSchema = t.Object({ items: t.Array(SkuViewSchema) });
+export const SkuListSchema = t.Object({ items: t.Array(SkuViewSchema) }, { description: 'Every listed SKU, by code' });
 
 const ReservationStateField = t.Union([
   t.Literal('idle'),

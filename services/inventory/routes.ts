@@ -5,7 +5,7 @@
  * `node.waitFor`. Every error is an `HttpError` whose message says what to change or when to retry.
  */
 import { Elysia } from 'elysia';
-import { AskTimeoutError, ErrorBodySchema, HttpError, type ActorView, type MailroomNode } from '../../runtime/index.ts';
+import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type ActorView, type MailroomNode, validationError } from '../../runtime/index.ts';
 import {
   InventoryErrorCode as E,
   linesProblem,
@@ -104,13 +104,17 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
       },
       {
         response: { 200: SkuListSchema },
-        detail: { summary: 'The catalogue: every listed SKU with its stock', tags: ['skus'] },
+        detail: { summary: 'The catalogue: every listed SKU with its stock', tags: ['skus'], responses: answers({ 200: 'Every listed SKU with its stock, by code' }) },
       },
     )
     .get('/skus/:sku', async ({ params }) => skuView(await listedSku(params.sku)), {
       params: SkuParams,
       response: { 200: SkuViewSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
-      detail: { summary: 'One SKU: name, price (cents), on hand, reserved, shipped', tags: ['skus'] },
+      detail: {
+        summary: 'One SKU: name, price (cents), on hand, reserved, shipped',
+        tags: ['skus'],
+        responses: answers({ 200: 'The SKU with its stock', 404: 'SKU_NOT_FOUND: no SKU with this code is listed' }),
+      },
     })
     .post(
       '/skus/:sku/restock',
@@ -131,6 +135,7 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
           summary: 'Add stock to a SKU',
           description: 'With an Idempotency-Key header a retried request restocks once.',
           tags: ['skus'],
+          responses: answers({ 200: 'The SKU’s stock after the restock', 404: 'SKU_NOT_FOUND: no SKU with this code is listed', 503: 'INVENTORY_BUSY: the actor did not settle within 5 s; the command stays queued — retry in 1 s' }),
         },
       },
     )
@@ -138,7 +143,7 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
       '/reservations',
       async ({ body }) => {
         const problem = linesProblem(body.lines);
-        if (problem) throw new HttpError(422, 'VALIDATION', `body.lines is invalid: ${problem}`, { orderId: body.orderId });
+        if (problem) throw validationError('body.lines', `body.lines is invalid: ${problem}`);
         const { state, context } = await commandReservation(body.orderId, { type: 'reserve', lines: body.lines });
         if (context.lines.length > 0 && !sameLines(context.lines, body.lines)) {
           throw new HttpError(
@@ -167,6 +172,12 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
           summary: 'Reserve an order’s lines, all or nothing',
           description: 'Waits for every SKU to answer. 409 INSUFFICIENT_STOCK names each short SKU with requested and available units; nothing stays held.',
           tags: ['reservations'],
+          responses: answers({
+            200: 'Reserved (or already reserved or committed with these lines): the reservation',
+            409: 'INSUFFICIENT_STOCK (details.shortages), RESERVATION_CONFLICT (the order has a reservation for other lines) or RESERVATION_CLOSED (released already)',
+            422: 'VALIDATION: a line names an unknown SKU or asks too many units once merged',
+            503: 'INVENTORY_BUSY: the actor did not settle within 5 s; the command stays queued — retry in 1 s',
+          }),
         },
       },
     )
@@ -176,7 +187,11 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
     }, {
       params: OrderIdParams,
       response: { 200: ReservationViewSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
-      detail: { summary: 'An order’s reservation: state, lines and the reason of a rejection', tags: ['reservations'] },
+      detail: {
+        summary: 'An order’s reservation: state, lines and the reason of a rejection',
+        tags: ['reservations'],
+        responses: answers({ 200: 'The reservation', 404: 'RESERVATION_NOT_FOUND: this order has no reservation' }),
+      },
     })
     .post(
       '/reservations/:orderId/release',
@@ -195,6 +210,7 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
           summary: 'Release an order’s stock back to on hand (idempotent)',
           description: 'A rejected or already released reservation answers as is; a committed one is 409.',
           tags: ['reservations'],
+          responses: answers({ 200: 'The reservation’s state after the release', 404: 'RESERVATION_NOT_FOUND: this order has no reservation', 409: 'RESERVATION_CLOSED: it was committed (shipped)', 503: 'INVENTORY_BUSY: the actor did not settle within 5 s; the command stays queued — retry in 1 s' }),
         },
       },
     )
@@ -215,6 +231,7 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
           summary: 'Commit an order’s reserved stock as shipped (idempotent)',
           description: 'Only a reserved (or already committed) reservation can be committed; anything else is 409.',
           tags: ['reservations'],
+          responses: answers({ 200: 'The reservation’s state after the commit', 404: 'RESERVATION_NOT_FOUND: this order has no reservation', 409: 'NOT_RESERVED: it is holding, rejected or released', 503: 'INVENTORY_BUSY: the actor did not settle within 5 s; the command stays queued — retry in 1 s' }),
         },
       },
     );

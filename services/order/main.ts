@@ -10,11 +10,12 @@ import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { orderActor } from './machine.ts';
 import { orderRoutes } from './routes.ts';
 import { sagaRoutes } from './saga-routes.ts';
+import { ORDER_API } from './protocol.ts';
 
 const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf() });
 startProcess({
   name: 'order',
-  description: 'Orders and their lifecycle: pending → confirmed | cancelled; the fulfillment sagas and their operator API.',
+  ...ORDER_API,
   redis: true,
   routes: new Elysia().use(orderRoutes(node)).use(sagaRoutes(node, orderFulfillment)),
   chaos: node.chaos,

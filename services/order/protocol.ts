@@ -4,6 +4,18 @@
  * `order/order/<orderId>`; amounts are integer cents.
  */
 import { t, type Static } from 'elysia';
+import { pageLimit, type DocumentTag } from '../../runtime/index.ts';
+import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
+
+/** What the order service's OpenAPI document says first, and its tags. */
+export const ORDER_API = {
+  description:
+    'Orders and their fulfillment sagas. An order is an actor (`order/order/<orderId>`); a create is idempotent by order id, and a 201 means it is committed. The gateway places orders here; operators act on parked sagas here.',
+  tags: [
+    { name: 'orders', description: 'Create an order (idempotent by id), page through them, read one' },
+    { name: 'sagas', description: 'The fulfillment sagas the order service hosts: list by status, read one with its log, retry or resolve a parked one' },
+  ] satisfies DocumentTag[],
+};
 
 /** The actor type, and the address of one order. */
 export const ORDER_ACTOR = 'order';
@@ -12,9 +24,6 @@ export const ORDER_ACTOR = 'order';
 export const fulfillmentAddress = (orderId: string) => `order/fulfillment/${orderId}`;
 export const orderAddress = (orderId: string) => `order/${ORDER_ACTOR}/${orderId}`;
 
-/** Letters, digits, `_` and `-`; the gateway derives ids of this shape from an Idempotency-Key. */
-export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
-export const SKU_PATTERN = '^[A-Z0-9-]{2,32}$';
 export const MAX_LINES = 50;
 export const MAX_QTY = 1000;
 /** The largest order total accepted, in cents (1,000,000.00). Above the provider's decline limit on purpose. */
@@ -36,34 +45,34 @@ export const ShippingAddressSchema = t.Object({
   name: t.String({ minLength: 1, maxLength: 100 }),
   line1: t.String({ minLength: 1, maxLength: 200 }),
   city: t.String({ minLength: 1, maxLength: 100 }),
-  country: t.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code, upper case (GB, FR, US, …)' }),
+  country: CountryCode(),
 });
 
 export const OrderLineSchema = t.Object({
-  sku: t.String({ pattern: SKU_PATTERN, description: 'Upper-case letters, digits and dashes, 2–32 long' }),
+  sku: SkuCode(),
   qty: t.Integer({ minimum: 1, maximum: MAX_QTY }),
   price: t.Integer({ minimum: 0, description: 'Unit price in cents' }),
 });
 
 export const CreateOrderBodySchema = t.Object({
-  orderId: t.Optional(t.String({ pattern: ORDER_ID_PATTERN, description: 'Chosen by the caller to make the create idempotent; generated if absent' })),
+  orderId: t.Optional(OrderId('Chosen by the caller to make the create idempotent; generated if absent')),
   customer: CustomerSchema,
   lines: t.Array(OrderLineSchema, { minItems: 1, maxItems: MAX_LINES }),
   address: ShippingAddressSchema,
-});
+}, { examples: [{ orderId: EXAMPLE.orderId, customer: EXAMPLE.customer, lines: [{ sku: EXAMPLE.sku, qty: 2, price: 299 }], address: EXAMPLE.address }] });
 
-export const OrderIdParamsSchema = t.Object({ id: t.String({ pattern: ORDER_ID_PATTERN }) });
+export const OrderIdParamsSchema = t.Object({ id: OrderId() });
 
 export const ListOrdersQuerySchema = t.Object({
   // The range is checked by the route: Elysia reports a coerced query number out of its schema's range without the
-  // field's name ("property is invalid"), and every error here must name its field.
-  limit: t.Optional(t.Integer({ description: `Orders per page, ${PAGE_LIMIT.min}–${PAGE_LIMIT.max} (default ${PAGE_LIMIT.default})` })),
+  // field's name ("property is invalid"), and every error here must name its field. The document shows the bounds.
+  limit: pageLimit(PAGE_LIMIT, 'Orders per page'),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'From the previous page' })),
   state: t.Optional(t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')])),
 });
 
 export const OrderViewSchema = t.Object({
-  orderId: t.String(),
+  orderId: OrderId(),
   state: t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')]),
   customer: CustomerSchema,
   lines: t.Array(OrderLineSchema),
@@ -77,7 +86,7 @@ export const OrderViewSchema = t.Object({
 export const OrderPageSchema = t.Object({
   items: t.Array(OrderViewSchema),
   cursor: t.Union([t.String(), t.Null()], { description: 'Pass back for the next page; null on the last one' }),
-});
+}, { description: 'One page of orders' });
 
 export type Customer = Static<typeof CustomerSchema>;
 export type ShippingAddress = Static<typeof ShippingAddressSchema>;

@@ -4,7 +4,7 @@
  * from the committed state with `node.read` / `node.list`, without a message.
  */
 import { Elysia } from 'elysia';
-import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode } from '../../runtime/index.ts';
+import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, validationError } from '../../runtime/index.ts';
 import {
   CreateOrderBodySchema,
   ListOrdersQuerySchema,
@@ -98,6 +98,13 @@ export function orderRoutes(node: MailroomNode) {
           summary: 'Create an order (201), or return the existing one with the same orderId (200)',
           description: 'Validates the lines and computes the total; the order starts `pending` and publishes OrderCreated.',
           tags: ['orders'],
+          responses: answers({
+            200: 'An order with this orderId existed with the same customer, lines and address: nothing changed',
+            201: 'The order, created and committed (pending)',
+            409: 'ORDER_ID_TAKEN: the orderId is taken by a different order, or was cancelled before it was created',
+            422: 'TOTAL_TOO_LARGE: the total is over 1,000,000.00 (details.total, details.limit)',
+            503: 'ORDER_UNAVAILABLE: the order did not answer within 5 s; retry with the same orderId (the request is queued and may still apply)',
+          }),
         },
       },
     )
@@ -117,7 +124,11 @@ export function orderRoutes(node: MailroomNode) {
       {
         query: ListOrdersQuerySchema,
         response: { 200: OrderPageSchema, 400: ErrorBodySchema, 422: ErrorBodySchema },
-        detail: { summary: 'Page through orders (in no particular order), optionally by state', tags: ['orders'] },
+        detail: {
+          summary: 'Page through orders (in no particular order), optionally by state',
+          tags: ['orders'],
+          responses: answers({ 200: 'One page of orders', 400: 'INVALID_CURSOR: the cursor is not one this service handed out', 422: 'VALIDATION: limit outside 1–100 or an unknown state' }),
+        },
       },
     )
     .get(
@@ -131,7 +142,7 @@ export function orderRoutes(node: MailroomNode) {
       {
         params: OrderIdParamsSchema,
         response: { 200: OrderViewSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
-        detail: { summary: 'One order', tags: ['orders'] },
+        detail: { summary: 'One order', tags: ['orders'], responses: answers({ 200: 'The order', 404: 'ORDER_NOT_FOUND: no order has this id' }) },
       },
     );
 }
@@ -162,7 +173,7 @@ async function listPage(node: MailroomNode, limit: number, cursor: string | unde
 /** The frame's own 422 shape for a value its schema could not range-check (see `ListOrdersQuerySchema`). */
 function outOfRange(field: string, value: number, range: { min: number; max: number }): HttpError {
   const message = `${field} is invalid: expected ${range.min}–${range.max}, got ${value}`;
-  return new HttpError(422, 'VALIDATION', message, [{ path: field, message }]);
+  return validationError(field, message);
 }
 
 type Position = { scan: string | null; skip: number };

@@ -5,8 +5,8 @@
  * fulfillment saga per order.
  */
 import { t, type Static } from 'elysia';
-import type { SagaContext } from '../../runtime/index.ts';
-import { ORDER_ID_PATTERN } from './protocol.ts';
+import { pageLimit, type SagaContext } from '../../runtime/index.ts';
+import { OrderId } from '../shared/shop-vocabulary.ts';
 
 /**
  * What an operator filters by. The machine has one state per step, per compensation and per completion command;
@@ -35,24 +35,24 @@ export const SAGA_PAGE_LIMIT = { min: 1, max: 100, default: 20 } as const;
 
 const LOG_PHASES = ['started', 'succeeded', 'failed', 'timedOut', 'retrying', 'compensating', 'compensated', 'parked', 'completed'] as const;
 
-export const SagaIdParamsSchema = t.Object({ orderId: t.String({ pattern: ORDER_ID_PATTERN, description: 'The order the saga fulfils' }) });
+export const SagaIdParamsSchema = t.Object({ orderId: OrderId('The order the saga fulfils') });
 
 export const ListSagasQuerySchema = t.Object({
-  state: t.Optional(
+  status: t.Optional(
     t.Union(
       SAGA_STATUSES.map((s) => t.Literal(s)),
       { description: 'running, compensating, completed, compensated or parked (failedNeedsOperator)' },
     ),
   ),
   // Range checked by the route, which names the field (see the order routes on Elysia's coerced numbers).
-  limit: t.Optional(t.Integer({ description: `Sagas per page, ${SAGA_PAGE_LIMIT.min}–${SAGA_PAGE_LIMIT.max} (default ${SAGA_PAGE_LIMIT.default})` })),
+  limit: pageLimit(SAGA_PAGE_LIMIT, 'Sagas per page'),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'From the previous page' })),
 });
 export type ListSagasQuery = Static<typeof ListSagasQuerySchema>;
 
 export const ResolveBodySchema = t.Object({
   note: t.String({ minLength: 1, maxLength: 500, description: 'What the operator did by hand (e.g. "refunded by phone"); kept in the saga’s reason' }),
-});
+}, { examples: [{ note: 'refunded by phone' }] });
 
 export const SagaLogEntrySchema = t.Object({
   at: t.Number({ description: 'ms since the epoch' }),
@@ -69,9 +69,8 @@ const StatusField = t.UnionEnum(SAGA_STATUSES);
 const summaryFields = {
   orderId: t.String(),
   saga: t.String({ description: 'The saga actor’s address, order/fulfillment/<orderId>' }),
-  state: t.String({ description: 'The machine state: a step, undo<Step>, completed, compensated or failedNeedsOperator (with its substate)' }),
   status: StatusField,
-  step: t.String({ description: 'The step or compensation it is in (or the final state)' }),
+  step: t.String({ description: 'The machine state it is in: a step (`chargePayment`), a compensation (`undoChargePayment`), completed, compensated or failedNeedsOperator' }),
   reason: t.Optional(t.String({ description: 'Why it is compensating, or was compensated' })),
   failedStep: t.Optional(t.String()),
   parkedAt: t.Optional(t.String({ description: 'The compensation that gave up (while parked)' })),
@@ -80,7 +79,7 @@ const summaryFields = {
   durationMs: t.Number({ description: 'Until it finished, or until now' }),
 };
 
-export const SagaSummarySchema = t.Object(summaryFields);
+export const SagaSummarySchema = t.Object(summaryFields, { description: 'A saga without its data and log' });
 export const SagaViewSchema = t.Object({
   ...summaryFields,
   data: t.Record(t.String(), t.Unknown(), { description: 'What the saga carries: the order, and what steps returned (chargeId, trackingId)' }),
@@ -101,7 +100,6 @@ export function sagaView(orderId: string, address: string, state: string, contex
   const view: SagaView = {
     orderId,
     saga: address,
-    state,
     status: sagaStatusOf(state, undoStates),
     step: state.split('.')[0]!,
     startedAt: context.startedAt,

@@ -5,7 +5,7 @@
  * (`node.ask`), so the answer is the saga as committed after it acted, and two operators acting at once cannot both win.
  */
 import { Elysia } from 'elysia';
-import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, type Saga, type SagaContext } from '../../runtime/index.ts';
+import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, type Saga, type SagaContext, validationError } from '../../runtime/index.ts';
 import {
   ListSagasQuerySchema,
   ResolveBodySchema,
@@ -68,15 +68,15 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
         const limit = query.limit ?? SAGA_PAGE_LIMIT.default;
         if (limit < SAGA_PAGE_LIMIT.min || limit > SAGA_PAGE_LIMIT.max) {
           const message = `query.limit is invalid: expected ${SAGA_PAGE_LIMIT.min}–${SAGA_PAGE_LIMIT.max}, got ${limit}`;
-          throw new HttpError(422, 'VALIDATION', message, [{ path: 'query.limit', message }]);
+          throw validationError('query.limit', message);
         }
-        const page = await listPage(node, type, limit, query.cursor, (state) => !query.state || sagaStatusOf(state, undoStates) === query.state);
+        const page = await listPage(node, type, limit, query.cursor, (state) => !query.status || sagaStatusOf(state, undoStates) === query.status);
         const views = await Promise.all(page.addresses.map((address) => node.read<Ctx>(address)));
         const items = views.flatMap((v) => {
           if (!v) return [];
           const view = sagaView(v.address.slice(addressOf('').length), v.address, v.state, v.context, undoStates);
           // The index can trail a turn by nothing, but a saga may have moved on between the scan and the read.
-          return !query.state || view.status === query.state ? [sagaSummary(view)] : [];
+          return !query.status || view.status === query.status ? [sagaSummary(view)] : [];
         });
         return { items, cursor: page.cursor };
       },
@@ -87,6 +87,7 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
           summary: 'Page through the fulfillment sagas (in no particular order), optionally by status',
           description: 'Each item is a summary; GET /sagas/{orderId} has the data and the log.',
           tags,
+          responses: answers({ 200: 'One page of saga summaries (a page may be short before the last)', 400: 'INVALID_CURSOR: the cursor is not one this service handed out', 422: 'VALIDATION: limit outside 1–100 or an unknown status' }),
         },
       },
     )
@@ -94,9 +95,10 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
       params: SagaIdParamsSchema,
       response: { 200: SagaViewSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
       detail: {
-        summary: 'One order’s saga: state, status, reason, data and its log with timings',
+        summary: 'One order’s saga: status, step, reason, data and its log with timings',
         description: 'The log lists every step start, success, failure, timeout, retry and compensation with its time, attempt, duration and reason.',
         tags,
+        responses: answers({ 200: 'The saga with its data and log', 404: 'SAGA_NOT_FOUND: no saga for this order (not placed, or not started yet)' }),
       },
     })
     .post('/sagas/:orderId/retry', ({ params }) => act(params.orderId, { type: 'saga.retry' }), {
@@ -106,6 +108,12 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
         summary: 'Resume a parked saga’s compensation or commit (409 unless it is parked)',
         description: 'The compensation (or completion command, e.g. the stock commit) that gave up is sent again, with fresh command ids, and the saga goes on from there.',
         tags,
+        responses: answers({
+          200: 'The saga as committed after it acted',
+          404: 'SAGA_NOT_FOUND: no saga for this order',
+          409: 'SAGA_NOT_PARKED: the saga is not parked (details.status and details.step say where it is), or another operator acted first',
+          503: 'SAGA_UNAVAILABLE: the saga did not answer within 5 s; read it again before repeating (the command stays queued)',
+        }),
       },
     })
     .post('/sagas/:orderId/resolve', ({ params, body }) => act(params.orderId, { type: 'saga.resolve', note: body.note }), {
@@ -117,16 +125,22 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
         description:
           'For when the operator finished the job outside the system: a saga parked in a compensation ends `compensated`, one parked in a completion command (the stock commit) ends `completed`; the note is appended to its reason.',
         tags,
+        responses: answers({
+          200: 'The saga as committed after it acted',
+          404: 'SAGA_NOT_FOUND: no saga for this order',
+          409: 'SAGA_NOT_PARKED: the saga is not parked (details.status and details.step say where it is), or another operator acted first',
+          503: 'SAGA_UNAVAILABLE: the saga did not answer within 5 s; read it again before repeating (the command stays queued)',
+        }),
       },
     });
 }
 
 function notParked(orderId: string, command: string, view: SagaView): HttpError {
   const what = command === 'saga.retry' ? 'retried' : 'resolved';
-  return new HttpError(409, SagaErrorCode.notParked, `the saga of order ${orderId} is ${view.status} (${view.state}); only a parked saga can be ${what}`, {
+  return new HttpError(409, SagaErrorCode.notParked, `the saga of order ${orderId} is ${view.status} (${view.step}); only a parked saga can be ${what}`, {
     orderId,
     status: view.status,
-    state: view.state,
+    step: view.step,
   });
 }
 

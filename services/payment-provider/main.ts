@@ -9,6 +9,7 @@ import { FaultInjector } from './faults.ts';
 import { providerKeys } from './keys.ts';
 import { Ledger } from './ledger.ts';
 import { providerRoutes } from './routes.ts';
+import { PROVIDER_API } from './protocol.ts';
 
 const redis = connectRedis('provider');
 const call = (args: string[]) => redis.client.sendCommand(args);
@@ -16,7 +17,7 @@ const keys = providerKeys(keyPrefixOf());
 
 const app = createServiceApp({
   name: 'provider',
-  description: 'A simulated external card processor: idempotent charges and refunds, a ledger, failure injection.',
+  ...PROVIDER_API,
   checks: { redis: redis.check },
 }).use(providerRoutes({ ledger: new Ledger(call, keys), faults: new FaultInjector(call, keys) }));
 

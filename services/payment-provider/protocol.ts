@@ -4,6 +4,19 @@
  * The payment service relies on these shapes exactly as written (it is the provider's only client).
  */
 import { t } from 'elysia';
+import { pageLimit, type DocumentTag } from '../../runtime/index.ts';
+import { EXAMPLE, OrderId } from '../shared/shop-vocabulary.ts';
+
+/** What the provider's OpenAPI document says first, and its tags. */
+export const PROVIDER_API = {
+  description:
+    'A simulated external card processor: idempotent charges, refunds and voids recorded once per idempotency key in a ledger, and failure injection. The payment service is its only client.',
+  tags: [
+    { name: 'card requests', description: 'Charges, refunds and voids, each once per idempotency key' },
+    { name: 'ledger', description: 'What was charged and refunded, with totals and the card requests received' },
+    { name: 'faults', description: 'Failure injection into card requests: an error rate, latency, an expiry' },
+  ] satisfies DocumentTag[],
+};
 
 /** A single charge above this many cents is declined (402 `CARD_DECLINED`): the provider's deterministic "no". */
 export const DECLINE_ABOVE_CENTS = 1_000_000;
@@ -35,15 +48,14 @@ const IdempotencyKey = t.String({
   examples: ['charge:ord-1'],
 });
 const Amount = t.Integer({ minimum: 1, maximum: MAX_AMOUNT_CENTS, description: 'In cents' });
-const Id = (description: string) => t.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', description });
+const Id = (description: string, example: string) => t.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', description, examples: [example] });
 
 // ─── charges ──────────────────────────────────────────────────────────────────────────────────────────────────
 
-export const ChargeRequestSchema = t.Object({
-  idempotencyKey: IdempotencyKey,
-  orderId: Id('The order the charge pays for'),
-  amount: Amount,
-});
+export const ChargeRequestSchema = t.Object(
+  { idempotencyKey: IdempotencyKey, orderId: OrderId('The order the charge pays for'), amount: Amount },
+  { examples: [{ idempotencyKey: `charge:${EXAMPLE.orderId}`, orderId: EXAMPLE.orderId, amount: 598 }] },
+);
 export type ChargeRequest = typeof ChargeRequestSchema.static;
 
 export const ChargeSchema = t.Object({
@@ -58,11 +70,10 @@ export type Charge = typeof ChargeSchema.static;
 
 // ─── refunds ──────────────────────────────────────────────────────────────────────────────────────────────────
 
-export const RefundRequestSchema = t.Object({
-  idempotencyKey: IdempotencyKey,
-  chargeId: Id('The charge to refund (from POST /charges)'),
-  amount: Amount,
-});
+export const RefundRequestSchema = t.Object(
+  { idempotencyKey: IdempotencyKey, chargeId: Id('The charge to refund (from POST /charges)', 'ch_0123456789abcdef'), amount: Amount },
+  { examples: [{ idempotencyKey: `refund:${EXAMPLE.orderId}`, chargeId: 'ch_0123456789abcdef', amount: 598 }] },
+);
 export type RefundRequest = typeof RefundRequestSchema.static;
 
 export const RefundSchema = t.Object({
@@ -77,7 +88,7 @@ export type Refund = typeof RefundSchema.static;
 
 // ─── voids ────────────────────────────────────────────────────────────────────────────────────────────────────
 
-export const VoidRequestSchema = t.Object({ idempotencyKey: IdempotencyKey });
+export const VoidRequestSchema = t.Object({ idempotencyKey: IdempotencyKey }, { examples: [{ idempotencyKey: `charge:${EXAMPLE.orderId}` }] });
 
 /**
  * A void settles a charge whose outcome the caller never learnt (its call timed out): if the key holds a charge, the
@@ -97,8 +108,8 @@ export const MAX_LEDGER_LIMIT = 1000;
 
 export const LedgerQuerySchema = t.Object({
   // The range is checked by the route: Elysia reports a coerced query number out of range without naming the field.
-  limit: t.Optional(t.Integer({ description: `Newest entries listed, 1–${MAX_LEDGER_LIMIT} (default 100); totals cover all` })),
-  orderId: t.Optional(Id('Only this order’s charges and refunds; totals then cover just them')),
+  limit: pageLimit({ min: 1, max: MAX_LEDGER_LIMIT, default: 100 }, 'Newest entries listed (totals cover all)'),
+  orderId: t.Optional(OrderId('Only this order’s charges and refunds; totals then cover just them')),
 });
 
 export const TotalsSchema = t.Object({
@@ -133,15 +144,18 @@ export type LedgerView = typeof LedgerSchema.static;
 
 const LatencyMs = t.Integer({ minimum: 0, maximum: 60_000 });
 
-export const FaultRulesInputSchema = t.Object({
-  errorRate: t.Number({ minimum: 0, maximum: 1, description: 'Share of card requests answered 503 INJECTED_FAULT' }),
-  latencyMs: t.Optional(t.Object({ min: LatencyMs, max: LatencyMs }, { description: 'Added to every card request, uniform in [min, max]' })),
-  durationMs: t.Optional(t.Integer({ minimum: 1, maximum: 86_400_000, description: 'The rules expire after this long' })),
-});
+export const FaultRulesInputSchema = t.Object(
+  {
+    errorRate: t.Number({ minimum: 0, maximum: 1, description: 'Share of card requests answered 503 INJECTED_FAULT' }),
+    latencyMs: t.Optional(t.Object({ min: LatencyMs, max: LatencyMs }, { description: 'Added to every card request, uniform in [min, max]' })),
+    durationMs: t.Optional(t.Integer({ minimum: 1, maximum: 86_400_000, description: 'The rules expire after this long' })),
+  },
+  { examples: [{ errorRate: 0.1, latencyMs: { min: 0, max: 50 }, durationMs: 60_000 }] },
+);
 export type FaultRulesInput = typeof FaultRulesInputSchema.static;
 
 export const FaultRulesSchema = t.Object({
-  active: t.Boolean(),
+  active: t.Boolean({ description: 'Whether failures are being injected' }),
   errorRate: t.Number(),
   latencyMs: t.Optional(t.Object({ min: t.Integer(), max: t.Integer() })),
   setAt: t.Optional(t.Number()),

@@ -4,7 +4,7 @@
  * (`/faults`).
  */
 import { Elysia } from 'elysia';
-import { ErrorBodySchema, HttpError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/index.ts';
 import type { FaultInjector } from './faults.ts';
 import type { Ledger } from './ledger.ts';
 import {
@@ -66,6 +66,13 @@ export function providerRoutes({ ledger, faults }: ProviderRoutesOptions) {
         detail: {
           summary: 'Charge a card once per idempotency key (201; 200 with the same charge on a repeat; 402 above 1,000,000 cents)',
           tags: card,
+          responses: answers({
+            200: 'This key charged already: the same charge',
+            201: 'Charged',
+            402: 'CARD_DECLINED: above 1,000,000 cents (trying again will not help)',
+            409: 'CHARGE_VOIDED: the key was voided; IDEMPOTENCY_CONFLICT: the key charged a different amount or order (details.charge)',
+            503: 'INJECTED_FAULT: failure injection (PUT /faults) answered before the ledger was touched; retry with the same key',
+          }),
         },
       },
     )
@@ -102,7 +109,17 @@ export function providerRoutes({ ledger, faults }: ProviderRoutesOptions) {
       {
         body: RefundRequestSchema,
         response: { 200: RefundSchema, 201: RefundSchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 503: ErrorBodySchema },
-        detail: { summary: 'Refund (part of) a charge once per idempotency key, never more than it charged', tags: card },
+        detail: {
+          summary: 'Refund (part of) a charge once per idempotency key, never more than it charged',
+          tags: card,
+          responses: answers({
+            200: 'This key refunded already: the same refund',
+            201: 'Refunded',
+            404: 'CHARGE_NOT_FOUND: no charge with this chargeId',
+            409: 'REFUND_EXCEEDS_CHARGE (details.charged, alreadyRefunded, requested) or IDEMPOTENCY_CONFLICT: the key refunded something else',
+            503: 'INJECTED_FAULT: failure injection (PUT /faults) answered before the ledger was touched; retry with the same key',
+          }),
+        },
       },
     )
     .post(
@@ -119,6 +136,7 @@ export function providerRoutes({ ledger, faults }: ProviderRoutesOptions) {
         detail: {
           summary: 'Settle a charge key of unknown outcome: its charge if it holds one, otherwise block it for good (201)',
           tags: card,
+          responses: answers({ 200: 'This key was settled already: the same outcome', 201: 'Settled now: voided, or the charge the key holds', 503: 'INJECTED_FAULT: failure injection (PUT /faults) answered before the ledger was touched; retry with the same key' }),
         },
       },
     )
@@ -127,28 +145,36 @@ export function providerRoutes({ ledger, faults }: ProviderRoutesOptions) {
       async ({ query }) => {
         if (query.limit !== undefined && (query.limit < 1 || query.limit > MAX_LEDGER_LIMIT)) {
           const message = `query.limit is invalid: expected an integer from 1 to ${MAX_LEDGER_LIMIT}, got ${query.limit}`;
-          throw new HttpError(422, 'VALIDATION', message, [{ path: 'query.limit', message }]);
+          throw validationError('query.limit', message);
         }
         const [view, requests] = await Promise.all([ledger.view(query), faults.counts()]);
         return { ...view, requests };
       },
       {
         query: LedgerQuerySchema,
-        response: { 200: LedgerSchema },
-        detail: { summary: 'Charges and refunds (newest, or one order’s), totals, and the card requests received', tags: ['ledger'] },
+        response: { 200: LedgerSchema, 422: ErrorBodySchema },
+        detail: {
+          summary: 'Charges and refunds (newest, or one order’s), totals, and the card requests received',
+          tags: ['ledger'],
+          responses: answers({ 200: 'The ledger', 422: 'VALIDATION: limit outside 1–1000, or orderId is not an order id' }),
+        },
       },
     )
     .get('/faults', () => faults.rules(), {
       response: { 200: FaultRulesSchema },
-      detail: { summary: 'The failure-injection rules in force', tags: ['faults'] },
+      detail: { summary: 'The failure-injection rules in force', tags: ['faults'], responses: answers({ 200: 'The rules (active: false when none)' }) },
     })
     .put('/faults', ({ body }) => faults.set(body), {
       body: FaultRulesInputSchema,
       response: { 200: FaultRulesSchema, 422: ErrorBodySchema },
-      detail: { summary: 'Inject failures into card requests: an error rate, latency, an expiry', tags: ['faults'] },
+      detail: {
+        summary: 'Inject failures into card requests: an error rate, latency, an expiry',
+        tags: ['faults'],
+        responses: answers({ 200: 'The rules now in force', 422: 'INVALID_FAULTS: the rules make no sense (latency min above max)' }),
+      },
     })
     .delete('/faults', () => faults.clear(), {
       response: { 200: FaultRulesSchema },
-      detail: { summary: 'Stop injecting failures', tags: ['faults'] },
+      detail: { summary: 'Stop injecting failures', tags: ['faults'], responses: answers({ 200: 'No rules in force any more' }) },
     });
 }

@@ -9,6 +9,7 @@ import { startProcess } from '../shared/start-process.ts';
 import { createProviderClient, PROVIDER, providerEffects } from './effects.ts';
 import { definePaymentActor } from './machine.ts';
 import { paymentRoutes } from './routes.ts';
+import { PAYMENT_API } from './protocol.ts';
 
 // The client exists before the node (the node's actor needs its effects): it reaches the node's chaos rules and
 // inspection stream through this reference once the node is up.
@@ -26,7 +27,7 @@ node = await createNode({ service: 'payment', actors: [definePaymentActor(provid
 
 startProcess({
   name: 'payment',
-  description: 'Charges and refunds per order, through the payment provider behind a circuit breaker.',
+  ...PAYMENT_API,
   redis: true,
   routes: paymentRoutes({ node, provider }),
   chaos: node.chaos,

@@ -5,12 +5,19 @@
  * shapes here exactly as written.
  */
 import { t } from 'elysia';
-import { parseAddress, RetryableError, TerminalError } from '../../runtime/index.ts';
+import { parseAddress, RetryableError, TerminalError, type DocumentTag } from '../../runtime/index.ts';
+import { OrderId } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'payment';
 
-/** An order id as other services mint it (a UUID, or a key derived from an idempotency key). */
-export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
+/** What the payment service's OpenAPI document says first, and its tags. */
+export const PAYMENT_API = {
+  description: 'Charges and refunds per order, through the payment provider behind a circuit breaker. Each order’s payment is an actor; a charge or refund waits for the provider’s outcome and is idempotent per order.',
+  tags: [
+    { name: 'payments', description: 'One payment per order: read it, charge it once, refund (or void) it' },
+    { name: 'resilience', description: 'The payment provider’s circuit breaker and bulkhead' },
+  ] satisfies DocumentTag[],
+};
 /** Largest amount one payment may ask for, in cents (the provider declines above 1,000,000). */
 export const MAX_AMOUNT_CENTS = 1_000_000_000;
 
@@ -156,16 +163,15 @@ export function isRefusal(error: EffectErrorData | undefined): boolean {
 
 // ─── HTTP ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
-export const OrderIdParamsSchema = t.Object({
-  orderId: t.String({ pattern: ORDER_ID_PATTERN, description: 'The order the payment belongs to', examples: ['ord-1'] }),
-});
+export const OrderIdParamsSchema = t.Object({ orderId: OrderId('The order the payment belongs to') });
 
-export const ChargeBodySchema = t.Object({
-  amount: t.Integer({ minimum: 1, maximum: MAX_AMOUNT_CENTS, description: 'In cents; above 1,000,000 the provider declines' }),
-});
+export const ChargeBodySchema = t.Object(
+  { amount: t.Integer({ minimum: 1, maximum: MAX_AMOUNT_CENTS, description: 'In cents; above 1,000,000 the provider declines' }) },
+  { examples: [{ amount: 598 }] },
+);
 
 export const PaymentViewSchema = t.Object({
-  orderId: t.String(),
+  orderId: OrderId(),
   state: t.UnionEnum(PAYMENT_STATES),
   amount: t.Integer({ description: 'Cents' }),
   chargeId: t.Optional(t.String()),

@@ -3,7 +3,7 @@
  * provider's outcome, which arrives in a later turn of the actor), and the provider breaker's stats.
  */
 import { Elysia } from 'elysia';
-import { AskTimeoutError, ErrorBodySchema, HttpError, type HttpClient, type MailroomNode } from '../../runtime/index.ts';
+import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type HttpClient, type MailroomNode } from '../../runtime/index.ts';
 import { PROVIDER } from './effects.ts';
 import {
   BreakersSchema,
@@ -100,7 +100,7 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
       {
         params: OrderIdParamsSchema,
         response: { 200: PaymentViewSchema, 404: ErrorBodySchema },
-        detail: { summary: 'A payment: its state, amount, charge and refund', tags },
+        detail: { summary: 'A payment: its state, amount, charge and refund', tags, responses: answers({ 200: 'The payment', 404: 'PAYMENT_NOT_FOUND: no payment for this order yet' }) },
       },
     )
     .post(
@@ -126,8 +126,15 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
       {
         params: OrderIdParamsSchema,
         body: ChargeBodySchema,
-        response: { 200: PaymentViewSchema, 402: ErrorBodySchema, 409: ErrorBodySchema, 503: ErrorBodySchema },
+        response: { 200: PaymentViewSchema, 402: ErrorBodySchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
         detail: {
+          responses: answers({
+            200: 'Charged (or already charged this amount, or being refunded): the payment',
+            402: 'PAYMENT_DECLINED: the provider declined the card (details.amount)',
+            409: 'AMOUNT_MISMATCH (charged another amount already), PAYMENT_VOIDED or PAYMENT_REFUNDED',
+            422: 'INVALID_AMOUNT: the actor refused the amount',
+            503: 'PROVIDER_UNAVAILABLE (details.retryAfterMs and Retry-After while the breaker is open) or PAYMENT_PENDING (no outcome within 10 s; repeating is safe)',
+          }),
           summary: 'Charge the order once (idempotent: a repeat answers the same charge); waits for the provider',
           description:
             '200 with the payment once charged; 402 PAYMENT_DECLINED; 409 when the order is charged another amount, voided or refunded; ' +
@@ -148,6 +155,10 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
         params: OrderIdParamsSchema,
         response: { 200: PaymentViewSchema, 503: ErrorBodySchema },
         detail: {
+          responses: answers({
+            200: 'Refunded, or voided when nothing was charged: the payment',
+            503: 'PROVIDER_UNAVAILABLE: the refund failed (details.retryAfterMs), or PAYMENT_PENDING: no outcome within 10 s; repeating is safe',
+          }),
           summary: 'Refund the order’s charge (idempotent); before any charge it voids the payment instead',
           description:
             '200 with the payment refunded, or voided (refunded 0) when nothing was charged — a voided payment is never charged. ' +
@@ -158,6 +169,10 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
     )
     .get('/breakers', () => provider.stats(), {
       response: { 200: BreakersSchema },
-      detail: { summary: 'The payment provider breaker: state, window, thresholds, last trips with reasons; and its bulkhead', tags: ['resilience'] },
+      detail: {
+        summary: 'The payment provider breaker: state, window, thresholds, last trips with reasons; and its bulkhead',
+        tags: ['resilience'],
+        responses: answers({ 200: 'The provider’s breaker and bulkhead' }),
+      },
     });
 }

@@ -9,14 +9,19 @@ import { listen } from '../../runtime/http/listen.ts';
 import { createServiceApp } from '../../runtime/http/service-app.ts';
 import { onShutdown } from '../../runtime/process/shutdown.ts';
 import { connectRedis, redisUrlOf } from './redis-connection.ts';
-import { openRuleBook, type RuleBook } from '../../runtime/index.ts';
+import { openRuleBook, type BearerSecurity, type DocumentTag, type RuleBook } from '../../runtime/index.ts';
 
 // Any route plugin may be mounted, whatever its routes and decorators.
 type AnyElysia = Elysia<any, any, any, any, any, any, any>;
 
 export type StartProcessOptions = {
   name: ProcessName;
+  /** What the process is for (its OpenAPI document says it first). */
   description: string;
+  /** The tags its operations use, with a sentence each. */
+  tags?: DocumentTag[];
+  /** A bearer token guards its changing requests (declared in its OpenAPI document). */
+  bearer?: BearerSecurity;
   /** Whether the process uses Redis (then `/health` reports it). */
   redis: boolean;
   /** The process's own routes, mounted on the service app. */
@@ -37,6 +42,8 @@ export function startProcess(options: StartProcessOptions) {
   const app = createServiceApp({
     name: options.name,
     description: options.description,
+    tags: options.tags,
+    bearer: options.bearer,
     checks: redis ? { redis: redis.check } : {},
     chaos,
   });

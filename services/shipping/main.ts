@@ -6,13 +6,13 @@ import { createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { shipment } from './machine.ts';
-import { SERVICE } from './protocol.ts';
+import { SERVICE, SHIPPING_API } from './protocol.ts';
 import { shippingRoutes } from './routes.ts';
 
 const node = await createNode({ service: SERVICE, actors: [shipment], redis: redisUrlOf() });
 startProcess({
   name: 'shipping',
-  description: 'Shipments per order: a carrier and tracking id for the destination, or the reason none serves it.',
+  ...SHIPPING_API,
   redis: true,
   routes: shippingRoutes(node), chaos: node.chaos,
 });

@@ -4,13 +4,16 @@
  * publishes, the HTTP error codes and the TypeBox schemas of every route. The saga relies on these shapes exactly.
  */
 import { t } from 'elysia';
-import { parseAddress } from '../../runtime/index.ts';
+import { parseAddress, type DocumentTag } from '../../runtime/index.ts';
+import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'shipping';
 
-/** An order id as other services mint it: accepts every id the order service's ORDER_ID_PATTERN does (and more). */
-export const ORDER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$';
-export const SKU_PATTERN = '^[A-Z0-9-]{2,32}$';
+/** What the shipping service's OpenAPI document says first, and its tags. */
+export const SHIPPING_API = {
+  description: 'Shipments per order: a carrier and tracking id for the destination, or the reason none serves it. Each order’s shipment is an actor that decides in the turn that receives the command.',
+  tags: [{ name: 'shipments', description: 'Schedule, read and cancel an order’s shipment' }] satisfies DocumentTag[],
+};
 export const MAX_LINES = 50;
 
 export const shipmentAddress = (orderId: string) => `${SERVICE}/shipment/${orderId}`;
@@ -92,26 +95,28 @@ export const ShippingErrorCode = {
   SHIPPING_BUSY: 'SHIPPING_BUSY',
 } as const;
 
-const OrderId = t.String({ pattern: ORDER_ID_PATTERN, description: 'Order id', examples: ['ord-7f3a9c'] });
 const NonEmpty = (description: string, maxLength: number) => t.String({ minLength: 1, maxLength, description });
 
-export const OrderIdParams = t.Object({ orderId: OrderId });
+export const OrderIdParams = t.Object({ orderId: OrderId() });
 
 export const AddressSchema = t.Object({
   name: NonEmpty('Recipient', 100),
   line1: NonEmpty('Street and number', 200),
   city: NonEmpty('City', 100),
-  country: t.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code; served: GB, FR, DE, NL, US', examples: ['GB'] }),
+  country: CountryCode('ISO 3166-1 alpha-2 code; served: GB, FR, DE, NL, US'),
 });
 
-export const ScheduleBody = t.Object({
-  orderId: OrderId,
-  address: AddressSchema,
-  lines: t.Array(t.Object({ sku: t.String({ pattern: SKU_PATTERN }), qty: t.Integer({ minimum: 1, maximum: 100_000 }) }), { minItems: 1, maxItems: MAX_LINES }),
-});
+export const ScheduleBody = t.Object(
+  {
+    orderId: OrderId(),
+    address: AddressSchema,
+    lines: t.Array(t.Object({ sku: SkuCode(), qty: t.Integer({ minimum: 1, maximum: 100_000 }) }), { minItems: 1, maxItems: MAX_LINES }),
+  },
+  { examples: [{ orderId: EXAMPLE.orderId, address: EXAMPLE.address, lines: [{ sku: EXAMPLE.sku, qty: 2 }] }] },
+);
 
 export const ShipmentViewSchema = t.Object({
-  orderId: t.String(),
+  orderId: OrderId(),
   state: t.Union([t.Literal('idle'), t.Literal('scheduled'), t.Literal('rejected'), t.Literal('cancelled')]),
   trackingId: t.Optional(t.String()),
   carrier: t.Optional(t.String()),

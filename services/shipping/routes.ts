@@ -4,7 +4,7 @@
  * straight from committed state (`node.read`).
  */
 import { Elysia } from 'elysia';
-import { AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode } from '../../runtime/index.ts';
+import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode } from '../../runtime/index.ts';
 import {
   OrderIdParams,
   ScheduleBody,
@@ -70,6 +70,11 @@ export function shippingRoutes(node: MailroomNode, options: ShippingRoutesOption
           summary: 'Schedule an order’s shipment (idempotent per order)',
           description: 'Books the carrier of the destination country and returns its tracking id. 409 SHIPPING_UNAVAILABLE when no carrier serves the country.',
           tags: ['shipments'],
+          responses: answers({
+            200: 'Scheduled (or scheduled already): the shipment with its carrier and tracking id',
+            409: 'SHIPPING_UNAVAILABLE: no carrier serves the country; SHIPMENT_CANCELLED: it was cancelled (details: the shipment)',
+            503: 'SHIPPING_BUSY: the shipment did not answer in time; the command stays queued — retry in 1 s',
+          }),
         },
       },
     )
@@ -79,7 +84,11 @@ export function shippingRoutes(node: MailroomNode, options: ShippingRoutesOption
     }, {
       params: OrderIdParams,
       response: { 200: ShipmentViewSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
-      detail: { summary: 'An order’s shipment: state, carrier, tracking id or the reason it was rejected', tags: ['shipments'] },
+      detail: {
+        summary: 'An order’s shipment: state, carrier, tracking id or the reason it was rejected',
+        tags: ['shipments'],
+        responses: answers({ 200: 'The shipment', 404: 'SHIPMENT_NOT_FOUND: this order has no shipment' }),
+      },
     })
     .post(
       '/shipments/:orderId/cancel',
@@ -95,6 +104,7 @@ export function shippingRoutes(node: MailroomNode, options: ShippingRoutesOption
           summary: 'Cancel an order’s shipment (idempotent)',
           description: 'A scheduled shipment becomes cancelled; a rejected one answers as is.',
           tags: ['shipments'],
+          responses: answers({ 200: 'The shipment after the cancel', 404: 'SHIPMENT_NOT_FOUND: this order has no shipment', 503: 'SHIPPING_BUSY: the shipment did not answer in time; the command stays queued — retry in 1 s' }),
         },
       },
     );

@@ -153,7 +153,7 @@ describe('the shop through the control plane', () => {
       return body.sagas.completed >= load.accepted ? body : null;
     }, 15_000);
     expect(stats.sagaLatencyMs.p50).toBeGreaterThan(0);
-    const page = await call('GET', '/control/sagas?state=completed&limit=5');
+    const page = await call('GET', '/control/sagas?status=completed&limit=5');
     expect(page.body.items).toHaveLength(5);
     const saga = await call('GET', `/control/sagas/${page.body.items[0].orderId}`);
     expect(saga.body.log.map((e: any) => `${e.step} ${e.phase}`)).toContain('saga completed');

@@ -46,12 +46,12 @@ function serve(name: 'order' | 'payment' | 'gateway', handle: (req: Request, url
 }
 
 const order = serve('order', (req, url, body) => {
-  if (url.pathname === '/sagas') return Response.json({ items: [{ orderId: 'o1', state: url.searchParams.get('state') }], cursor: null });
+  if (url.pathname === '/sagas') return Response.json({ items: [{ orderId: 'o1', status: url.searchParams.get('status'), step: 'failedNeedsOperator' }], cursor: null });
   if (url.pathname === '/sagas/missing') return Response.json({ code: 'SAGA_NOT_FOUND', message: 'no saga for order missing' }, { status: 404 });
   if (url.pathname === '/sagas/o1/retry') return Response.json({ code: 'SAGA_NOT_PARKED', message: 'the saga of order o1 is completed' }, { status: 409 });
-  if (url.pathname === '/sagas/o1/resolve') return Response.json({ orderId: 'o1', status: 'compensated', reason: body.note });
+  if (url.pathname === '/sagas/o1/resolve') return Response.json({ orderId: 'o1', status: 'compensated', step: 'compensated', reason: body.note, log: [] });
   if (url.pathname === '/sagas/slow') return Response.json({ code: 'SAGA_UNAVAILABLE', message: 'try later' }, { status: 503, headers: { 'retry-after': '2' } });
-  return Response.json({ orderId: 'o1', log: [] });
+  return Response.json({ orderId: 'o1', status: 'completed', step: 'completed', log: [] });
 });
 let payment = serve('payment', () => Response.json({ provider: { baseUrl: 'http://p', breaker: breaker('open', 'opened: 8 of 10 calls failed (80%) ≥ 50% within 10 s'), bulkhead: { active: 0 } } }));
 const paymentPort = payment.port!;
@@ -86,8 +86,8 @@ afterAll(async () => {
 
 describe('sagas through the order service', () => {
   it('should pass the order service’s answers through: statuses, bodies, query and Retry-After', async () => {
-    expect((await control.json('GET', '/control/sagas?state=parked&limit=5')).body).toEqual({ items: [{ orderId: 'o1', state: 'parked' }], cursor: null });
-    expect(seen.order.at(-1)!.path).toBe('/sagas?state=parked&limit=5');
+    expect((await control.json('GET', '/control/sagas?status=parked&limit=5')).body).toEqual({ items: [{ orderId: 'o1', status: 'parked', step: 'failedNeedsOperator' }], cursor: null });
+    expect(seen.order.at(-1)!.path).toBe('/sagas?status=parked&limit=5');
     const missing = await control.json('GET', '/control/sagas/missing');
     expect([missing.status, missing.body.code]).toEqual([404, 'SAGA_NOT_FOUND']);
     const retry = await control.json('POST', '/control/sagas/o1/retry');

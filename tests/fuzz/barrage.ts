@@ -1,8 +1,8 @@
 /**
  * The bad-input barrage's harness: find every route of an app (its OpenAPI document, plus the routes Elysia knows
  * that the document hides), turn a route's valid-input generator into a stream of mostly hostile requests, send them
- * in-process with `app.handle`, and hold every answer to the frame's promise: never a 5xx, and every 4xx a JSON
- * `{ code, message }` whose message a person can read.
+ * in-process with `app.handle`, and hold every answer to the frame's promise: never a 5xx, every 4xx a JSON
+ * `{ code, message }` whose message a person can read, and every status one the route's document lists.
  */
 import fc from 'fast-check';
 import type { Elysia } from 'elysia';
@@ -14,7 +14,14 @@ type AnyElysia = Elysia<any, any, any, any, any, any, any>;
 /** `POST /orders/{id}`: a method and an OpenAPI-style path. */
 export type RouteKey = string;
 
-export type Route = { method: string; path: string; key: RouteKey; params: string[] };
+export type Route = {
+  method: string;
+  path: string;
+  key: RouteKey;
+  params: string[];
+  /** The statuses its OpenAPI document lists; absent for a route the document hides (Swagger UI, panel files). */
+  documented?: ReadonlySet<number>;
+};
 
 /** One request's inputs. Params and query are URL text as sent; a body is JSON unless `raw` says otherwise. */
 export type RouteInput = {
@@ -50,10 +57,14 @@ const paramsOf = (path: string) => [...[...path.matchAll(/\{(\w+)\}/g)].map((m) 
 export async function discoverRoutes(app: AnyElysia): Promise<Route[]> {
   const res = await app.handle(new Request('http://localhost/swagger/json'));
   if (res.status !== 200) throw new Error(`GET /swagger/json answered ${res.status}`);
-  const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await res.json()) as { paths: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
   const keys = new Set<string>();
+  const documented = new Map<string, Set<number>>();
   for (const [path, operations] of Object.entries(doc.paths)) {
-    for (const method of Object.keys(operations)) keys.add(`${method.toUpperCase()} ${path}`);
+    for (const [method, op] of Object.entries(operations)) {
+      keys.add(`${method.toUpperCase()} ${path}`);
+      documented.set(`${method.toUpperCase()} ${path}`, new Set(Object.keys(op.responses ?? {}).map(Number)));
+    }
   }
   for (const r of app.routes as { method: string; path: string }[]) {
     if (r.method === 'HEAD' || r.method === 'OPTIONS') continue;
@@ -62,7 +73,7 @@ export async function discoverRoutes(app: AnyElysia): Promise<Route[]> {
   }
   return [...keys].sort().map((key) => {
     const [method, path] = key.split(' ') as [string, string];
-    return { method, path, key, params: paramsOf(path) };
+    return { method, path, key, params: paramsOf(path), documented: documented.get(key) };
   });
 }
 
@@ -260,6 +271,9 @@ export async function barrage(app: AnyElysia, route: Route, fuzz: RouteFuzz, run
       // A secret the request itself carried may come back (an echo is no leak); any other may not.
       const carried = [input.query ?? '', ...Object.values(input.params ?? {}), ...Object.values(input.headers ?? {})];
       const { status } = await expectWellFormed(response, () => describeRequest(request, input), secrets.filter((secret) => !carried.some((v) => v.includes(secret))));
+      if (route.documented && !route.documented.has(status)) {
+        throw new Error(`${describeRequest(request, input)} → ${status}, a status ${route.key}'s document does not list (${[...route.documented].join(', ')})`);
+      }
       sent++;
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
       await fuzz.after?.(input, response);

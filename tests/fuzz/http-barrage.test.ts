@@ -3,8 +3,9 @@
  * (found in each app's OpenAPI document and router, so a new route cannot slip past) gets at least 1,000 generated
  * requests in-process against real nodes — wrong types, missing fields, huge and negative numbers, NaN-like text,
  * RTL, zero-width, emoji and lone surrogates, injection-shaped strings, deep nesting, strings past every limit,
- * malformed JSON and wrong content types, plus a few valid requests so the handlers run. No answer may be a 5xx and
- * every 4xx must be a JSON `{ code, message }` a person can read. `FUZZ_RUNS` raises the runs per route,
+ * malformed JSON and wrong content types, plus a few valid requests so the handlers run. No answer may be a 5xx,
+ * every 4xx must be a JSON `{ code, message }` a person can read, and every status must be one the route's OpenAPI
+ * document lists. `FUZZ_RUNS` raises the runs per route,
  * `FUZZ_SEED` replays one seed.
  */
 import { afterAll, describe, expect, it } from 'bun:test';

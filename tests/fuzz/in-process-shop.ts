@@ -17,25 +17,32 @@ import { openControlContext } from '../../services/control/context.ts';
 import { gatewayProxy } from '../../services/control/gateway-proxy.ts';
 import { panelFiles } from '../../services/control/panel-files.ts';
 import { controlRoutes } from '../../services/control/routes.ts';
+import { CONTROL_API } from '../../services/control/protocol.ts';
 import { panelOrigins } from '../../services/control/security.ts';
 import { createDownstreamClient } from '../../services/gateway/downstreams.ts';
+import { GATEWAY_API } from '../../services/gateway/protocol.ts';
 import { gatewayRoutes } from '../../services/gateway/routes.ts';
 import { Strangler } from '../../services/gateway/strangler.ts';
 import { seedCatalogue } from '../../services/inventory/catalogue.ts';
 import { reservation } from '../../services/inventory/reservation.machine.ts';
+import { INVENTORY_API } from '../../services/inventory/protocol.ts';
 import { inventoryRoutes } from '../../services/inventory/routes.ts';
 import { sku } from '../../services/inventory/sku.machine.ts';
 import { orderActor } from '../../services/order/machine.ts';
+import { ORDER_API } from '../../services/order/protocol.ts';
 import { orderRoutes } from '../../services/order/routes.ts';
 import { sagaRoutes } from '../../services/order/saga-routes.ts';
 import { createProviderClient, providerEffects } from '../../services/payment/effects.ts';
 import { definePaymentActor } from '../../services/payment/machine.ts';
+import { PAYMENT_API } from '../../services/payment/protocol.ts';
 import { paymentRoutes } from '../../services/payment/routes.ts';
 import { FaultInjector } from '../../services/payment-provider/faults.ts';
 import { providerKeys } from '../../services/payment-provider/keys.ts';
 import { Ledger } from '../../services/payment-provider/ledger.ts';
+import { PROVIDER_API } from '../../services/payment-provider/protocol.ts';
 import { providerRoutes } from '../../services/payment-provider/routes.ts';
 import { shipment } from '../../services/shipping/machine.ts';
+import { SHIPPING_API } from '../../services/shipping/protocol.ts';
 import { shippingRoutes } from '../../services/shipping/routes.ts';
 import { cleanupPrefix, freePort, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
 
@@ -79,7 +86,7 @@ export async function startInProcessShop() {
 
     const keys = providerKeys(prefix);
     const faults = new FaultInjector(call, keys);
-    const provider = createServiceApp({ name: 'provider', log: log('provider'), checks: check }).use(providerRoutes({ ledger: new Ledger(call, keys), faults }));
+    const provider = createServiceApp({ name: 'provider', ...PROVIDER_API, log: log('provider'), checks: check }).use(providerRoutes({ ledger: new Ledger(call, keys), faults }));
     const providerPort = serve(provider);
 
     const common = { keyPrefix: prefix, redis: SHARED_REDIS, partitions: 2, onError } as const;
@@ -98,7 +105,9 @@ export async function startInProcessShop() {
     };
     await seedCatalogue(nodes.inventory);
 
-    const frame = (name: AppName, chaos?: MailroomNode['chaos']) => createServiceApp({ name, log: log(name), checks: check, chaos });
+    // Each app with its own document's description, tags (and bearer), as its main.ts starts it.
+    const API = { order: ORDER_API, inventory: INVENTORY_API, payment: PAYMENT_API, shipping: SHIPPING_API, provider: PROVIDER_API, gateway: GATEWAY_API, control: CONTROL_API };
+    const frame = (name: AppName, chaos?: MailroomNode['chaos']) => createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos });
     const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment));
     const inventory = frame('inventory', nodes.inventory.chaos).use(inventoryRoutes(nodes.inventory));
     const payment = frame('payment', nodes.payment.chaos).use(paymentRoutes({ node: nodes.payment, provider: providerClient }));

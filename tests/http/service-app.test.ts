@@ -63,6 +63,8 @@ describe('createServiceApp', () => {
     const body = await json(res);
     expect(body.code).toBe('VALIDATION');
     expect(body.message).toBe('body.items is required');
+    // One details shape for every error: an object of named facts; a validation failure's are its issues.
+    expect(body.details).toEqual({ issues: [{ path: 'body.items', message: 'body.items is required' }] });
   });
 
   it('should name a nested field that has the wrong value', async () => {
@@ -81,6 +83,21 @@ describe('createServiceApp', () => {
     const res = await postJson('/orders', JSON.stringify({ items: [{ sku: 'A', qty: 2 }] }));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ accepted: 1 });
+  });
+
+  it('should answer 415 to a body that is not JSON (text, a form, multipart, no content type), whatever it holds', async () => {
+    const valid = JSON.stringify({ items: [{ sku: 'A', qty: 2 }] });
+    for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/octet-stream', null]) {
+      const request = new Request(url('/orders'), { method: 'POST', body: valid, headers: type === null ? {} : { 'content-type': type } });
+      if (type === null) request.headers.delete('content-type');
+      const res = await app.handle(request);
+      const body = await json(res);
+      expect({ type, status: res.status, code: body.code }).toEqual({ type, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      expect(body.message).toContain('Content-Type: application/json');
+    }
+    for (const type of ['application/json; charset=utf-8', 'APPLICATION/JSON', 'application/merge-patch+json']) {
+      expect({ type, status: (await postJson('/orders', valid, { 'content-type': type })).status }).toEqual({ type, status: 200 });
+    }
   });
 
   it('should answer malformed JSON with 400', async () => {

@@ -106,7 +106,7 @@ describe('order fulfillment saga over real processes', () => {
       order: { state: 'confirmed', total },
       payment: { state: 'charged', amount: total },
       shipment: { state: 'scheduled', trackingId: expect.any(String) },
-      saga: { orderId, state: 'completed', status: 'completed' },
+      saga: { orderId, status: 'completed', step: 'completed' },
       degraded: [],
     });
     expect(view.saga.reason).toBeUndefined();
@@ -136,9 +136,9 @@ describe('order fulfillment saga over real processes', () => {
     const direct = await getJson('order', `/sagas/${orderId}`);
     expect(direct.body).toEqual(view.saga);
     expect((await getJson('gateway', `/api/sagas/${orderId}`)).body).toEqual(view.saga);
-    const completed = await getJson('gateway', '/api/sagas?state=completed&limit=100');
+    const completed = await getJson('gateway', '/api/sagas?status=completed&limit=100');
     expect(completed.body.items.map((s: any) => s.orderId)).toContain(orderId);
-    expect((await getJson('gateway', '/api/sagas?state=running&limit=100')).body.items.map((s: any) => s.orderId)).not.toContain(orderId);
+    expect((await getJson('gateway', '/api/sagas?status=running&limit=100')).body.items.map((s: any) => s.orderId)).not.toContain(orderId);
     await expectLogOnEventLog(orderId, view.saga.log);
   }, 15_000);
 

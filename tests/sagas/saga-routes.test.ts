@@ -109,15 +109,16 @@ describe('saga operator routes', () => {
     expect(all.status).toBe(200);
     const byId = Object.fromEntries(all.body.items.map((s: any) => [s.orderId, s]));
     expect(Object.keys(byId).sort()).toEqual(['done-1', 'parked-1', 'parked-2', 'parked-3', 'parked-4', 'running-1', 'undone-1']);
-    expect(byId['done-1']).toMatchObject({ saga: 'order/fulfillment/done-1', state: 'completed', status: 'completed', step: 'completed', finishedAt: expect.any(Number) });
+    expect(byId['done-1']).toMatchObject({ saga: 'order/fulfillment/done-1', status: 'completed', step: 'completed', finishedAt: expect.any(Number) });
     expect(byId['undone-1']).toMatchObject({ status: 'compensated', reason: 'out of widgets', failedStep: 'chargeThing' });
-    expect(byId['running-1']).toMatchObject({ state: 'chargeThing.sending', status: 'running', step: 'chargeThing', finishedAt: null });
-    expect(byId['parked-2']).toMatchObject({ state: 'failedNeedsOperator', status: 'parked', parkedAt: 'undoReserveThing', failedStep: 'chargeThing' });
+    expect(byId['running-1']).toMatchObject({ status: 'running', step: 'chargeThing', finishedAt: null });
+    expect(byId['running-1'].state).toBeUndefined(); // one field says where a saga is: status (and step)
+    expect(byId['parked-2']).toMatchObject({ step: 'failedNeedsOperator', status: 'parked', parkedAt: 'undoReserveThing', failedStep: 'chargeThing' });
     expect(all.body.items[0].log).toBeUndefined(); // a list shows summaries; the log is on the detail
 
     const statuses = { running: ['running-1'], completed: ['done-1'], compensated: ['undone-1'], parked: ['parked-1', 'parked-2', 'parked-3', 'parked-4'], compensating: [] };
     for (const [status, ids] of Object.entries(statuses)) {
-      const page = await read(await request('GET', `/sagas?state=${status}`));
+      const page = await read(await request('GET', `/sagas?status=${status}`));
       expect(`${status}: ${page.body.items.map((s: any) => s.orderId).sort().join(',')}`).toBe(`${status}: ${ids.join(',')}`);
     }
   });
@@ -158,7 +159,7 @@ describe('saga operator routes', () => {
     expect(await read(await request('GET', '/sagas/nobody'))).toMatchObject({ status: 404, body: { code: 'SAGA_NOT_FOUND', message: 'no saga for order nobody' } });
     expect((await read(await request('POST', '/sagas/nobody/retry'))).status).toBe(404);
     const cases: [string, string, unknown, number, string][] = [
-      ['GET', '/sagas?state=lost', undefined, 422, 'query.state'],
+      ['GET', '/sagas?status=lost', undefined, 422, 'query.status'],
       ['GET', '/sagas?limit=0', undefined, 422, 'query.limit'],
       ['GET', '/sagas?limit=101', undefined, 422, 'query.limit'],
       ['GET', '/sagas?cursor=nonsense', undefined, 400, 'cursor'],
@@ -187,14 +188,14 @@ describe('saga operator routes', () => {
       expect(res.body).toMatchObject({ code: 'SAGA_NOT_PARKED', details: { orderId: id } });
       expect(res.body.message).toContain('only a parked saga can be');
     }
-    expect((await read(await request('GET', '/sagas/running-1'))).body.state).toBe('chargeThing.sending');
+    expect((await read(await request('GET', '/sagas/running-1'))).body.step).toBe('chargeThing');
   });
 
   it('should retry a parked saga’s compensation: it resumes and ends compensated, the undo done once', async () => {
     const res = await read(await request('POST', '/sagas/parked-1/retry'));
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('compensating');
-    expect(res.body.state.startsWith('undoReserveThing')).toBe(true);
+    expect(res.body.step).toBe('undoReserveThing');
     const done = await waitFor('parked-1 to be compensated', async () => {
       const view = (await read(await request('GET', '/sagas/parked-1'))).body;
       return view.status === 'compensated' ? view : null;
@@ -218,7 +219,7 @@ describe('saga operator routes', () => {
   it('should resolve a parked saga by hand: compensated, the note in its reason, and a second resolve is a 409', async () => {
     const res = await read(await request('POST', '/sagas/parked-2/resolve', { note: 'stock counted back by hand' }));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'compensated', state: 'compensated', failedStep: 'chargeThing' });
+    expect(res.body).toMatchObject({ status: 'compensated', step: 'compensated', failedStep: 'chargeThing' });
     expect(res.body.reason).toBe('out of widgets; resolved by operator: stock counted back by hand');
     expect(res.body.log.at(-1)).toMatchObject({ step: 'saga', phase: 'compensated', reason: res.body.reason });
     expect((await read(await request('POST', '/sagas/parked-2/resolve', { note: 'again' }))).status).toBe(409);
@@ -238,7 +239,7 @@ describe('saga operator routes', () => {
       let pages = 0;
       let cursor: string | null = null;
       do {
-        const page = await read(await request('GET', `/sagas?state=running&limit=100${cursor ? `&cursor=${cursor}` : ''}`));
+        const page = await read(await request('GET', `/sagas?status=running&limit=100${cursor ? `&cursor=${cursor}` : ''}`));
         expect(page.status).toBe(200);
         running.push(...page.body.items.map((s: any) => s.orderId));
         cursor = page.body.cursor;

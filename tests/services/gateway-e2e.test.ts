@@ -83,8 +83,10 @@ let orderId = '';
 let total = 0;
 
 describe('gateway over real processes', () => {
-  it('should answer curl -X POST /api/orders -d {} with 422 naming the missing field, and serve its Swagger UI', async () => {
-    const res = await read(await fetch(url('gateway', '/api/orders'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '{}' }));
+  it('should answer curl -X POST /api/orders -d {} with 415 (a form, not JSON), {} as JSON with 422 naming the missing field, and serve its Swagger UI', async () => {
+    const form = await read(await fetch(url('gateway', '/api/orders'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '{}' }));
+    expect(form.status).toBe(415);
+    const res = await read(await fetch(url('gateway', '/api/orders'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }));
     expect(res.status).toBe(422);
     expect(res.body.message).toContain('body.customer is required');
     const swagger = await fetch(url('gateway', '/swagger'));
@@ -124,7 +126,7 @@ describe('gateway over real processes', () => {
       reservation: { orderId, state: 'committed' },
       payment: { orderId, state: 'charged', amount: total, chargeId: expect.any(String) },
       shipment: { orderId, state: 'scheduled', trackingId: expect.any(String) },
-      saga: { orderId, state: 'completed', status: 'completed' },
+      saga: { orderId, status: 'completed', step: 'completed' },
       degraded: [],
     });
     expect(full.body.reservation.lines).toEqual(expect.arrayContaining(lines));

@@ -53,7 +53,7 @@ describe('strangler fig', () => {
   it('should serve every request from the legacy handler before any weight is set', async () => {
     const app = gateway(dial());
     const view = (await (await app.handle(new Request('http://localhost/api/admin/strangler'))).json()) as any;
-    expect(view).toEqual({ route: 'GET /api/catalogue', weight: 0, updatedAt: null, stale: false });
+    expect(view).toEqual({ route: 'GET /api/catalogue, GET /api/catalogue/{sku}', weight: 0, updatedAt: null, stale: false });
     const legacy = (await (await app.handle(new Request('http://localhost/api/catalogue'))).json()) as any;
     expect(legacy.items[0]).toEqual({ sku: 'ENV-C5-100', name: 'C5 envelopes (100)', price: 1299, available: 212 });
   });
@@ -72,6 +72,30 @@ describe('strangler fig', () => {
     expect(half.legacy).toBeGreaterThan(60);
     expect(half.inventory).toBeGreaterThan(60);
   }, 15_000);
+
+  it('should serve one SKU by the same weight as the catalogue: the legacy snapshot at 0, live stock from inventory at 100', async () => {
+    const app = gateway(dial());
+    const one = async () => {
+      const res = await app.handle(new Request('http://localhost/api/catalogue/BOX-M'));
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { source: string; sku: string; name: string; price: number; available: number; reserved?: number };
+      expect(res.headers.get('x-served-by')).toBe(body.source);
+      return body;
+    };
+    expect((await put(app, { weight: 0 })).status).toBe(200);
+    const list = (await (await app.handle(new Request('http://localhost/api/catalogue'))).json()) as { items: { sku: string; name: string; available: number }[] };
+    const listed = list.items.find((i) => i.sku === 'BOX-M')!;
+    // At weight 0 the list and the item agree: both the old system's name and stock.
+    expect(await one()).toEqual({ source: 'legacy', sku: 'BOX-M', name: listed.name, price: 299, available: listed.available });
+    expect(listed.name).not.toBe('Shipping box, medium'); // the inventory's name: the two systems do disagree
+    expect((await app.handle(new Request('http://localhost/api/catalogue/NOPE-1'))).status).toBe(404);
+    const before = inventory.hits;
+    expect((await put(app, { weight: 100 })).status).toBe(200);
+    const live = await one();
+    expect(live.source).toBe('inventory');
+    expect(live.reserved).toEqual(expect.any(Number));
+    expect(inventory.hits).toBeGreaterThan(before);
+  });
 
   it('should accept only whole weights 0–100, naming the field', async () => {
     const app = gateway(dial());

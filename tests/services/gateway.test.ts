@@ -19,7 +19,8 @@ const prefix = testPrefix('gateway');
 const reservations = new Map<string, unknown>();
 const payments = new Map<string, unknown>();
 const shipments = new Map<string, unknown>();
-const memoryStore: WeightStore = { hGetAll: async () => ({}), hSet: async () => 1 };
+// The dial at 100: every catalogue read goes to the inventory stand-in (the strangler has its own tests).
+const memoryStore: WeightStore = { hGetAll: async () => ({ weight: '100' }), hSet: async () => 1 };
 
 let node: MailroomNode;
 let order: StandIn, inventory: StandIn, payment: StandIn, shipping: StandIn;
@@ -73,14 +74,15 @@ const placeOrder = (overrides: Record<string, unknown> = {}) => ({
 const body = async (res: Response) => (await res.json()) as any;
 
 describe('gateway input validation', () => {
-  it('should answer POST /api/orders with {} by 422 naming the missing field (JSON, and as curl -d sends it)', async () => {
-    for (const contentType of ['application/json', 'application/x-www-form-urlencoded']) {
-      const res = await app.handle(new Request('http://localhost/api/orders', { method: 'POST', headers: { 'content-type': contentType }, body: '{}' }));
-      expect(res.status).toBe(422);
-      const error = await body(res);
-      expect(error.code).toBe('VALIDATION');
-      expect(error.message).toContain('body.customer is required');
-    }
+  it('should answer POST /api/orders with {} by 422 naming the missing field, and as curl -d sends it (a form) by 415', async () => {
+    const res = await app.handle(new Request('http://localhost/api/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }));
+    expect(res.status).toBe(422);
+    const error = await body(res);
+    expect(error.code).toBe('VALIDATION');
+    expect(error.message).toContain('body.customer is required');
+    const form = await app.handle(new Request('http://localhost/api/orders', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '{}' }));
+    expect(form.status).toBe(415);
+    expect(await body(form)).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', details: { accepted: ['application/json'] } });
   });
 
   const invalid: [string, Record<string, unknown>, string][] = [
@@ -123,7 +125,7 @@ describe('gateway input validation', () => {
       ['POST', '/api/catalogue/BOX-M/restock', { qty: 0 }, 'body.qty'],
       ['POST', '/api/catalogue/BOX-M/restock', {}, 'body.qty is required'],
       ['PUT', '/api/admin/strangler', { weight: 101 }, 'body.weight'],
-      ['GET', '/api/sagas?state=lost', undefined, 'query.state'],
+      ['GET', '/api/sagas?status=lost', undefined, 'query.status'],
       ['GET', '/api/sagas?limit=0', undefined, 'query.limit'],
     ];
     for (const [method, path, payload, field] of cases) {
@@ -329,7 +331,7 @@ describe('gateway breakers', () => {
 describe('gateway catalogue', () => {
   it('should show one SKU’s live stock, and restock it passing the Idempotency-Key on', async () => {
     const sku = await body(await send(app, 'GET', '/api/catalogue/TAPE-48'));
-    expect(sku).toEqual({ sku: 'TAPE-48', name: 'Packing tape, 48 mm × 66 m', price: 399, available: sku.onHand, onHand: sku.onHand, reserved: 0, shipped: 0 });
+    expect(sku).toEqual({ source: 'inventory', sku: 'TAPE-48', name: 'Packing tape, 48 mm × 66 m', price: 399, available: sku.onHand, onHand: sku.onHand, reserved: 0, shipped: 0 });
     const res = await send(app, 'POST', '/api/catalogue/TAPE-48/restock', { qty: 25 }, { 'idempotency-key': 'restock-tape-1' });
     expect(res.status).toBe(200);
     expect((await body(res)).onHand).toBe(sku.onHand + 25);

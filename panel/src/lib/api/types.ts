@@ -79,8 +79,8 @@ export type SagaLogEntry = {
 export type SagaSummary = {
   orderId: string;
   saga: string;
-  state: string;
   status: SagaStatus;
+  /** The machine state it is in: a step, undo<Step>, completed, compensated or failedNeedsOperator. */
   step: string;
   reason?: string;
   failedStep?: string;
@@ -159,6 +159,6 @@ export type OrderAccepted = { orderId: string; state: string; links: { self: str
 export type OrderDetail = {
   orderId: string;
   order: { orderId: string; state: string; total: number; reason?: string; createdAt: number; updatedAt: number };
-  saga?: { state: string; status: string; reason?: string } | null;
+  saga?: { status: string; step: string; reason?: string } | null;
   degraded: string[];
 };

@@ -47,7 +47,7 @@ export class SagasState {
   }
 
   async loadList(): Promise<void> {
-    const q = this.filter === 'all' ? '' : `&state=${this.filter}`;
+    const q = this.filter === 'all' ? '' : `&status=${this.filter}`;
     try {
       const page = await this.panel.api.get<SagaPage>(`/control/sagas?limit=100${q}`);
       // Newest first: a person looks for the saga they just caused.
