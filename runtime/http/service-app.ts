@@ -10,6 +10,7 @@ import { Elysia, t } from 'elysia';
 import { DEFAULT_BODY_LIMIT, declaredSizeError, parseBodyWithin } from './body-limit.ts';
 import { errorResponse, toErrorResponse, type ErrorLogger } from './error-response.ts';
 import { checkHealth, type HealthCheck } from './health.ts';
+import { metricsRoute } from './metrics-route.ts';
 import { swaggerUi } from './swagger-ui.ts';
 import { crossSiteRefusal, trustedOrigins } from './cross-site.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
@@ -70,6 +71,8 @@ export function createServiceApp(options: ServiceAppOptions) {
 
   return (
     new Elysia({ name: `mailroom:service:${options.name}` })
+      // First, so every route below is counted and timed.
+      .use(metricsRoute(options.name))
       // Before routing, so an oversized upload to any path (even an unknown one) is refused unread.
       .onRequest(async ({ request }) => {
         const error = declaredSizeError(request, limit) ?? crossSiteRefusal(request, trusted);

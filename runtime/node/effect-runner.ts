@@ -6,6 +6,7 @@
  */
 import type { ActorDefinition } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
+import { effectDuration } from '../observe/metrics.ts';
 
 export type EffectRecord = { key: string; address: string; invokeId: string; src: string; input: unknown };
 
@@ -36,6 +37,8 @@ export class EffectRunner {
     private readonly defs: ReadonlyMap<string, ActorDefinition>,
     private readonly sendRaw: SendRaw,
     private readonly onError: (error: unknown, effect: EffectRecord) => void,
+    /** The service, for the effect duration metric. */
+    private readonly service = '',
   ) {}
 
   get active(): number {
@@ -59,9 +62,17 @@ export class EffectRunner {
     const run = fn
       ? Promise.resolve().then(() => fn({ input: effect.input, idempotencyKey: effect.key, signal: controller.signal }))
       : Promise.reject(new Error(`no effect "${effect.src}" on actor type ${def?.type ?? '?'}`));
+    const started = performance.now();
+    const took = (outcome: string) => effectDuration.labels(this.service, effect.src, outcome).observe((performance.now() - started) / 1000);
     run.then(
-      (output) => this.deliver(effect, controller, { type: `xstate.done.actor.${effect.invokeId}`, output }),
-      (error) => this.deliver(effect, controller, { type: `xstate.error.actor.${effect.invokeId}`, error: errorToData(error) }),
+      (output) => {
+        took('done');
+        return this.deliver(effect, controller, { type: `xstate.done.actor.${effect.invokeId}`, output });
+      },
+      (error) => {
+        took('error');
+        return this.deliver(effect, controller, { type: `xstate.error.actor.${effect.invokeId}`, error: errorToData(error) });
+      },
     );
   }
 

@@ -13,6 +13,8 @@ import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
 import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt } from '../cluster-view.ts';
 import { openRuleBook } from '../chaos/rule-book.ts';
 import { machineGraph } from '../machine-graph.ts';
+import { countInspection } from '../observe/inspection-metrics.ts';
+import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
 import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
@@ -69,6 +71,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   if (options.inspect) listeners.add(options.inspect);
   const writer = new InspectionWriter(link, g.inspect, options.inspectStream ?? 'transitions', onError);
   const inspect = (event: InspectionEvent) => {
+    countInspection(event);
     for (const l of listeners) l(event);
     writer.add(event);
   };
@@ -86,6 +89,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     defs,
     (msg) => xadd(msg.address, entryFields({ id: msg.id, address: msg.address, event: msg.event, kind: msg.kind })),
     (error, fx) => onError(error, `delivering the outcome of effect ${fx.key}`),
+    service,
   );
 
   const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect });
@@ -175,6 +179,23 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       await worker.trim().catch((error) => onError(error, `trimming partition ${worker.partition}`));
     }
   };
+  // Gauges read when Prometheus scrapes: the backlog of each partition this node owns, its effects, its view of the cluster.
+  const stopScrape = onScrape(async () => {
+    effectsRunning.labels(service).set(effects.active);
+    partitionsOwned.labels(service).set(leases.owned.length);
+    if (consume) nodesGauge.labels(service).set(leases.liveNodes.length);
+    await Promise.all(
+      [...workers.values()].map(async (w) => {
+        const groups = (await link.call(['XINFO', 'GROUPS', w.keys.mbox])) as unknown[];
+        for (const g of groups) {
+          const rec = Array.isArray(g) ? Object.fromEntries(pairsOfFlat(g as unknown[])) : (g as Record<string, unknown>);
+          if (rec.name !== ctx.group) continue;
+          mailboxUndelivered.labels(service, String(w.partition)).set(Number(rec.lag ?? 0));
+          mailboxPending.labels(service, String(w.partition)).set(Number(rec.pending ?? 0));
+        }
+      }),
+    );
+  });
   let timer: ReturnType<typeof setInterval> | undefined;
   let houseTimer: ReturnType<typeof setInterval> | undefined;
   if (consume) {
@@ -268,6 +289,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopScrape();
       if (timer) clearInterval(timer);
       if (houseTimer) clearInterval(houseTimer);
       await ticking.catch(() => {});
@@ -287,6 +309,12 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
   };
   return node;
+}
+
+function pairsOfFlat(flat: unknown[]): [unknown, unknown][] {
+  const out: [unknown, unknown][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
 }
 
 function validateEvent(event: MailroomEvent): void {

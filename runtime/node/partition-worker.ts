@@ -20,6 +20,7 @@ import { addDeadLetter } from './dead-letter.ts';
 import type { EffectRecord } from './effect-runner.ts';
 import { envelopeFields, outcomeOf, parseEntry, preciseNow, type Envelope } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { workerMetrics, type WorkerMetrics } from '../observe/metrics.ts';
 import { PartitionActors } from './partition-actors.ts';
 import { PartitionReader } from './partition-reader.ts';
 import { RetrySchedule } from './retry-schedule.ts';
@@ -43,6 +44,7 @@ export class PartitionWorker {
   private nextTimerDue = 0;
   private readonly retries = new RetrySchedule();
   private housekeepingDue = false;
+  private readonly metrics: WorkerMetrics;
   processed = 0;
   /** Messages this partition's actors sent, by target service (for the panel's message rates). */
   readonly sentTo = new Map<string, number>();
@@ -56,6 +58,7 @@ export class PartitionWorker {
   ) {
     this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link });
     this.reader = new PartitionReader({ link: ctx.link, openDoorbell: ctx.openDoorbell, group: ctx.group, consumer: ctx.nodeId, batchSize: ctx.settings.batchSize }, keys, leaseValue);
+    this.metrics = workerMetrics(ctx.service);
     this.relay = new OutboxRelay(ctx.link, keys.outbox, () => this.active, (error) => ctx.onError(error, `relaying from partition ${partition}`));
   }
 
@@ -307,6 +310,7 @@ export class PartitionWorker {
       return;
     }
     let turn: TurnOutput | undefined;
+    const started = performance.now();
     try {
       actor.step(env.event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out, now)) });
     } catch (error) {
@@ -314,6 +318,8 @@ export class PartitionWorker {
       if (error.cause instanceof NeedsLookup) throw error.cause;
       return this.block(batch, env, error);
     }
+    this.metrics.turnDuration.observe((performance.now() - started) / 1000);
+    this.metrics.turns(actor.def.type).inc();
     this.retries.clear(env.address);
     if (env.kind === 'timer') {
       actor.dropTimer(env.id);
@@ -349,6 +355,7 @@ export class PartitionWorker {
       this.deadLetter(batch, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`);
       return;
     }
+    this.metrics.retries.inc();
     this.retries.schedule(env.address, this.ctx.clock.now() + this.ctx.settings.retryBaseMs * 2 ** (tries - 1));
     batch.blocked.add(env.address);
     this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);
@@ -380,6 +387,7 @@ export class PartitionWorker {
   private async commit(batch: Batch): Promise<void> {
     const actors = [...batch.dirty];
     const { settings } = this.ctx;
+    const started = performance.now();
     const outcome = await commitBatch(
       this.ctx.link,
       this.keys,
@@ -389,6 +397,8 @@ export class PartitionWorker {
       batch,
       actors,
     );
+    this.metrics.commitDuration.observe((performance.now() - started) / 1000);
+    this.metrics.commit(outcome.kind).inc();
     if (outcome.kind === 'fenced') return this.markLost();
     if (outcome.kind !== 'committed') {
       // Nothing was written; the in-memory actors ran ahead of Redis.
@@ -402,6 +412,8 @@ export class PartitionWorker {
       actor.indexedState = actor.state;
     }
     this.processed += batch.seen.length;
+    this.metrics.acked.inc(batch.acks.length);
+    this.metrics.batchSize.observe(batch.acks.length);
     if (outcome.deadLettersTrimmed > 0) {
       this.ctx.inspect({ type: 'deadletter.trimmed', at: Date.now(), source: this.ctx.service, partition: this.partition, count: outcome.deadLettersTrimmed, maxLen: settings.deadLettersMaxLen });
     }

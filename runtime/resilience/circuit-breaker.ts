@@ -16,6 +16,7 @@ import { CircuitOpenError, describeError } from './errors.ts';
 import type { Operation, Policy } from './operation.ts';
 import { defaultClassify, type CallOutcome } from './outcomes.ts';
 import { describeWindow, type TripThresholds } from './reasons.ts';
+import { setBreakerState } from '../observe/inspection-metrics.ts';
 import { createWindow, FAILED, SLOW, type SlidingWindow, type WindowConfig, type WindowStats } from './sliding-window.ts';
 
 export type CircuitBreakerOptions = {
@@ -130,6 +131,8 @@ export class CircuitBreaker implements Policy {
     if (!Number.isInteger(probes) || probes < 1) throw new RangeError(`halfOpenProbes must be an integer ≥ 1, got ${probes}`);
 
     this.since = this.clock.now();
+    // A breaker that reports (to a process's inspector) shows in the state gauge from its start, not its first trip.
+    if (this.inspector !== undefined) setBreakerState(this.source, this.name, 'closed');
     this.actor = createActor(circuitBreakerMachine, {
       clock: this.clock,
       input: {
