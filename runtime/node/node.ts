@@ -14,6 +14,7 @@ import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt
 import { openRuleBook } from '../chaos/rule-book.ts';
 import { machineGraph } from '../machine-graph.ts';
 import { countInspection } from '../observe/inspection-metrics.ts';
+import { startTracing, traceparentOf, tracing } from '../observe/tracing.ts';
 import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
 import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
@@ -56,6 +57,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     defs.set(def.type, def);
   }
 
+  // Before the first message: a node that consumed untraced until its process's HTTP app started tracing would drop traces.
+  await startTracing(service);
   const wrap = options.wrapLink ?? ((l: RedisLink) => l);
   const link = wrap(await openLink(url, kind), 'main');
   const router = new Router(link, prefix);
@@ -87,7 +90,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   };
   const effects = new EffectRunner(
     defs,
-    (msg) => xadd(msg.address, entryFields({ id: msg.id, address: msg.address, event: msg.event, kind: msg.kind })),
+    (msg) => xadd(msg.address, entryFields({ id: msg.id, address: msg.address, event: msg.event, kind: msg.kind, traceparent: msg.traceparent })),
     (error, fx) => onError(error, `delivering the outcome of effect ${fx.key}`),
     service,
   );
@@ -218,7 +221,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     async send(address, event, opts = {}) {
       validateEvent(event);
       const id = opts.id ?? newMessageId();
-      await xadd(address, entryFields({ id, address, event, from: opts.from }));
+      await xadd(address, entryFields({ id, address, event, from: opts.from, traceparent: tracing.on ? traceparentOf() : undefined }));
       return id;
     },
     async ask(address, event, opts = {}) {
@@ -226,7 +229,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const timeoutMs = opts.timeoutMs ?? 5_000;
       const { replyTo, answer } = asks.open(address, event.type, timeoutMs);
       try {
-        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo }));
+        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo, traceparent: tracing.on ? traceparentOf() : undefined }));
       } catch (error) {
         asks.cancel(replyTo.q);
         throw error;

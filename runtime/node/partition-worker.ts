@@ -21,6 +21,8 @@ import type { EffectRecord } from './effect-runner.ts';
 import { envelopeFields, outcomeOf, parseEntry, preciseNow, type Envelope } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { workerMetrics, type WorkerMetrics } from '../observe/metrics.ts';
+import { tracing } from '../observe/tracing.ts';
+import { traceTurn } from '../observe/turn-spans.ts';
 import { PartitionActors } from './partition-actors.ts';
 import { PartitionReader } from './partition-reader.ts';
 import { RetrySchedule } from './retry-schedule.ts';
@@ -245,8 +247,14 @@ export class PartitionWorker {
     return true;
   }
 
+  /** Applies one message, inside its span when tracing is on. */
+  private applyOne(batch: Batch, env: Envelope, now: number): Promise<void> {
+    if (!tracing.on) return this.applyUntraced(batch, env, now);
+    return traceTurn(this.ctx.service, this.partition, env, () => this.applyUntraced(batch, env, now), () => batch.failures.at(-1)?.env === env);
+  }
+
   /** Applies one message; a tell to a service not yet known here is looked up, then the message applied again. */
-  private async applyOne(batch: Batch, env: Envelope, now: number): Promise<void> {
+  private async applyUntraced(batch: Batch, env: Envelope, now: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         this.apply(batch, env, now);

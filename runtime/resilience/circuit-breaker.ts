@@ -17,6 +17,7 @@ import type { Operation, Policy } from './operation.ts';
 import { defaultClassify, type CallOutcome } from './outcomes.ts';
 import { describeWindow, type TripThresholds } from './reasons.ts';
 import { setBreakerState } from '../observe/inspection-metrics.ts';
+import { SpanStatusCode, startSpan, tracing } from '../observe/tracing.ts';
 import { createWindow, FAILED, SLOW, type SlidingWindow, type WindowConfig, type WindowStats } from './sliding-window.ts';
 
 export type CircuitBreakerOptions = {
@@ -349,6 +350,11 @@ export class CircuitBreaker implements Policy {
         state,
         retryAfterMs,
       });
+    }
+    if (tracing.on) {
+      const span = startSpan(`breaker ${this.name} rejected`, undefined, { attributes: { 'mailroom.breaker': this.name, 'mailroom.breaker.state': state, 'mailroom.retry_after_ms': retryAfterMs } });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `circuit ${state}` });
+      span.end();
     }
     return new CircuitOpenError(this.name, state, retryAfterMs);
   }
