@@ -14,7 +14,7 @@ import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt
 import { openRuleBook } from '../chaos/rule-book.ts';
 import { machineGraph } from '../machine-graph.ts';
 import { countInspection } from '../observe/inspection-metrics.ts';
-import { startTracing, traceparentOf, tracing } from '../observe/tracing.ts';
+import { sendTraceparent, startTracing, tracing } from '../observe/tracing.ts';
 import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
 import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
@@ -221,7 +221,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     async send(address, event, opts = {}) {
       validateEvent(event);
       const id = opts.id ?? newMessageId();
-      await xadd(address, entryFields({ id, address, event, from: opts.from, traceparent: tracing.on ? traceparentOf() : undefined }));
+      await xadd(address, entryFields({ id, address, event, from: opts.from, traceparent: tracing.on ? sendTraceparent(event.type) : undefined }));
       return id;
     },
     async ask(address, event, opts = {}) {
@@ -229,7 +229,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const timeoutMs = opts.timeoutMs ?? 5_000;
       const { replyTo, answer } = asks.open(address, event.type, timeoutMs);
       try {
-        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo, traceparent: tracing.on ? traceparentOf() : undefined }));
+        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo, traceparent: tracing.on ? sendTraceparent(event.type) : undefined }));
       } catch (error) {
         asks.cancel(replyTo.q);
         throw error;

@@ -149,6 +149,34 @@ export function traceparentOf(span: Span | undefined = trace.getActiveSpan()): s
   return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? '01' : '00'}`;
 }
 
+/**
+ * Whether a `traceparent` says its trace is recorded (the sampled flag). An unsampled trace is carried on as it is,
+ * without spans: what a parent-based sampler would decide anyway, for a string check instead of a span.
+ *
+ * @example
+ * isSampled('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'); // true
+ */
+export function isSampled(traceparent: string): boolean {
+  return traceparent.length === 55 && (parseInt(traceparent.slice(53), 16) & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+}
+
+/**
+ * The `traceparent` a message sent now carries: the active span's, or — sent from outside any span, by a script, a
+ * subscriber or a test — a new trace's, which the sampler keeps or not (`send <event>`).
+ */
+export function sendTraceparent(eventType: string): string | undefined {
+  const active = traceparentOf();
+  if (active) return active;
+  const span = tracing.tracer.startSpan(`send ${eventType}`, { kind: SpanKind.PRODUCER }, ROOT_CONTEXT);
+  span.end();
+  return traceparentOf(span);
+}
+
+/** Runs `fn` with a remote parent active (an unsampled trace carried on without a span of its own). */
+export function withParent<T>(traceparent: string, fn: () => T): T {
+  return otelContext.with(contextOf(traceparent), fn);
+}
+
 /** Starts a span under a parent given as a `traceparent` or a context (default: the active one). */
 export function startSpan(
   name: string,
