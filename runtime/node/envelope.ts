@@ -113,6 +113,8 @@ export function parseEntry(streamId: string, fields: readonly string[], deliveri
     from: f.f,
     deliveries,
     traceparent: f.p,
+    // Declared here so that setting it while tracing keeps every envelope one shape.
+    turnTrace: undefined,
   };
 }
 

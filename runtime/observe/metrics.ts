@@ -245,13 +245,31 @@ const workerMetricsOf = new Map<string, WorkerMetrics>();
 export function workerMetrics(service: string): WorkerMetrics {
   let m = workerMetricsOf.get(service);
   if (m) return m;
-  const turns = new Map<string, { inc(): void }>();
+  // Turns are counted in plain fields and handed to prom-client at scrape time: a prom-client increment hashes its
+  // labels on every call, which is too much once per message.
+  const turns = new Map<string, { n: number; inc(): void }>();
   const commits = new Map<string, { inc(): void }>();
+  onScrape(() => {
+    for (const [actorType, count] of turns) {
+      if (count.n === 0) continue;
+      turnsTotal.labels(service, actorType).inc(count.n);
+      count.n = 0;
+    }
+  });
   m = {
     turns(actorType) {
-      let child = turns.get(actorType);
-      if (!child) turns.set(actorType, (child = turnsTotal.labels(service, actorType)));
-      return child;
+      let count = turns.get(actorType);
+      if (!count) {
+        const fresh = {
+          n: 0,
+          inc() {
+            fresh.n++;
+          },
+        };
+        turns.set(actorType, (count = fresh));
+        turnsTotal.labels(service, actorType).inc(0); // the series exists from the first turn on
+      }
+      return count;
     },
     turnDuration: turnDuration.labels(service),
     acked: messagesAckedTotal.labels(service),
