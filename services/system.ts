@@ -4,9 +4,12 @@
  * hands them to the generic supervisor, prints one table once all are healthy, and stops everything on Ctrl-C or
  * SIGTERM. Problems are printed as one line each, never as a stack trace.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { prometheusConfig, prometheusPortOf, prometheusSpec } from '../runtime/observe/prometheus-config.ts';
 import { DEFAULT_PORTS, hostOf, keyPrefixOf, portOf, type ProcessName } from '../runtime/config.ts';
 import { SupervisorError } from '../runtime/supervisor/errors.ts';
+import type { ProcessSpec } from '../runtime/supervisor/process-spec.ts';
 import { useColour } from '../runtime/supervisor/output.ts';
 import { SupervisorBridge } from '../runtime/supervisor/redis-bridge.ts';
 import { Supervisor } from '../runtime/supervisor/supervisor.ts';
@@ -16,6 +19,8 @@ import { mailroomProcesses, panelUrlOf } from './processes.ts';
 
 const root = resolve(import.meta.dir, '..');
 const dev = process.argv.includes('--dev');
+/** `--observe`: also run Debian's Prometheus, scraping every process. */
+const observe = process.argv.includes('--observe');
 const started = performance.now();
 const dataDir = dataDirOf(root);
 // The control plane's bearer token: kept across runs, so an open panel tab keeps working after a restart.
@@ -27,11 +32,25 @@ const portEnv = Object.fromEntries(
   (Object.keys(DEFAULT_PORTS) as Array<ProcessName | 'redis'>).map((name) => [portEnvVar(name), String(portOf(name))]),
 );
 
+const processes: ProcessSpec[] = mailroomProcesses({ dev, bun: process.execPath, controlToken }).map((spec) => ({ ...spec, portEnvVar: portEnvVar(spec.name) }));
+const prometheusBin = observe ? Bun.which('prometheus') : null;
+if (observe && !prometheusBin) {
+  console.log('mailroom: --observe: no `prometheus` on PATH (Debian: apt-get install prometheus); starting without it — every process still answers GET /metrics');
+}
+if (prometheusBin) {
+  // Every Bun process answers /metrics; the panel's Vite server does not.
+  const targets = processes.filter((p) => p.name !== 'panel').map((p) => ({ name: p.name, url: p.url ?? new URL(p.healthUrl).origin }));
+  const dir = join(dataDir, 'prometheus');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig(targets));
+  processes.push(prometheusSpec({ bin: prometheusBin, configFile: join(dir, 'prometheus.yml'), dataDir: join(dir, 'data'), host: hostOf(), port: prometheusPortOf() }));
+}
+
 // The supervisor's link to the control plane: the process table in Redis, commands from it, process.* events.
 const bridge = new SupervisorBridge({ keyPrefix: keyPrefixOf() });
 
 const supervisor = new Supervisor({
-  processes: mailroomProcesses({ dev, bun: process.execPath, controlToken }).map((spec) => ({ ...spec, portEnvVar: portEnvVar(spec.name) })),
+  processes,
   cwd: root,
   // In dev mode the panel's `redis` chaos rules can reach every node's connections (MAILROOM_CHAOS_REDIS).
   env: { ...process.env, ...portEnv, MAILROOM_CHAOS_REDIS: process.env.MAILROOM_CHAOS_REDIS ?? (dev ? '1' : '0') },
@@ -95,5 +114,6 @@ console.log(`\nMailroom is up (${dev ? 'dev' : 'start'} mode, ${seconds} s):\n`)
 console.log(renderTable(supervisor.processes()));
 console.log('\n  Every process answers GET /health and shows its API at /swagger.');
 console.log(`  panel: ${panelUrlOf(dev, process.env, controlToken)}`);
+if (prometheusBin) console.log(`  prometheus: http://${hostOf()}:${prometheusPortOf()}/targets (scraping every process's /metrics; config in ${relative(root, join(dataDir, 'prometheus', 'prometheus.yml'))})`);
 console.log(`  (the token in that URL authorises the panel’s actions; it is kept in ${relative(root, join(dataDir, 'control-token'))})`);
 console.log('  Ctrl-C stops everything.\n');

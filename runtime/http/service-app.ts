@@ -9,7 +9,9 @@ import { Elysia, t } from 'elysia';
 import { DEFAULT_BODY_LIMIT, declaredSizeError, parseBodyWithin } from './body-limit.ts';
 import { errorResponse, toErrorResponse, type ErrorLogger } from './error-response.ts';
 import { checkHealth, type HealthCheck } from './health.ts';
+import { metricsRoute } from './metrics-route.ts';
 import { openApiDocuments, type BearerSecurity, type DocumentTag } from './openapi-document.ts';
+import { traceHook } from './trace-hook.ts';
 import { swaggerUi } from './swagger-ui.ts';
 import { crossSiteRefusal, trustedOrigins } from './cross-site.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
@@ -93,6 +95,9 @@ export function createServiceApp(options: ServiceAppOptions) {
   });
   return (
     app
+      // First, so every route below is counted and timed.
+      .use(metricsRoute(options.name))
+      .use(traceHook(options.name))
       // Before routing, so an oversized upload to any path (even an unknown one) is refused unread.
       .onRequest(async ({ request }) => {
         const error = declaredSizeError(request, limit) ?? crossSiteRefusal(request, trusted);

@@ -14,6 +14,9 @@ import type { PartitionActors } from './partition-actors.ts';
 import type { RetrySchedule } from './retry-schedule.ts';
 import { answerOf, encodeTurn, NeedsLookup } from './turn-output.ts';
 import type { WorkerContext } from './worker-context.ts';
+import type { WorkerMetrics } from '../observe/metrics.ts';
+import { tracing } from '../observe/tracing.ts';
+import { traceTurn } from '../observe/turn-spans.ts';
 
 const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as const;
 
@@ -24,12 +27,19 @@ export class BatchApplier {
     private readonly keys: PartitionKeys,
     private readonly actors: PartitionActors,
     private readonly retries: RetrySchedule,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   /** Applies every message (their actors loaded), then counts the failures. */
   async apply(batch: Batch, envelopes: readonly Envelope[], now: number): Promise<void> {
-    for (const env of envelopes) await this.applyLookingUp(batch, env, now);
+    for (const env of envelopes) await this.applyTraced(batch, env, now);
     for (const failure of batch.failures) await this.failed(batch, failure.env, failure.error);
+  }
+
+  /** Applies one message, inside its span when tracing is on. */
+  private applyTraced(batch: Batch, env: Envelope, now: number): Promise<void> {
+    if (!tracing.on) return this.applyLookingUp(batch, env, now);
+    return traceTurn(this.ctx.service, this.place.partition, env, () => this.applyLookingUp(batch, env, now), () => batch.failures.at(-1)?.env === env);
   }
 
   /** Applies one message; a tell to a service not yet known here is looked up, then the message applied again. */
@@ -97,6 +107,7 @@ export class BatchApplier {
       return;
     }
     let turn: TurnOutput | undefined;
+    const started = performance.now();
     try {
       actor.step(env.event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out, now)) });
     } catch (error) {
@@ -104,6 +115,8 @@ export class BatchApplier {
       if (error.cause instanceof NeedsLookup) throw error.cause;
       return this.block(batch, env, error);
     }
+    this.metrics.turnDuration.observe((performance.now() - started) / 1000);
+    this.metrics.turns(actor.def.type).inc();
     this.retries.clear(env.address);
     if (env.kind === 'timer') {
       actor.dropTimer(env.id);
@@ -139,6 +152,7 @@ export class BatchApplier {
       this.deadLetter(batch, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`);
       return;
     }
+    this.metrics.retries.inc();
     this.retries.schedule(env.address, this.ctx.clock.now() + this.ctx.settings.retryBaseMs * 2 ** (tries - 1));
     batch.blocked.add(env.address);
     this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);

@@ -6,10 +6,14 @@
  */
 import type { ActorDefinition } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
+import { effectDuration } from '../observe/metrics.ts';
+import { tracing } from '../observe/tracing.ts';
+import { traceEffect } from '../observe/turn-spans.ts';
 
-export type EffectRecord = { key: string; address: string; invokeId: string; src: string; input: unknown };
+/** An effect as its actor's record keeps it; `trace` is the `traceparent` of the turn that started it (tracing on). */
+export type EffectRecord = { key: string; address: string; invokeId: string; src: string; input: unknown; trace?: string };
 
-export type SendRaw = (msg: { id: string; address: string; event: { type: string; [k: string]: unknown }; kind: string }) => Promise<unknown>;
+export type SendRaw = (msg: { id: string; address: string; event: { type: string; [k: string]: unknown }; kind: string; traceparent?: string }) => Promise<unknown>;
 
 /** An error as plain data, so it can travel in a message. */
 export function errorToData(error: unknown): Record<string, unknown> {
@@ -36,6 +40,8 @@ export class EffectRunner {
     private readonly defs: ReadonlyMap<string, ActorDefinition>,
     private readonly sendRaw: SendRaw,
     private readonly onError: (error: unknown, effect: EffectRecord) => void,
+    /** The service, for the effect duration metric. */
+    private readonly service = '',
   ) {}
 
   get active(): number {
@@ -56,20 +62,34 @@ export class EffectRunner {
     const fn = def?.effects.get(effect.src);
     const controller = new AbortController();
     this.running.set(effect.key, { controller, owner });
-    const run = fn
-      ? Promise.resolve().then(() => fn({ input: effect.input, idempotencyKey: effect.key, signal: controller.signal }))
-      : Promise.reject(new Error(`no effect "${effect.src}" on actor type ${def?.type ?? '?'}`));
+    const start = () =>
+      fn
+        ? Promise.resolve().then(() => fn({ input: effect.input, idempotencyKey: effect.key, signal: controller.signal }))
+        : Promise.reject(new Error(`no effect "${effect.src}" on actor type ${def?.type ?? '?'}`));
+    let run: Promise<unknown>;
+    let traceparent: string | undefined;
+    // Traced, the effect starts inside its span, so the calls it makes carry it on.
+    if (tracing.on && effect.trace) ({ result: run, traceparent } = traceEffect(effect.src, effect.key, effect.trace, start));
+    else run = start();
+    const started = performance.now();
+    const took = (outcome: string) => effectDuration.labels(this.service, effect.src, outcome).observe((performance.now() - started) / 1000);
     run.then(
-      (output) => this.deliver(effect, controller, { type: `xstate.done.actor.${effect.invokeId}`, output }),
-      (error) => this.deliver(effect, controller, { type: `xstate.error.actor.${effect.invokeId}`, error: errorToData(error) }),
+      (output) => {
+        took('done');
+        return this.deliver(effect, controller, { type: `xstate.done.actor.${effect.invokeId}`, output }, traceparent);
+      },
+      (error) => {
+        took('error');
+        return this.deliver(effect, controller, { type: `xstate.error.actor.${effect.invokeId}`, error: errorToData(error) }, traceparent);
+      },
     );
   }
 
-  private async deliver(effect: EffectRecord, controller: AbortController, event: { type: string; [k: string]: unknown }) {
+  private async deliver(effect: EffectRecord, controller: AbortController, event: { type: string; [k: string]: unknown }, traceparent?: string) {
     // An aborted effect belongs to a partition this node gave up: its new owner runs it again.
     for (let attempt = 0; !controller.signal.aborted; attempt++) {
       try {
-        await this.sendRaw({ id: `${effect.key}:outcome`, address: effect.address, event, kind: 'effect' });
+        await this.sendRaw({ id: `${effect.key}:outcome`, address: effect.address, event, kind: 'effect', traceparent });
         break;
       } catch (error) {
         // Redis unreachable: keep the outcome and try again rather than lose it.

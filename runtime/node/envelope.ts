@@ -5,6 +5,7 @@
  *   m  message id (dedup key)        a  actor address          e  event (JSON)
  *   t  sent at (ms, fractional)      r  reply-to (JSON)        k  kind: '' | 'timer' | 'effect'
  *   f  sender's address, if an actor sent it
+ *   p  W3C traceparent of the span that sent it, when tracing is on (`runtime/observe/tracing.ts`)
  */
 
 export type ReplyTo = { n: string; q: string };
@@ -19,6 +20,10 @@ export type Envelope = {
   kind?: string;
   from?: string;
   deliveries: number;
+  /** The sender's span, when tracing is on. */
+  traceparent?: string;
+  /** The span of the turn applying this message (set while it is applied, when tracing is on). */
+  turnTrace?: string;
 };
 
 export class MalformedEntryError extends Error {
@@ -40,11 +45,13 @@ export function entryFields(msg: {
   kind?: string;
   from?: string;
   sentAt?: number;
+  traceparent?: string;
 }): string[] {
   const fields = ['m', msg.id, 'a', msg.address, 'e', JSON.stringify(msg.event), 't', String(msg.sentAt ?? preciseNow())];
   if (msg.replyTo) fields.push('r', JSON.stringify(msg.replyTo));
   if (msg.kind) fields.push('k', msg.kind);
   if (msg.from) fields.push('f', msg.from);
+  if (msg.traceparent) fields.push('p', msg.traceparent);
   return fields;
 }
 
@@ -105,12 +112,15 @@ export function parseEntry(streamId: string, fields: readonly string[], deliveri
     kind: f.k,
     from: f.f,
     deliveries,
+    traceparent: f.p,
+    // Declared here so that setting it while tracing keeps every envelope one shape.
+    turnTrace: undefined,
   };
 }
 
 /** An envelope's entry fields again, as it was sent (to dead-letter it, or to deliver a copy). */
 export function envelopeFields(env: Envelope): string[] {
-  return entryFields({ id: env.id, address: env.address, event: env.event, replyTo: env.replyTo, kind: env.kind, from: env.from, sentAt: env.sentAt });
+  return entryFields({ id: env.id, address: env.address, event: env.event, replyTo: env.replyTo, kind: env.kind, from: env.from, sentAt: env.sentAt, traceparent: env.traceparent });
 }
 
 /** The effect an outcome message (kind `effect`, id `<effect key>:outcome`) reports on, or undefined. */

@@ -5,6 +5,7 @@
  */
 import type { InspectionEvent } from '../inspection.ts';
 import type { RedisLink } from '../redis/link.ts';
+import { countInspection } from '../observe/inspection-metrics.ts';
 
 export type InspectStreamMode = 'all' | 'transitions' | 'off';
 
@@ -70,7 +71,10 @@ export async function openInspector(options: { source: string; redis?: string; k
   const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
   const writer = new InspectionWriter(link, globalKeys(options.keyPrefix ?? keyPrefixOf()).inspect, 'transitions', () => {});
   return {
-    inspect: (event) => writer.add(event),
+    inspect: (event) => {
+      countInspection(event);
+      writer.add(event);
+    },
     async close() {
       await writer.close();
       await link.close();

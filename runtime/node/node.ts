@@ -14,6 +14,9 @@ import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt
 import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
 import { withFaults } from '../redis/fault-link.ts';
 import { machineGraph } from '../machine-graph.ts';
+import { countInspection } from '../observe/inspection-metrics.ts';
+import { sendTraceparent, startTracing, tracing } from '../observe/tracing.ts';
+import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
 import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
@@ -55,6 +58,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     defs.set(def.type, def);
   }
 
+  // Before the first message: a node that consumed untraced until its process's HTTP app started tracing would drop traces.
+  await startTracing(service);
   // The chaos rules come first: `redis` rules may wrap the node's own connections. The book reads them on a
   // connection of its own, so faults on the node's links never hide the rule that heals them.
   let inspect: (event: InspectionEvent) => void = () => {};
@@ -74,6 +79,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   if (options.inspect) listeners.add(options.inspect);
   const writer = new InspectionWriter(link, g.inspect, options.inspectStream ?? 'transitions', onError);
   inspect = (event: InspectionEvent) => {
+    countInspection(event);
     for (const l of listeners) l(event);
     writer.add(event);
   };
@@ -89,8 +95,9 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   };
   const effects = new EffectRunner(
     defs,
-    (msg) => xadd(msg.address, entryFields({ id: msg.id, address: msg.address, event: msg.event, kind: msg.kind })),
+    (msg) => xadd(msg.address, entryFields({ id: msg.id, address: msg.address, event: msg.event, kind: msg.kind, traceparent: msg.traceparent })),
     (error, fx) => onError(error, `delivering the outcome of effect ${fx.key}`),
+    service,
   );
 
   const ctx: WorkerContext = {
@@ -179,6 +186,23 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       await worker.trim().catch((error) => onError(error, `trimming partition ${worker.partition}`));
     }
   };
+  // Gauges read when Prometheus scrapes: the backlog of each partition this node owns, its effects, its view of the cluster.
+  const stopScrape = onScrape(async () => {
+    effectsRunning.labels(service).set(effects.active);
+    partitionsOwned.labels(service).set(leases.owned.length);
+    if (consume) nodesGauge.labels(service).set(leases.liveNodes.length);
+    await Promise.all(
+      [...workers.values()].map(async (w) => {
+        const groups = (await link.call(['XINFO', 'GROUPS', w.keys.mbox])) as unknown[];
+        for (const g of groups) {
+          const rec = Array.isArray(g) ? Object.fromEntries(pairsOfFlat(g as unknown[])) : (g as Record<string, unknown>);
+          if (rec.name !== ctx.group) continue;
+          mailboxUndelivered.labels(service, String(w.partition)).set(Number(rec.lag ?? 0));
+          mailboxPending.labels(service, String(w.partition)).set(Number(rec.pending ?? 0));
+        }
+      }),
+    );
+  });
   let timer: ReturnType<typeof setInterval> | undefined;
   let houseTimer: ReturnType<typeof setInterval> | undefined;
   if (consume) {
@@ -201,7 +225,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     async send(address, event, opts = {}) {
       validateEvent(event);
       const id = opts.id ?? newMessageId();
-      await xadd(address, entryFields({ id, address, event, from: opts.from }));
+      await xadd(address, entryFields({ id, address, event, from: opts.from, traceparent: tracing.on ? sendTraceparent(event.type) : undefined }));
       return id;
     },
     async ask(address, event, opts = {}) {
@@ -209,7 +233,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const timeoutMs = opts.timeoutMs ?? 5_000;
       const { replyTo, answer } = asks.open(address, event.type, timeoutMs);
       try {
-        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo }));
+        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo, traceparent: tracing.on ? sendTraceparent(event.type) : undefined }));
       } catch (error) {
         asks.cancel(replyTo.q);
         throw error;
@@ -272,6 +296,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopScrape();
       if (timer) clearInterval(timer);
       if (houseTimer) clearInterval(houseTimer);
       await ticking.catch(() => {});
@@ -308,6 +333,12 @@ function redisChaos(book: RuleBook, service: string) {
       probabilityOf: () => book.redisFaults(service),
       onInjected: (fault, command) => book.redisFaultInjected(service, fault, command),
     });
+}
+
+function pairsOfFlat(flat: unknown[]): [unknown, unknown][] {
+  const out: [unknown, unknown][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
 }
 
 function validateEvent(event: MailroomEvent): void {

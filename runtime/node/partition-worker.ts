@@ -19,6 +19,9 @@ import { addDeadLetter } from './dead-letter.ts';
 import type { EffectRecord } from './effect-runner.ts';
 import { envelopeFields, parseEntry, preciseNow, type Envelope } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import { workerMetrics, type WorkerMetrics } from '../observe/metrics.ts';
+import { tracing } from '../observe/tracing.ts';
+import { traceTurn } from '../observe/turn-spans.ts';
 import { PartitionActors } from './partition-actors.ts';
 import { PartitionReader } from './partition-reader.ts';
 import { RetrySchedule } from './retry-schedule.ts';
@@ -43,6 +46,7 @@ export class PartitionWorker {
   private readonly applier: BatchApplier;
   private readonly place: { service: string; partition: number };
   private housekeepingDue = false;
+  private readonly metrics: WorkerMetrics;
   processed = 0;
   /** Messages this partition's actors sent, by target service (for the panel's message rates). */
   readonly sentTo = new Map<string, number>();
@@ -57,7 +61,8 @@ export class PartitionWorker {
     this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link });
     this.reader = new PartitionReader({ link: ctx.link, openDoorbell: ctx.openDoorbell, group: ctx.group, consumer: ctx.nodeId, batchSize: ctx.settings.batchSize }, keys, leaseValue);
     this.place = { service: ctx.service, partition };
-    this.applier = new BatchApplier(ctx, this.place, keys, this.actors, this.retries);
+    this.metrics = workerMetrics(ctx.service);
+    this.applier = new BatchApplier(ctx, this.place, keys, this.actors, this.retries, this.metrics);
     this.relay = new OutboxRelay(ctx.link, keys.outbox, () => this.active, (error) => ctx.onError(error, `relaying from partition ${partition}`));
   }
 
@@ -270,6 +275,7 @@ export class PartitionWorker {
   private async commit(batch: Batch): Promise<void> {
     const actors = [...batch.dirty];
     const { settings } = this.ctx;
+    const started = performance.now();
     const outcome = await commitBatch(
       this.ctx.link,
       this.keys,
@@ -279,6 +285,8 @@ export class PartitionWorker {
       batch,
       actors,
     );
+    this.metrics.commitDuration.observe((performance.now() - started) / 1000);
+    this.metrics.commit(outcome.kind).inc();
     if (outcome.kind === 'fenced') return this.markLost();
     if (outcome.kind !== 'committed') {
       // Nothing was written; the in-memory actors ran ahead of Redis.
@@ -292,6 +300,8 @@ export class PartitionWorker {
       actor.indexedState = actor.state;
     }
     this.processed += batch.seen.length;
+    this.metrics.acked.inc(batch.acks.length);
+    this.metrics.batchSize.observe(batch.acks.length);
     if (outcome.deadLettersTrimmed > 0) {
       this.ctx.inspect({ type: 'deadletter.trimmed', at: Date.now(), source: this.ctx.service, partition: this.partition, count: outcome.deadLettersTrimmed, maxLen: settings.deadLettersMaxLen });
     }

@@ -7,8 +7,10 @@
 import type { HostedActor, StepOutput } from '../actor/hosted-actor.ts';
 import type { InspectionEvent } from '../inspection.ts';
 import type { ReplyPayload, TurnOutput } from './batch.ts';
+import type { EffectRecord } from './effect-runner.ts';
 import { entryFields, newMessageId, type Envelope } from './envelope.ts';
 import type { Router } from './router.ts';
+import { traceSagaSteps } from '../observe/turn-spans.ts';
 
 /** A tell's target service is not in the router's cache: look it up, then apply the message again. */
 export class NeedsLookup extends Error {
@@ -37,7 +39,7 @@ export function encodeTurn(ctx: TurnContext, actor: HostedActor, env: Envelope, 
   for (const tell of out.tells) {
     const mbox = ctx.router.mailboxOf(tell.to);
     if (mbox === undefined) throw new NeedsLookup(tell.to.slice(0, tell.to.indexOf('/')));
-    turn.outbox.push({ mbox, fields: entryFields({ id: tell.id ?? newMessageId(), address: tell.to, event: tell.event, from: env.address }) });
+    turn.outbox.push({ mbox, fields: entryFields({ id: tell.id ?? newMessageId(), address: tell.to, event: tell.event, from: env.address, traceparent: env.turnTrace }) });
   }
   for (const e of out.published) {
     turn.events.push(JSON.stringify({ id: newMessageId(), ...e, type: e.type, aggregate: actor.address, at, cause: env.id }));
@@ -48,14 +50,16 @@ export function encodeTurn(ctx: TurnContext, actor: HostedActor, env: Envelope, 
   }
   for (const arm of out.timersArmed) {
     const due = Math.floor(now + arm.delayMs);
-    turn.timers.push([`${actor.address}|${arm.timerId}`, [due, JSON.stringify({ m: arm.token, a: actor.address, e: JSON.stringify(arm.event) })]]);
+    turn.timers.push([`${actor.address}|${arm.timerId}`, [due, JSON.stringify({ m: arm.token, a: actor.address, e: JSON.stringify(arm.event), p: env.turnTrace })]]);
     turn.inspections.push({ type: 'timer.armed', at, source, actor: actor.address, timerId: arm.timerId, dueAt: due });
   }
   for (const fx of out.effectsStarted) {
-    const record = { key: fx.key, address: actor.address, invokeId: fx.invokeId, src: fx.src, input: fx.input };
+    const record: EffectRecord = { key: fx.key, address: actor.address, invokeId: fx.invokeId, src: fx.src, input: fx.input };
+    if (env.turnTrace) record.trace = env.turnTrace;
     turn.effectsSet.push([record, JSON.stringify(record)]);
   }
   for (const note of out.notes) turn.inspections.push({ ...note, at, source } as InspectionEvent);
+  if (env.turnTrace && out.notes.length) traceSagaSteps(out.notes, env.turnTrace, at);
   if (env.replyTo) {
     const payload = answerOf(actor, out.replies[0], out.handled, false);
     payload.q = env.replyTo.q;

@@ -16,6 +16,8 @@ import { CircuitOpenError, describeError } from './errors.ts';
 import type { Operation, Policy } from './operation.ts';
 import { defaultClassify, type CallOutcome } from './outcomes.ts';
 import { describeWindow, type TripThresholds } from './reasons.ts';
+import { setBreakerState } from '../observe/inspection-metrics.ts';
+import { SpanStatusCode, startSpan, tracing } from '../observe/tracing.ts';
 import { createWindow, FAILED, SLOW, type SlidingWindow, type WindowConfig, type WindowStats } from './sliding-window.ts';
 
 export type CircuitBreakerOptions = {
@@ -130,6 +132,8 @@ export class CircuitBreaker implements Policy {
     if (!Number.isInteger(probes) || probes < 1) throw new RangeError(`halfOpenProbes must be an integer ≥ 1, got ${probes}`);
 
     this.since = this.clock.now();
+    // A breaker that reports (to a process's inspector) shows in the state gauge from its start, not its first trip.
+    if (this.inspector !== undefined) setBreakerState(this.source, this.name, 'closed');
     this.actor = createActor(circuitBreakerMachine, {
       clock: this.clock,
       input: {
@@ -346,6 +350,11 @@ export class CircuitBreaker implements Policy {
         state,
         retryAfterMs,
       });
+    }
+    if (tracing.on) {
+      const span = startSpan(`breaker ${this.name} rejected`, undefined, { attributes: { 'mailroom.breaker': this.name, 'mailroom.breaker.state': state, 'mailroom.retry_after_ms': retryAfterMs } });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `circuit ${state}` });
+      span.end();
     }
     return new CircuitOpenError(this.name, state, retryAfterMs);
   }

@@ -10,6 +10,7 @@
 
 import { systemClock, systemRandom, type Clock, type Random } from '../clock.ts';
 import type { Inspector } from '../inspection.ts';
+import { failSpan, SpanKind, startSpan, traceparentOf, tracing } from '../observe/tracing.ts';
 import { Bulkhead, type BulkheadOptions, type BulkheadStats } from './bulkhead.ts';
 import { CircuitBreaker, type BreakerStats, type CircuitBreakerOptions } from './circuit-breaker.ts';
 import { NetworkError, UpstreamStatusError } from './errors.ts';
@@ -171,7 +172,27 @@ export class HttpClient {
     return dependency;
   }
 
-  private async attempt(dependency: string, url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+  /** One try; with tracing on, inside a client span whose `traceparent` the request carries. */
+  private attempt(dependency: string, url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+    if (!tracing.on) return this.attemptUntraced(dependency, url, init, signal);
+    const method = (init.method ?? 'GET').toUpperCase();
+    const span = startSpan(`${method} ${dependency}`, undefined, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'url.full': url, 'mailroom.dependency': dependency } });
+    const headers = new Headers(init.headers);
+    headers.set('traceparent', traceparentOf(span)!);
+    return this.attemptUntraced(dependency, url, { ...init, headers }, signal).then(
+      (response) => {
+        span.setAttribute('http.response.status_code', response.status);
+        span.end();
+        return response;
+      },
+      (error: unknown) => {
+        failSpan(span, error);
+        throw error;
+      },
+    );
+  }
+
+  private async attemptUntraced(dependency: string, url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
     const fault = this.faults?.(dependency);
     if (fault) {
       if (fault.latencyMs > 0) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, fault.latencyMs));

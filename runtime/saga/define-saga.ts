@@ -22,6 +22,7 @@ import { assign, setup, type AnyStateMachine } from 'xstate';
 import { defineActor, note, publish, tell, type ActorDefinition, type MailroomEvent } from '../actor/define-actor.ts';
 import { systemClock, systemRandom, type Clock, type Random } from '../clock.ts';
 import { retryAfterOf, retryDelayMs, type SagaRetryPolicy } from './retry-delay.ts';
+import { declareSagaForMetrics } from '../observe/inspection-metrics.ts';
 
 export type SagaCommand = { to: string; event: MailroomEvent };
 
@@ -166,6 +167,7 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
     if (names.has(s.name)) throw new Error(`saga ${options.name}: step "${s.name}" appears twice`);
     names.add(s.name);
   }
+  declareSagaForMetrics(options.name, steps[0]!.name);
   const comp = { maxAttempts: 8, baseBackoffMs: 200, maxBackoffMs: 10_000, timeoutMs: 10_000, retryAfterBudgetMs: 10 * 60_000, ...options.compensation };
   const compPolicy: SagaRetryPolicy = { ...comp, multiplier: 2 };
 

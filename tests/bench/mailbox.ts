@@ -25,7 +25,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { partitionOf } from '../../runtime/index.ts';
-import { partitionKeys } from '../../runtime/keys.ts';
+import { globalKeys, partitionKeys } from '../../runtime/keys.ts';
 import { benchRedis, Child, deletePrefix, expectedCount, flag, median, numberFlag, preciseNow } from './_kit.ts';
 import { summarise } from './_profile-summary.ts';
 
@@ -95,7 +95,9 @@ async function run(kind: Kind, opts: RunOptions = {}): Promise<Run> {
     const redisCpuBefore = await redisCpu();
     let sent: ProducerResult;
     if (opts.drain) {
-      // Fill the mailboxes first; the consumer's group starts at id 0, so it then drains them alone.
+      // Fill the mailboxes first; the consumer's group starts at id 0, so it then drains them alone. A send to a
+      // service no node ever registered is refused, so the service is registered as its first node would.
+      if (kind === 'mailroom') await registerBench(prefix);
       producer = spawn(`${kind} producer`, '_mailbox-producer.ts', producerArgs);
       sent = await producer.next<ProducerResult>('result', 300_000);
       await producer.done();
@@ -146,6 +148,19 @@ async function redisCpu(): Promise<number> {
 }
 
 /** Every counter's committed value must be exactly the number of increments sent to it. */
+/** Records the bench service's partition count, as `createNode` does for a service's first node. */
+async function registerBench(prefix: string): Promise<void> {
+  const client = new RedisClient(redis.url);
+  await client.connect();
+  try {
+    const g = globalKeys(prefix);
+    await client.send('HSETNX', [g.service('bench'), 'partitions', String(PARTITIONS)]);
+    await client.send('SADD', [g.services, 'bench']);
+  } finally {
+    client.close();
+  }
+}
+
 async function verifyCounters(kind: Kind, prefix: string): Promise<void> {
   const client = new RedisClient(redis.url);
   await client.connect();

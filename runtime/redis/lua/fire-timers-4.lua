@@ -15,7 +15,11 @@ for _, member in ipairs(due) do
   local data = redis.call('HGET', KEYS[3], member)
   if data then
     local t = cjson.decode(data)
-    redis.call('XADD', KEYS[4], '*', 'm', t.m, 'a', t.a, 'e', t.e, 't', ARGV[2], 'k', 'timer')
+    if t.p then
+      redis.call('XADD', KEYS[4], '*', 'm', t.m, 'a', t.a, 'e', t.e, 't', ARGV[2], 'k', 'timer', 'p', t.p)
+    else
+      redis.call('XADD', KEYS[4], '*', 'm', t.m, 'a', t.a, 'e', t.e, 't', ARGV[2], 'k', 'timer')
+    end
   end
   redis.call('ZREM', KEYS[2], member)
   redis.call('HDEL', KEYS[3], member)

@@ -1,0 +1,287 @@
+/**
+ * Mailroom's Prometheus metrics: one registry per process (prom-client), every metric declared here once, named
+ * per Prometheus conventions (`mailroom_` prefix, `_total` counters, `_seconds` histograms, base units) with
+ * low-cardinality labels only — service, partition, actor type, route, breaker, saga, step; never an actor or
+ * order id. The hot path holds label-bound children (`.labels(...)` once, `.inc()` per use), so a count costs a
+ * field update, not a label lookup. `GET /metrics` answers `metricsText()`.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const registry = new Registry();
+
+collectDefaultMetrics({ register: registry });
+// prom-client names three gauges `…_total`, which Prometheus reserves for counters (promtool rejects them).
+for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+
+/** Seconds buckets for work inside one process (a turn, a commit): 50 µs to 1 s. */
+const FAST = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/** Seconds buckets for calls and steps that cross processes: 1 ms to 60 s. */
+const SLOW = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+const registers = [registry];
+
+// ---------------------------------------------------------------------------------------------- turns
+export const turnsTotal = new Counter({
+  name: 'mailroom_turns_total',
+  help: 'Messages applied by an actor (one turn each), committed or not.',
+  labelNames: ['service', 'actor_type'] as const,
+  registers,
+});
+export const turnDuration = new Histogram({
+  name: 'mailroom_turn_duration_seconds',
+  help: 'Time an actor took to apply one message (its XState step and the encoding of what it decided).',
+  labelNames: ['service'] as const,
+  buckets: FAST,
+  registers,
+});
+export const messagesAckedTotal = new Counter({
+  name: 'mailroom_messages_acked_total',
+  help: 'Mailbox entries acknowledged by committed batches (applied, duplicates, dropped and dead-lettered ones).',
+  labelNames: ['service'] as const,
+  registers,
+});
+export const commitsTotal = new Counter({
+  name: 'mailroom_commits_total',
+  help: 'Batch commits by outcome: committed, fenced (a newer lease holder), conflict (actor version), duplicate, refused.',
+  labelNames: ['service', 'outcome'] as const,
+  registers,
+});
+export const commitDuration = new Histogram({
+  name: 'mailroom_commit_duration_seconds',
+  help: 'Time of one batch commit (the commit script round trip).',
+  labelNames: ['service'] as const,
+  buckets: FAST,
+  registers,
+});
+export const batchSize = new Histogram({
+  name: 'mailroom_batch_size',
+  help: 'Mailbox entries acknowledged per committed batch.',
+  labelNames: ['service'] as const,
+  buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+  registers,
+});
+export const mailboxUndelivered = new Gauge({
+  name: 'mailroom_mailbox_undelivered_messages',
+  help: 'Mailbox entries not yet read by the consumer group (its lag), per owned partition; read at scrape time.',
+  labelNames: ['service', 'partition'] as const,
+  registers,
+});
+export const mailboxPending = new Gauge({
+  name: 'mailroom_mailbox_pending_messages',
+  help: 'Mailbox entries read and not yet acknowledged, per owned partition; read at scrape time.',
+  labelNames: ['service', 'partition'] as const,
+  registers,
+});
+export const deadLettersTotal = new Counter({
+  name: 'mailroom_dead_letters_total',
+  help: 'Messages moved to a dead-letter stream.',
+  labelNames: ['service'] as const,
+  registers,
+});
+export const messageRetriesTotal = new Counter({
+  name: 'mailroom_message_retries_total',
+  help: 'Failed turns scheduled for another delivery (before the dead-letter limit).',
+  labelNames: ['service'] as const,
+  registers,
+});
+export const effectsRunning = new Gauge({
+  name: 'mailroom_effects_running',
+  help: 'Effects (invoked promises) running in this process now.',
+  labelNames: ['service'] as const,
+  registers,
+});
+export const effectDuration = new Histogram({
+  name: 'mailroom_effect_duration_seconds',
+  help: 'Time an effect took, from its start to its outcome, by effect and outcome (done, error).',
+  labelNames: ['service', 'effect', 'outcome'] as const,
+  buckets: SLOW,
+  registers,
+});
+export const timersArmedTotal = new Counter({
+  name: 'mailroom_timers_armed_total',
+  help: 'Durable timers armed by committed turns.',
+  labelNames: ['service'] as const,
+  registers,
+});
+export const timersFiredTotal = new Counter({
+  name: 'mailroom_timers_fired_total',
+  help: 'Durable timers whose firing an actor applied.',
+  labelNames: ['service'] as const,
+  registers,
+});
+export const leaseMovesTotal = new Counter({
+  name: 'mailroom_lease_moves_total',
+  help: 'Partition leases this process acquired or lost.',
+  labelNames: ['service', 'direction'] as const,
+  registers,
+});
+export const nodesGauge = new Gauge({
+  name: 'mailroom_nodes',
+  help: 'Live nodes of a service, as this process last saw the registry.',
+  labelNames: ['service'] as const,
+  registers,
+});
+export const partitionsOwned = new Gauge({
+  name: 'mailroom_partitions_owned',
+  help: 'Partitions whose lease this process holds.',
+  labelNames: ['service'] as const,
+  registers,
+});
+
+// ---------------------------------------------------------------------------------------------- resilience
+export const breakerState = new Gauge({
+  name: 'mailroom_breaker_state',
+  help: 'A circuit breaker state: 1 for the state it is in, 0 for the others.',
+  labelNames: ['service', 'breaker', 'state'] as const,
+  registers,
+});
+export const breakerTransitionsTotal = new Counter({
+  name: 'mailroom_breaker_transitions_total',
+  help: 'Circuit breaker transitions, by target state and reason class.',
+  labelNames: ['service', 'breaker', 'to', 'reason'] as const,
+  registers,
+});
+export const breakerRejectedTotal = new Counter({
+  name: 'mailroom_breaker_rejected_calls_total',
+  help: 'Calls a circuit breaker refused without trying them.',
+  labelNames: ['service', 'breaker'] as const,
+  registers,
+});
+export const retryAttemptsTotal = new Counter({
+  name: 'mailroom_retry_attempts_total',
+  help: 'Retries of synchronous calls by a retry policy.',
+  labelNames: ['service', 'policy'] as const,
+  registers,
+});
+export const bulkheadRejectedTotal = new Counter({
+  name: 'mailroom_bulkhead_rejected_calls_total',
+  help: 'Calls a bulkhead refused (queue full, or waited too long).',
+  labelNames: ['service', 'bulkhead', 'reason'] as const,
+  registers,
+});
+
+// ---------------------------------------------------------------------------------------------- http
+export const httpRequestsTotal = new Counter({
+  name: 'mailroom_http_requests_total',
+  help: 'HTTP requests answered, by route pattern and status code.',
+  labelNames: ['service', 'method', 'route', 'status'] as const,
+  registers,
+});
+export const httpRequestDuration = new Histogram({
+  name: 'mailroom_http_request_duration_seconds',
+  help: 'Time to answer an HTTP request, by route pattern.',
+  labelNames: ['service', 'method', 'route'] as const,
+  buckets: SLOW,
+  registers,
+});
+
+// ---------------------------------------------------------------------------------------------- sagas
+export const sagasTotal = new Counter({
+  name: 'mailroom_sagas_total',
+  help: 'Sagas by what happened to them: started, completed, compensated, parked.',
+  labelNames: ['service', 'saga', 'outcome'] as const,
+  registers,
+});
+export const sagaStepDuration = new Histogram({
+  name: 'mailroom_saga_step_duration_seconds',
+  help: 'Time of a saga step or compensation, from its first try to its end, by how it ended.',
+  labelNames: ['service', 'saga', 'step', 'phase'] as const,
+  buckets: SLOW,
+  registers,
+});
+
+/**
+ * The metrics of this process in Prometheus' text format.
+ *
+ * @example
+ * new Elysia().get('/metrics', async () => new Response(await metricsText(), { headers: { 'content-type': METRICS_CONTENT_TYPE } }));
+ */
+export async function metricsText(): Promise<string> {
+  // Partitions a node no longer owns must not keep their last backlog: these are set afresh on every scrape.
+  mailboxUndelivered.reset();
+  mailboxPending.reset();
+  await Promise.all([...beforeScrape].map(async (fn) => {
+    try {
+      await fn();
+    } catch {
+      // A gauge that could not be read keeps its last value; the scrape still answers.
+    }
+  }));
+  return registry.metrics();
+}
+
+export const METRICS_CONTENT_TYPE = registry.contentType;
+
+/** Work to do before each scrape (gauges read from Redis or from a node's state); returns its removal. */
+const beforeScrape = new Set<() => Promise<void> | void>();
+
+/**
+ * Runs `fn` before every scrape (to set gauges read at scrape time); returns the function that stops it.
+ *
+ * @example
+ * const stop = onScrape(() => partitionsOwned.labels('order').set(leases.owned.length));
+ */
+export function onScrape(fn: () => Promise<void> | void): () => void {
+  beforeScrape.add(fn);
+  return () => beforeScrape.delete(fn);
+}
+
+export type WorkerMetrics = {
+  turns(actorType: string): { inc(): void };
+  turnDuration: { observe(seconds: number): void };
+  acked: { inc(n: number): void };
+  commit(outcome: 'committed' | 'fenced' | 'conflict' | 'duplicate' | 'refused'): { inc(): void };
+  commitDuration: { observe(seconds: number): void };
+  batchSize: { observe(n: number): void };
+  retries: { inc(): void };
+};
+
+const workerMetricsOf = new Map<string, WorkerMetrics>();
+
+/**
+ * The partition workers' metrics for one service, bound to their labels once (every worker of the service shares
+ * them): on the hot path a count is a field update.
+ */
+export function workerMetrics(service: string): WorkerMetrics {
+  let m = workerMetricsOf.get(service);
+  if (m) return m;
+  // Turns are counted in plain fields and handed to prom-client at scrape time: a prom-client increment hashes its
+  // labels on every call, which is too much once per message.
+  const turns = new Map<string, { n: number; inc(): void }>();
+  const commits = new Map<string, { inc(): void }>();
+  onScrape(() => {
+    for (const [actorType, count] of turns) {
+      if (count.n === 0) continue;
+      turnsTotal.labels(service, actorType).inc(count.n);
+      count.n = 0;
+    }
+  });
+  m = {
+    turns(actorType) {
+      let count = turns.get(actorType);
+      if (!count) {
+        const fresh = {
+          n: 0,
+          inc() {
+            fresh.n++;
+          },
+        };
+        turns.set(actorType, (count = fresh));
+        turnsTotal.labels(service, actorType).inc(0); // the series exists from the first turn on
+      }
+      return count;
+    },
+    turnDuration: turnDuration.labels(service),
+    acked: messagesAckedTotal.labels(service),
+    commit(outcome) {
+      let child = commits.get(outcome);
+      if (!child) commits.set(outcome, (child = commitsTotal.labels(service, outcome)));
+      return child;
+    },
+    commitDuration: commitDuration.labels(service),
+    batchSize: batchSize.labels(service),
+    retries: messageRetriesTotal.labels(service),
+  };
+  workerMetricsOf.set(service, m);
+  return m;
+}
