@@ -20,8 +20,6 @@ import type { EffectRecord } from './effect-runner.ts';
 import { envelopeFields, parseEntry, preciseNow, type Envelope } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { workerMetrics, type WorkerMetrics } from '../observe/metrics.ts';
-import { tracing } from '../observe/tracing.ts';
-import { traceTurn } from '../observe/turn-spans.ts';
 import { PartitionActors } from './partition-actors.ts';
 import { PartitionReader } from './partition-reader.ts';
 import { RetrySchedule } from './retry-schedule.ts';

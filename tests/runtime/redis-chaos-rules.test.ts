@@ -61,6 +61,8 @@ describe('redis chaos rules', () => {
     }
     await Promise.all(rules.map((r) => store.remove(r.id)));
     await store.close();
+    // Healed once the node's rule book has dropped them (it polls every 250 ms).
+    await waitFor('the node to drop the rules', () => node.chaos.active.length === 0);
     let total = 0;
     for (let c = 0; c < 5; c++) total += (await node.ask<{ n: number }>(`flaky-redis/counter/c${c}`, { type: 'get' }, { timeoutMs: 10_000 })).context.n;
     expect(total).toBe(sent);
