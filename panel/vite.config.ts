@@ -6,7 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vite';
-import { hostOf, portOf } from '../runtime/config.ts';
+import { hostOf } from '../runtime/config.ts';
+import { portOf } from '../services/config.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const host = hostOf();

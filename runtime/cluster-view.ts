@@ -8,7 +8,7 @@
  */
 import { parseAddress, partitionOf } from './address.ts';
 import { stateKey, type ActorRecord } from './actor/hosted-actor.ts';
-import { keyPrefixOf } from './config.ts';
+import { redisUrlOf, keyPrefixOf } from './config.ts';
 import type { InspectionEvent } from './inspection.ts';
 import type { TailedEvent } from './inspection-tail.ts';
 import { globalKeys, partitionKeys } from './keys.ts';
@@ -160,7 +160,7 @@ export type ClusterView = ReturnType<typeof clusterViewOn>;
  * await view.close();
  */
 export async function openClusterView(options: { redis?: string; keyPrefix?: string } = {}): Promise<ClusterView> {
-  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
   return clusterViewOn(link, options.keyPrefix ?? keyPrefixOf(), true);
 }
 

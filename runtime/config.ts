@@ -1,25 +1,8 @@
 /**
- * Process names, default ports and the environment variables that override them: the one place the supervisor,
- * the services, the tests and the README's port table agree on.
+ * What every process reads from its environment, whatever it serves: the interface to bind, the key prefix, the
+ * Redis URL, and a port after its `MAILROOM_PORT_<NAME>` / `MAILROOM_PORT_OFFSET` overrides. Which processes exist
+ * and their default ports are the application's (the shop's live in `services/config.ts`).
  */
-
-export const SERVICE_NAMES = ['order', 'inventory', 'payment', 'shipping'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
-
-export type ProcessName = ServiceName | 'gateway' | 'provider' | 'control' | 'panel';
-
-/** Default ports; `MAILROOM_PORT_<NAME>` overrides one, `MAILROOM_PORT_OFFSET` shifts them all (tests use it). */
-export const DEFAULT_PORTS: Record<ProcessName | 'redis', number> = {
-  gateway: 3000,
-  order: 3001,
-  inventory: 3002,
-  payment: 3003,
-  shipping: 3004,
-  provider: 3005,
-  control: 3100,
-  panel: 5173,
-  redis: 6380,
-};
 
 type Env = Record<string, string | undefined>;
 
@@ -33,11 +16,16 @@ function intFromEnv(env: Env, name: string): number | undefined {
   return value;
 }
 
-/** The port a process listens on, after `MAILROOM_PORT_<NAME>` and `MAILROOM_PORT_OFFSET`. */
-export function portOf(name: ProcessName | 'redis', env: Env = process.env): number {
+/**
+ * A process's port: `MAILROOM_PORT_<NAME>` if set, else its default shifted by `MAILROOM_PORT_OFFSET`.
+ *
+ * @example
+ * portFromEnv('order', 3001, { MAILROOM_PORT_OFFSET: '100' }); // 3101
+ */
+export function portFromEnv(name: string, defaultPort: number, env: Env = process.env): number {
   const own = intFromEnv(env, `MAILROOM_PORT_${name.toUpperCase()}`);
   if (own !== undefined) return own;
-  return DEFAULT_PORTS[name] + (intFromEnv(env, 'MAILROOM_PORT_OFFSET') ?? 0);
+  return defaultPort + (intFromEnv(env, 'MAILROOM_PORT_OFFSET') ?? 0);
 }
 
 /** The interface every server binds to: 127.0.0.1 unless `MAILROOM_HOST` says otherwise. */
@@ -48,4 +36,14 @@ export function hostOf(env: Env = process.env): string {
 /** Prefix of every Redis key Mailroom writes (`MAILROOM_PREFIX`, default `mr`); tests use their own. */
 export function keyPrefixOf(env: Env = process.env): string {
   return env.MAILROOM_PREFIX || 'mr';
+}
+
+/**
+ * The Redis the runtime talks to when it is not told: `REDIS_URL`, else `fallback` (a local Redis on 6379).
+ *
+ * @example
+ * redisUrlOf({}); // 'redis://127.0.0.1:6379'
+ */
+export function redisUrlOf(env: Env = process.env, fallback = 'redis://127.0.0.1:6379'): string {
+  return env.REDIS_URL || fallback;
 }

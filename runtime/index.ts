@@ -34,8 +34,7 @@ export { listen } from './http/listen.ts';
 export { answers, pageLimit } from './http/openapi-document.ts';
 export type { BearerSecurity, DocumentTag } from './http/openapi-document.ts';
 export { onShutdown } from './process/shutdown.ts';
-export { DEFAULT_PORTS, SERVICE_NAMES, hostOf, keyPrefixOf, portOf } from './config.ts';
-export type { ProcessName, ServiceName } from './config.ts';
+export { hostOf, keyPrefixOf, portFromEnv, redisUrlOf } from './config.ts';
 
 // The resilience kit.
 export * from './resilience/index.ts';

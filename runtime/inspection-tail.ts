@@ -2,7 +2,7 @@
  * Reads the shared inspection stream: what the control plane streams to the panel and what tests check.
  * Each stream entry holds a batch; an event's id is `<entry id>/<index>`, so a reader can resume exactly.
  */
-import { keyPrefixOf } from './config.ts';
+import { redisUrlOf, keyPrefixOf } from './config.ts';
 import type { InspectionEvent } from './inspection.ts';
 import { globalKeys } from './keys.ts';
 import { openLink, streamReadReply } from './redis/link.ts';
@@ -23,7 +23,7 @@ export async function tailInspection(options: {
   keyPrefix?: string;
   blockMs?: number;
 }): Promise<{ stop(): Promise<void>; lastId(): string }> {
-  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
   const stream = globalKeys(options.keyPrefix ?? keyPrefixOf()).inspect;
   let [cursor, skip] = splitId(options.from ?? '$');
   if (cursor === '$') {

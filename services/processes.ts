@@ -2,7 +2,8 @@
  * Mailroom's processes, in one list: what `bun run dev` starts (through the supervisor) and what the control plane
  * reports. Every address comes from `runtime/config.ts`, so env overrides move them all consistently.
  */
-import { hostOf, portOf, type ProcessName } from '../runtime/config.ts';
+import { hostOf } from '../runtime/config.ts';
+import { portOf, type ProcessName } from './config.ts';
 import type { ProcessSpec } from '../runtime/supervisor/process-spec.ts';
 
 type Env = Record<string, string | undefined>;

@@ -7,7 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { prometheusConfig, prometheusPortOf, prometheusSpec } from '../runtime/observe/prometheus-config.ts';
-import { DEFAULT_PORTS, hostOf, keyPrefixOf, portOf, type ProcessName } from '../runtime/config.ts';
+import { hostOf, keyPrefixOf } from '../runtime/config.ts';
+import { DEFAULT_PORTS, portOf, type ProcessName } from './config.ts';
 import { SupervisorError } from '../runtime/supervisor/errors.ts';
 import type { ProcessSpec } from '../runtime/supervisor/process-spec.ts';
 import { useColour } from '../runtime/supervisor/output.ts';

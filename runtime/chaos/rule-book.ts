@@ -3,7 +3,7 @@
  * and remove rules; every process holds a `RuleBook` that notices changes within ~250 ms (it polls one version
  * counter) and answers "does a rule hit this message / request / call?" without a round trip.
  */
-import { keyPrefixOf } from '../config.ts';
+import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import type { Random } from '../clock.ts';
 import type { InspectionEvent } from '../inspection.ts';
 import { openLink, type RedisLink } from '../redis/link.ts';
@@ -75,7 +75,7 @@ export class ChaosStore {
  * ~20 a second, so a 100% rule cannot flood the stream).
  */
 export function openRuleBook(options: { redis?: string; keyPrefix?: string; source: string; inspect?: (event: InspectionEvent) => void }): RuleBook {
-  const link = openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const link = openLink(options.redis ?? redisUrlOf(), 'node-redis');
   let windowStart = 0;
   let inWindow = 0;
   return new RuleBook(link, options.keyPrefix ?? keyPrefixOf(), Math.random, (hit, where) => {
@@ -94,7 +94,7 @@ export function openRuleBook(options: { redis?: string; keyPrefix?: string; sour
 
 /** Opens a store on its own connection. */
 export async function openChaosStore(options: { redis?: string; keyPrefix?: string } = {}): Promise<ChaosStore & { close(): Promise<void> }> {
-  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
   const store = new ChaosStore(link, options.keyPrefix ?? keyPrefixOf());
   return Object.assign(store, { close: () => link.close() });
 }

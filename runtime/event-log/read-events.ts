@@ -1,5 +1,5 @@
 /** Reading a service's event log directly, without a consumer group: from a position, or one aggregate's events. */
-import { keyPrefixOf } from '../config.ts';
+import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import { partitionKeys } from '../keys.ts';
 import { openLink } from '../redis/link.ts';
 import { toEvent, type DomainEvent } from './domain-event.ts';
@@ -21,7 +21,7 @@ export async function readEvents(options: {
   count?: number;
 }): Promise<DomainEvent[]> {
   const prefix = options.keyPrefix ?? keyPrefixOf();
-  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
   try {
     const partitions = await partitionCount(link, prefix, options.service);
     const { partitionOf } = await import('../address.ts');

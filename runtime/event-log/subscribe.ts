@@ -3,7 +3,7 @@
  * `slice-reader.ts`), the idle ones waiting on one doorbell (`doorbell.ts`).
  */
 import { systemClock, type Clock } from '../clock.ts';
-import { keyPrefixOf } from '../config.ts';
+import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import type { Inspector } from '../inspection.ts';
 import { partitionKeys } from '../keys.ts';
 import { openLink } from '../redis/link.ts';
@@ -73,7 +73,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
  */
 export async function subscribeEvents(options: SubscribeOptions): Promise<EventSubscription> {
   const prefix = options.keyPrefix ?? keyPrefixOf();
-  const url = options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const url = options.redis ?? redisUrlOf();
   const { service, group } = options;
   const clock = options.clock ?? systemClock;
   const link = await openLink(url, 'node-redis');

@@ -7,18 +7,11 @@
  * (its Swagger UI) is same-origin: its Origin is the server's own, and the browser says `Sec-Fetch-Site:
  * same-origin`. Programs — curl, other services — send neither header and pass.
  */
-import { hostOf, portOf } from '../config.ts';
+import { hostOf } from '../config.ts';
 import { HttpError } from './http-error.ts';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/** The origins allowed to change things: the panel (Vite in dev) and the control plane that serves it in start. */
-export function trustedOrigins(env: Record<string, string | undefined> = process.env): string[] {
-  const host = hostOf(env);
-  const hosts = LOOPBACK.has(host) ? ['127.0.0.1', 'localhost'] : [host];
-  return (['panel', 'control'] as const).flatMap((name) => hosts.map((h) => `http://${h}:${portOf(name, env)}`));
-}
 
 /**
  * The origin the request was sent to, as a browser names it: the scheme of the URL and the Host header the browser
@@ -33,7 +26,7 @@ function ownOrigin(request: Request, host: string | null): string {
  * The refusal for a request another site's page made, or null when it may go on.
  *
  * @example
- * const refused = crossSiteRefusal(request, new Set(trustedOrigins()));
+ * const refused = crossSiteRefusal(request, new Set(['http://127.0.0.1:5173']));
  * if (refused) return errorResponse(refused.status, refused.toBody());
  */
 export function crossSiteRefusal(request: Request, trusted: ReadonlySet<string>, servingHost: string = hostOf()): HttpError | null {

@@ -13,7 +13,7 @@ import { metricsRoute } from './metrics-route.ts';
 import { openApiDocuments, type BearerSecurity, type DocumentTag } from './openapi-document.ts';
 import { traceHook } from './trace-hook.ts';
 import { swaggerUi } from './swagger-ui.ts';
-import { crossSiteRefusal, trustedOrigins } from './cross-site.ts';
+import { crossSiteRefusal } from './cross-site.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
 
 // The frame's own document route reads every route of the app it is part of, whatever their types.
@@ -25,7 +25,7 @@ const EMAIL = /^[\w+-]+(?:\.[\w+-]+)*@[\da-z]+(?:[.-][\da-z]+)*\.[a-z]{2,}$/iu;
 FormatRegistry.Set('email', (value) => EMAIL.test(value));
 
 export type ServiceAppOptions = {
-  /** The process name, as in `runtime/config.ts` (`order`, `gateway`, …). */
+  /** The process name (`order`, `gateway`, …). */
   name: string;
   version?: string;
   /** What the process is for: the OpenAPI document's description (Swagger UI shows it first). */
@@ -34,6 +34,11 @@ export type ServiceAppOptions = {
   tags?: DocumentTag[];
   /** A bearer token guards the changing requests (the routes check it; the document declares it for Authorize). */
   bearer?: BearerSecurity;
+  /**
+   * Origins of other processes whose pages may change things here (e.g. the control panel's); a page of this
+   * process itself always may, and so may programs that send no Origin. Default none.
+   */
+  trustedOrigins?: readonly string[];
   /** Dependency checks reported by `/health` (a failing one makes it a 503). */
   checks?: Record<string, HealthCheck>;
   /** Largest request body accepted, in bytes (default 64 KiB). */
@@ -82,7 +87,7 @@ export function createServiceApp(options: ServiceAppOptions) {
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const startedAt = performance.now();
   const log: ErrorLogger = options.log ?? ((line) => console.error(`[${options.name}] ${line}`));
-  const trusted = new Set(trustedOrigins());
+  const trusted = new Set(options.trustedOrigins ?? []);
 
   const app = new Elysia({ name: `mailroom:service:${options.name}` });
   const documents = openApiDocuments(app as AnyElysia, {

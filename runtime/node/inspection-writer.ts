@@ -3,6 +3,7 @@
  * JSON array of events), so watching the system costs one XADD per flush rather than one per event. Writing is
  * best effort and after the commit: a crash can lose the last ~100 ms of inspection, never a turn.
  */
+import { redisUrlOf } from '../config.ts';
 import type { InspectionEvent } from '../inspection.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { countInspection } from '../observe/inspection-metrics.ts';
@@ -68,7 +69,7 @@ export async function openInspector(options: { source: string; redis?: string; k
   const { openLink } = await import('../redis/link.ts');
   const { globalKeys } = await import('../keys.ts');
   const { keyPrefixOf } = await import('../config.ts');
-  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
   const writer = new InspectionWriter(link, globalKeys(options.keyPrefix ?? keyPrefixOf()).inspect, 'transitions', () => {});
   return {
     inspect: (event) => {

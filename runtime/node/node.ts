@@ -6,7 +6,7 @@
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
 import { systemClock } from '../clock.ts';
-import { keyPrefixOf } from '../config.ts';
+import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
@@ -41,7 +41,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const service = options.service;
   parseAddress(`${service}/x/y`);
   const prefix = options.keyPrefix ?? keyPrefixOf();
-  const url = options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const url = options.redis ?? redisUrlOf();
   const partitions = options.partitions ?? DEFAULT_PARTITIONS;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) throw new Error(`partitions must be 1–1024, got ${partitions}`);
   const nodeId = options.nodeId ?? `${service}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

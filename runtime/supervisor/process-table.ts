@@ -4,7 +4,7 @@
  * set while it listens; anyone else (the control plane) reads the table and pushes `ProcessCommand`s onto the list
  * `${prefix}:supervisor:commands`, which the supervisor pops and obeys (`redis-bridge.ts`).
  */
-import { keyPrefixOf } from '../config.ts';
+import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import { globalKeys } from '../keys.ts';
 import { openLink, type RedisLink } from '../redis/link.ts';
 import { PROCESS_ACTIONS, type ProcessAction } from './process-spec.ts';
@@ -128,7 +128,7 @@ export type ProcessTable = {
  * if (await table.supervisorAlive()) await table.command({ action: 'kill', process: 'inventory' });
  */
 export async function openProcessTable(options: { redis?: string; keyPrefix?: string } = {}): Promise<ProcessTable> {
-  const link = await openLink(options.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'node-redis');
+  const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
   return processTableOn(link, options.keyPrefix ?? keyPrefixOf(), true);
 }
 

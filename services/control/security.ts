@@ -5,28 +5,16 @@
  * errors either). Runs on every request, before routing.
  */
 import { Elysia } from 'elysia';
-import { hostOf, portOf } from '../../runtime/index.ts';
+import { trustedOrigins } from '../config.ts';
 import { ControlErrorCode } from './protocol.ts';
 import { bearerMatches } from './token.ts';
-
-type Env = Record<string, string | undefined>;
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const ALLOWED_METHODS = 'GET, POST, PUT, DELETE, OPTIONS';
 const ALLOWED_HEADERS = 'authorization, content-type, last-event-id, idempotency-key';
 
-/**
- * The origins the panel is served from: the Vite dev server and the control plane, each as `hostOf()` and, when
- * that is the loopback address, as `localhost` too.
- *
- * @example
- * panelOrigins({}); // ['http://127.0.0.1:5173', 'http://localhost:5173', 'http://127.0.0.1:3100', 'http://localhost:3100']
- */
-export function panelOrigins(env: Env = process.env): string[] {
-  const host = hostOf(env);
-  const hosts = host === '127.0.0.1' || host === 'localhost' ? ['127.0.0.1', 'localhost'] : [host];
-  return (['panel', 'control'] as const).flatMap((name) => hosts.map((h) => `http://${h}:${portOf(name, env)}`));
-}
+/** The origins the panel is served from (the Vite dev server and the control plane): the shop's trusted origins. */
+export const panelOrigins = trustedOrigins;
 
 /**
  * @example

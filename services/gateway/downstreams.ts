@@ -4,21 +4,8 @@
  * overrides move them all. A call that cannot be served — breaker open, service down, slow or failing — becomes one
  * 503 `DEPENDENCY_UNAVAILABLE` naming the service and when to retry, with a `Retry-After` header.
  */
-import {
-  BulkheadRejectedError,
-  CircuitOpenError,
-  createHttpClient,
-  hostOf,
-  HttpError,
-  NetworkError,
-  portOf,
-  TimeoutError,
-  UpstreamStatusError,
-  type HttpClient,
-  type HttpClientOptions,
-  type HttpPolicyOptions,
-  type Inspector,
-} from '../../runtime/index.ts';
+import { BulkheadRejectedError, CircuitOpenError, createHttpClient, hostOf, HttpError, NetworkError, TimeoutError, UpstreamStatusError, type HttpClient, type HttpClientOptions, type HttpPolicyOptions, type Inspector } from '../../runtime/index.ts';
+import { portOf } from '../config.ts';
 import { DOWNSTREAMS, GatewayErrorCode, type Downstream } from './protocol.ts';
 
 type Env = Record<string, string | undefined>;

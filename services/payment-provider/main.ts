@@ -3,7 +3,8 @@
  * HTTP through a breaker. It stands outside Mailroom's actors, but keeps its ledger and failure rules in Redis under
  * `…:svc:provider:…` so both survive a restart.
  */
-import { createServiceApp, keyPrefixOf, listen, onShutdown, portOf } from '../../runtime/index.ts';
+import { createServiceApp, keyPrefixOf, listen, onShutdown } from '../../runtime/index.ts';
+import { portOf, trustedOrigins } from '../config.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import { FaultInjector } from './faults.ts';
 import { providerKeys } from './keys.ts';
@@ -18,6 +19,7 @@ const keys = providerKeys(keyPrefixOf());
 const app = createServiceApp({
   name: 'provider',
   ...PROVIDER_API,
+  trustedOrigins: trustedOrigins(),
   checks: { redis: redis.check },
 }).use(providerRoutes({ ledger: new Ledger(call, keys), faults: new FaultInjector(call, keys) }));
 

@@ -4,7 +4,7 @@
  * and `/health` says `degraded` meanwhile. Later issues hand this client to the runtime node.
  */
 import { createClient } from 'redis';
-import { portOf } from '../../runtime/config.ts';
+import { portOf } from '../config.ts';
 
 /**
  * `REDIS_URL`, or the supervisor's private Redis on its default port.

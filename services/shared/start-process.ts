@@ -4,7 +4,7 @@
  * `services/<name>/main.ts` calls it with its own routes; later issues add the runtime node and the actors.
  */
 import type { Elysia } from 'elysia';
-import { portOf, type ProcessName } from '../../runtime/config.ts';
+import { portOf, trustedOrigins, type ProcessName } from '../config.ts';
 import { listen } from '../../runtime/http/listen.ts';
 import { createServiceApp } from '../../runtime/http/service-app.ts';
 import { onShutdown } from '../../runtime/process/shutdown.ts';
@@ -44,6 +44,7 @@ export function startProcess(options: StartProcessOptions) {
     description: options.description,
     tags: options.tags,
     bearer: options.bearer,
+    trustedOrigins: trustedOrigins(),
     checks: redis ? { redis: redis.check } : {},
     chaos,
   });

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_PORTS } from '../../runtime/index.ts';
+import { DEFAULT_PORTS } from '../../services/config.ts';
 
 export const SHOP = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
 export type ShopName = (typeof SHOP)[number];

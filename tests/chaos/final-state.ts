@@ -4,7 +4,8 @@
  * the provider's ledger, and each mailbox's consumer group (pending, undelivered), outbox, timers, running effects
  * and dead letters. Reading is done after the faults stopped, so nothing here races a kill.
  */
-import { createNode, readEvents, SERVICE_NAMES, type ActorView, type DomainEvent, type MailroomNode, type SagaContext } from '../../runtime/index.ts';
+import { createNode, readEvents, type ActorView, type DomainEvent, type MailroomNode, type SagaContext } from '../../runtime/index.ts';
+import { SERVICE_NAMES } from '../../services/config.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import type { SkuContext, ReservationContext } from '../../services/inventory/protocol.ts';
 import type { OrderContext } from '../../services/order/protocol.ts';

@@ -5,7 +5,8 @@
  * faults pushed there (a saga's fire-and-forget commit, a reservation's hold) would otherwise stay undone. Dead
  * letters with any other reason are left where they are, for the checks to report.
  */
-import { createNode, SERVICE_NAMES, type DeadLetter } from '../../runtime/index.ts';
+import { createNode, type DeadLetter } from '../../runtime/index.ts';
+import { SERVICE_NAMES } from '../../services/config.ts';
 
 export type Replayed = DeadLetter & { service: string; event: { type?: string } };
 

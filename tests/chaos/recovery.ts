@@ -5,7 +5,7 @@
  * supervisor's pids, on a connection of the run's own that rides out a Redis restart.
  */
 import { createClient } from 'redis';
-import { SERVICE_NAMES } from '../../runtime/index.ts';
+import { SERVICE_NAMES } from '../../services/config.ts';
 import { globalKeys, partitionKeys } from '../../runtime/keys.ts';
 import type { ChaosSystem } from './system.ts';
 

@@ -4,7 +4,7 @@
  * release, and no mailbox has a message pending or an outbox entry to relay. Read cheaply from the actor indexes and
  * the consumer groups, every 250 ms.
  */
-import { SERVICE_NAMES } from '../../runtime/index.ts';
+import { SERVICE_NAMES } from '../../services/config.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import type { Monitor } from './recovery.ts';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createWriteStream } from 'node:fs';
-import { SERVICE_NAMES, portOf, type ProcessName } from '../../runtime/index.ts';
+import { SERVICE_NAMES, portOf, type ProcessName } from '../../services/config.ts';
 import type { ProcessEvent } from '../../runtime/inspection.ts';
 import { startSupervisor, type Supervisor } from '../../runtime/supervisor/supervisor.ts';
 import type { ProcessSpec } from '../../runtime/supervisor/process-spec.ts';

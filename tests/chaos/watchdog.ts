@@ -5,7 +5,7 @@
  * ~2 s), that partition has stalled: something holds it without consuming it. Stalls are recorded with their length
  * and the node that held the lease; the run fails on any.
  */
-import { SERVICE_NAMES } from '../../runtime/index.ts';
+import { SERVICE_NAMES } from '../../services/config.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import type { Monitor } from './recovery.ts';
 

@@ -8,7 +8,8 @@
  * through the fixtures — that no console error happened.
  */
 import { createClient } from 'redis';
-import { DEFAULT_PORTS, keyPrefixOf } from '../../runtime/config.ts';
+import { keyPrefixOf } from '../../runtime/config.ts';
+import { DEFAULT_PORTS } from '../../services/config.ts';
 import { globalKeys } from '../../runtime/keys.ts';
 import type { InspectionEvent } from '../../runtime/inspection.ts';
 import { expect, go, openPanel, screenshot, test } from './fixtures.ts';

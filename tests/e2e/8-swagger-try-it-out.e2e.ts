@@ -5,7 +5,7 @@
  * Swagger UI shows in its response panel and the fact through the API, never a transient state.
  */
 import type { Page } from '@playwright/test';
-import { DEFAULT_PORTS } from '../../runtime/config.ts';
+import { DEFAULT_PORTS } from '../../services/config.ts';
 import { controlGet, expect, screenshot, test } from './fixtures.ts';
 
 /** Blocks (and counts) every request that leaves the machine: Swagger UI must work with no internet. */

@@ -5,7 +5,7 @@
  * started here is killed in `close()`, and in an `afterAll` of its own in case the file forgets.
  */
 import { afterAll } from 'bun:test';
-import { DEFAULT_PORTS } from '../../runtime/index.ts';
+import { DEFAULT_PORTS } from '../../services/config.ts';
 import { SHARED_REDIS, waitFor } from './redis.ts';
 
 export const SHOP_PROCESSES = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;

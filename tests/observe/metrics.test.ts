@@ -6,7 +6,7 @@
  * mailbox backlog per partition. No label may hold an order id.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { DEFAULT_PORTS } from '../../runtime/index.ts';
+import { DEFAULT_PORTS } from '../../services/config.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { startShop, SHOP_PROCESSES, type Shop } from '../helpers/shop.ts';
 import { createServiceApp } from '../../runtime/http/service-app.ts';

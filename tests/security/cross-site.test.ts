@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'bun:test';
 import { createServiceApp } from '../../runtime/index.ts';
-import { crossSiteRefusal, trustedOrigins } from '../../runtime/http/cross-site.ts';
+import { crossSiteRefusal } from '../../runtime/http/cross-site.ts';
+import { trustedOrigins } from '../../services/config.ts';
 
-const app = createServiceApp({ name: 'shop' }).post('/things', () => ({ ok: true })).get('/things', () => ({ ok: true }));
+const app = createServiceApp({ name: 'shop', trustedOrigins: trustedOrigins() }).post('/things', () => ({ ok: true })).get('/things', () => ({ ok: true }));
 const post = (headers: Record<string, string>) => app.handle(new Request('http://localhost/things', { method: 'POST', headers }));
 
 describe('cross-site requests', () => {

@@ -6,7 +6,7 @@
  * answers, naming the payment as degraded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { DEFAULT_PORTS } from '../../runtime/index.ts';
+import { DEFAULT_PORTS } from '../../services/config.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
 const NAMES = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;

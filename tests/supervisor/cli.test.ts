@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { portOf } from '../../runtime/config.ts';
+import { portOf } from '../../services/config.ts';
 import { collect, descendantsOf, freePortOffset, isAlive, ROOT, statusOf, waitFor } from './helpers.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'mailroom-cli-'));

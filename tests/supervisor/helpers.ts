@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { DEFAULT_PORTS } from '../../runtime/config.ts';
+import { DEFAULT_PORTS } from '../../services/config.ts';
 import { isPortFree } from '../../runtime/supervisor/prerequisites.ts';
 
 export const ROOT = resolve(import.meta.dir, '../..');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { portOf } from '../../runtime/config.ts';
+import { portOf } from '../../services/config.ts';
 import type { ProcessEvent } from '../../runtime/inspection.ts';
 import { SupervisorError } from '../../runtime/supervisor/errors.ts';
 import { startSupervisor, type Supervisor } from '../../runtime/supervisor/supervisor.ts';
