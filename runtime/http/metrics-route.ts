@@ -33,6 +33,16 @@ export function metricsRoute(service: string) {
       httpRequestDuration.labels(service, request.method, pattern).observe((performance.now() - t0) / 1000);
     })
     .get('/metrics', async () => new Response(await metricsText(), { headers: { 'content-type': METRICS_CONTENT_TYPE } }), {
-      detail: { summary: 'Prometheus metrics of this process (text format)', tags: ['health'] },
+      detail: {
+        summary: 'Prometheus metrics of this process (text format)',
+        description: 'What a Prometheus scrape reads: the runtime’s, the HTTP frame’s and the process’s metrics, all prefixed `mailroom_` (see the README, Observability).',
+        tags: ['health'],
+        responses: {
+          200: {
+            description: 'The metrics, in Prometheus’ text exposition format 0.0.4',
+            content: { 'text/plain': { schema: { type: 'string', example: '# TYPE mailroom_turns_total counter\nmailroom_turns_total{service="order",actor_type="order"} 42\n' } } },
+          },
+        },
+      },
     });
 }

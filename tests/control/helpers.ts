@@ -29,7 +29,7 @@ export async function controlApp(options: {
     follow: options.follow ?? true,
     heartbeatMs: options.heartbeatMs,
   });
-  const app = createServiceApp({ name: 'control', log: () => {} }).use(controlRoutes(ctx, { token: TOKEN, origins: PANEL_ORIGINS }));
+  const app = createServiceApp({ name: 'control', log: () => {}, trustedOrigins: PANEL_ORIGINS }).use(controlRoutes(ctx, { token: TOKEN, origins: PANEL_ORIGINS }));
   const call: Call = (method, path, { body, token = TOKEN, headers = {} } = {}) =>
     app.handle(
       new Request(`http://localhost${path}`, {

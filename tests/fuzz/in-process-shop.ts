@@ -107,7 +107,7 @@ export async function startInProcessShop() {
 
     // Each app with its own document's description, tags (and bearer), as its main.ts starts it.
     const API = { order: ORDER_API, inventory: INVENTORY_API, payment: PAYMENT_API, shipping: SHIPPING_API, provider: PROVIDER_API, gateway: GATEWAY_API, control: CONTROL_API };
-    const frame = (name: AppName, chaos?: MailroomNode['chaos']) => createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos });
+    const frame = (name: AppName, chaos?: MailroomNode['chaos']) => createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos, trustedOrigins: panelOrigins() });
     const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment));
     const inventory = frame('inventory', nodes.inventory.chaos).use(inventoryRoutes(nodes.inventory));
     const payment = frame('payment', nodes.payment.chaos).use(paymentRoutes({ node: nodes.payment, provider: providerClient }));

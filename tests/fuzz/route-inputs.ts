@@ -42,9 +42,10 @@ const pageQuery = (states: readonly string[], filter: 'state' | 'status' = 'stat
 const ORDER_STATES = ['pending', 'confirmed', 'cancelled'];
 const SAGA_STATUSES = ['running', 'compensating', 'completed', 'compensated', 'parked'];
 
-/** Every process's frame routes: health, and the Swagger UI page, document and assets. */
+/** Every process's frame routes: health, metrics, and the Swagger UI page, document and assets. */
 const frameRoutes: Record<string, RouteFuzz> = {
   'GET /health': { valid: nothing },
+  'GET /metrics': { valid: nothing },
   'GET /swagger': { valid: nothing },
   'GET /swagger/json': { valid: nothing },
   'GET /swagger/assets/{file}': {
