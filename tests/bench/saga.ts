@@ -1,6 +1,6 @@
 /**
  * `bun run bench saga [--json] [--duration 20] [--rates 50,200,500,1000] [--concurrency 64] [--warmup 3]
- * [--no-full-speed] [--profile DIR]`: how many order-fulfillment sagas the shop completes, and how fast.
+ * [--no-full-speed] [--profile DIR] [--fsync off|always] [--mixed] [--vs restate]`: how many order-fulfillment sagas the shop completes, and how fast.
  *
  * Every process of the shop — order (hosting the sagas), inventory, payment, shipping, the payment provider and the
  * gateway — runs as its own Bun process on one private redis-server (persistence off; `REDIS_URL` if set). SKUs are
@@ -18,7 +18,8 @@
  * `--fsync always`: the private Redis runs with `--appendonly yes --appendfsync always` (every write on disk before
  * its answer). `--vs restate`: the same phases (default rates 50,200) then run again on the Restate peer
  * (`_restate.ts`) in the same run, with Mailroom's Redis at `--fsync always` to match Restate's log fsyncing each
- * write, and both systems get the comparison's mix of orders (1–3 SKUs, ~10 % failing at shipping; `_orders.ts`).
+ * write, and both systems get the comparison's mix of orders (1–3 SKUs, ~10 % failing at shipping; `_orders.ts`);
+ * `--mixed` gives Mailroom alone that mix.
  */
 import { RedisClient } from 'bun';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -38,6 +39,8 @@ if (VS !== undefined && VS !== 'restate') throw new Error(`--vs takes "restate",
 const FSYNC = flag('fsync', VS ? 'always' : 'off');
 if (FSYNC !== 'off' && FSYNC !== 'always') throw new Error(`--fsync takes off or always, got "${FSYNC}"`);
 if (VS && FSYNC !== 'always') throw new Error('--vs restate compares at equal durability: it runs Mailroom with --fsync always');
+/** The comparison's mix of orders (1–3 SKUs, every 10th failing at shipping): always with --vs, or asked for. */
+const MIXED = VS !== undefined || process.argv.includes('--mixed');
 const DURATION_S = numberFlag('duration', 20);
 const RATES = flag('rates', VS ? '50,200' : '50,200,500,1000')
   .split(',')
@@ -145,7 +148,7 @@ try {
     const i = n++;
     const key = `bench-${phase.replace(/[^A-Za-z0-9]+/g, '_')}-${i}`;
     const orderId = orderIdFor(key);
-    const order = benchOrder(i, skus, VS !== undefined);
+    const order = benchOrder(i, skus, MIXED);
     const body = JSON.stringify({
       customer: { name: 'Bench Customer', email: 'bench@example.com' },
       lines: order.lines,
@@ -184,7 +187,7 @@ try {
     const orderId = orderIdFor(key);
     sentAt.set(orderId, preciseNow());
     pending.add(orderId);
-    void peer!.place(orderId, key, benchOrder(i, skus, true)).then((outcome) => {
+    void peer!.place(orderId, key, benchOrder(i, skus, MIXED)).then((outcome) => {
       if (outcome.state === 'confirmed') confirmedAt.set(orderId, preciseNow());
       else if (outcome.state === 'cancelled') cancelled.add(orderId);
       else rejections.set(outcome.why, (rejections.get(outcome.why) ?? 0) + 1);
@@ -401,7 +404,7 @@ const table = (head: string[], body: string[][]) => {
 };
 console.log('');
 console.log(
-  `sagas through the gateway, ${VS ? '1–3 SKUs each, every 10th to a country no carrier serves' : 'one line each'}, Redis ${FSYNC === 'always' ? 'AOF fsync always' : 'persistence off'} ` +
+  `sagas through the gateway, ${MIXED ? '1–3 SKUs each, every 10th to a country no carrier serves' : 'one line each'}, Redis ${FSYNC === 'always' ? 'AOF fsync always' : 'persistence off'} ` +
     `(${((Date.now() - began) / 1000).toFixed(0)} s; load average ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`,
 );
 table(header, rows);
