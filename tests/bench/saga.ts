@@ -16,8 +16,9 @@
  * `--profile DIR`: order, inventory and payment run under `bun --cpu-prof`; their profiles are summarised at the end
  * (profiling slows them: take figures from a run without it).
  * `--fsync always`: the private Redis runs with `--appendonly yes --appendfsync always` (every write on disk before
- * its answer). `--vs restate`: the same phases (default rates 50,200) then run again on the Restate peer
- * (`_restate.ts`) in the same run, with Mailroom's Redis at `--fsync always` to match Restate's log fsyncing each
+ * its answer). `--vs restate`: each phase (default rates 50,200) runs on the Restate peer too (`_restate.ts`), in
+ * the same run, interleaved — the two taking turns going first, as the shared machine's load drifts over minutes —
+ * with Mailroom's Redis at `--fsync always` to match Restate's log fsyncing each
  * write, and both systems get the comparison's mix of orders (1–3 SKUs, ~10 % failing at shipping; `_orders.ts`);
  * `--mixed` gives Mailroom alone that mix.
  */
@@ -88,8 +89,8 @@ type Phase = {
 /** The parts of a saga's latency: until the saga started, then each step as its log times it. */
 const PARTS = ['start', 'createOrder', 'reserveInventory', 'chargePayment', 'scheduleShipment', 'confirmOrder'] as const;
 
-let commandsBefore = new Map<string, { calls: number; usec: number }>();
-let commandsAfter = new Map<string, { calls: number; usec: number }>();
+/** Redis's calls and µs per command over Mailroom's measured phases only. */
+const commandTotals = new Map<string, { calls: number; usec: number }>();
 const loadBefore = loadavg()[0]!;
 const began = Date.now();
 const phases: Phase[] = [];
@@ -321,28 +322,38 @@ try {
     const until = Date.now() + 180_000;
     while (pending.size > 0 && Date.now() < until) await Bun.sleep(100);
   };
-  if (WARMUP_S > 0) await fixedRate(100, WARMUP_S, 'warm-up (not counted)');
-  commandsBefore = await commandStats();
-  for (const rate of RATES) {
-    phases.push(await fixedRate(rate, DURATION_S, `${fmt(rate)}/s`));
-    await settleBacklog();
-  }
-  if (FULL_SPEED) phases.push(await fullSpeed(CONCURRENCY, DURATION_S));
-  await subscription.stop();
-  commandsAfter = await commandStats();
+  const systems: System[] = [mailroom];
   if (VS === 'restate') {
-    // The shop stops first, so that its idle polling weighs on neither Restate's phases nor their Redis figure.
-    await shop.stop();
     peer = await startRestatePeer({ redis: redis.url, prefix: `${prefix}-restate`, skus: prices, stock: 100_000 });
-    system = { name: 'restate', place: placeOnRestate, cpuMs: () => peer!.cpuMs() };
-    console.log(`restate ${peer.version}: restate-server (log fsynced on every write, its default), the SDK endpoint on Bun, Mailroom's payment provider`);
-    if (WARMUP_S > 0) await fixedRate(100, WARMUP_S, 'restate warm-up (not counted)');
-    for (const rate of RATES) {
-      phases.push(await fixedRate(rate, DURATION_S, `restate ${fmt(rate)}/s`));
+    systems.push({ name: 'restate', place: placeOnRestate, cpuMs: () => peer!.cpuMs() });
+    console.log(
+      `restate ${peer.version}: restate-server (log fsynced on every write, its default), the SDK endpoint on Bun, Mailroom's payment provider; ` +
+        'phases interleaved, the two systems taking turns going first, so that both meet the same machine',
+    );
+  }
+  /** One phase on each system in turn (the `k`th pair in alternating order); Mailroom's Redis commands are counted. */
+  const onEach = async (k: number, run: () => Promise<Phase>) => {
+    for (const next of k % 2 === 0 ? systems : [...systems].reverse()) {
+      system = next;
+      const before = system === mailroom ? await commandStats() : null;
+      phases.push(await run());
+      if (before) for (const [command, after] of await commandStats()) {
+        const b = before.get(command) ?? { calls: 0, usec: 0 };
+        const total = commandTotals.get(command) ?? { calls: 0, usec: 0 };
+        commandTotals.set(command, { calls: total.calls + after.calls - b.calls, usec: total.usec + after.usec - b.usec });
+      }
       await settleBacklog();
     }
-    if (FULL_SPEED) phases.push(await fullSpeed(CONCURRENCY, DURATION_S));
+  };
+  if (WARMUP_S > 0) {
+    for (const next of systems) {
+      system = next;
+      await fixedRate(100, WARMUP_S, `${next === mailroom ? '' : `${next.name} `}warm-up (not counted)`);
+    }
   }
+  for (const [k, rate] of RATES.entries()) await onEach(k, () => fixedRate(rate, DURATION_S, `${system === mailroom ? '' : `${system.name} `}${fmt(rate)}/s`));
+  if (FULL_SPEED) await onEach(RATES.length, () => fullSpeed(CONCURRENCY, DURATION_S));
+  await subscription.stop();
 } finally {
   redisClient.close();
   await shop.stop();
@@ -416,7 +427,7 @@ if (restatePhases.length) {
   console.log('');
   const restateCpu = cpuTable([...RESTATE_PROCESSES, 'redis'], 'peer total', restatePhases);
   table(restateCpu.head, restateCpu.rows);
-  console.log("restate's rows: latency = POST /orderSaga/place leaves → the ingress answers with the settled saga; redis serves only the payment provider's ledger there");
+  console.log("restate's rows: latency = POST /orderSaga/place leaves → the ingress answers with the settled saga; redis there: the payment provider's ledger, and the idle shop's blocking reads");
 }
 console.log('');
 table(
@@ -425,15 +436,12 @@ table(
 );
 console.log('start: POST leaves → the saga starts (gateway pricing, order created, saga.start relayed); then each step: command sent → its reply handled');
 const sagasMeasured = mailroomPhases.reduce((n, p) => n + p.confirmed, 0);
-if (sagasMeasured > 0 && commandsAfter.size > 0) {
-  const deltas = [...commandsAfter].map(([command, after]) => {
-    const before = commandsBefore.get(command) ?? { calls: 0, usec: 0 };
-    return { command, calls: after.calls - before.calls, usec: after.usec - before.usec };
-  });
+if (sagasMeasured > 0 && commandTotals.size > 0) {
+  const deltas = [...commandTotals].map(([command, total]) => ({ command, ...total }));
   const busiest = deltas.filter((d) => d.calls > 0).sort((a, b) => b.usec - a.usec).slice(0, 8);
   console.log('');
   table(
-    ['Redis commands (all phases)', 'calls/saga', 'µs/call', 'µs/saga'],
+    [VS ? "Redis commands (Mailroom's phases)" : 'Redis commands (all phases)', 'calls/saga', 'µs/call', 'µs/saga'],
     busiest.map((d) => [d.command, (d.calls / sagasMeasured).toFixed(1), (d.usec / d.calls).toFixed(1), (d.usec / sagasMeasured).toFixed(0)]),
   );
   console.log('evalsha: the runtime\'s Lua scripts (read a batch, commit a turn, fire timers, …); the commands they run are counted on their own rows as well');
