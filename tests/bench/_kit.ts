@@ -63,16 +63,21 @@ export type BenchRedis = { url: string; stop(): Promise<void> };
 
 /**
  * The Redis of the run: `REDIS_URL` if set (shared, never flushed), else a private redis-server on a free port
- * with persistence off, so a shared Redis's other load does not distort the figures.
+ * with persistence off, so a shared Redis's other load does not distort the figures. `fsync: 'always'`: the AOF on,
+ * fsynced before Redis answers the writes of each event-loop pass (`--appendonly yes --appendfsync always`).
  */
-export async function benchRedis(): Promise<BenchRedis> {
+export async function benchRedis(options: { fsync?: 'off' | 'always' } = {}): Promise<BenchRedis> {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
   const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
   const port = probe.port;
   probe.stop(true);
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-bench-redis-'));
   const proc = Bun.spawn(
-    ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+    [
+      'redis-server',
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--loglevel', 'warning'],
+      ...(options.fsync === 'always' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ],
     { stdout: 'ignore', stderr: 'inherit' },
   );
   const url = `redis://127.0.0.1:${port}`;

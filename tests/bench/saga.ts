@@ -1,6 +1,6 @@
 /**
  * `bun run bench saga [--json] [--duration 20] [--rates 50,200,500,1000] [--concurrency 64] [--warmup 3]
- * [--no-full-speed] [--profile DIR]`: how many order-fulfillment sagas the shop completes, and how fast.
+ * [--no-full-speed] [--profile DIR] [--fsync off|always] [--mixed] [--vs restate]`: how many order-fulfillment sagas the shop completes, and how fast.
  *
  * Every process of the shop — order (hosting the sagas), inventory, payment, shipping, the payment provider and the
  * gateway — runs as its own Bun process on one private redis-server (persistence off; `REDIS_URL` if set). SKUs are
@@ -15,6 +15,12 @@
  * table also shows the CPU time each process spent per completed saga (from /proc), which is where the time goes.
  * `--profile DIR`: order, inventory and payment run under `bun --cpu-prof`; their profiles are summarised at the end
  * (profiling slows them: take figures from a run without it).
+ * `--fsync always`: the private Redis runs with `--appendonly yes --appendfsync always` (every write on disk before
+ * its answer). `--vs restate`: each phase (default rates 50,200) runs on the Restate peer too (`_restate.ts`), in
+ * the same run, interleaved — the two taking turns going first, as the shared machine's load drifts over minutes —
+ * with Mailroom's Redis at `--fsync always` to match Restate's log fsyncing each
+ * write, and both systems get the comparison's mix of orders (1–3 SKUs, ~10 % failing at shipping; `_orders.ts`);
+ * `--mixed` gives Mailroom alone that mix.
  */
 import { RedisClient } from 'bun';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -23,12 +29,21 @@ import { join } from 'node:path';
 import { subscribeEvents, type DomainEvent } from '../../runtime/index.ts';
 import { orderIdFor } from '../../services/gateway/order-routes.ts';
 import { benchRedis, deletePrefix, flag, numberFlag, percentile, preciseNow } from './_kit.ts';
+import { benchOrder, vsRestate } from './_orders.ts';
 import { summarise } from './_profile-summary.ts';
+import { RESTATE_PROCESSES, startRestatePeer, type RestatePeer } from './_restate.ts';
 import { SHOP, startBenchShop, type ShopName } from './_shop.ts';
 
 const json = process.argv.includes('--json');
+const VS = flag('vs');
+if (VS !== undefined && VS !== 'restate') throw new Error(`--vs takes "restate", got "${VS}"`);
+const FSYNC = flag('fsync', VS ? 'always' : 'off');
+if (FSYNC !== 'off' && FSYNC !== 'always') throw new Error(`--fsync takes off or always, got "${FSYNC}"`);
+if (VS && FSYNC !== 'always') throw new Error('--vs restate compares at equal durability: it runs Mailroom with --fsync always');
+/** The comparison's mix of orders (1–3 SKUs, every 10th failing at shipping): always with --vs, or asked for. */
+const MIXED = VS !== undefined || process.argv.includes('--mixed');
 const DURATION_S = numberFlag('duration', 20);
-const RATES = flag('rates', '50,200,500,1000')
+const RATES = flag('rates', VS ? '50,200' : '50,200,500,1000')
   .split(',')
   .filter(Boolean)
   .map((r) => {
@@ -43,14 +58,15 @@ const DRAIN_MS = 30_000;
 const PROFILE_DIR = flag('profile');
 const PROFILED: ShopName[] = ['order', 'inventory', 'payment'];
 
-const redis = await benchRedis();
+const redis = await benchRedis({ fsync: FSYNC });
 const prefix = `bench-saga-${process.pid}`;
 let stopShop: () => Promise<void> = async () => {};
-const onSignal = () => void stopShop().finally(() => redis.stop().finally(() => process.exit(130)));
+const onSignal = () => void Promise.all([stopShop(), peer?.stop()]).finally(() => redis.stop().finally(() => process.exit(130)));
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 type Phase = {
+  system: 'mailroom' | 'restate';
   label: string;
   rate: number | null;
   sent: number;
@@ -64,8 +80,8 @@ type Phase = {
   p99Ms: number;
   acceptP99Ms: number;
   lagP99Ms: number;
-  /** CPU ms per confirmed saga of each process, the Redis server, and this one (load and subscriber). */
-  cpuMsPerSaga: Record<ShopName | 'redis' | 'bench', number>;
+  /** CPU ms per confirmed saga of each process (the shop's, or Restate's), the Redis server, and this one. */
+  cpuMsPerSaga: Record<string, number>;
   /** p50 / p99 ms of each part of a saga's latency, from the logs of a sample of its confirmed sagas. */
   breakdown: Record<string, [number, number]>;
 };
@@ -73,19 +89,21 @@ type Phase = {
 /** The parts of a saga's latency: until the saga started, then each step as its log times it. */
 const PARTS = ['start', 'createOrder', 'reserveInventory', 'chargePayment', 'scheduleShipment', 'confirmOrder'] as const;
 
-let commandsBefore = new Map<string, { calls: number; usec: number }>();
-let commandsAfter = new Map<string, { calls: number; usec: number }>();
+/** Redis's calls and µs per command over Mailroom's measured phases only. */
+const commandTotals = new Map<string, { calls: number; usec: number }>();
 const loadBefore = loadavg()[0]!;
 const began = Date.now();
 const phases: Phase[] = [];
 const profiles: string[] = [];
+let peer: RestatePeer | null = null;
 const shop = await startBenchShop({ redis: redis.url, prefix, profileDir: PROFILE_DIR, profiled: PROFILED });
 stopShop = () => shop.stop();
 const redisClient = new RedisClient(redis.url);
 
 try {
   await redisClient.connect();
-  const skus = ((await (await fetch(shop.url('inventory', '/skus'))).json()) as { items: { sku: string }[] }).items.map((s) => s.sku);
+  const prices = ((await (await fetch(shop.url('inventory', '/skus'))).json()) as { items: { sku: string; price: number }[] }).items.map(({ sku, price }) => ({ sku, price }));
+  const skus = prices.map((s) => s.sku);
   for (const sku of skus) {
     const res = await fetch(shop.url('inventory', `/skus/${sku}/restock`), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ qty: 100_000 }) });
     if (res.status !== 200) throw new Error(`restocking ${sku}: ${res.status} ${await res.text()}`);
@@ -131,10 +149,11 @@ try {
     const i = n++;
     const key = `bench-${phase.replace(/[^A-Za-z0-9]+/g, '_')}-${i}`;
     const orderId = orderIdFor(key);
+    const order = benchOrder(i, skus, MIXED);
     const body = JSON.stringify({
       customer: { name: 'Bench Customer', email: 'bench@example.com' },
-      lines: [{ sku: skus[i % skus.length]!, qty: 1 }],
-      address: { name: 'Bench Customer', line1: '1 Load Street', city: 'London', country: 'GB' },
+      lines: order.lines,
+      address: { name: 'Bench Customer', line1: '1 Load Street', city: 'London', country: order.country },
     });
     const started = preciseNow();
     sentAt.set(orderId, started);
@@ -159,9 +178,34 @@ try {
     }
   }
 
+  /**
+   * The same order on the Restate peer: its call is answered once the saga has settled, so the order counts as
+   * accepted once sent, and settles (confirmed at the answer's arrival, or cancelled) when the answer comes.
+   */
+  async function placeOnRestate(phase: string): Promise<string | null> {
+    const i = n++;
+    const key = `bench-${phase.replace(/[^A-Za-z0-9]+/g, '_')}-${i}`;
+    const orderId = orderIdFor(key);
+    sentAt.set(orderId, preciseNow());
+    pending.add(orderId);
+    void peer!.place(orderId, key, benchOrder(i, skus, MIXED)).then((outcome) => {
+      if (outcome.state === 'confirmed') confirmedAt.set(orderId, preciseNow());
+      else if (outcome.state === 'cancelled') cancelled.add(orderId);
+      else rejections.set(outcome.why, (rejections.get(outcome.why) ?? 0) + 1);
+      pending.delete(orderId);
+      waiting.get(orderId)?.();
+      waiting.delete(orderId);
+    });
+    return orderId;
+  }
+
+  type System = { name: Phase['system']; place: (phase: string) => Promise<string | null>; cpuMs: () => Record<string, number> };
+  const mailroom: System = { name: 'mailroom', place, cpuMs: () => shop.cpuMs() };
+  let system = mailroom;
+
   /** Runs one phase and measures it: `drive` places orders and returns the ids, then every accepted one is awaited. */
   async function measure(label: string, rate: number | null, drive: (accepted: string[]) => Promise<number>): Promise<Phase> {
-    const cpuBefore = shop.cpuMs();
+    const cpuBefore = system.cpuMs();
     const benchBefore = process.cpuUsage();
     const redisBefore = await redisCpuMs();
     lag.length = 0;
@@ -172,15 +216,16 @@ try {
     const sent = await drive(accepted);
     const drainUntil = Date.now() + DRAIN_MS;
     while (accepted.some((id) => !settled(id)) && Date.now() < drainUntil) await Bun.sleep(20);
-    const cpuAfter = shop.cpuMs();
+    const cpuAfter = system.cpuMs();
     const benchCpu = process.cpuUsage(benchBefore);
     const redisAfter = await redisCpuMs();
     const done = accepted.filter((id) => confirmedAt.has(id));
     const latencies = Float64Array.from(done.map((id) => confirmedAt.get(id)! - sentAt.get(id)!)).sort();
     const last = Math.max(...done.map((id) => confirmedAt.get(id)!));
     const perSaga = (ms: number) => (done.length ? ms / done.length : NaN);
-    const breakdown = await latencyBreakdown(done);
+    const breakdown = system.name === 'mailroom' ? await latencyBreakdown(done) : {};
     const phase: Phase = {
+      system: system.name,
       label,
       rate,
       sent,
@@ -195,7 +240,7 @@ try {
       acceptP99Ms: percentile(Float64Array.from(acceptMs).sort(), 99),
       lagP99Ms: percentile(Float64Array.from(lag).sort(), 99),
       cpuMsPerSaga: {
-        ...(Object.fromEntries(SHOP.map((name) => [name, perSaga(cpuAfter[name] - cpuBefore[name])])) as Record<ShopName, number>),
+        ...Object.fromEntries(Object.keys(cpuAfter).map((name) => [name, perSaga(cpuAfter[name]! - cpuBefore[name]!)])),
         redis: perSaga(redisAfter - redisBefore),
         bench: perSaga((benchCpu.user + benchCpu.system) / 1000),
       },
@@ -237,7 +282,7 @@ try {
       let sent = 0;
       while (sent < total) {
         const due = Math.min(total, Math.floor(((preciseNow() - t0) * rate) / 1000) + 1);
-        for (; sent < due; sent++) inFlight.push(place(label).then((id) => void (id && accepted.push(id))));
+        for (; sent < due; sent++) inFlight.push(system.place(label).then((id) => void (id && accepted.push(id))));
         await Bun.sleep(1);
       }
       await Promise.all(inFlight);
@@ -246,14 +291,14 @@ try {
 
   /** Closed loop: `clients` clients, each placing its next order once the last one is confirmed (or cancelled). */
   const fullSpeed = (clients: number, seconds: number) =>
-    measure(`full speed (${clients} clients)`, null, async (accepted) => {
+    measure(`${system.name === 'restate' ? 'restate ' : ''}full speed (${clients} clients)`, null, async (accepted) => {
       const end = preciseNow() + seconds * 1000;
       let sent = 0;
       await Promise.all(
         Array.from({ length: clients }, async () => {
           while (preciseNow() < end) {
             sent++;
-            const id = await place('full');
+            const id = await system.place(`${system.name}-full`);
             if (!id) continue;
             accepted.push(id);
             if (!settled(id)) await new Promise<void>((resolve) => {
@@ -266,8 +311,9 @@ try {
       return sent;
     });
 
+  const durability = process.env.REDIS_URL ? ' (REDIS_URL: its own persistence; --fsync not applied)' : FSYNC === 'always' ? ' (private, AOF fsynced always)' : ' (private, persistence off)';
   console.log(
-    `saga: all six processes on ${redis.url}${process.env.REDIS_URL ? ' (REDIS_URL)' : ' (private, persistence off)'}, ` +
+    `saga: all six processes on ${redis.url}${durability}, ` +
       `rates ${RATES.join(', ')}/s × ${DURATION_S} s${FULL_SPEED ? `, full speed with ${CONCURRENCY} clients` : ''}, load average ${loadBefore.toFixed(2)}` +
       (PROFILE_DIR ? `, ${PROFILED.join(', ')} under bun --cpu-prof` : ''),
   );
@@ -276,18 +322,42 @@ try {
     const until = Date.now() + 180_000;
     while (pending.size > 0 && Date.now() < until) await Bun.sleep(100);
   };
-  if (WARMUP_S > 0) await fixedRate(100, WARMUP_S, 'warm-up (not counted)');
-  commandsBefore = await commandStats();
-  for (const rate of RATES) {
-    phases.push(await fixedRate(rate, DURATION_S, `${fmt(rate)}/s`));
-    await settleBacklog();
+  const systems: System[] = [mailroom];
+  if (VS === 'restate') {
+    peer = await startRestatePeer({ redis: redis.url, prefix: `${prefix}-restate`, skus: prices, stock: 100_000 });
+    systems.push({ name: 'restate', place: placeOnRestate, cpuMs: () => peer!.cpuMs() });
+    console.log(
+      `restate ${peer.version}: restate-server (log fsynced on every write, its default), the SDK endpoint on Bun, Mailroom's payment provider; ` +
+        'phases interleaved, the two systems taking turns going first, so that both meet the same machine',
+    );
   }
-  if (FULL_SPEED) phases.push(await fullSpeed(CONCURRENCY, DURATION_S));
+  /** One phase on each system in turn (the `k`th pair in alternating order); Mailroom's Redis commands are counted. */
+  const onEach = async (k: number, run: () => Promise<Phase>) => {
+    for (const next of k % 2 === 0 ? systems : [...systems].reverse()) {
+      system = next;
+      const before = system === mailroom ? await commandStats() : null;
+      phases.push(await run());
+      if (before) for (const [command, after] of await commandStats()) {
+        const b = before.get(command) ?? { calls: 0, usec: 0 };
+        const total = commandTotals.get(command) ?? { calls: 0, usec: 0 };
+        commandTotals.set(command, { calls: total.calls + after.calls - b.calls, usec: total.usec + after.usec - b.usec });
+      }
+      await settleBacklog();
+    }
+  };
+  if (WARMUP_S > 0) {
+    for (const next of systems) {
+      system = next;
+      await fixedRate(100, WARMUP_S, `${next === mailroom ? '' : `${next.name} `}warm-up (not counted)`);
+    }
+  }
+  for (const [k, rate] of RATES.entries()) await onEach(k, () => fixedRate(rate, DURATION_S, `${system === mailroom ? '' : `${system.name} `}${fmt(rate)}/s`));
+  if (FULL_SPEED) await onEach(RATES.length, () => fullSpeed(CONCURRENCY, DURATION_S));
   await subscription.stop();
-  commandsAfter = await commandStats();
 } finally {
   redisClient.close();
   await shop.stop();
+  await peer?.stop();
   if (PROFILE_DIR) {
     for (const name of PROFILED) {
       const dir = join(PROFILE_DIR, name);
@@ -326,13 +396,17 @@ function ms(n: number): string {
 
 const header = ['phase', 'sagas/s', 'p50 ms', 'p99 ms', 'confirmed', 'rejected', 'unfinished', 'accept p99', 'sub lag p99'];
 const rows = phases.map((p) => [p.label, fmt(p.completedPerSec), ms(p.p50Ms), ms(p.p99Ms), `${p.confirmed}/${p.sent}`, String(p.rejected), String(p.unfinished), ms(p.acceptP99Ms), ms(p.lagP99Ms)]);
-const cpuNames = [...SHOP, 'redis'] as const;
-const cpuHeader = ['CPU ms per saga', ...cpuNames, 'shop total', 'bench'];
-const cpuRows = phases.map((p) => {
-  const values = cpuNames.map((name) => p.cpuMsPerSaga[name]);
-  const two = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
-  return [p.label, ...values.map(two), two(values.reduce((a, b) => a + b, 0)), two(p.cpuMsPerSaga.bench)];
+const mailroomPhases = phases.filter((p) => p.system === 'mailroom');
+const restatePhases = phases.filter((p) => p.system === 'restate');
+const cpuTable = (names: readonly string[], total: string, of: Phase[]) => ({
+  head: ['CPU ms per saga', ...names, total, 'bench'],
+  rows: of.map((p) => {
+    const values = names.map((name) => p.cpuMsPerSaga[name]!);
+    const two = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
+    return [p.label, ...values.map(two), two(values.reduce((a, b) => a + b, 0)), two(p.cpuMsPerSaga.bench!)];
+  }),
 });
+const cpuSum = (p: Phase) => Object.entries(p.cpuMsPerSaga).reduce((sum, [name, v]) => (name === 'bench' ? sum : sum + v), 0);
 const table = (head: string[], body: string[][]) => {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -340,48 +414,81 @@ const table = (head: string[], body: string[][]) => {
   for (const r of body) console.log(line(r));
 };
 console.log('');
-console.log(`sagas through the gateway, one line each (${((Date.now() - began) / 1000).toFixed(0)} s; load average ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`);
+console.log(
+  `sagas through the gateway, ${MIXED ? '1–3 SKUs each, every 10th to a country no carrier serves' : 'one line each'}, Redis ${FSYNC === 'always' ? 'AOF fsync always' : 'persistence off'} ` +
+    `(${((Date.now() - began) / 1000).toFixed(0)} s; load average ${loadBefore.toFixed(2)} → ${loadavg()[0]!.toFixed(2)})`,
+);
 table(header, rows);
 console.log('latency: POST /api/orders leaves → the turn confirming the order commits; accept p99: POST → 202; sub lag: commit → the bench reads the event');
 console.log('');
-table(cpuHeader, cpuRows);
+const shopCpu = cpuTable([...SHOP, 'redis'], 'shop total', mailroomPhases);
+table(shopCpu.head, shopCpu.rows);
+if (restatePhases.length) {
+  console.log('');
+  const restateCpu = cpuTable([...RESTATE_PROCESSES, 'redis'], 'peer total', restatePhases);
+  table(restateCpu.head, restateCpu.rows);
+  console.log("restate's rows: latency = POST /orderSaga/place leaves → the ingress answers with the settled saga; redis there: the payment provider's ledger, and the idle shop's blocking reads");
+}
 console.log('');
 table(
   ['latency p50 / p99 ms', ...PARTS],
-  phases.map((p) => [p.label, ...PARTS.map((part) => `${ms(p.breakdown[part]![0])} / ${ms(p.breakdown[part]![1])}`)]),
+  mailroomPhases.map((p) => [p.label, ...PARTS.map((part) => `${ms(p.breakdown[part]![0])} / ${ms(p.breakdown[part]![1])}`)]),
 );
 console.log('start: POST leaves → the saga starts (gateway pricing, order created, saga.start relayed); then each step: command sent → its reply handled');
-const sagasMeasured = phases.reduce((n, p) => n + p.confirmed, 0);
-if (sagasMeasured > 0 && commandsAfter.size > 0) {
-  const deltas = [...commandsAfter].map(([command, after]) => {
-    const before = commandsBefore.get(command) ?? { calls: 0, usec: 0 };
-    return { command, calls: after.calls - before.calls, usec: after.usec - before.usec };
-  });
+const sagasMeasured = mailroomPhases.reduce((n, p) => n + p.confirmed, 0);
+if (sagasMeasured > 0 && commandTotals.size > 0) {
+  const deltas = [...commandTotals].map(([command, total]) => ({ command, ...total }));
   const busiest = deltas.filter((d) => d.calls > 0).sort((a, b) => b.usec - a.usec).slice(0, 8);
   console.log('');
   table(
-    ['Redis commands (all phases)', 'calls/saga', 'µs/call', 'µs/saga'],
+    [VS ? "Redis commands (Mailroom's phases)" : 'Redis commands (all phases)', 'calls/saga', 'µs/call', 'µs/saga'],
     busiest.map((d) => [d.command, (d.calls / sagasMeasured).toFixed(1), (d.usec / d.calls).toFixed(1), (d.usec / sagasMeasured).toFixed(0)]),
   );
   console.log('evalsha: the runtime\'s Lua scripts (read a batch, commit a turn, fire timers, …); the commands they run are counted on their own rows as well');
 }
 console.log('');
-const peak = Math.max(...phases.map((p) => p.completedPerSec).filter(Number.isFinite));
-const at200 = phases.find((p) => p.rate === 200);
+const peakOf = (of: Phase[]) => Math.max(...of.map((p) => p.completedPerSec).filter(Number.isFinite));
+const p99ByRate = (of: Phase[]) => new Map(of.filter((p) => p.rate !== null).map((p) => [p.rate!, p.p99Ms]));
+const peak = peakOf(mailroomPhases);
+const at200 = mailroomPhases.find((p) => p.rate === 200);
+const ratios = restatePhases.length
+  ? vsRestate({ peakPerSec: peak, p99MsByRate: p99ByRate(mailroomPhases) }, { peakPerSec: peakOf(restatePhases), p99MsByRate: p99ByRate(restatePhases) })
+  : null;
 const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
 console.log(
   `peak ${fmt(peak)} sagas/s (goal ≥ 2,000: ${goal(peak >= 2_000)})` +
     (at200 ? `; p99 at 200/s ${ms(at200.p99Ms)} ms (goal ≤ 25 ms: ${goal(at200.p99Ms <= 25)})` : ''),
 );
+if (ratios) {
+  const x = (r: number | null) => (r === null ? '–' : `${r.toFixed(2)}×`);
+  console.log(
+    `vs restate (both fsyncing every write): peak ${fmt(peak)} vs ${fmt(peakOf(restatePhases))} sagas/s = ${x(ratios.peak)} (goal ≥ 3: ${goal((ratios.peak ?? 0) >= 3)}); ` +
+      `p99 at 50/s restate ÷ mailroom ${x(ratios.p99At50)} (goal ≥ 3: ${goal((ratios.p99At50 ?? 0) >= 3)}); at 200/s ${x(ratios.p99At200)}`,
+  );
+}
 for (const p of profiles) console.log(`\n${p}`);
 
 if (json) {
   const r2 = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
+  const rates = (of: Phase[]) =>
+    of.map((p) => ({
+      rate: p.rate ?? 'full',
+      p50Ms: r2(p.p50Ms),
+      p99Ms: r2(p.p99Ms),
+      completedPerSec: r2(p.completedPerSec),
+      cpuMsPerSaga: r2(cpuSum(p)),
+      cpuMsPerProcess: Object.fromEntries(Object.entries(p.cpuMsPerSaga).map(([name, v]) => [name, r2(v)])),
+    }));
   console.log(
     JSON.stringify({
       name: 'saga',
+      fsync: FSYNC,
       peakPerSec: r2(peak),
-      rates: phases.map((p) => ({ rate: p.rate ?? 'full', p50Ms: r2(p.p50Ms), p99Ms: r2(p.p99Ms), completedPerSec: r2(p.completedPerSec) })),
+      rates: rates(mailroomPhases),
+      ...(ratios && {
+        restate: { version: peer?.version, fsync: 'every write (log-server RocksDB WAL, default)', peakPerSec: r2(peakOf(restatePhases)), rates: rates(restatePhases) },
+        ratios: { vsRestate: ratios },
+      }),
     }),
   );
 }
