@@ -197,17 +197,37 @@ export const sagaStepDuration = new Histogram({
  * new Elysia().get('/metrics', async () => new Response(await metricsText(), { headers: { 'content-type': METRICS_CONTENT_TYPE } }));
  */
 export async function metricsText(): Promise<string> {
-  // Partitions a node no longer owns must not keep their last backlog: these are set afresh on every scrape.
-  mailboxUndelivered.reset();
-  mailboxPending.reset();
-  await Promise.all([...beforeScrape].map(async (fn) => {
-    try {
-      await fn();
-    } catch {
-      // A gauge that could not be read keeps its last value; the scrape still answers.
-    }
-  }));
+  await refreshGauges();
   return registry.metrics();
+}
+
+/**
+ * Scrapes close together share one read of the gauges (at most one per `REFRESH_MS`, and one at a time), so a flood
+ * of `GET /metrics` cannot turn into a flood of Redis reads.
+ */
+const REFRESH_MS = 100;
+let refreshing: Promise<void> | null = null;
+let refreshedAt = -Infinity;
+
+function refreshGauges(): Promise<void> {
+  if (refreshing) return refreshing;
+  if (performance.now() - refreshedAt < REFRESH_MS) return Promise.resolve();
+  refreshing = (async () => {
+    // Partitions a node no longer owns must not keep their last backlog: these are set afresh on every refresh.
+    mailboxUndelivered.reset();
+    mailboxPending.reset();
+    await Promise.all([...beforeScrape].map(async (fn) => {
+      try {
+        await fn();
+      } catch {
+        // A gauge that could not be read keeps its last value; the scrape still answers.
+      }
+    }));
+  })().finally(() => {
+    refreshedAt = performance.now();
+    refreshing = null;
+  });
+  return refreshing;
 }
 
 export const METRICS_CONTENT_TYPE = registry.contentType;

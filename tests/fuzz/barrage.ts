@@ -39,6 +39,8 @@ export type RouteFuzz = {
   queryKeys?: readonly string[];
   /** Header names the route reads, for hostile headers. */
   headerNames?: readonly string[];
+  /** Requests to send, when fewer than the barrage's default make sense (a route that reads no input at all). */
+  runs?: number;
   /** Run after each request (e.g. lifting a fault rule a valid PUT just set). */
   after?: (input: RouteInput, response: Response) => Promise<void>;
 };

@@ -45,7 +45,8 @@ const SAGA_STATUSES = ['running', 'compensating', 'completed', 'compensated', 'p
 /** Every process's frame routes: health, metrics, and the Swagger UI page, document and assets. */
 const frameRoutes: Record<string, RouteFuzz> = {
   'GET /health': { valid: nothing },
-  'GET /metrics': { valid: nothing },
+  // It reads no input: a hundred requests say as much as a thousand, and each scrape renders the whole registry.
+  'GET /metrics': { valid: nothing, runs: 100 },
   'GET /swagger': { valid: nothing },
   'GET /swagger/json': { valid: nothing },
   'GET /swagger/assets/{file}': {
