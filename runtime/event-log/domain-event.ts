@@ -3,6 +3,7 @@
  * a gap notice, which stands in for events the subscriber can no longer get (its slice was trimmed before it read
  * them). Events are stored as JSON in the `e` field of a slice entry.
  */
+import type { SubscriberGapEvent } from '../inspection.ts';
 
 export type DomainEvent = {
   /** Stable id of the event (use it to drop repeats). */
@@ -29,17 +30,8 @@ export const GAP_EVENT_TYPE = 'mailroom.gap';
  */
 export type GapNotice = DomainEvent & GapFields & { type: typeof GAP_EVENT_TYPE };
 
-type GapFields = {
-  at: number;
-  service: string;
-  group: string;
-  partition: number;
-  /** How many events were missed; null when Redis cannot tell. */
-  missed: number | null;
-  after: string | null;
-  before: string | null;
-  reason: 'trimmed-unread' | 'trimmed-pending';
-};
+/** What a gap notice says: the fields of the `subscriber.gap` inspection event (defined once there). */
+type GapFields = Omit<SubscriberGapEvent, 'type' | 'source'>;
 
 /**
  * @example
