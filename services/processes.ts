@@ -1,6 +1,6 @@
 /**
  * Mailroom's processes, in one list: what `bun run dev` starts (through the supervisor) and what the control plane
- * reports. Every address comes from `runtime/config.ts`, so env overrides move them all consistently.
+ * reports. Every address comes from `services/config.ts`, so env overrides move them all consistently.
  */
 import { hostOf } from '../runtime/config.ts';
 import { portOf, type ProcessName } from './config.ts';

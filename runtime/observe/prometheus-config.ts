@@ -3,6 +3,7 @@
  * (each answers `GET /metrics`), labelled with the process name, and the supervisor's spec to run Prometheus
  * itself on 127.0.0.1 with its data under the data directory.
  */
+import { portFromEnv } from '../config.ts';
 import type { ProcessSpec } from '../supervisor/process-spec.ts';
 
 export type ScrapeTarget = { name: string; url: string };
@@ -17,9 +18,7 @@ export const DEFAULT_PROMETHEUS_PORT = 9090;
  * prometheusPortOf({ MAILROOM_PORT_OFFSET: '100' }); // 9190
  */
 export function prometheusPortOf(env: Record<string, string | undefined> = process.env): number {
-  const own = Number(env.MAILROOM_PORT_PROMETHEUS);
-  if (env.MAILROOM_PORT_PROMETHEUS && Number.isInteger(own)) return own;
-  return DEFAULT_PROMETHEUS_PORT + (Number(env.MAILROOM_PORT_OFFSET) || 0);
+  return portFromEnv('prometheus', DEFAULT_PROMETHEUS_PORT, env);
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The skeleton every Mailroom process starts from: a service app on its port (from `runtime/config.ts`), a Redis
+ * The skeleton every Mailroom process starts from: a service app on its port (from `services/config.ts`), a Redis
  * connection reported by `/health` where the process uses Redis, and a clean exit on SIGTERM/SIGINT. Each
  * `services/<name>/main.ts` calls it with its own routes; later issues add the runtime node and the actors.
  */
