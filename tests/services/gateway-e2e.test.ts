@@ -111,10 +111,11 @@ describe('gateway over real processes', () => {
     expect(total).toBe(2 * 299 + 399); // priced from the seeded catalogue
     expect(fresh.body.degraded).toEqual([]);
 
-    // The fulfillment saga reserves, charges, schedules and confirms; the gateway shows each part. The reservation is
-    // committed once the saga has completed, a turn or two after the order is confirmed: wait for both.
+    // The fulfillment saga reserves, charges, schedules and confirms; the gateway shows each part. Then it commits the
+    // reservation and completes once inventory acknowledges that, a turn or two after the order is confirmed: wait
+    // for all three facts.
     let full = fresh;
-    const done = () => full.body.order?.state === 'confirmed' && full.body.reservation?.state === 'committed';
+    const done = () => full.body.order?.state === 'confirmed' && full.body.reservation?.state === 'committed' && full.body.saga?.status === 'completed';
     for (const deadline = Date.now() + 10_000; !done() && Date.now() < deadline; ) {
       await Bun.sleep(50);
       full = await read(await fetch(url('gateway', `/api/orders/${orderId}`)));
