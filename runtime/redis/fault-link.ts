@@ -144,14 +144,19 @@ export class FaultLink implements RedisLink {
   /** Draws this call's fault. Returns true when the call is already settled (failed before it was sent). */
   private inject(call: Call): boolean {
     const command = String(call.args[0]).toUpperCase();
+    const p = this.plan.probabilityOf ? this.plan.probabilityOf() : this.plan.probability;
+    if (!p) {
+      // No rule applies any more: the connection is healthy again, calls still due to fail after a reset included.
+      this.failNext = 0;
+      return false;
+    }
     if (this.failNext > 0) {
       this.failNext--;
       this.count('fail', command);
       call.reject(new LinkFaultError('reset', command, false));
       return true;
     }
-    const p = this.plan.probabilityOf ? this.plan.probabilityOf() : this.plan.probability;
-    if (!p || !this.matches(command, call.args)) return false;
+    if (!this.matches(command, call.args)) return false;
     if (this.random() < (p.fail ?? 0)) {
       this.count('fail', command);
       call.reject(new LinkFaultError('fail', command, false));
