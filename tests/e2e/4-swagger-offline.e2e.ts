@@ -2,16 +2,10 @@
  * 4. The gateway's Swagger UI renders its operations with no network: every request the page makes goes to the
  * gateway itself (anything else is blocked and counted).
  */
-import { expect, screenshot, test } from './fixtures.ts';
+import { expect, offline, screenshot, test } from './fixtures.ts';
 
 test("the gateway's Swagger UI renders its operations offline", async ({ page, system }) => {
-  const outside: string[] = [];
-  await page.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return route.continue();
-    outside.push(url.href);
-    return route.abort('internetdisconnected');
-  });
+  const outside = await offline(page);
   await page.goto(`${system.gateway}/swagger`);
   await expect(page.locator('.opblock').first()).toBeVisible({ timeout: 20_000 });
   expect(await page.locator('.opblock').count()).toBeGreaterThan(5);

@@ -6,19 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
-import { controlGet, expect, screenshot, test } from './fixtures.ts';
-
-/** Blocks (and counts) every request that leaves the machine: Swagger UI must work with no internet. */
-async function offline(page: Page): Promise<string[]> {
-  const outside: string[] = [];
-  await page.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return route.continue();
-    outside.push(url.href);
-    return route.abort('internetdisconnected');
-  });
-  return outside;
-}
+import { controlGet, expect, offline, screenshot, test } from './fixtures.ts';
 
 /** Opens one operation (`#operations-<tag>-<operationId>`) and turns on "Try it out". */
 async function tryItOut(page: Page, block: string) {

@@ -96,4 +96,16 @@ export async function allSagas(system: SystemInfo): Promise<{ orderId: string; s
   return out;
 }
 
+/** Blocks (and collects) every request the page makes that leaves the machine: what must work with no internet. */
+export async function offline(page: Page): Promise<string[]> {
+  const outside: string[] = [];
+  await page.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return route.continue();
+    outside.push(url.href);
+    return route.abort('internetdisconnected');
+  });
+  return outside;
+}
+
 export { expect };
