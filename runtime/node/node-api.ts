@@ -39,6 +39,7 @@ export type NodeOptions = {
   inspect?: Inspector;
   /** Which inspection events are written to the shared capped stream. Default 'transitions'. */
   inspectStream?: 'all' | 'transitions' | 'off';
+  /** Time and timers (default: the wall clock). The node shifts its `now()` to Redis's clock (see redis-clock.ts). */
   clock?: Clock;
   /** Client for the hot path; default node-redis (`MAILROOM_REDIS_CLIENT=bun` for Bun's; see the README). */
   client?: LinkKind;

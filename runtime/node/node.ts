@@ -23,6 +23,7 @@ import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
 import { InspectionWriter } from './inspection-writer.ts';
 import type { MailroomNode, NodeOptions } from './node-api.ts';
 import { LeaseManager } from './lease-manager.ts';
+import { RedisClock } from './redis-clock.ts';
 import { PartitionWorker, type ReplyPayload, type WorkerContext } from './partition-worker.ts';
 import { DEFAULT_PARTITIONS, Router } from './router.ts';
 export type { ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node-api.ts';
@@ -46,7 +47,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) throw new Error(`partitions must be 1–1024, got ${partitions}`);
   const nodeId = options.nodeId ?? `${service}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const ttl = options.leaseTtlMs ?? 3_000;
-  const clock = options.clock ?? systemClock;
+  // Set to Redis's clock: what this node writes (timer due times, heartbeats) is read against other nodes' clocks.
+  const clock = new RedisClock(options.clock ?? systemClock);
   const kind = options.client ?? ((process.env.MAILROOM_REDIS_CLIENT as LinkKind | undefined) || 'node-redis');
   const consume = options.consume ?? true;
   const onError =
@@ -66,6 +68,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect: (e) => inspect(e) });
   const wrap = options.wrapLink ?? (chaosRedisEnabled(options) ? redisChaos(chaos, service) : (l: RedisLink) => l);
   const link = wrap(await openLink(url, kind), 'main');
+  await clock.sync(link);
   const router = new Router(link, prefix);
   const g = globalKeys(prefix);
   if (consume) {
@@ -164,7 +167,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     return out;
   };
   let ticking: Promise<void> = Promise.resolve();
-  const startedAt = Date.now();
+  const startedAt = clock.now();
   const tick = async () => {
     const info = {
       service,
@@ -174,9 +177,10 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       processed: String([...workers.values()].reduce((n, w) => n + w.processed, 0)),
       actors: String([...workers.values()].reduce((n, w) => n + w.cachedActors, 0)),
       sent: JSON.stringify(sentTotals()),
-      at: String(Date.now()),
+      at: String(clock.now()),
     };
-    await leases.tick(info);
+    // Beside the tick, not before it: a lease renewal never waits for a clock sample.
+    await Promise.all([leases.tick(info), clock.sync(link).catch((error) => onError(error, "reading Redis's clock"))]);
   };
   // Passivation and mailbox trims run on their own timer, so they never delay a lease renewal.
   let housekeeping: Promise<void> | null = null;

@@ -1,0 +1,53 @@
+/**
+ * The node's clock, set to Redis's. Times a node writes for other nodes to read — a durable timer's due time, a
+ * heartbeat in the node registry, an expiry — are compared with other nodes' clocks later, so a node whose machine
+ * clock is off (drift, an NTP step, a container on a host with a wrong clock) would fire timers armed elsewhere early
+ * or late and look dead to its peers. Every node reads Redis's `TIME` on each lease tick and keeps the offset of the
+ * sample with the shortest round trip among the last few (its midpoint is the tightest estimate): the nodes of a
+ * system then agree on time to within a few milliseconds, whatever their machines say. Timers still run on the local
+ * clock: only `now()` is shifted.
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { RedisLink } from '../redis/link.ts';
+
+/** How many recent samples the offset is chosen from: a clock step is followed within this many ticks. */
+const SAMPLES = 8;
+
+type Sample = { offsetMs: number; roundTripMs: number };
+
+export class RedisClock implements Clock {
+  private offsetMs = 0;
+  private samples: Sample[] = [];
+
+  constructor(private readonly local: Clock) {}
+
+  now(): number {
+    return this.local.now() + this.offsetMs;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.local.setTimeout(fn, ms);
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.local.clearTimeout(handle);
+  }
+
+  /** How far Redis's clock is ahead of the local one (negative: behind). */
+  get offset(): number {
+    return this.offsetMs;
+  }
+
+  /** Takes one sample of Redis's `TIME`. A failed call keeps the offset as it was. */
+  async sync(link: RedisLink): Promise<void> {
+    const sentAt = this.local.now();
+    const [seconds, micros] = (await link.call(['TIME'])) as [string, string];
+    const receivedAt = this.local.now();
+    const redisNow = Number(seconds) * 1000 + Number(micros) / 1000;
+    if (!Number.isFinite(redisNow)) throw new Error(`Redis answered TIME with ${JSON.stringify([seconds, micros])}`);
+    this.samples.push({ offsetMs: redisNow - (sentAt + receivedAt) / 2, roundTripMs: Math.max(0, receivedAt - sentAt) });
+    if (this.samples.length > SAMPLES) this.samples.shift();
+    const best = this.samples.reduce((a, b) => (b.roundTripMs < a.roundTripMs ? b : a));
+    this.offsetMs = Math.round(best.offsetMs);
+  }
+}
