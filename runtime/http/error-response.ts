@@ -17,9 +17,17 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as co
  *
  * @example
  * errorResponse(409, { code: 'OUT_OF_STOCK', message: 'sku ABC-1 has 2 left' });
+ * errorResponse(429, { code: 'OVERLOADED', message: 'order is overloaded; retry in 1 s' }, 1_000); // Retry-After: 1
  */
-export function errorResponse(status: number, body: ErrorBody): Response {
-  return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
+export function errorResponse(status: number, body: ErrorBody, retryAfterMs?: number): Response {
+  const headers = retryAfterMs === undefined ? JSON_HEADERS : { ...JSON_HEADERS, 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+/** An error's `retryAfterMs` (when it says when to come back), for the `Retry-After` header. */
+function retryAfterOf(error: HttpError): number | undefined {
+  const ms = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 type Issue = ValidationIssue;
@@ -106,7 +114,8 @@ function hasStatus(error: unknown): error is { status: number; message?: unknown
  * app.onError(({ code, error, request }) => toErrorResponse(code, error, request, (line) => console.error(line)));
  */
 export function toErrorResponse(code: string | number, error: unknown, request: Request, log: ErrorLogger): Response {
-  if (error instanceof HttpError) return errorResponse(error.status, error.toBody());
+  // An error that says when to come back (a refusal at the door, a dependency's breaker) says it in Retry-After too.
+  if (error instanceof HttpError) return errorResponse(error.status, error.toBody(), retryAfterOf(error));
   // Elysia wraps whatever a parser throws in a ParseError; ours throws HttpErrors (413, malformed JSON).
   const cause = (error as { cause?: unknown } | null)?.cause;
   if (code === 'PARSE' && cause instanceof HttpError) return errorResponse(cause.status, cause.toBody());

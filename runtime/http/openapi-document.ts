@@ -28,6 +28,22 @@ export type DocumentOptions = {
   bearer?: BearerSecurity;
   /** Whether chaos rules may fail this process's requests (then every operation may answer 503 INJECTED_FAULT). */
   chaos?: boolean;
+  /**
+   * Whether admission control guards this process's changing requests (every one of them queues work for an
+   * actor): then each may answer 429 OVERLOADED, or 503 when the backlog cannot be read, with Retry-After.
+   */
+  admission?: boolean;
+};
+
+/** When a route refused by admission control answers 429 (list it in a route's `answers`, or set `admission`). */
+export const OVERLOADED_ANSWER =
+  'OVERLOADED: a service this request would queue work for is too far behind (details.service; details.reason: backlog or age, with the figures and bounds); nothing was done, retry after Retry-After seconds';
+/** The 503 admission control answers when it cannot read the backlog (Redis does not answer). */
+export const BACKLOG_UNREADABLE_ANSWER = 'DEPENDENCY_UNAVAILABLE (details.reason unsampled): the mailboxes’ backlog could not be read, Redis does not answer; nothing was done, retry after Retry-After seconds';
+
+/** The header a 429, and a 503 that says when to come back, carry. */
+const RETRY_AFTER_HEADER = {
+  'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 }, example: 1 },
 };
 
 /**
@@ -250,6 +266,15 @@ function finishOperation(method: string, path: string, op: Json, facts: RouteFac
   if (options.chaos && path !== '/health') {
     if (responses[503]) responses[503] = { ...responses[503], description: `${responses[503].description}; or ${FRAME[503]}` };
     else add(503, FRAME[503]);
+  }
+  if (options.admission && mutating) {
+    add(429, OVERLOADED_ANSWER);
+    if (responses[503]) responses[503] = { ...responses[503], description: `${responses[503].description}; or ${BACKLOG_UNREADABLE_ANSWER}` };
+    else add(503, BACKLOG_UNREADABLE_ANSWER);
+  }
+  // A 429 always says when to come back, and so does a 503 whose note names Retry-After.
+  for (const [status, response] of Object.entries(responses)) {
+    if (status === '429' || (status === '503' && String(response.description).includes('Retry-After'))) responses[status] = { ...response, headers: RETRY_AFTER_HEADER };
   }
   if (options.bearer) {
     if (mutating) {

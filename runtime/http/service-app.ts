@@ -50,6 +50,11 @@ export type ServiceAppOptions = {
    * `/swagger` excepted) fail with the rule's status (`INJECTED_FAULT`) or are slowed down.
    */
   chaos?: RuleBook;
+  /**
+   * Admission control guards every changing request (each queues work through `node.ask`): the document lists
+   * their 429 OVERLOADED and 503 with Retry-After. The refusal itself comes from the node (`createNode({ admission })`).
+   */
+  admission?: boolean;
 };
 
 /**
@@ -97,6 +102,7 @@ export function createServiceApp(options: ServiceAppOptions) {
     tags: [HEALTH_TAG, ...(options.tags ?? [])],
     bearer: options.bearer,
     chaos: options.chaos !== undefined,
+    admission: options.admission,
   });
   return (
     app

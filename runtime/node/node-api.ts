@@ -2,6 +2,7 @@
  * What a runtime node offers the code around it, and how it is configured: `createNode` (in `node.ts`) builds one.
  */
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
+import type { AdmissionBounds } from '../admission/admission-bounds.ts';
 import type { Clock } from '../clock.ts';
 import type { ActorView, DeadLetter } from '../cluster-view.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
@@ -57,6 +58,14 @@ export type NodeOptions = {
    * `MAILROOM_CHAOS_REDIS=1`; `bun run dev` and the chaos run turn it on.
    */
   chaosRedis?: boolean;
+  /**
+   * Admission control for `ask`: while the asked actor's service has more entries waiting in one partition's
+   * mailbox than `maxBacklog`, or its oldest waiting entry is older than `maxAgeMs`, `ask` throws
+   * `AdmissionRefusedError` (429 `OVERLOADED`, with `retryAfterMs`) before sending anything; 503 when the backlog
+   * cannot be read. Off by default (`admissionBoundsFromEnv()` gives the environment's bounds); `send` and the
+   * messages actors tell each other are never refused — work once admitted is finished.
+   */
+  admission?: AdmissionBounds | null;
 };
 
 export type AskResult<TContext = any> = {
@@ -86,7 +95,10 @@ export interface MailroomNode {
   readonly keyPrefix: string;
   /** Queues an event for an actor (of any service). Resolves with the message id once it is in the mailbox. */
   send(address: string, event: MailroomEvent, options?: SendOptions): Promise<string>;
-  /** Sends and waits until the turn that processed it committed; resolves with the actor's state then. */
+  /**
+   * Sends and waits until the turn that processed it committed; resolves with the actor's state then. With
+   * `admission` set, throws `AdmissionRefusedError` at once (nothing sent) while the actor's service is overloaded.
+   */
   ask<TContext = any>(address: string, event: MailroomEvent, options?: SendOptions & { timeoutMs?: number }): Promise<AskResult<TContext>>;
   /**
    * The committed state of one of this service's actors, read straight from Redis (no message, no activation);

@@ -17,6 +17,7 @@ import { machineGraph } from '../machine-graph.ts';
 import { countInspection } from '../observe/inspection-metrics.ts';
 import { sendTraceparent, startTracing, tracing } from '../observe/tracing.ts';
 import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
+import { openAdmission, type Admission } from '../admission/admission.ts';
 import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
@@ -91,6 +92,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const asks = new PendingAsks(nodeId);
   const resolveLocal = (to: ReplyTo, payload: ReplyPayload) => asks.resolve(to, payload);
   const stopListening = await listenForReplies(url, g.replies(nodeId), asks, nodeId, onError);
+  // Asks are where work enters from outside (HTTP handlers): refused while the service asked is too far behind.
+  const admission: Admission | null = options.admission ? await openAdmission({ bounds: options.admission, redis: url, keyPrefix: prefix, onError }) : null;
 
   const xadd = async (address: string, fields: string[]) => {
     const { mbox } = await router.locate(address);
@@ -234,6 +237,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
     async ask(address, event, opts = {}) {
       validateEvent(event);
+      admission?.gate.admit([address.slice(0, address.indexOf('/'))]);
       const timeoutMs = opts.timeoutMs ?? 5_000;
       const { replyTo, answer } = asks.open(address, event.type, timeoutMs);
       try {
@@ -315,6 +319,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       chaos.stop();
       await writer.close();
       asks.clear();
+      await admission?.close();
       await stopListening();
       await link.close();
     },

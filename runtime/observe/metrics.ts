@@ -160,6 +160,13 @@ export const bulkheadRejectedTotal = new Counter({
   registers,
 });
 
+export const admissionRefusedTotal = new Counter({
+  name: 'mailroom_admission_refused_total',
+  help: 'Requests refused at the door because a service they would queue for is behind (backlog, age) or its backlog cannot be read (unsampled); service = that service.',
+  labelNames: ['service', 'reason'] as const,
+  registers,
+});
+
 // ---------------------------------------------------------------------------------------------- http
 export const httpRequestsTotal = new Counter({
   name: 'mailroom_http_requests_total',

@@ -43,6 +43,7 @@ export const scripts = {
   replayDeadLetter: load('replay-deadletter-2'),
   trimMailbox: load('trim-mailbox-1'),
   readSlice: load('read-slice-2'),
+  sampleBacklog: load('sample-backlog-1'),
 };
 
 /** Return codes of the scripts, mirrored from their headers. */

@@ -5,7 +5,7 @@
  * at 100 the inventory's on both. Restocking writes, and is the inventory service's alone.
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema, HttpError, type HttpClient } from '../../runtime/index.ts';
+import { answers, BACKLOG_UNREADABLE_ANSWER, ErrorBodySchema, HttpError, OVERLOADED_ANSWER, type Admission, type HttpClient } from '../../runtime/index.ts';
 import { callerFor, json, passOn } from './downstreams.ts';
 import { legacyCatalogue } from './legacy-catalogue.ts';
 import { CatalogueSchema, GatewayErrorCode, RestockBodySchema, RestockHeadersSchema, SkuItemSchema, SkuParamsSchema, StockSchema, type CatalogueItem } from './protocol.ts';
@@ -21,7 +21,7 @@ const DIAL_NOTE = 'Which system serves a request is drawn per request from the o
  * @example
  * createServiceApp({ name: 'gateway' }).use(gatewayCatalogueRoutes(http, new Strangler({ store: redis })));
  */
-export function gatewayCatalogueRoutes(http: HttpClient, strangler: Strangler) {
+export function gatewayCatalogueRoutes(http: HttpClient, strangler: Strangler, admission?: Pick<Admission, 'gate'>) {
   return new Elysia({ name: 'gateway:catalogue' })
     .get(
       '/api/catalogue',
@@ -78,6 +78,7 @@ export function gatewayCatalogueRoutes(http: HttpClient, strangler: Strangler) {
     .post(
       '/api/catalogue/:sku/restock',
       async ({ params, body, headers, set }) => {
+        admission?.gate.admit(['inventory']);
         const key = headers['idempotency-key'];
         const restocked = await callerFor(http, set)('inventory', `/skus/${params.sku}/restock`, json('POST', { qty: body.qty }, key ? { 'idempotency-key': key } : {}));
         if (restocked.status !== 200) throw passOn('inventory', restocked);
@@ -87,7 +88,7 @@ export function gatewayCatalogueRoutes(http: HttpClient, strangler: Strangler) {
         params: SkuParamsSchema,
         body: RestockBodySchema,
         headers: RestockHeadersSchema,
-        response: { 200: StockSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+        response: { 200: StockSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, 429: ErrorBodySchema, 503: ErrorBodySchema },
         detail: {
           summary: 'Add stock to a SKU (always the inventory service)',
           description: 'Without an Idempotency-Key the call is tried once (a blind retry could restock twice); with one, inventory applies it once and the gateway may retry.',
@@ -95,7 +96,8 @@ export function gatewayCatalogueRoutes(http: HttpClient, strangler: Strangler) {
           responses: answers({
             200: 'The SKU’s stock after the restock',
             404: 'SKU_NOT_FOUND: the inventory service has no such SKU',
-            503: 'DEPENDENCY_UNAVAILABLE or INVENTORY_BUSY: the inventory service could not apply it in time; retry with the same Idempotency-Key',
+            429: `${OVERLOADED_ANSWER} (inventory)`,
+            503: `DEPENDENCY_UNAVAILABLE or INVENTORY_BUSY: the inventory service could not apply it in time; retry with the same Idempotency-Key (Retry-After says when); or ${BACKLOG_UNREADABLE_ANSWER}`,
           }),
         },
       },

@@ -73,8 +73,21 @@ export class DependencyUnavailableError extends HttpError<typeof GatewayErrorCod
   }
 }
 
+/**
+ * A service refused the work at its own door (its admission control answered 429): passed on as a 429, not as an
+ * outage, so the caller backs off rather than counting the service as down.
+ */
+export class DependencyOverloadedError extends HttpError<'OVERLOADED'> {
+  constructor(
+    readonly dependency: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(429, 'OVERLOADED', `${dependency} is overloaded and refused the work; nothing was done, retry in ${Math.ceil(retryAfterMs / 1000)} s`, { service: dependency, reason: 'upstream', retryAfterMs });
+  }
+}
+
 /** What went wrong with a call, in words a caller can act on. */
-export function unavailable(dependency: string, error: unknown): DependencyUnavailableError {
+export function unavailable(dependency: string, error: unknown): DependencyUnavailableError | DependencyOverloadedError {
   if (error instanceof CircuitOpenError) {
     const why = error.state === 'halfOpen' ? 'its circuit is half-open and probing' : `its circuit is ${error.state === 'forcedOpen' ? 'forced open' : 'open after repeated failures'}`;
     return new DependencyUnavailableError(dependency, Math.max(error.retryAfterMs, 1_000), why, 'circuit-open');
@@ -82,6 +95,7 @@ export function unavailable(dependency: string, error: unknown): DependencyUnava
   if (error instanceof BulkheadRejectedError) return new DependencyUnavailableError(dependency, DEFAULT_RETRY_AFTER_MS, 'too many calls in flight to it', 'busy');
   if (error instanceof TimeoutError) return new DependencyUnavailableError(dependency, DEFAULT_RETRY_AFTER_MS, `no answer within ${error.timeoutMs} ms`, 'timeout');
   if (error instanceof NetworkError) return new DependencyUnavailableError(dependency, DEFAULT_RETRY_AFTER_MS, 'it could not be reached', 'unreachable');
+  if (error instanceof UpstreamStatusError && error.upstreamStatus === 429) return new DependencyOverloadedError(dependency, error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS);
   if (error instanceof UpstreamStatusError) {
     return new DependencyUnavailableError(dependency, error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS, `it answered ${error.upstreamStatus}`, 'upstream-error');
   }
@@ -109,7 +123,7 @@ export function callerFor(http: HttpClient, set: ResponseHeaders) {
     try {
       return await call<T>(http, dependency, path, init);
     } catch (error) {
-      if (error instanceof DependencyUnavailableError) set.headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000));
+      if (error instanceof DependencyUnavailableError || error instanceof DependencyOverloadedError) set.headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000));
       throw error;
     }
   };

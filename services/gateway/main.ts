@@ -2,7 +2,7 @@
  * The API gateway process, Mailroom's public face (`/api/*`), its composition root: one resilient client to the
  * services (addresses from `portOf`/`hostOf`), the strangler dial on the process's Redis connection, the routes.
  */
-import { onShutdown, openInspector, openRuleBook } from '../../runtime/index.ts';
+import { admissionBoundsFromEnv, onShutdown, openAdmission, openInspector, openRuleBook } from '../../runtime/index.ts';
 import { redisUrlOf, type connectRedis } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { createDownstreamClient } from './downstreams.ts';
@@ -14,13 +14,17 @@ import { GATEWAY_API } from './protocol.ts';
 const inspector = await openInspector({ source: 'gateway', redis: redisUrlOf() });
 const chaos = openRuleBook({ source: 'gateway', redis: redisUrlOf(), inspect: inspector.inspect });
 const http = createDownstreamClient({ inspector: inspector.inspect, faults: chaos.forHttpClient('gateway') });
+// Orders and restocks are refused at the door while a service they would queue for is too far behind.
+const bounds = admissionBoundsFromEnv();
+const admission = bounds ? await openAdmission({ bounds, redis: redisUrlOf(), onError: (error, where) => console.error(`[gateway] admission: ${where}: ${error instanceof Error ? error.message : String(error)}`) }) : undefined;
 // The dial reads through the connection the process opens (and reports in /health); it exists once routes do.
 let redis: ReturnType<typeof connectRedis> | undefined;
 const strangler = new Strangler({ store: () => redis?.client });
 
-({ redis } = startProcess({ name: 'gateway', ...GATEWAY_API, redis: true, routes: gatewayRoutes({ http, strangler }), chaos }));
+({ redis } = startProcess({ name: 'gateway', ...GATEWAY_API, redis: true, routes: gatewayRoutes({ http, strangler, admission }), chaos }));
 onShutdown(async () => {
   http.dispose();
   chaos.stop();
+  await admission?.close();
   await inspector.close();
 });

@@ -3,10 +3,11 @@
  * orders, and show one order with its reservation, payment and shipment gathered in parallel.
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema, HttpError, type HttpClient } from '../../runtime/index.ts';
+import { answers, BACKLOG_UNREADABLE_ANSWER, ErrorBodySchema, HttpError, OVERLOADED_ANSWER, type Admission, type HttpClient } from '../../runtime/index.ts';
 import { callerFor, json, passOn } from './downstreams.ts';
 import { orderDetail } from './order-detail.ts';
 import {
+  DOWNSTREAMS,
   GatewayErrorCode,
   ListOrdersQuerySchema,
   OrderAcceptedSchema,
@@ -30,14 +31,18 @@ export function orderIdFor(idempotencyKey: string | undefined): string {
 }
 
 /**
+ * `admission`: an order is refused (429, nothing done) while any service its saga goes through is too far behind.
+ *
  * @example
- * createServiceApp({ name: 'gateway' }).use(gatewayOrderRoutes(createDownstreamClient()));
+ * createServiceApp({ name: 'gateway' }).use(gatewayOrderRoutes(createDownstreamClient(), await openAdmission({ bounds })));
  */
-export function gatewayOrderRoutes(http: HttpClient) {
+export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission, 'gate'>) {
   return new Elysia({ name: 'gateway:orders' })
     .post(
       '/api/orders',
       async ({ body, headers, set }) => {
+        // First, before any call: a refused order costs a lookup and leaves nothing behind.
+        admission?.gate.admit(DOWNSTREAMS);
         const call = callerFor(http, set);
         const key = headers['idempotency-key'];
         const orderId = orderIdFor(key);
@@ -67,7 +72,7 @@ export function gatewayOrderRoutes(http: HttpClient) {
       {
         body: PlaceOrderBodySchema,
         headers: PlaceOrderHeadersSchema,
-        response: { 202: OrderAcceptedSchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
+        response: { 202: OrderAcceptedSchema, 409: ErrorBodySchema, 422: ErrorBodySchema, 429: ErrorBodySchema, 503: ErrorBodySchema },
         detail: {
           summary: 'Place an order',
           description:
@@ -77,7 +82,8 @@ export function gatewayOrderRoutes(http: HttpClient) {
             202: 'Accepted: the order is created (pending) and its saga fulfils it; follow links.self. A repeat with the same Idempotency-Key answers the same order (header idempotent-replayed: true)',
             409: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for a different order',
             422: 'UNKNOWN_SKU: a SKU is not in the catalogue (details.skus), or TOTAL_TOO_LARGE',
-            503: 'DEPENDENCY_UNAVAILABLE: inventory or order could not answer (details.dependency; Retry-After says when to try again)',
+            429: `${OVERLOADED_ANSWER} (any of order, inventory, payment, shipping: the saga goes through all of them)`,
+            503: `DEPENDENCY_UNAVAILABLE: inventory or order could not answer (details.dependency; Retry-After says when to try again); or ${BACKLOG_UNREADABLE_ANSWER}`,
           }),
         },
       },

@@ -3,7 +3,7 @@
  * resilient client to the services and one strangler dial. Tests build it with their own client and dial.
  */
 import { Elysia, t } from 'elysia';
-import { answers, type HttpClient } from '../../runtime/index.ts';
+import { answers, type Admission, type HttpClient } from '../../runtime/index.ts';
 import { gatewayAdminRoutes } from './admin-routes.ts';
 import { gatewayCatalogueRoutes } from './catalogue-routes.ts';
 import { gatewayOrderRoutes } from './order-routes.ts';
@@ -11,17 +11,19 @@ import { gatewaySagaRoutes } from './saga-routes.ts';
 import type { Strangler } from './strangler.ts';
 
 /**
+ * `admission`: the routes that start work refuse it (429) while a service it would queue for is too far behind.
+ *
  * @example
  * startProcess({ name: 'gateway', description: '…', redis: true, routes: gatewayRoutes({ http, strangler }) });
  */
-export function gatewayRoutes({ http, strangler }: { http: HttpClient; strangler: Strangler }) {
+export function gatewayRoutes({ http, strangler, admission }: { http: HttpClient; strangler: Strangler; admission?: Pick<Admission, 'gate'> }) {
   return new Elysia({ name: 'gateway:routes' })
     .get('/api/health', () => ({ status: 'ok' as const, service: 'gateway', pid: process.pid }), {
       response: { 200: t.Object({ status: t.Literal('ok'), service: t.String(), pid: t.Integer() }) },
       detail: { summary: 'The gateway answers (for clients behind the /api prefix)', tags: ['health'], responses: answers({ 200: 'The gateway is up' }) },
     })
-    .use(gatewayOrderRoutes(http))
+    .use(gatewayOrderRoutes(http, admission))
     .use(gatewaySagaRoutes(http))
-    .use(gatewayCatalogueRoutes(http, strangler))
+    .use(gatewayCatalogueRoutes(http, strangler, admission))
     .use(gatewayAdminRoutes(http, strangler));
 }

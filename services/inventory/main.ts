@@ -3,7 +3,7 @@
  * the service frame (health, Swagger UI at /swagger), and the catalogue seeded on start — idempotently, so every
  * restart and every replica may do it.
  */
-import { createNode, onShutdown } from '../../runtime/index.ts';
+import { admissionBoundsFromEnv, createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { seedCatalogue } from './catalogue.ts';
@@ -12,11 +12,14 @@ import { reservation } from './reservation.machine.ts';
 import { inventoryRoutes } from './routes.ts';
 import { sku } from './sku.machine.ts';
 
-const node = await createNode({ service: SERVICE, actors: [sku, reservation], redis: redisUrlOf() });
+// Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
+const admission = admissionBoundsFromEnv();
+const node = await createNode({ service: SERVICE, actors: [sku, reservation], redis: redisUrlOf(), admission });
 startProcess({
   name: 'inventory',
   ...INVENTORY_API,
   redis: true,
+  admission: admission !== null,
   routes: inventoryRoutes(node), chaos: node.chaos,
 });
 onShutdown(() => node.stop());

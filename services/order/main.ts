@@ -3,7 +3,7 @@
  * fulfillment sagas (`sagas/order-fulfillment.ts`), and the HTTP app with the order and saga routes.
  */
 import { Elysia } from 'elysia';
-import { createNode, onShutdown } from '../../runtime/index.ts';
+import { admissionBoundsFromEnv, createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
@@ -12,11 +12,14 @@ import { orderRoutes } from './routes.ts';
 import { sagaRoutes } from './saga-routes.ts';
 import { ORDER_API } from './protocol.ts';
 
-const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf() });
+// Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
+const admission = admissionBoundsFromEnv();
+const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf(), admission });
 startProcess({
   name: 'order',
   ...ORDER_API,
   redis: true,
+  admission: admission !== null,
   routes: new Elysia().use(orderRoutes(node)).use(sagaRoutes(node, orderFulfillment)),
   chaos: node.chaos,
 });

@@ -3,7 +3,7 @@
  * The provider client — and so its breaker and bulkhead — is created once here and shared by every effect of the
  * process, so the breaker judges all the traffic to the provider.
  */
-import { createNode, hostOf, onShutdown, type MailroomNode } from '../../runtime/index.ts';
+import { admissionBoundsFromEnv, createNode, hostOf, onShutdown, type MailroomNode } from '../../runtime/index.ts';
 import { portOf } from '../config.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
@@ -24,12 +24,15 @@ provider.breaker(PROVIDER).subscribe((event) => {
   if (event.type === 'breaker.transition') console.log(`[payment] breaker "${PROVIDER}" ${event.from} → ${event.to}: ${event.reason}`);
 });
 
-node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf() });
+// Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
+const admission = admissionBoundsFromEnv();
+node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf(), admission });
 
 startProcess({
   name: 'payment',
   ...PAYMENT_API,
   redis: true,
+  admission: admission !== null,
   routes: paymentRoutes({ node, provider }),
   chaos: node.chaos,
 });

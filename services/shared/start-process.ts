@@ -28,6 +28,8 @@ export type StartProcessOptions = {
   routes?: AnyElysia;
   /** Failure-injection rules for its routes: a node's (`node.chaos`), or one opened here when it uses Redis. */
   chaos?: RuleBook;
+  /** Its node refuses asks while a service is too far behind (its document lists the 429s). */
+  admission?: boolean;
 };
 
 /**
@@ -47,6 +49,7 @@ export function startProcess(options: StartProcessOptions) {
     trustedOrigins: trustedOrigins(),
     checks: redis ? { redis: redis.check } : {},
     chaos,
+    admission: options.admission,
   });
   if (options.routes) app.use(options.routes);
 

@@ -1,6 +1,7 @@
 /**
  * `bun run bench saga [--json] [--duration 20] [--rates 50,200,500,1000] [--concurrency 64] [--warmup 3]
- * [--no-full-speed] [--profile DIR] [--fsync off|always] [--mixed] [--vs restate]`: how many order-fulfillment sagas the shop completes, and how fast.
+ * [--no-full-speed] [--no-overload] [--overload-rate N] [--profile DIR] [--fsync off|always] [--mixed] [--vs restate]`: how many
+ * order-fulfillment sagas the shop completes, and how fast.
  *
  * Every process of the shop — order (hosting the sagas), inventory, payment, shipping, the payment provider and the
  * gateway — runs as its own Bun process on one private redis-server (persistence off; `REDIS_URL` if set). SKUs are
@@ -8,6 +9,11 @@
  * Idempotency-Key, so each order id is known before its request leaves:
  *   fixed rates   open loop: `--rates` orders per second for `--duration` s each, then a drain
  *   full speed    closed loop: `--concurrency` clients, each placing its next order once its last one is confirmed
+ *                 (a client refused at the door tries again 50 ms later)
+ *   overload      open loop at twice the peak just measured (`--overload-rate` to choose), for `--duration` s:
+ *                 admission control must refuse what the shop cannot take (429 with Retry-After), keep the accepted
+ *                 orders' latency, and keep Redis's memory flat (used_memory before the phase and as its last
+ *                 order is answered, when the mailboxes would hold any backlog)
  * A saga's end-to-end latency is from the moment its POST leaves this process to the commit of the turn that
  * confirmed its order: the `at` of its `OrderConfirmed` event, which this process reads from the order service's
  * event log with `subscribeEvents` (so the subscriber's own lag does not count; it is shown apart). Completed
@@ -54,6 +60,8 @@ const RATES = flag('rates', VS ? '50,200' : '50,200,500,1000')
 const CONCURRENCY = numberFlag('concurrency', 64);
 const WARMUP_S = numberFlag('warmup', 3);
 const FULL_SPEED = !process.argv.includes('--no-full-speed');
+const OVERLOAD = !process.argv.includes('--no-overload') && !VS;
+const OVERLOAD_RATE = flag('overload-rate');
 const DRAIN_MS = 30_000;
 const PROFILE_DIR = flag('profile');
 const PROFILED: ShopName[] = ['order', 'inventory', 'payment'];
@@ -79,6 +87,10 @@ type Phase = {
   p50Ms: number;
   p99Ms: number;
   acceptP99Ms: number;
+  /** p99 ms of the answers that were not a 202 (a refusal at the door should cost next to nothing). */
+  refuseP99Ms: number;
+  /** Requests not accepted, by status (or the fetch error). */
+  refusedBy: Record<string, number>;
   lagP99Ms: number;
   /** CPU ms per confirmed saga of each process (the shop's, or Restate's), the Redis server, and this one. */
   cpuMsPerSaga: Record<string, number>;
@@ -94,6 +106,8 @@ const commandTotals = new Map<string, { calls: number; usec: number }>();
 const loadBefore = loadavg()[0]!;
 const began = Date.now();
 const phases: Phase[] = [];
+/** The overload phase (kept apart from the rates), and Redis's used memory before it and as its last order was answered. */
+let overload: { phase: Phase; memoryMiB: [number, number] } | null = null;
 const profiles: string[] = [];
 let peer: RestatePeer | null = null;
 const shop = await startBenchShop({ redis: redis.url, prefix, profileDir: PROFILE_DIR, profiled: PROFILED });
@@ -140,6 +154,7 @@ try {
 
   const sentAt = new Map<string, number>();
   const acceptMs: number[] = [];
+  const refuseMs: number[] = [];
   /** Why requests were not accepted (status and code, or the fetch error), per phase. */
   const rejections = new Map<string, number>();
   let n = 0;
@@ -160,14 +175,15 @@ try {
     try {
       const res = await fetch(placeUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body });
       const answer = await res.arrayBuffer();
-      acceptMs.push(preciseNow() - started);
+      (res.status === 202 ? acceptMs : refuseMs).push(preciseNow() - started);
       if (res.status === 202) {
         if (!settled(orderId)) pending.add(orderId);
         return orderId;
       }
       let code = '';
       try {
-        code = String((JSON.parse(new TextDecoder().decode(answer)) as { code?: string }).code ?? '');
+        const body = JSON.parse(new TextDecoder().decode(answer)) as { code?: string; details?: { reason?: string; cause?: string } };
+        code = [body.code, body.details?.reason ?? body.details?.cause].filter(Boolean).join(' ');
       } catch {}
       const why = `${res.status} ${code}`.trim();
       rejections.set(why, (rejections.get(why) ?? 0) + 1);
@@ -210,6 +226,7 @@ try {
     const redisBefore = await redisCpuMs();
     lag.length = 0;
     acceptMs.length = 0;
+    refuseMs.length = 0;
     rejections.clear();
     const accepted: string[] = [];
     const first = preciseNow();
@@ -238,6 +255,8 @@ try {
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       acceptP99Ms: percentile(Float64Array.from(acceptMs).sort(), 99),
+      refuseP99Ms: percentile(Float64Array.from(refuseMs).sort(), 99),
+      refusedBy: Object.fromEntries(rejections),
       lagP99Ms: percentile(Float64Array.from(lag).sort(), 99),
       cpuMsPerSaga: {
         ...Object.fromEntries(Object.keys(cpuAfter).map((name) => [name, perSaga(cpuAfter[name]! - cpuBefore[name]!)])),
@@ -274,7 +293,7 @@ try {
   }
 
   /** Open loop: `rate` orders per second, on schedule whatever the answers, for `seconds`. */
-  const fixedRate = (rate: number, seconds: number, label: string) =>
+  const fixedRate = (rate: number, seconds: number, label: string, onSent?: () => Promise<void>) =>
     measure(label, rate, async (accepted) => {
       const total = Math.round(rate * seconds);
       const inFlight: Promise<void>[] = [];
@@ -286,6 +305,7 @@ try {
         await Bun.sleep(1);
       }
       await Promise.all(inFlight);
+      await onSent?.();
       return total;
     });
 
@@ -299,7 +319,10 @@ try {
           while (preciseNow() < end) {
             sent++;
             const id = await system.place(`${system.name}-full`);
-            if (!id) continue;
+            if (!id) {
+              await Bun.sleep(50);
+              continue;
+            }
             accepted.push(id);
             if (!settled(id)) await new Promise<void>((resolve) => {
               waiting.set(id, resolve);
@@ -353,6 +376,18 @@ try {
   }
   for (const [k, rate] of RATES.entries()) await onEach(k, () => fixedRate(rate, DURATION_S, `${system === mailroom ? '' : `${system.name} `}${fmt(rate)}/s`));
   if (FULL_SPEED) await onEach(RATES.length, () => fullSpeed(CONCURRENCY, DURATION_S));
+  const measuredPeak = peakOf(phases.filter((p) => p.system === 'mailroom'));
+  const overloadRate = OVERLOAD_RATE ? Number(OVERLOAD_RATE) : Math.round(2 * measuredPeak);
+  if (OVERLOAD && overloadRate > 0) {
+    const before = await redisMemoryMiB();
+    let atLastAnswer = NaN;
+    const phase = await fixedRate(overloadRate, DURATION_S, `overload ${fmt(overloadRate)}/s`, async () => {
+      atLastAnswer = await redisMemoryMiB();
+    });
+    phases.push(phase);
+    overload = { phase, memoryMiB: [before, atLastAnswer] };
+    await settleBacklog();
+  }
   await subscription.stop();
 } finally {
   redisClient.close();
@@ -372,6 +407,12 @@ try {
   else await deletePrefix(redis.url, prefix);
 }
 
+/** Redis's used_memory, in MiB. */
+async function redisMemoryMiB(): Promise<number> {
+  const info = String(await redisClient.send('INFO', ['memory']));
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 2 ** 20;
+}
+
 /** CPU ms the Redis server has used so far. */
 async function redisCpuMs(): Promise<number> {
   const info = String(await redisClient.send('INFO', ['cpu']));
@@ -385,6 +426,10 @@ async function commandStats(): Promise<Map<string, { calls: number; usec: number
   const stats = new Map<string, { calls: number; usec: number }>();
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   return stats;
+}
+
+function peakOf(of: Phase[]): number {
+  return Math.max(...of.filter((p) => !p.label.startsWith('overload')).map((p) => p.completedPerSec).filter(Number.isFinite));
 }
 
 function fmt(n: number): string {
@@ -447,7 +492,6 @@ if (sagasMeasured > 0 && commandTotals.size > 0) {
   console.log('evalsha: the runtime\'s Lua scripts (read a batch, commit a turn, fire timers, …); the commands they run are counted on their own rows as well');
 }
 console.log('');
-const peakOf = (of: Phase[]) => Math.max(...of.map((p) => p.completedPerSec).filter(Number.isFinite));
 const p99ByRate = (of: Phase[]) => new Map(of.filter((p) => p.rate !== null).map((p) => [p.rate!, p.p99Ms]));
 const peak = peakOf(mailroomPhases);
 const at200 = mailroomPhases.find((p) => p.rate === 200);
@@ -464,6 +508,14 @@ if (ratios) {
   console.log(
     `vs restate (both fsyncing every write): peak ${fmt(peak)} vs ${fmt(peakOf(restatePhases))} sagas/s = ${x(ratios.peak)} (goal ≥ 3: ${goal((ratios.peak ?? 0) >= 3)}); ` +
       `p99 at 50/s restate ÷ mailroom ${x(ratios.p99At50)} (goal ≥ 3: ${goal((ratios.p99At50 ?? 0) >= 3)}); at 200/s ${x(ratios.p99At200)}`,
+  );
+}
+if (overload) {
+  const o = overload.phase;
+  console.log(
+    `overload at ${fmt(o.rate ?? 0)}/s (2× peak unless --overload-rate): ${o.accepted} of ${o.sent} accepted, refused ${Object.entries(o.refusedBy).map(([why, n]) => `${n} × ${why}`).join(', ') || 'none'} ` +
+      `(refusal answered in p99 ${ms(o.refuseP99Ms)} ms); accepted p50 ${ms(o.p50Ms)} ms, p99 ${ms(o.p99Ms)} ms (goal ≤ 250 ms: ${goal(o.p99Ms <= 250)}); ` +
+      `Redis used memory ${overload.memoryMiB.map((m) => m.toFixed(1)).join(' → ')} MiB (before → as the last order was answered)`,
   );
 }
 for (const p of profiles) console.log(`\n${p}`);
@@ -484,7 +536,21 @@ if (json) {
       name: 'saga',
       fsync: FSYNC,
       peakPerSec: r2(peak),
-      rates: rates(mailroomPhases),
+      rates: rates(mailroomPhases.filter((p) => p !== overload?.phase)),
+      ...(overload && {
+        overload: {
+          rate: overload.phase.rate,
+          sent: overload.phase.sent,
+          accepted: overload.phase.accepted,
+          refused: overload.phase.refusedBy,
+          confirmed: overload.phase.confirmed,
+          unfinished: overload.phase.unfinished,
+          p50AcceptedMs: r2(overload.phase.p50Ms),
+          p99AcceptedMs: r2(overload.phase.p99Ms),
+          refusedAnswerP99Ms: r2(overload.phase.refuseP99Ms),
+          redisMemoryMiB: overload.memoryMiB.map(r2),
+        },
+      }),
       ...(ratios && {
         restate: { version: peer?.version, fsync: 'every write (log-server RocksDB WAL, default)', peakPerSec: r2(peakOf(restatePhases)), rates: rates(restatePhases) },
         ratios: { vsRestate: ratios },

@@ -21,7 +21,7 @@ export type PlacedOrder = {
   /** Σ qty × price at the catalogue's prices. */
   total: number;
   placedAt: number;
-  /** `accepted`: a 202; `refused`: a 4xx that is not an injected fault; `unanswered`: no 202 within the retry budget. */
+  /** `accepted`: a 202; `refused`: a 4xx that is neither an injected fault nor a 429; `unanswered`: no 202 within the retry budget. */
   outcome: 'accepted' | 'refused' | 'unanswered' | 'placing';
   acceptedAt?: number;
   attempts: number;
@@ -156,7 +156,7 @@ async function getJson(url: string): Promise<unknown> {
   return res.json();
 }
 
-/** Retries until 202, a refusal, or the budget is spent; an injected fault's 4xx is retried like a 503. */
+/** Retries until 202, a refusal, or the budget is spent; an injected fault's 4xx is retried like a 503, a 429 after its Retry-After. */
 async function place(gateway: string, order: PlacedOrder): Promise<void> {
   const body = JSON.stringify({
     customer: { name: `Chaos customer ${order.n}`, email: `c${order.n}@example.com` },
@@ -182,6 +182,15 @@ async function place(gateway: string, order: PlacedOrder): Promise<void> {
         return;
       }
       order.last = `${res.status} ${text.slice(0, 300)}`;
+      // 429: refused at the door while a service is behind (nothing was done): "not now", so retried after Retry-After.
+      if (res.status === 429) {
+        if (Date.now() > deadline) {
+          order.outcome = 'unanswered';
+          return;
+        }
+        await Bun.sleep(Math.max(1, Number(res.headers.get('retry-after')) || 1) * 1000 * (0.5 + Math.random() / 2));
+        continue;
+      }
       if (res.status >= 400 && res.status < 500 && !text.includes('injected fault')) {
         order.outcome = 'refused';
         return;

@@ -107,7 +107,10 @@ export async function startInProcessShop() {
 
     // Each app with its own document's description, tags (and bearer), as its main.ts starts it.
     const API = { order: ORDER_API, inventory: INVENTORY_API, payment: PAYMENT_API, shipping: SHIPPING_API, provider: PROVIDER_API, gateway: GATEWAY_API, control: CONTROL_API };
-    const frame = (name: AppName, chaos?: MailroomNode['chaos']) => createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos, trustedOrigins: panelOrigins() });
+    // The four services' documents list admission control's answers as their main.ts's do (the nodes here run
+    // without it, so a barrage is never refused for a backlog of its own making).
+    const frame = (name: AppName, chaos?: MailroomNode['chaos']) =>
+      createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos, trustedOrigins: panelOrigins(), admission: chaos !== undefined });
     const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment));
     const inventory = frame('inventory', nodes.inventory.chaos).use(inventoryRoutes(nodes.inventory));
     const payment = frame('payment', nodes.payment.chaos).use(paymentRoutes({ node: nodes.payment, provider: providerClient }));

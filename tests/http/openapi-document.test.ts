@@ -46,6 +46,18 @@ describe('OpenAPI document', () => {
     expect(Object.keys(doc.paths['/things'].get.responses)).toEqual(['421', '422', '500']);
   });
 
+  it('should document admission control’s 429 and 503 with Retry-After on changing operations only, when the app has it', async () => {
+    const doc = await docOf(build({ admission: true }));
+    const post = doc.paths['/things'].post.responses;
+    expect(post['429'].description).toContain('OVERLOADED');
+    expect(post['429'].headers['Retry-After'].schema).toEqual({ type: 'integer', minimum: 1 });
+    expect(post['429'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(post['503'].description).toContain('backlog could not be read');
+    expect(post['503'].headers['Retry-After']).toBeDefined();
+    expect(doc.paths['/things'].get.responses['429']).toBeUndefined();
+    expect((await docOf(build())).paths['/things'].post.responses['429']).toBeUndefined();
+  });
+
   it('should name the server it was served from, its tags, and no security unless a bearer guards changes', async () => {
     const doc = await docOf(build(), 'localhost:3999');
     expect(doc.servers).toEqual([{ url: 'http://localhost:3999', description: expect.any(String) }]);
