@@ -56,6 +56,13 @@ export type NodeOptions = {
    * `MAILROOM_CHAOS_REDIS=1`; `bun run dev` and the chaos run turn it on.
    */
   chaosRedis?: boolean;
+  /**
+   * The HTTP address (`host:port`) where callers reach this node's process, written into its registry entry with
+   * every heartbeat so discovery clients find it (see `advertisedAddress`). Unset: the node is not discoverable.
+   */
+  advertise?: string;
+  /** More fields for the node's registry entry, read at every heartbeat (e.g. requests served). */
+  describe?: () => Record<string, string>;
 };
 
 export type AskResult<TContext = any> = {
