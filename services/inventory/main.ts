@@ -5,14 +5,14 @@
  */
 import { createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
-import { startProcess } from '../shared/start-process.ts';
+import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { seedCatalogue } from './catalogue.ts';
 import { INVENTORY_API, SERVICE } from './protocol.ts';
 import { reservation } from './reservation.machine.ts';
 import { inventoryRoutes } from './routes.ts';
 import { sku } from './sku.machine.ts';
 
-const node = await createNode({ service: SERVICE, actors: [sku, reservation], redis: redisUrlOf() });
+const node = await createNode({ service: SERVICE, actors: [sku, reservation], redis: redisUrlOf(), ...registryEntry('inventory') });
 startProcess({
   name: 'inventory',
   ...INVENTORY_API,

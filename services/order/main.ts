@@ -5,14 +5,14 @@
 import { Elysia } from 'elysia';
 import { createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
-import { startProcess } from '../shared/start-process.ts';
+import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { orderActor } from './machine.ts';
 import { orderRoutes } from './routes.ts';
 import { sagaRoutes } from './saga-routes.ts';
 import { ORDER_API } from './protocol.ts';
 
-const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf() });
+const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf(), ...registryEntry('order') });
 startProcess({
   name: 'order',
   ...ORDER_API,

@@ -6,7 +6,7 @@
 import { createNode, hostOf, onShutdown, type MailroomNode } from '../../runtime/index.ts';
 import { portOf } from '../config.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
-import { startProcess } from '../shared/start-process.ts';
+import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { createProviderClient, PROVIDER, providerEffects } from './effects.ts';
 import { definePaymentActor } from './machine.ts';
 import { paymentRoutes } from './routes.ts';
@@ -24,7 +24,7 @@ provider.breaker(PROVIDER).subscribe((event) => {
   if (event.type === 'breaker.transition') console.log(`[payment] breaker "${PROVIDER}" ${event.from} → ${event.to}: ${event.reason}`);
 });
 
-node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf() });
+node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf(), ...registryEntry('payment') });
 
 startProcess({
   name: 'payment',

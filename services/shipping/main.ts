@@ -4,12 +4,12 @@
  */
 import { createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
-import { startProcess } from '../shared/start-process.ts';
+import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { shipment } from './machine.ts';
 import { SERVICE, SHIPPING_API } from './protocol.ts';
 import { shippingRoutes } from './routes.ts';
 
-const node = await createNode({ service: SERVICE, actors: [shipment], redis: redisUrlOf() });
+const node = await createNode({ service: SERVICE, actors: [shipment], redis: redisUrlOf(), ...registryEntry('shipping') });
 startProcess({
   name: 'shipping',
   ...SHIPPING_API,
