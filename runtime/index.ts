@@ -42,6 +42,9 @@ export type { BearerSecurity, DocumentTag } from './http/openapi-document.ts';
 export { onShutdown } from './process/shutdown.ts';
 export { hostOf, keyPrefixOf, portFromEnv, redisUrlOf } from './config.ts';
 
+// Service discovery: the registry's HTTP addresses, and the live instances of a service.
+export * from './discovery/index.ts';
+
 // The resilience kit.
 export * from './resilience/index.ts';
 

@@ -16,12 +16,14 @@ import { SupervisorBridge } from '../runtime/supervisor/redis-bridge.ts';
 import { Supervisor } from '../runtime/supervisor/supervisor.ts';
 import { renderTable } from '../runtime/supervisor/table.ts';
 import { dataDirOf, ensureControlToken } from './control/token.ts';
-import { mailroomProcesses, panelUrlOf } from './processes.ts';
+import { MAX_REPLICAS, mailroomProcesses, panelUrlOf } from './processes.ts';
 
 const root = resolve(import.meta.dir, '..');
 const dev = process.argv.includes('--dev');
 /** `--observe`: also run Debian's Prometheus, scraping every process. */
 const observe = process.argv.includes('--observe');
+/** `--replicas N`: N instances of every actor service and of the gateway (found by discovery). */
+const replicas = replicasOf(process.argv);
 const started = performance.now();
 const dataDir = dataDirOf(root);
 // The control plane's bearer token: kept across runs, so an open panel tab keeps working after a restart.
@@ -33,7 +35,7 @@ const portEnv = Object.fromEntries(
   (Object.keys(DEFAULT_PORTS) as Array<ProcessName | 'redis'>).map((name) => [portEnvVar(name), String(portOf(name))]),
 );
 
-const processes: ProcessSpec[] = mailroomProcesses({ dev, bun: process.execPath, controlToken }).map((spec) => ({ ...spec, portEnvVar: portEnvVar(spec.name) }));
+const processes: ProcessSpec[] = mailroomProcesses({ dev, bun: process.execPath, controlToken, replicas }).map((spec) => ({ ...spec, portEnvVar: portEnvVar(spec.name.split('#')[0]!) }));
 const prometheusBin = observe ? Bun.which('prometheus') : null;
 if (observe && !prometheusBin) {
   console.log('mailroom: --observe: no `prometheus` on PATH (Debian: apt-get install prometheus); starting without it — every process still answers GET /metrics');
@@ -118,3 +120,16 @@ console.log(`  panel: ${panelUrlOf(dev, process.env, controlToken)}`);
 if (prometheusBin) console.log(`  prometheus: http://${hostOf()}:${prometheusPortOf()}/targets (scraping every process's /metrics; config in ${relative(root, join(dataDir, 'prometheus', 'prometheus.yml'))})`);
 console.log(`  (the token in that URL authorises the panel’s actions; it is kept in ${relative(root, join(dataDir, 'control-token'))})`);
 console.log('  Ctrl-C stops everything.\n');
+
+/** The number after `--replicas` (or `--replicas=N`); 1 without it. Exits with a clear line on anything else. */
+function replicasOf(argv: readonly string[]): number {
+  const at = argv.findIndex((a) => a === '--replicas' || a.startsWith('--replicas='));
+  if (at < 0) return 1;
+  const raw = argv[at]!.includes('=') ? argv[at]!.slice('--replicas='.length) : argv[at + 1];
+  const n = Number(raw);
+  if (raw === undefined || !Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
+    console.error(`mailroom: --replicas needs a whole number from 1 to ${MAX_REPLICAS} (got ${raw ?? 'nothing'})`);
+    process.exit(2);
+  }
+  return n;
+}

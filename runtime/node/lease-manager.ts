@@ -11,6 +11,7 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
+import { removeMember, writeHeartbeat } from './registry.ts';
 
 export type LeaseEvents = {
   acquired(partition: number, leaseValue: string, token: number, previousHolder: string | undefined): void;
@@ -20,8 +21,7 @@ export type LeaseEvents = {
   yield(partition: number): void;
 };
 
-/** A registry member whose last heartbeat is older than this many lease TTLs is removed from the registry. */
-export const REGISTRY_RETENTION_TTLS = 10;
+export { REGISTRY_RETENTION_TTLS } from './registry.ts';
 
 type HeldLease = {
   value: string;
@@ -83,16 +83,11 @@ export class LeaseManager {
   async tick(info: Record<string, string>): Promise<void> {
     await this.renewAll();
 
-    const g = globalKeys(this.prefix);
     const now = this.clock.now();
-    const nodesKey = g.nodes(this.service);
-    const [, , , live] = (await Promise.all([
-      this.link.call(['ZADD', nodesKey, now, this.nodeId]),
-      this.link.call(['HSET', g.node(this.nodeId), ...Object.entries(info).flat()]),
-      this.link.call(['PEXPIRE', g.node(this.nodeId), this.ttlMs * 3]),
-      this.link.call(['ZRANGEBYSCORE', nodesKey, now - this.ttlMs, '+inf']),
-      this.link.call(['ZREMRANGEBYSCORE', nodesKey, '-inf', `(${now - this.ttlMs * REGISTRY_RETENTION_TTLS}`]),
-    ])) as [unknown, unknown, unknown, string[], unknown];
+    const [, live] = (await Promise.all([
+      writeHeartbeat(this.link, this.prefix, this.service, this.nodeId, info, this.ttlMs, now),
+      this.link.call(['ZRANGEBYSCORE', globalKeys(this.prefix).nodes(this.service), now - this.ttlMs, '+inf']),
+    ])) as [unknown, string[]];
     if (!live.includes(this.nodeId)) live.push(this.nodeId);
     this.liveNodes = live;
 
@@ -134,9 +129,7 @@ export class LeaseManager {
   /** Leaves the cluster: releases every lease and the registry entry. */
   async leave(): Promise<void> {
     await Promise.all([...this.held].map(([p, lease]) => this.release(p, lease.value)));
-    const g = globalKeys(this.prefix);
-    await this.link.call(['ZREM', g.nodes(this.service), this.nodeId]).catch(() => {});
-    await this.link.call(['DEL', g.node(this.nodeId)]).catch(() => {});
+    await removeMember(this.link, this.prefix, this.service, this.nodeId);
   }
 
   private async renewAll(): Promise<void> {

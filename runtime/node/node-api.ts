@@ -66,6 +66,13 @@ export type NodeOptions = {
    * messages actors tell each other are never refused — work once admitted is finished.
    */
   admission?: AdmissionBounds | null;
+  /**
+   * The HTTP address (`host:port`) where callers reach this node's process, written into its registry entry with
+   * every heartbeat so discovery clients find it (see `advertisedAddress`). Unset: the node is not discoverable.
+   */
+  advertise?: string;
+  /** More fields for the node's registry entry, read at every heartbeat (e.g. requests served). */
+  describe?: () => Record<string, string>;
 };
 
 export type AskResult<TContext = any> = {

@@ -24,7 +24,8 @@ import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
 import { InspectionWriter } from './inspection-writer.ts';
 import type { MailroomNode, NodeOptions } from './node-api.ts';
 import { LeaseManager } from './lease-manager.ts';
-import { RedisClock } from './redis-clock.ts';
+import { RedisClock } from '../redis/redis-clock.ts';
+import { RegistryField } from './registry.ts';
 import { PartitionWorker, type ReplyPayload, type WorkerContext } from './partition-worker.ts';
 import { DEFAULT_PARTITIONS, Router } from './router.ts';
 export type { ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node-api.ts';
@@ -173,6 +174,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const startedAt = clock.now();
   const tick = async () => {
     const info = {
+      ...options.describe?.(),
+      ...(options.advertise ? { [RegistryField.http]: options.advertise } : {}),
       service,
       pid: String(process.pid),
       startedAt: String(startedAt),

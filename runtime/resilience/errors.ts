@@ -179,6 +179,8 @@ export class UpstreamStatusError extends RetryableError {
 export class NetworkError extends RetryableError {
   override name = 'NetworkError';
   readonly code = 'UPSTREAM_UNREACHABLE' as const;
+  /** Made up by failure injection (chaos), not seen on a real connection. */
+  injected = false;
 
   constructor(
     readonly dependency: string,

@@ -6,6 +6,12 @@
  * `Retry-After` header becomes the error's `retryAfterMs`, which the retry honours. Requests that are not idempotent
  * (POST and PATCH without an `Idempotency-Key` header, or with a streamed body) are tried once: they still go
  * through the breaker, bulkhead and timeouts.
+ *
+ * A dependency may run as several instances (`instances`, e.g. from a discovery client): each instance has its own
+ * breaker and bulkhead, every attempt goes to the live instance with the fewest calls in flight (round robin among
+ * equals, instances whose breaker is closed first), and an attempt that failed on one instance without reaching it
+ * (refused connection, open breaker, full bulkhead) — or, for an idempotent request, on any connection error — is
+ * tried at once on another. With one instance, or none listed, it behaves as a fixed `baseUrl` does.
  */
 
 import { systemClock, systemRandom, type Clock, type Random } from '../clock.ts';
@@ -13,7 +19,7 @@ import type { Inspector } from '../inspection.ts';
 import { failSpan, SpanKind, startSpan, traceparentOf, tracing } from '../observe/tracing.ts';
 import { Bulkhead, type BulkheadOptions, type BulkheadStats } from './bulkhead.ts';
 import { CircuitBreaker, type BreakerStats, type CircuitBreakerOptions } from './circuit-breaker.ts';
-import { NetworkError, UpstreamStatusError } from './errors.ts';
+import { BulkheadRejectedError, CircuitOpenError, NetworkError, UpstreamStatusError } from './errors.ts';
 import { createPolicy, type ResiliencePolicy } from './policy.ts';
 import type { RetryOptions } from './retry.ts';
 
@@ -28,7 +34,17 @@ export type HttpPolicyOptions = {
   bulkhead?: Omit<BulkheadOptions, Shared> | false;
 };
 
-export type DependencyOptions = { baseUrl: string; policy?: HttpPolicyOptions };
+export type DependencyOptions = {
+  /** Its address when no instance is listed (and, with `instances`, the instance whose breaker takes its name). */
+  baseUrl: string;
+  policy?: HttpPolicyOptions;
+  /**
+   * The origins (`http://host:port`) of its live instances, asked before every attempt; an empty list means
+   * `baseUrl`. Each instance gets its own breaker and bulkhead, named `<dependency>@<host:port>` (the one at
+   * `baseUrl` keeps the dependency's name).
+   */
+  instances?: () => readonly string[];
+};
 
 export type HttpClientOptions = {
   /** The calling service or process: the `source` of every inspection event. */
@@ -47,7 +63,16 @@ export type HttpClientOptions = {
   faults?: (dependency: string) => { kind: 'error' | 'latency'; latencyMs: number; reason: string } | null;
 };
 
-export type DependencyStats = { baseUrl: string; breaker: BreakerStats; bulkhead: BulkheadStats | undefined };
+export type DependencyStats = {
+  baseUrl: string;
+  breaker: BreakerStats;
+  bulkhead: BulkheadStats | undefined;
+  /** The dependency this instance serves (the stats' key names the instance). */
+  dependency: string;
+  /** Attempts sent to this instance, and those in flight now. */
+  requests: number;
+  inFlight: number;
+};
 
 /** What a dependency gets unless told otherwise. */
 export const defaultHttpPolicy = {
@@ -58,14 +83,30 @@ export const defaultHttpPolicy = {
   bulkhead: { maxConcurrent: 64, maxQueue: 256, queueTimeoutMs: 2_000 },
 } satisfies HttpPolicyOptions;
 
-type Dependency = {
-  baseUrl: string;
+/** One instance of a dependency: where it is, and its own breaker, bulkhead and attempt timeout. */
+type Instance = {
+  name: string;
+  origin: string;
   breaker: CircuitBreaker;
   bulkhead: Bulkhead | undefined;
-  /** For idempotent requests. */
+  guarded: ResiliencePolicy;
+  requests: number;
+  inFlight: number;
+};
+
+type Dependency = {
+  name: string;
+  baseUrl: string;
+  instances: Map<string, Instance>;
+  discover: (() => readonly string[]) | undefined;
+  /** Makes an instance's layers. */
+  make: (origin: string) => Instance;
+  /** For idempotent requests: the overall timeout and the retry, around the instance's layers. */
   retrying: ResiliencePolicy;
-  /** For the rest: the same breaker and bulkhead, no retry. */
+  /** For the rest: the overall timeout only. */
   once: ResiliencePolicy;
+  /** Turns the round robin among instances with as few calls in flight. */
+  turn: number;
 };
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -95,23 +136,25 @@ export class HttpClient {
     for (const [name, dependency] of Object.entries(options.dependencies)) {
       const policy = { ...defaultHttpPolicy, ...options.defaults, ...dependency.policy };
       const shared = { source: options.source, clock: this.clock, inspector: options.inspector };
-      const breaker = new CircuitBreaker({ ...policy.circuitBreaker, ...shared, name });
-      const bulkhead = policy.bulkhead === false ? undefined : new Bulkhead({ ...policy.bulkhead, ...shared, name });
-      const layers = {
-        name,
-        ...shared,
-        random,
-        timeoutMs: policy.timeoutMs === false ? undefined : policy.timeoutMs,
-        attemptTimeoutMs: policy.attemptTimeoutMs === false ? undefined : policy.attemptTimeoutMs,
-        circuitBreaker: breaker,
-        bulkhead,
+      const baseUrl = dependency.baseUrl.replace(/\/+$/, '');
+      const make = (origin: string): Instance => {
+        const instanceName = origin === baseUrl ? name : `${name}@${origin.replace(/^https?:\/\//, '')}`;
+        const breaker = new CircuitBreaker({ ...policy.circuitBreaker, ...shared, name: instanceName });
+        const bulkhead = policy.bulkhead === false ? undefined : new Bulkhead({ ...policy.bulkhead, ...shared, name: instanceName });
+        const attemptTimeoutMs = policy.attemptTimeoutMs === false ? undefined : policy.attemptTimeoutMs;
+        const guarded = createPolicy({ name: instanceName, ...shared, circuitBreaker: breaker, bulkhead, attemptTimeoutMs });
+        return { name: instanceName, origin, breaker, bulkhead, guarded, requests: 0, inFlight: 0 };
       };
+      const outer = { name, ...shared, random, timeoutMs: policy.timeoutMs === false ? undefined : policy.timeoutMs };
       this.dependencies.set(name, {
-        baseUrl: dependency.baseUrl.replace(/\/+$/, ''),
-        breaker,
-        bulkhead,
-        retrying: createPolicy({ ...layers, retry: policy.retry === false ? undefined : policy.retry }),
-        once: createPolicy(layers),
+        name,
+        baseUrl,
+        instances: new Map([[baseUrl, make(baseUrl)]]),
+        discover: dependency.instances,
+        make,
+        retrying: createPolicy({ ...outer, retry: policy.retry === false ? undefined : policy.retry }),
+        once: createPolicy(outer),
+        turn: 0,
       });
     }
   }
@@ -130,9 +173,65 @@ export class HttpClient {
    */
   request(dependency: string, path: string, init: RequestInit = {}): Promise<Response> {
     const target = this.dependency(dependency);
-    const url = target.baseUrl + (path.startsWith('/') ? path : `/${path}`);
-    const policy = isIdempotent(init) ? target.retrying : target.once;
-    return policy.execute((signal) => this.attempt(dependency, url, init, signal), init.signal ?? undefined);
+    const suffix = path.startsWith('/') ? path : `/${path}`;
+    const idempotent = isIdempotent(init);
+    const policy = idempotent ? target.retrying : target.once;
+    return policy.execute((signal) => this.onSomeInstance(target, suffix, init, idempotent, signal), init.signal ?? undefined);
+  }
+
+  /** One attempt on the best live instance, moving on to another while the failure says the request never got there. */
+  private async onSomeInstance(target: Dependency, path: string, init: RequestInit, idempotent: boolean, signal: AbortSignal | undefined): Promise<Response> {
+    const live = this.liveInstances(target);
+    const tried = new Set<Instance>();
+    for (;;) {
+      const instance = this.pick(target, live, tried);
+      tried.add(instance);
+      instance.requests++;
+      instance.inFlight++;
+      try {
+        return await instance.guarded.execute((inner) => this.attempt(target.name, instance.origin + path, init, inner), signal);
+      } catch (error) {
+        const another = live.some((i) => !tried.has(i));
+        if (!another || signal?.aborted || !(notSent(error) || (idempotent && error instanceof NetworkError && !error.injected))) throw error;
+      } finally {
+        instance.inFlight--;
+      }
+    }
+  }
+
+  /** The instances listed now (their layers made on first sight, dropped once unlisted and idle), else `baseUrl`'s. */
+  private liveInstances(target: Dependency): Instance[] {
+    const origins = target.discover?.() ?? [];
+    if (origins.length === 0) return [target.instances.get(target.baseUrl) ?? this.remember(target, target.baseUrl)];
+    const listed = new Set(origins);
+    for (const [origin, instance] of target.instances) {
+      // The one at baseUrl stays: it answers for the dependency when no instance is listed.
+      if (!listed.has(origin) && origin !== target.baseUrl && instance.inFlight === 0) {
+        instance.breaker.dispose();
+        target.instances.delete(origin);
+      }
+    }
+    return origins.map((origin) => target.instances.get(origin) ?? this.remember(target, origin));
+  }
+
+  private remember(target: Dependency, origin: string): Instance {
+    const instance = target.make(origin);
+    target.instances.set(origin, instance);
+    return instance;
+  }
+
+  /** Least in flight among the untried ones whose breaker is closed (else among any untried), round robin on ties. */
+  private pick(target: Dependency, live: Instance[], tried: Set<Instance>): Instance {
+    const untried = live.filter((i) => !tried.has(i));
+    const closed = untried.filter((i) => i.breaker.state === 'closed' || i.breaker.state === 'disabled');
+    const pool = closed.length > 0 ? closed : untried;
+    const start = target.turn++ % pool.length;
+    let best = pool[start]!;
+    for (let k = 1; k < pool.length; k++) {
+      const candidate = pool[(start + k) % pool.length]!;
+      if (candidate.inFlight < best.inFlight) best = candidate;
+    }
+    return best;
   }
 
   /**
@@ -142,7 +241,8 @@ export class HttpClient {
    * http.breaker('payment').forceOpen('provider maintenance');
    */
   breaker(dependency: string): CircuitBreaker {
-    return this.dependency(dependency).breaker;
+    const target = this.dependency(dependency);
+    return (target.instances.get(target.baseUrl) ?? this.remember(target, target.baseUrl)).breaker;
   }
 
   /**
@@ -153,15 +253,17 @@ export class HttpClient {
    */
   stats(): Record<string, DependencyStats> {
     const stats: Record<string, DependencyStats> = {};
-    for (const [name, { baseUrl, breaker, bulkhead }] of this.dependencies) {
-      stats[name] = { baseUrl, breaker: breaker.stats(), bulkhead: bulkhead?.stats() };
+    for (const [dependency, target] of this.dependencies) {
+      for (const { name, origin, breaker, bulkhead, requests, inFlight } of target.instances.values()) {
+        stats[name] = { baseUrl: origin, breaker: breaker.stats(), bulkhead: bulkhead?.stats(), dependency, requests, inFlight };
+      }
     }
     return stats;
   }
 
   /** Stops every breaker's machine and timer. */
   dispose(): void {
-    for (const { breaker } of this.dependencies.values()) breaker.dispose();
+    for (const target of this.dependencies.values()) for (const { breaker } of target.instances.values()) breaker.dispose();
   }
 
   private dependency(name: string): Dependency {
@@ -197,7 +299,7 @@ export class HttpClient {
     if (fault) {
       if (fault.latencyMs > 0) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, fault.latencyMs));
       if (signal?.aborted) throw signal.reason;
-      if (fault.kind === 'error') throw new NetworkError(dependency, new Error(fault.reason));
+      if (fault.kind === 'error') throw Object.assign(new NetworkError(dependency, new Error(fault.reason)), { injected: true });
     }
     let response: Response;
     try {
@@ -237,6 +339,14 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The request never reached the instance: its connection was refused, or our own breaker or bulkhead held it back. */
+function notSent(error: unknown): boolean {
+  if (error instanceof CircuitOpenError || error instanceof BulkheadRejectedError) return true;
+  if (!(error instanceof NetworkError) || error.injected) return false;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ConnectionRefused';
 }
 
 function isIdempotent(init: RequestInit): boolean {

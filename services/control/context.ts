@@ -5,6 +5,7 @@
  * recent transitions, the saga counters) and from sampling node heartbeats (rates).
  */
 import {
+  openDiscovery,
   openChaosStore,
   openClusterView,
   openInspector,
@@ -12,6 +13,7 @@ import {
   tailInspection,
   type ChaosStore,
   type ClusterView,
+  type Discovery,
   type Inspector,
   type ProcessTable,
 } from '../../runtime/index.ts';
@@ -28,7 +30,12 @@ export type ControlContext = {
   table: ProcessTable;
   chaos: ChaosStore;
   inspect: Inspector;
+  /** One live instance of a process (round robin over those the registry lists, else the fixed origin). */
   origins: Origins;
+  /** The registry's live instances of every service and gateway, for the topology. */
+  discovery: Discovery;
+  /** The services (and gateway) whose instances the topology lists. */
+  watched: readonly string[];
   load: LoadGenerator;
   history: ActorHistory;
   sagas: SagaStats;
@@ -51,24 +58,29 @@ const LOOK_BACK_MS = 60 * 60_000;
 export async function openControlContext(options: {
   redis: string;
   keyPrefix: string;
+  /** Where a process is when the registry lists no instance of it (its fixed address). */
   origins: Origins;
+  /** The services whose instances the topology lists (watched from the start). */
+  instancesOf?: readonly string[];
   /** Follow the inspection stream and sample heartbeats in the background (default true). */
   follow?: boolean;
   heartbeatMs?: number;
   maxStreams?: number;
 }): Promise<ControlContext> {
   const { redis, keyPrefix } = options;
-  const [view, table, chaos, inspector] = await Promise.all([
+  const [view, table, chaos, inspector, discovery] = await Promise.all([
     openClusterView({ redis, keyPrefix }),
     openProcessTable({ redis, keyPrefix }),
     openChaosStore({ redis, keyPrefix }),
     openInspector({ source: 'control', redis, keyPrefix }),
+    openDiscovery({ redis, keyPrefix, services: options.instancesOf ?? [] }),
   ]);
+  const origins = discoveredOrigins(discovery, options.origins);
   const history = new ActorHistory();
   const sagas = new SagaStats();
   const rates = new RateSampler(view);
   const load = new LoadGenerator({
-    gateway: () => options.origins('gateway'),
+    gateway: () => origins('gateway'),
     // Live stock from the SKU actor: the gateway's catalogue may be served by the legacy snapshot (the strangler).
     stockOf: async (sku) => (await view.actors.read(`inventory/sku/${sku}`).catch(() => null))?.context?.onHand ?? null,
   });
@@ -95,7 +107,9 @@ export async function openControlContext(options: {
     table,
     chaos,
     inspect: inspector.inspect,
-    origins: options.origins,
+    origins,
+    discovery,
+    watched: options.instancesOf ?? [],
     load,
     history,
     sagas,
@@ -107,7 +121,26 @@ export async function openControlContext(options: {
       await load.drain();
       await tail?.stop();
       await inspector.close();
-      await Promise.all([view.close(), table.close(), chaos.close()]);
+      await Promise.all([view.close(), table.close(), chaos.close(), discovery.close()]);
     },
+  };
+}
+
+/**
+ * Round robin over the live instances discovery lists, skipping those in `avoid` while another is left; the fixed
+ * origin when none is listed.
+ *
+ * @example
+ * const origins = discoveredOrigins(discovery, (name) => originOf(name));
+ * origins('order'); // 'http://127.0.0.1:3011', then 'http://127.0.0.1:3001', …
+ */
+export function discoveredOrigins(discovery: Pick<Discovery, 'origins'>, fixed: Origins): Origins {
+  let turn = 0;
+  return (name, avoid) => {
+    const live = discovery.origins(name);
+    if (live.length === 0) return fixed(name, avoid);
+    const fresh = live.filter((origin) => !avoid?.has(origin));
+    const pool = fresh.length > 0 ? fresh : live;
+    return pool[turn++ % pool.length]!;
   };
 }

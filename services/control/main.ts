@@ -7,6 +7,7 @@
 import { join, resolve } from 'node:path';
 import { Elysia } from 'elysia';
 import { keyPrefixOf, onShutdown } from '../../runtime/index.ts';
+import { SERVICE_NAMES } from '../config.ts';
 import { originOf } from '../processes.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
@@ -20,9 +21,10 @@ import { CONTROL_API } from './protocol.ts';
 
 const root = resolve(import.meta.dir, '../..');
 const token = process.env[CONTROL_TOKEN_ENV] || ensureControlToken(dataDirOf(root));
-const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name) });
+// Processes are found in the node registry (every instance of them); their fixed addresses when none is listed.
+const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name), instancesOf: [...SERVICE_NAMES, 'gateway'] });
 
-const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins() })).use(gatewayProxy(() => originOf('gateway')));
+const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins() })).use(gatewayProxy(() => ctx.origins('gateway')));
 const dist = join(root, 'panel', 'dist');
 if (hasBuiltPanel(dist)) routes.use(panelFiles(dist));
 

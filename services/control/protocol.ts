@@ -46,6 +46,8 @@ export const ControlErrorCode = {
 } as const;
 
 const NAME = '^[a-z][a-z0-9-]{0,62}$';
+/** A process in the supervisor's table: a name, and `#k` for replica k past the first (`order#2`). */
+const PROCESS_NAME = '^[a-z][a-z0-9-]{0,62}(#[1-9][0-9]?)?$';
 
 /** Page sizes: the range and the default of each list's `limit`. */
 export const LIMITS = { actors: [1, 500, 50], deadLetters: [1, 500, 100], events: [1, 1_000, 200] } as const;
@@ -139,7 +141,7 @@ export const ScenarioBodySchema = t.Optional(
 );
 
 export const ProcessParamsSchema = t.Object({
-  name: t.String({ pattern: NAME, description: 'A process the supervisor runs', examples: ['shipping'] }),
+  name: t.String({ pattern: PROCESS_NAME, description: 'A process the supervisor runs (`order#2`: the second replica of order, URL-encoded `order%232`)', examples: ['shipping'] }),
   action: t.Union(PROCESS_ACTIONS.map((a) => t.Literal(a)), { examples: ['restart'] }),
 });
 
@@ -223,6 +225,11 @@ export const ProcessRowSchema = t.Object(
 export const TopologySchema = t.Object(
   {
     processes: t.Array(ProcessRowSchema),
+    instances: t.Record(
+      t.String(),
+      t.Array(t.Object({ id: t.String(), address: t.String(), pid: t.Integer(), requests: t.Integer(), lastSeenMs: t.Number() }, open)),
+      { description: 'Per service (and the gateway): its live instances from the registry, with the requests each has served' },
+    ),
     nodes: t.Array(t.Object({ nodeId: t.String(), service: t.String(), partitions: t.Array(t.Integer()) }, open)),
     partitions: t.Array(t.Object({ service: t.String(), partition: t.Integer() }, open)),
     redis: t.Object({ ok: t.Boolean() }, open),

@@ -26,6 +26,7 @@ export function topologyRoutes(ctx: ControlContext) {
         ]);
         return {
           processes: procs,
+          instances: instancesOf(ctx),
           nodes: nodes.map(({ nodeId, service, pid, partitions, processed, actors, lastSeenMs, sent }) => ({ nodeId, service, pid, partitions, processed, actors, lastSeenMs, sent })),
           partitions,
           redis,
@@ -36,9 +37,9 @@ export function topologyRoutes(ctx: ControlContext) {
         response: { 200: TopologySchema },
         detail: {
           responses: answers({ 200: 'The topology (a part that cannot be read is empty; redis.ok says whether Redis answered)' }),
-          summary: 'Processes (from the supervisor), nodes, partition owners, Redis health and message rates',
+          summary: 'Processes (from the supervisor), instances per service, nodes, partition owners, Redis health and message rates',
           description:
-            'processes: name, pid, status (starting | up | down | restarting | stopped), restarts, uptimeMs, url, port, lastExit {code, signal, at}. rates: processedPerSec per service and perSec per service → service link over the last 10 s, from node heartbeats.',
+            'instances: per service (and the gateway), every live instance the registry lists — its id, advertised address, pid, requests it has served, and ms since its last heartbeat. processes: name, pid, status (starting | up | down | restarting | stopped), restarts, uptimeMs, url, port, lastExit {code, signal, at}. rates: processedPerSec per service and perSec per service → service link over the last 10 s, from node heartbeats.',
           tags,
         },
       },
@@ -51,4 +52,20 @@ export function topologyRoutes(ctx: ControlContext) {
       response: { 200: ControlHealthSchema },
       detail: { summary: 'The control plane answers (for the panel behind its /control proxy)', tags: ['health'], responses: answers({ 200: 'The control plane is up' }) },
     });
+}
+
+/** Every live instance the registry lists, by service, with the requests each has served (its traffic). */
+function instancesOf(ctx: ControlContext) {
+  const now = Date.now();
+  const out: Record<string, { id: string; address: string; pid: number; requests: number; lastSeenMs: number }[]> = {};
+  for (const service of ctx.watched) {
+    out[service] = ctx.discovery.instances(service).map((i) => ({
+      id: i.id,
+      address: i.address,
+      pid: Number(i.info.pid ?? 0),
+      requests: Number(i.info.requests ?? 0),
+      lastSeenMs: Math.max(0, now - i.lastHeartbeat),
+    }));
+  }
+  return out;
 }

@@ -6,8 +6,11 @@
 import { HttpError } from '../../runtime/index.ts';
 import { ControlErrorCode } from './protocol.ts';
 
-/** The processes the control plane calls, by name → origin (`http://host:port`). */
-export type Origins = (name: 'order' | 'payment' | 'gateway') => string;
+/**
+ * The processes the control plane calls, by name → origin (`http://host:port`) of one live instance, other than
+ * those in `avoid` when another is live (the same origin again when none is).
+ */
+export type Origins = (name: 'order' | 'payment' | 'gateway', avoid?: ReadonlySet<string>) => string;
 
 export type UpstreamReply = { status: number; body: unknown; headers: Headers };
 
@@ -23,12 +26,23 @@ const NOT_JSON = Symbol('not JSON');
  * const { status, body } = await callUpstream(origins, 'order', '/sagas?state=parked');
  */
 export async function callUpstream(origins: Origins, name: 'order' | 'payment' | 'gateway', path: string, init: RequestInit = {}, timeoutMs = UPSTREAM_TIMEOUT_MS): Promise<UpstreamReply> {
-  let response: Response;
-  try {
-    response = await fetch(`${origins(name)}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'it could not be reached';
-    throw new HttpError(503, ControlErrorCode.upstreamUnavailable, `${name} is unavailable: ${why}`, { process: name });
+  let response: Response | undefined;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const tried = new Set<string>();
+  for (let origin = origins(name); response === undefined; ) {
+    tried.add(origin);
+    try {
+      response = await fetch(`${origin}${path}`, { ...init, signal });
+    } catch (error) {
+      // A refused connection never reached that instance: any other live one may take the request, whatever it is.
+      const next = refused(error) ? origins(name, tried) : origin;
+      if (!tried.has(next)) {
+        origin = next;
+        continue;
+      }
+      const why = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'it could not be reached';
+      throw new HttpError(503, ControlErrorCode.upstreamUnavailable, `${name} is unavailable: ${why}`, { process: name });
+    }
   }
   const text = await response.text();
   let body: unknown;
@@ -44,6 +58,11 @@ export async function callUpstream(origins: Origins, name: 'order' | 'payment' |
     return { status: response.status, body: refused, headers: response.headers };
   }
   throw new HttpError(503, ControlErrorCode.upstreamUnavailable, `${name} answered ${response.status} with a body that is not JSON`, { process: name });
+}
+
+function refused(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNREFUSED' || code === 'ConnectionRefused';
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
- * How the gateway reaches the services: one resilient HTTP client with a dependency per service (its own breaker,
- * bulkhead, timeouts, and retries with jitter for idempotent calls), addresses from `portOf`/`hostOf` so env
- * overrides move them all. A call that cannot be served — breaker open, service down, slow or failing — becomes one
+ * How the gateway reaches the services: one resilient HTTP client with a dependency per service (timeouts, and
+ * retries with jitter for idempotent calls), spread over the service's live instances as the registry lists them
+ * (a breaker and bulkhead per instance); with no instance listed, the service's address from `portOf`/`hostOf`. A call that cannot be served — breaker open, service down, slow or failing — becomes one
  * 503 `DEPENDENCY_UNAVAILABLE` naming the service and when to retry, with a `Retry-After` header.
  */
-import { BulkheadRejectedError, CircuitOpenError, createHttpClient, hostOf, HttpError, NetworkError, TimeoutError, UpstreamStatusError, type HttpClient, type HttpClientOptions, type HttpPolicyOptions, type Inspector } from '../../runtime/index.ts';
+import { BulkheadRejectedError, type Discovery, CircuitOpenError, createHttpClient, hostOf, HttpError, NetworkError, TimeoutError, UpstreamStatusError, type HttpClient, type HttpClientOptions, type HttpPolicyOptions, type Inspector } from '../../runtime/index.ts';
 import { portOf } from '../config.ts';
 import { DOWNSTREAMS, GatewayErrorCode, type Downstream } from './protocol.ts';
 
@@ -39,10 +39,12 @@ export type DownstreamClientOptions = {
   policy?: HttpPolicyOptions;
   inspector?: Inspector;
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /** Where the services' live instances are listed; without it each service is called at its fixed address. */
+  discovery?: Pick<Discovery, 'origins'>;
 };
 
 /**
- * The client, one dependency per service at `http://hostOf():portOf(service)`.
+ * The client, one dependency per service: its discovered instances, else `http://hostOf():portOf(service)`.
  *
  * @example
  * const http = createDownstreamClient();
@@ -50,7 +52,10 @@ export type DownstreamClientOptions = {
  */
 export function createDownstreamClient(options: DownstreamClientOptions = {}): HttpClient {
   const env = options.env ?? process.env;
-  const dependencies = Object.fromEntries(DOWNSTREAMS.map((name) => [name, { baseUrl: `http://${hostOf(env)}:${portOf(name, env)}` }]));
+  const discovery = options.discovery;
+  const dependencies = Object.fromEntries(
+    DOWNSTREAMS.map((name) => [name, { baseUrl: `http://${hostOf(env)}:${portOf(name, env)}`, instances: discovery && (() => discovery.origins(name)) }]),
+  );
   return createHttpClient({ source: 'gateway', dependencies, defaults: options.policy ?? gatewayPolicy, inspector: options.inspector, fetch: options.fetch, faults: options.faults });
 }
 

@@ -5,7 +5,7 @@
 import { Elysia } from 'elysia';
 import { admissionBoundsFromEnv, createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
-import { startProcess } from '../shared/start-process.ts';
+import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { orderActor } from './machine.ts';
 import { orderRoutes } from './routes.ts';
@@ -14,7 +14,7 @@ import { ORDER_API } from './protocol.ts';
 
 // Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
 const admission = admissionBoundsFromEnv();
-const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf(), admission });
+const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf(), admission, ...registryEntry('order') });
 startProcess({
   name: 'order',
   ...ORDER_API,

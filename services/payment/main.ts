@@ -6,7 +6,7 @@
 import { admissionBoundsFromEnv, createNode, hostOf, onShutdown, type MailroomNode } from '../../runtime/index.ts';
 import { portOf } from '../config.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
-import { startProcess } from '../shared/start-process.ts';
+import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { createProviderClient, PROVIDER, providerEffects } from './effects.ts';
 import { definePaymentActor } from './machine.ts';
 import { paymentRoutes } from './routes.ts';
@@ -26,7 +26,7 @@ provider.breaker(PROVIDER).subscribe((event) => {
 
 // Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
 const admission = admissionBoundsFromEnv();
-node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf(), admission });
+node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf(), admission, ...registryEntry('payment') });
 
 startProcess({
   name: 'payment',

@@ -9,7 +9,7 @@ import { listen } from '../../runtime/http/listen.ts';
 import { createServiceApp } from '../../runtime/http/service-app.ts';
 import { onShutdown } from '../../runtime/process/shutdown.ts';
 import { connectRedis, redisUrlOf } from './redis-connection.ts';
-import { openRuleBook, type BearerSecurity, type DocumentTag, type RuleBook } from '../../runtime/index.ts';
+import { advertisedAddress, openRuleBook, type BearerSecurity, type DocumentTag, type RuleBook } from '../../runtime/index.ts';
 
 // Any route plugin may be mounted, whatever its routes and decorators.
 type AnyElysia = Elysia<any, any, any, any, any, any, any>;
@@ -32,6 +32,20 @@ export type StartProcessOptions = {
   admission?: boolean;
 };
 
+/** Requests this process has served (health checks and metric scrapes aside): the traffic the topology shows. */
+let requestsServed = 0;
+
+/**
+ * What a process writes into its registry entry so callers discover it: its advertised address (from
+ * `MAILROOM_HOST` / `MAILROOM_ADVERTISE` and its own port) and, at every heartbeat, the requests it has served.
+ *
+ * @example
+ * const node = await createNode({ service: 'order', actors, ...registryEntry('order') });
+ */
+export function registryEntry(name: ProcessName) {
+  return { advertise: advertisedAddress(portOf(name)), describe: () => ({ requests: String(requestsServed) }) };
+}
+
 /**
  * Starts the process and returns its server, app and Redis connection (if any).
  *
@@ -50,6 +64,10 @@ export function startProcess(options: StartProcessOptions) {
     checks: redis ? { redis: redis.check } : {},
     chaos,
     admission: options.admission,
+  });
+  app.onRequest(({ request }) => {
+    const path = request.url.slice(request.url.indexOf('/', 8));
+    if (!path.startsWith('/health') && !path.startsWith('/metrics')) requestsServed++;
   });
   if (options.routes) app.use(options.routes);
 

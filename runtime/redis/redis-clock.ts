@@ -8,7 +8,7 @@
  * clock: only `now()` is shifted.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
-import type { RedisLink } from '../redis/link.ts';
+import type { RedisLink } from './link.ts';
 
 /** How many recent samples the offset is chosen from: a clock step is followed within this many ticks. */
 const SAMPLES = 8;
