@@ -11,7 +11,7 @@
 import { createActor, type Actor } from 'xstate';
 import { systemClock, type Clock } from '../clock.ts';
 import type { BreakerRejectedEvent, BreakerState, BreakerTransitionEvent, Inspector } from '../inspection.ts';
-import { circuitBreakerMachine, type OpenWait } from './circuit-breaker.machine.ts';
+import { circuitBreakerMachine, halfOpenModes, type HalfOpenMode, type OpenWait } from './circuit-breaker.machine.ts';
 import { CircuitOpenError, describeError } from './errors.ts';
 import type { Operation, Policy } from './operation.ts';
 import { defaultClassify, type CallOutcome } from './outcomes.ts';
@@ -30,18 +30,30 @@ export type CircuitBreakerOptions = {
   inspector?: Inspector;
   /** Default: the last 10 s in 10 buckets. */
   window?: WindowConfig;
-  /** Calls the window must hold before it is judged at all. Default 10. */
+  /**
+   * Calls the window must hold before it is judged at all. Default 10. A count window smaller than this is judged
+   * once it is full (the minimum becomes its size, as in Resilience4j), or it could never open.
+   */
   minimumCalls?: number;
-  /** Percent of failed calls (0–100) that opens the breaker. Default 50. */
+  /**
+   * Percent of failed calls (above 0, at most 100) that opens the breaker. Default 50. 0 is refused: a window is
+   * judged with `≥`, so it would open on calls that all succeed.
+   */
   failureRateThreshold?: number;
-  /** A call taking at least this long is slow. Default 10 s. */
+  /** A call taking at least this long is slow (above 0 ms: at 0 every call would be). Default 10 s. */
   slowCallDurationMs?: number;
-  /** Percent of slow calls (0–100) that opens the breaker. Default 100. */
+  /** Percent of slow calls (above 0, at most 100) that opens the breaker. Default 100. */
   slowCallRateThreshold?: number;
   /** How long to stay open: a fixed wait, or one that grows by `multiplier` on every trip until it closes. Default 30 s. */
   openWait?: number | Partial<OpenWait>;
-  /** Probe calls let through in half-open; that many successes close it. Default 3. */
+  /** Probe calls let through in half-open. Default 3. */
   halfOpenProbes?: number;
+  /**
+   * How half-open judges its probes: `first-failure` (default) reopens on the first failed or slow probe and closes
+   * after `halfOpenProbes` successes; `evaluate` runs all of them and compares their failure and slow-call rates with
+   * the thresholds (Resilience4j). See `docs/breakers.md`.
+   */
+  halfOpen?: HalfOpenMode;
   /** Which errors count against the dependency. Default: `defaultClassify` (4xx never do). */
   classify?: (error: unknown) => CallOutcome;
   /** Transitions kept for `stats()`. Default 20. */
@@ -65,7 +77,8 @@ export type BreakerStats = {
   /** The wait of the current or last open period, and the trips since it last closed. */
   waitMs: number;
   trips: number;
-  probes: { permitted: number; admitted: number; succeeded: number };
+  /** This half-open period's probes (`failed` and `slow` overlap: a probe can be both). */
+  probes: { mode: HalfOpenMode; permitted: number; admitted: number; succeeded: number; failed: number; slow: number };
   /** Calls rejected since the breaker was created. */
   rejected: number;
   /** The most recent transitions into `open` or `forcedOpen`, oldest first. */
@@ -122,10 +135,17 @@ export class CircuitBreaker implements Policy {
     const windowConfig = options.window ?? { kind: 'time', ms: 10_000, buckets: 10 };
     this.window = createWindow(windowConfig);
     this.windowDescription = describeWindow(windowConfig);
-    this.minimumCalls = Math.max(1, options.minimumCalls ?? 10);
+    const minimumCalls = options.minimumCalls ?? 10;
+    if (!Number.isInteger(minimumCalls) || minimumCalls < 1) throw new RangeError(`minimumCalls must be an integer ≥ 1, got ${minimumCalls}`);
+    this.minimumCalls = windowConfig.kind === 'count' ? Math.min(minimumCalls, windowConfig.size) : minimumCalls;
     this.failureRateThreshold = percent('failureRateThreshold', options.failureRateThreshold ?? 50);
     this.slowCallRateThreshold = percent('slowCallRateThreshold', options.slowCallRateThreshold ?? 100);
     this.slowCallDurationMs = options.slowCallDurationMs ?? 10_000;
+    if (!(this.slowCallDurationMs > 0)) {
+      throw new RangeError(`slowCallDurationMs must be a number of milliseconds above 0, got ${this.slowCallDurationMs}`);
+    }
+    const halfOpen = options.halfOpen ?? 'first-failure';
+    if (!halfOpenModes.includes(halfOpen)) throw new RangeError(`halfOpen must be 'first-failure' or 'evaluate', got ${String(halfOpen)}`);
     const wait = typeof options.openWait === 'number' ? { initialMs: options.openWait } : (options.openWait ?? {});
     const initialMs = wait.initialMs ?? 30_000;
     const probes = options.halfOpenProbes ?? 3;
@@ -145,6 +165,7 @@ export class CircuitBreaker implements Policy {
           slowCallDurationMs: this.slowCallDurationMs,
         },
         probes,
+        halfOpen,
         wait: { initialMs, multiplier: wait.multiplier ?? 1, maxMs: wait.maxMs ?? Math.max(initialMs, 10 * initialMs) },
       },
     });
@@ -248,7 +269,14 @@ export class CircuitBreaker implements Policy {
       thresholds: context.thresholds,
       waitMs: context.waitMs,
       trips: context.trips,
-      probes: { permitted: context.probes, admitted: context.probesAdmitted, succeeded: context.probesSucceeded },
+      probes: {
+        mode: context.halfOpen,
+        permitted: context.probes,
+        admitted: context.probesAdmitted,
+        succeeded: context.probesSucceeded,
+        failed: context.probesFailed,
+        slow: context.probesSlow,
+      },
       rejected: this.rejected,
       lastTrips: [...this.trips],
       transitions: [...this.history],
@@ -307,7 +335,10 @@ export class CircuitBreaker implements Policy {
       if (epoch === this.epoch) {
         const outcome = this.outcomeBits(error, signal);
         if (outcome === IGNORED) this.actor.send({ type: 'probe.released' });
-        else if (outcome === FAILED) this.actor.send({ type: 'probe.failed', at: this.clock.now(), error: describeError(error) });
+        else if (outcome === FAILED) {
+          const at = this.clock.now();
+          this.actor.send({ type: 'probe.failed', at, error: describeError(error), slow: at - startedAt >= this.slowCallDurationMs });
+        }
         else this.probeSucceeded(startedAt);
       }
       throw error;
@@ -321,7 +352,7 @@ export class CircuitBreaker implements Policy {
     const now = this.clock.now();
     const durationMs = now - startedAt;
     if (durationMs >= this.slowCallDurationMs) this.actor.send({ type: 'probe.slow', at: now, durationMs });
-    else this.actor.send({ type: 'probe.succeeded' });
+    else this.actor.send({ type: 'probe.succeeded', at: now });
   }
 
   private retryAfterMs(): number {
@@ -424,6 +455,6 @@ function pushBounded<T>(list: T[], item: T, max: number): void {
 }
 
 function percent(name: string, value: number): number {
-  if (!(value >= 0 && value <= 100)) throw new RangeError(`${name} is a percentage (0–100), got ${value}`);
+  if (!(value > 0 && value <= 100)) throw new RangeError(`${name} must be a percentage above 0 and at most 100, got ${value}`);
   return value;
 }
