@@ -43,6 +43,10 @@ export const scripts = {
   replayDeadLetter: load('replay-deadletter-2'),
   trimMailbox: load('trim-mailbox-1'),
   readSlice: load('read-slice-2'),
+  recordBreakerCall: load('record-breaker-call-3'),
+  acquireBreakerProbe: load('acquire-breaker-probe-1'),
+  recordBreakerProbe: load('record-breaker-probe-3'),
+  moveBreaker: load('move-breaker-3'),
 };
 
 /** Return codes of the scripts, mirrored from their headers. */

@@ -11,6 +11,9 @@
  * - `evaluate` (Resilience4j's): every one of the `probes` permitted calls runs; once all have answered, their
  *   failure rate and slow-call rate are compared with the breaker's thresholds — reaching either reopens it,
  *   otherwise it closes. One unlucky probe does not keep a mostly recovered dependency cut off.
+ *
+ * A shared breaker (`shared: true`) takes its state from Redis: `shared.changed` moves it to whatever state the
+ * breaker's shared record holds, with that record's reason, from any state (see `shared-breaker.ts`).
  */
 
 import { and, assign, not, setup, stateIn } from 'xstate';
@@ -53,6 +56,8 @@ export type BreakerContext = BreakerMachineInput & {
   trips: number;
   /** The wait of the current (or last) open period. */
   waitMs: number;
+  /** How long after entering `open` the wait ends: `waitMs`, or less when a shared breaker adopts an open period. */
+  dueInMs: number;
   openedAt: number;
   probesAdmitted: number;
   probesSucceeded: number;
@@ -70,6 +75,16 @@ export type BreakerMachineEvent =
   | { type: 'probe.failed'; at: number; error: string; slow?: boolean }
   | { type: 'probe.slow'; at: number; durationMs: number }
   | { type: 'probe.released' }
+  | {
+      type: 'shared.changed';
+      to: BreakerState;
+      reason: string;
+      at: number;
+      openedAt: number;
+      waitMs: number;
+      trips: number;
+      evidence?: TripEvidence;
+    }
   | { type: 'operator.forceOpen'; note?: string }
   | { type: 'operator.disable'; note?: string }
   | { type: 'operator.reset'; note?: string };
@@ -112,6 +127,7 @@ export const circuitBreakerMachine = setup({
     windowOverThreshold: ({ context, event }) =>
       event.type === 'window.exceeded' && tripReason(event.evidence, context.thresholds, context.window) !== undefined,
     probePermitFree: ({ context }) => context.probesAdmitted < context.probes,
+    sharedTo: ({ event }, params: { state: BreakerState }) => event.type === 'shared.changed' && event.to === params.state,
     lastProbeNeeded: ({ context }) => context.probesSucceeded + 1 >= context.probes,
     evaluating: ({ context }) => context.halfOpen === 'evaluate',
     // Every probe permitted has answered once this one is counted.
@@ -119,7 +135,7 @@ export const circuitBreakerMachine = setup({
     probesOverThreshold: ({ context, event }) => evaluatedReason(tallyWith(context, event), context.thresholds).reopen,
   },
   delays: {
-    openWait: ({ context }) => context.waitMs,
+    openWait: ({ context }) => context.dueInMs,
   },
   actions: {
     trip: assign(({ context, event }) => {
@@ -129,6 +145,7 @@ export const circuitBreakerMachine = setup({
         reason: tripReason(event.evidence, context.thresholds, context.window) ?? 'opened',
         trips,
         waitMs: openWaitFor(context.wait, trips),
+        dueInMs: openWaitFor(context.wait, trips),
         openedAt: event.at,
         evidence: event.evidence,
       };
@@ -143,6 +160,7 @@ export const circuitBreakerMachine = setup({
             : reopenedReason({ durationMs: event.durationMs, slowCallDurationMs: context.thresholds.slowCallDurationMs }),
         trips,
         waitMs: openWaitFor(context.wait, trips),
+        dueInMs: openWaitFor(context.wait, trips),
         openedAt: event.at,
       };
     }),
@@ -152,10 +170,22 @@ export const circuitBreakerMachine = setup({
         reason: evaluatedReason(tallyWith(context, event), context.thresholds).reason,
         trips,
         waitMs: openWaitFor(context.wait, trips),
+        dueInMs: openWaitFor(context.wait, trips),
         openedAt: 'at' in event ? event.at : context.openedAt,
       };
     }),
     closeByEvaluation: assign(({ context, event }) => ({ reason: evaluatedReason(tallyWith(context, event), context.thresholds).reason, trips: 0 })),
+    adopt: assign(({ context, event }) => {
+      if (event.type !== 'shared.changed') return {};
+      return {
+        reason: event.reason,
+        trips: event.trips,
+        waitMs: event.waitMs,
+        dueInMs: Math.max(0, event.openedAt + event.waitMs - event.at),
+        openedAt: event.openedAt,
+        evidence: event.evidence ?? context.evidence,
+      };
+    }),
     noteWaitElapsed: assign(({ context }) => ({ reason: halfOpenReason(context.waitMs) })),
     clearProbes: assign({ probesAdmitted: 0, probesSucceeded: 0, probesFailed: 0, probesSlow: 0 }),
     admitProbe: assign(({ context }) => ({ probesAdmitted: context.probesAdmitted + 1 })),
@@ -176,6 +206,7 @@ export const circuitBreakerMachine = setup({
     reason: createdReason,
     trips: 0,
     waitMs: input.wait.initialMs,
+    dueInMs: input.wait.initialMs,
     openedAt: 0,
     halfOpen: input.halfOpen ?? 'first-failure',
     probesAdmitted: 0,
@@ -187,6 +218,14 @@ export const circuitBreakerMachine = setup({
   initial: 'closed',
   // Operator commands apply from any other state.
   on: {
+    'shared.changed': [
+      { guard: { type: 'sharedTo', params: { state: 'closed' } }, target: '.closed', actions: 'adopt' },
+      // Re-entered when already open, so a newer open period re-arms the wait.
+      { guard: { type: 'sharedTo', params: { state: 'open' } }, target: '.open', reenter: true, actions: 'adopt' },
+      { guard: { type: 'sharedTo', params: { state: 'halfOpen' } }, target: '.halfOpen', actions: 'adopt' },
+      { guard: { type: 'sharedTo', params: { state: 'forcedOpen' } }, target: '.forcedOpen', actions: 'adopt' },
+      { guard: { type: 'sharedTo', params: { state: 'disabled' } }, target: '.disabled', actions: 'adopt' },
+    ],
     'operator.forceOpen': { guard: not(stateIn('forcedOpen')), target: '.forcedOpen', actions: 'forceOpen' },
     'operator.disable': { guard: not(stateIn('disabled')), target: '.disabled', actions: 'disable' },
     'operator.reset': { guard: not(stateIn('closed')), target: '.closed', actions: 'reset' },

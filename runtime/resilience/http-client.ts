@@ -11,13 +11,14 @@
 import { systemClock, systemRandom, type Clock, type Random } from '../clock.ts';
 import type { Inspector } from '../inspection.ts';
 import { failSpan, SpanKind, startSpan, traceparentOf, tracing } from '../observe/tracing.ts';
+import type { BreakerStore } from './breaker-store.ts';
 import { Bulkhead, type BulkheadOptions, type BulkheadStats } from './bulkhead.ts';
 import { CircuitBreaker, type BreakerStats, type CircuitBreakerOptions } from './circuit-breaker.ts';
 import { NetworkError, UpstreamStatusError } from './errors.ts';
 import { createPolicy, type ResiliencePolicy } from './policy.ts';
 import type { RetryOptions } from './retry.ts';
 
-type Shared = 'clock' | 'random' | 'inspector' | 'source' | 'name';
+type Shared = 'clock' | 'random' | 'inspector' | 'source' | 'name' | 'store';
 
 /** The policy of one dependency; every field overrides the client's `defaults`. `false` switches a layer off. */
 export type HttpPolicyOptions = {
@@ -38,6 +39,8 @@ export type HttpClientOptions = {
   clock?: Clock;
   random?: Random;
   inspector?: Inspector;
+  /** Where breakers configured with `shared: true` share their state (required if any is). */
+  breakerStore?: BreakerStore;
   /** Default: the global `fetch`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /**
@@ -95,7 +98,7 @@ export class HttpClient {
     for (const [name, dependency] of Object.entries(options.dependencies)) {
       const policy = { ...defaultHttpPolicy, ...options.defaults, ...dependency.policy };
       const shared = { source: options.source, clock: this.clock, inspector: options.inspector };
-      const breaker = new CircuitBreaker({ ...policy.circuitBreaker, ...shared, name });
+      const breaker = new CircuitBreaker({ ...policy.circuitBreaker, ...shared, name, store: options.breakerStore });
       const bulkhead = policy.bulkhead === false ? undefined : new Bulkhead({ ...policy.bulkhead, ...shared, name });
       const layers = {
         name,
