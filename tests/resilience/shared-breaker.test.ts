@@ -52,8 +52,9 @@ class Peer {
 
   private async read(): Promise<void> {
     let buffered = '';
-    for await (const chunk of (this.proc.stdout as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream())) {
-      buffered += chunk;
+    const decoder = new TextDecoder();
+    for await (const chunk of this.proc.stdout as ReadableStream<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
       const parts = buffered.split('\n');
       buffered = parts.pop()!;
       for (const part of parts) if (part.trim()) this.lines.push(JSON.parse(part) as Line);
