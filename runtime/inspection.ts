@@ -71,6 +71,15 @@ export type BreakerRejectedEvent = Base<'breaker.rejected'> & {
   state: BreakerState;
   retryAfterMs: number;
 };
+/**
+ * A shared breaker started or stopped using the state it shares through Redis: `local` when Redis cannot be reached
+ * (the breaker goes on judging calls on its own, never blocking them), `shared` when it joins or rejoins.
+ */
+export type BreakerSharingEvent = Base<'breaker.sharing'> & {
+  breaker: string;
+  mode: 'shared' | 'local';
+  reason: string;
+};
 /** A retry about to happen: `attempt` (2 = the first retry) starts after `delayMs`, because the previous one failed with `error`. */
 export type RetryAttemptEvent = Base<'retry.attempt'> & {
   policy: string;
@@ -162,6 +171,7 @@ export type InspectionEvent =
   | LeaseMovedEvent
   | BreakerTransitionEvent
   | BreakerRejectedEvent
+  | BreakerSharingEvent
   | RetryAttemptEvent
   | BulkheadRejectedEvent
   | SagaStepEvent

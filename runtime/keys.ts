@@ -51,6 +51,21 @@ export function partitionKeys(prefix: string, service: string, partition: number
   };
 }
 
+/** The keys of one shared circuit breaker: one hash tag per breaker, so its Lua scripts stay in one cluster slot. */
+export function breakerKeys(prefix: string, breaker: string) {
+  const base = `${prefix}:{breaker:${breaker}}`;
+  return {
+    /** Hash: state, version, openedAt, waitMs, trips, cause (JSON) and the half-open probe counts. */
+    state: `${base}:state`,
+    /** Hash: the window's totals (count window) or its buckets (time window). */
+    window: `${base}:window`,
+    /** String: a count window's ring, one byte of outcome bits per call. */
+    ring: `${base}:ring`,
+    /** Hash instance id → JSON of that process's view of the breaker (its heartbeat). */
+    instances: `${base}:instances`,
+  };
+}
+
 /** Keys that are not per partition. */
 export function globalKeys(prefix: string) {
   return {
@@ -70,6 +85,10 @@ export function globalKeys(prefix: string) {
     processes: `${prefix}:processes`,
     /** List of commands for the supervisor (`kill`, `restart`, …): the control plane pushes, the supervisor pops. */
     supervisorCommands: `${prefix}:supervisor:commands`,
+    /** Pub/sub channel on which shared breakers announce a new version (`<breaker> <version>`). */
+    breakerNotices: `${prefix}:breaker-notices`,
+    /** Set of the names of shared breakers, for listing them. */
+    sharedBreakers: `${prefix}:shared-breakers`,
     /** Set (with a short TTL) while a supervisor obeys the commands list: its heartbeat. */
     supervisorAlive: `${prefix}:supervisor:alive`,
   };

@@ -44,6 +44,10 @@ export const scripts = {
   trimMailbox: load('trim-mailbox-1'),
   readSlice: load('read-slice-2'),
   sampleBacklog: load('sample-backlog-1'),
+  recordBreakerCall: load('record-breaker-call-3'),
+  acquireBreakerProbe: load('acquire-breaker-probe-1'),
+  recordBreakerProbe: load('record-breaker-probe-3'),
+  moveBreaker: load('move-breaker-3'),
 };
 
 /** Return codes of the scripts, mirrored from their headers. */

@@ -6,12 +6,17 @@
  * window crossing its thresholds, half-open probes and operator commands become machine events. The mirror is written
  * by nothing but that subscription, which XState calls synchronously inside `send`, so it is the machine's state at
  * every moment a caller can observe.
+ *
+ * With `shared: true` (and a `BreakerStore`) the breaker's instances in every process share one window and one state
+ * in Redis (`shared-breaker.ts`); local state, the default, is what is described above and is unchanged.
  */
 
 import { createActor, type Actor } from 'xstate';
 import { systemClock, type Clock } from '../clock.ts';
-import type { BreakerRejectedEvent, BreakerState, BreakerTransitionEvent, Inspector } from '../inspection.ts';
-import { circuitBreakerMachine, type OpenWait } from './circuit-breaker.machine.ts';
+import type { BreakerRejectedEvent, BreakerSharingEvent, BreakerState, BreakerTransitionEvent, Inspector } from '../inspection.ts';
+import type { BreakerStore, SharedCause } from './breaker-store.ts';
+import { SharedBreaker } from './shared-breaker.ts';
+import { circuitBreakerMachine, halfOpenModes, type HalfOpenMode, type OpenWait } from './circuit-breaker.machine.ts';
 import { CircuitOpenError, describeError } from './errors.ts';
 import type { Operation, Policy } from './operation.ts';
 import { defaultClassify, type CallOutcome } from './outcomes.ts';
@@ -30,22 +35,41 @@ export type CircuitBreakerOptions = {
   inspector?: Inspector;
   /** Default: the last 10 s in 10 buckets. */
   window?: WindowConfig;
-  /** Calls the window must hold before it is judged at all. Default 10. */
+  /**
+   * Calls the window must hold before it is judged at all. Default 10. A count window smaller than this is judged
+   * once it is full (the minimum becomes its size, as in Resilience4j), or it could never open.
+   */
   minimumCalls?: number;
-  /** Percent of failed calls (0–100) that opens the breaker. Default 50. */
+  /**
+   * Percent of failed calls (above 0, at most 100) that opens the breaker. Default 50. 0 is refused: a window is
+   * judged with `≥`, so it would open on calls that all succeed.
+   */
   failureRateThreshold?: number;
-  /** A call taking at least this long is slow. Default 10 s. */
+  /** A call taking at least this long is slow (above 0 ms: at 0 every call would be). Default 10 s. */
   slowCallDurationMs?: number;
-  /** Percent of slow calls (0–100) that opens the breaker. Default 100. */
+  /** Percent of slow calls (above 0, at most 100) that opens the breaker. Default 100. */
   slowCallRateThreshold?: number;
   /** How long to stay open: a fixed wait, or one that grows by `multiplier` on every trip until it closes. Default 30 s. */
   openWait?: number | Partial<OpenWait>;
-  /** Probe calls let through in half-open; that many successes close it. Default 3. */
+  /** Probe calls let through in half-open. Default 3. */
   halfOpenProbes?: number;
+  /**
+   * How half-open judges its probes: `first-failure` (default) reopens on the first failed or slow probe and closes
+   * after `halfOpenProbes` successes; `evaluate` runs all of them and compares their failure and slow-call rates with
+   * the thresholds (Resilience4j). See `docs/breakers.md`.
+   */
+  halfOpen?: HalfOpenMode;
   /** Which errors count against the dependency. Default: `defaultClassify` (4xx never do). */
   classify?: (error: unknown) => CallOutcome;
   /** Transitions kept for `stats()`. Default 20. */
   historySize?: number;
+  /**
+   * Share the window and the state with every other instance of this breaker (same `name`, same store prefix), in
+   * any process, through `store`. Default false: the breaker judges only its own calls. See `docs/breakers.md`.
+   */
+  shared?: boolean;
+  /** Where a shared breaker keeps its state (one per process: `createBreakerStore`). Required with `shared: true`. */
+  store?: BreakerStore;
 };
 
 /** One change of state, as `stats()` lists them. */
@@ -65,16 +89,19 @@ export type BreakerStats = {
   /** The wait of the current or last open period, and the trips since it last closed. */
   waitMs: number;
   trips: number;
-  probes: { permitted: number; admitted: number; succeeded: number };
+  /** This half-open period's probes (`failed` and `slow` overlap: a probe can be both). */
+  probes: { mode: HalfOpenMode; permitted: number; admitted: number; succeeded: number; failed: number; slow: number };
   /** Calls rejected since the breaker was created. */
   rejected: number;
   /** The most recent transitions into `open` or `forcedOpen`, oldest first. */
   lastTrips: BreakerTransition[];
   /** The most recent transitions, oldest first. */
   transitions: BreakerTransition[];
+  /** A shared breaker's side: whether it follows the shared state now, and the shared window after its last call. */
+  sharing?: { mode: 'shared' | 'local'; instance: string; version: number; window: { calls: number; failures: number; slowCalls: number } };
 };
 
-export type BreakerEvent = BreakerTransitionEvent | BreakerRejectedEvent;
+export type BreakerEvent = BreakerTransitionEvent | BreakerRejectedEvent | BreakerSharingEvent;
 
 const IGNORED = -1;
 
@@ -91,8 +118,9 @@ export class CircuitBreaker implements Policy {
   readonly source: string;
   /** The machine holding the breaker's state; the panel and the runtime may inspect it. */
   readonly actor: Actor<typeof circuitBreakerMachine>;
-  private readonly clock: Clock;
+  readonly clock: Clock;
   private readonly window: SlidingWindow;
+  private readonly sharing: SharedBreaker | undefined;
   private readonly windowDescription: string;
   private readonly classify: (error: unknown) => CallOutcome;
   private readonly inspector: Inspector | undefined;
@@ -122,10 +150,17 @@ export class CircuitBreaker implements Policy {
     const windowConfig = options.window ?? { kind: 'time', ms: 10_000, buckets: 10 };
     this.window = createWindow(windowConfig);
     this.windowDescription = describeWindow(windowConfig);
-    this.minimumCalls = Math.max(1, options.minimumCalls ?? 10);
+    const minimumCalls = options.minimumCalls ?? 10;
+    if (!Number.isInteger(minimumCalls) || minimumCalls < 1) throw new RangeError(`minimumCalls must be an integer ≥ 1, got ${minimumCalls}`);
+    this.minimumCalls = windowConfig.kind === 'count' ? Math.min(minimumCalls, windowConfig.size) : minimumCalls;
     this.failureRateThreshold = percent('failureRateThreshold', options.failureRateThreshold ?? 50);
     this.slowCallRateThreshold = percent('slowCallRateThreshold', options.slowCallRateThreshold ?? 100);
     this.slowCallDurationMs = options.slowCallDurationMs ?? 10_000;
+    if (!(this.slowCallDurationMs > 0)) {
+      throw new RangeError(`slowCallDurationMs must be a number of milliseconds above 0, got ${this.slowCallDurationMs}`);
+    }
+    const halfOpen = options.halfOpen ?? 'first-failure';
+    if (!halfOpenModes.includes(halfOpen)) throw new RangeError(`halfOpen must be 'first-failure' or 'evaluate', got ${String(halfOpen)}`);
     const wait = typeof options.openWait === 'number' ? { initialMs: options.openWait } : (options.openWait ?? {});
     const initialMs = wait.initialMs ?? 30_000;
     const probes = options.halfOpenProbes ?? 3;
@@ -145,6 +180,7 @@ export class CircuitBreaker implements Policy {
           slowCallDurationMs: this.slowCallDurationMs,
         },
         probes,
+        halfOpen,
         wait: { initialMs, multiplier: wait.multiplier ?? 1, maxMs: wait.maxMs ?? Math.max(initialMs, 10 * initialMs) },
       },
     });
@@ -153,6 +189,20 @@ export class CircuitBreaker implements Policy {
       if (to !== this.mirror) this.transitioned(this.mirror, to, snapshot.context.reason, snapshot.context.evidence);
     });
     this.actor.start();
+    if (options.shared === true) {
+      if (options.store === undefined) {
+        throw new TypeError(`breaker "${this.name}": shared: true needs a store (createBreakerStore({ url, prefix })) to share its state through`);
+      }
+      const { context } = this.actor.getSnapshot();
+      this.sharing = new SharedBreaker(this.sharedHost(), options.store, {
+        window: windowConfig,
+        windowDescription: this.windowDescription,
+        thresholds: context.thresholds,
+        probes,
+        halfOpen,
+        wait: context.wait,
+      });
+    }
   }
 
   /** The machine's current state. */
@@ -175,15 +225,16 @@ export class CircuitBreaker implements Policy {
   async execute<T>(operation: Operation<T>, signal?: AbortSignal): Promise<T> {
     if (this.mirror !== 'closed') return this.executeNotClosed(operation, signal);
     const epoch = this.epoch;
+    const version = this.sharing === undefined ? 0 : this.sharing.version;
     const startedAt = this.clock.now();
     let value: T;
     try {
       value = await operation(signal);
     } catch (error) {
-      if (epoch === this.epoch) this.recordClosed(startedAt, this.outcomeBits(error, signal));
+      if (epoch === this.epoch) this.recordClosed(startedAt, this.outcomeBits(error, signal), version);
       throw error;
     }
-    if (epoch === this.epoch) this.recordClosed(startedAt, 0);
+    if (epoch === this.epoch) this.recordClosed(startedAt, 0, version);
     return value;
   }
 
@@ -195,6 +246,7 @@ export class CircuitBreaker implements Policy {
    */
   forceOpen(note?: string): void {
     this.actor.send({ type: 'operator.forceOpen', note });
+    this.sharing?.move('forcedOpen', { kind: 'operator', action: 'forceOpen', note });
   }
 
   /**
@@ -205,6 +257,7 @@ export class CircuitBreaker implements Policy {
    */
   disable(note?: string): void {
     this.actor.send({ type: 'operator.disable', note });
+    this.sharing?.move('disabled', { kind: 'operator', action: 'disable', note });
   }
 
   /**
@@ -216,6 +269,7 @@ export class CircuitBreaker implements Policy {
   reset(note?: string): void {
     if (this.mirror === 'closed') this.window.reset();
     else this.actor.send({ type: 'operator.reset', note });
+    this.sharing?.move('closed', { kind: 'operator', action: 'reset', note });
   }
 
   /**
@@ -248,25 +302,45 @@ export class CircuitBreaker implements Policy {
       thresholds: context.thresholds,
       waitMs: context.waitMs,
       trips: context.trips,
-      probes: { permitted: context.probes, admitted: context.probesAdmitted, succeeded: context.probesSucceeded },
+      probes: {
+        mode: context.halfOpen,
+        permitted: context.probes,
+        admitted: context.probesAdmitted,
+        succeeded: context.probesSucceeded,
+        failed: context.probesFailed,
+        slow: context.probesSlow,
+      },
       rejected: this.rejected,
       lastTrips: [...this.trips],
       transitions: [...this.history],
+      ...(this.sharing === undefined
+        ? {}
+        : {
+            sharing: {
+              mode: this.sharing.active ? 'shared' : 'local',
+              instance: this.sharing.instance,
+              version: this.sharing.version,
+              window: { ...this.sharing.totals },
+            },
+          }),
     };
   }
 
   /** Stops the machine and its timer. The breaker must not be used afterwards. */
   dispose(): void {
+    this.sharing?.dispose();
     this.actor.stop();
     this.listeners.clear();
   }
 
-  private recordClosed(startedAt: number, outcome: number): void {
+  private recordClosed(startedAt: number, outcome: number, version: number): void {
     if (outcome === IGNORED) return;
     const now = this.clock.now();
     if (now - startedAt >= this.slowCallDurationMs) outcome |= SLOW;
     const window = this.window;
     window.record(outcome, now);
+    // Shared: the shared window judges (the local one keeps filling, for when Redis cannot be reached).
+    if (this.sharing !== undefined && this.sharing.active) return this.sharing.record(outcome, version, now);
     const calls = window.calls;
     if (
       calls >= this.minimumCalls &&
@@ -291,6 +365,7 @@ export class CircuitBreaker implements Policy {
   private async executeNotClosed<T>(operation: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
     if (this.mirror === 'disabled') return operation(signal);
     if (this.mirror !== 'halfOpen') throw this.reject();
+    if (this.sharing !== undefined && this.sharing.active) return this.executeSharedProbe(this.sharing, operation, signal);
 
     // The machine owns the probe permits: ask it, then read its answer back.
     const before = this.actor.getSnapshot().context.probesAdmitted;
@@ -307,7 +382,10 @@ export class CircuitBreaker implements Policy {
       if (epoch === this.epoch) {
         const outcome = this.outcomeBits(error, signal);
         if (outcome === IGNORED) this.actor.send({ type: 'probe.released' });
-        else if (outcome === FAILED) this.actor.send({ type: 'probe.failed', at: this.clock.now(), error: describeError(error) });
+        else if (outcome === FAILED) {
+          const at = this.clock.now();
+          this.actor.send({ type: 'probe.failed', at, error: describeError(error), slow: at - startedAt >= this.slowCallDurationMs });
+        }
         else this.probeSucceeded(startedAt);
       }
       throw error;
@@ -316,12 +394,55 @@ export class CircuitBreaker implements Policy {
     return value;
   }
 
+  /** A half-open call of a shared breaker: the permit comes from the shared record, and so does the verdict. */
+  private async executeSharedProbe<T>(sharing: SharedBreaker, operation: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
+    const permit = await sharing.acquireProbe();
+    // Redis did not answer: the breaker is local now and decides itself.
+    if (permit === undefined) return this.executeNotClosed(operation, signal);
+    if (!permit.granted) {
+      // Another instance's probes may have closed it meanwhile.
+      if (this.mirror === 'closed' || this.mirror === 'disabled') return this.execute(operation, signal);
+      throw this.reject();
+    }
+    const startedAt = this.clock.now();
+    const finish = (outcome: number, error?: unknown): void => {
+      if (outcome === IGNORED) return sharing.recordProbe(-1, permit.version, { kind: 'reopen' });
+      const durationMs = this.clock.now() - startedAt;
+      if (durationMs >= this.slowCallDurationMs) outcome |= SLOW;
+      const cause: SharedCause = outcome & FAILED ? { kind: 'reopen', error: describeError(error) } : { kind: 'reopen', durationMs };
+      sharing.recordProbe(outcome, permit.version, cause);
+    };
+    let value: T;
+    try {
+      value = await operation(signal);
+    } catch (error) {
+      finish(this.outcomeBits(error, signal), error);
+      throw error;
+    }
+    finish(0);
+    return value;
+  }
+
+  /** What the shared half may do to this breaker. */
+  private sharedHost() {
+    return {
+      name: this.name,
+      source: this.source,
+      clock: this.clock,
+      current: () => this.mirror,
+      adopt: (view: { state: BreakerState; openedAt: number; waitMs: number; trips: number }, reason: string, evidence: { calls: number; failures: number; slowCalls: number } | undefined) =>
+        this.actor.send({ type: 'shared.changed', to: view.state, reason, at: this.clock.now(), openedAt: view.openedAt, waitMs: view.waitMs, trips: view.trips, evidence }),
+      switched: (mode: 'shared' | 'local', reason: string) =>
+        this.emit({ type: 'breaker.sharing', at: this.clock.now(), source: this.source, breaker: this.name, mode, reason }),
+    };
+  }
+
   /** A probe that answered, but too slowly, says the dependency has not recovered either. */
   private probeSucceeded(startedAt: number): void {
     const now = this.clock.now();
     const durationMs = now - startedAt;
     if (durationMs >= this.slowCallDurationMs) this.actor.send({ type: 'probe.slow', at: now, durationMs });
-    else this.actor.send({ type: 'probe.succeeded' });
+    else this.actor.send({ type: 'probe.succeeded', at: now });
   }
 
   private retryAfterMs(): number {
@@ -424,6 +545,6 @@ function pushBounded<T>(list: T[], item: T, max: number): void {
 }
 
 function percent(name: string, value: number): number {
-  if (!(value >= 0 && value <= 100)) throw new RangeError(`${name} is a percentage (0–100), got ${value}`);
+  if (!(value > 0 && value <= 100)) throw new RangeError(`${name} must be a percentage above 0 and at most 100, got ${value}`);
   return value;
 }

@@ -17,13 +17,14 @@
 import { systemClock, systemRandom, type Clock, type Random } from '../clock.ts';
 import type { Inspector } from '../inspection.ts';
 import { failSpan, SpanKind, startSpan, traceparentOf, tracing } from '../observe/tracing.ts';
+import type { BreakerStore } from './breaker-store.ts';
 import { Bulkhead, type BulkheadOptions, type BulkheadStats } from './bulkhead.ts';
 import { CircuitBreaker, type BreakerStats, type CircuitBreakerOptions } from './circuit-breaker.ts';
 import { BulkheadRejectedError, CircuitOpenError, NetworkError, UpstreamStatusError } from './errors.ts';
 import { createPolicy, type ResiliencePolicy } from './policy.ts';
 import type { RetryOptions } from './retry.ts';
 
-type Shared = 'clock' | 'random' | 'inspector' | 'source' | 'name';
+type Shared = 'clock' | 'random' | 'inspector' | 'source' | 'name' | 'store';
 
 /** The policy of one dependency; every field overrides the client's `defaults`. `false` switches a layer off. */
 export type HttpPolicyOptions = {
@@ -54,6 +55,8 @@ export type HttpClientOptions = {
   clock?: Clock;
   random?: Random;
   inspector?: Inspector;
+  /** Where breakers configured with `shared: true` share their state (required if any is). */
+  breakerStore?: BreakerStore;
   /** Default: the global `fetch`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /**
@@ -139,7 +142,7 @@ export class HttpClient {
       const baseUrl = dependency.baseUrl.replace(/\/+$/, '');
       const make = (origin: string): Instance => {
         const instanceName = origin === baseUrl ? name : `${name}@${origin.replace(/^https?:\/\//, '')}`;
-        const breaker = new CircuitBreaker({ ...policy.circuitBreaker, ...shared, name: instanceName });
+        const breaker = new CircuitBreaker({ ...policy.circuitBreaker, ...shared, name: instanceName, store: options.breakerStore });
         const bulkhead = policy.bulkhead === false ? undefined : new Bulkhead({ ...policy.bulkhead, ...shared, name: instanceName });
         const attemptTimeoutMs = policy.attemptTimeoutMs === false ? undefined : policy.attemptTimeoutMs;
         const guarded = createPolicy({ name: instanceName, ...shared, circuitBreaker: breaker, bulkhead, attemptTimeoutMs });

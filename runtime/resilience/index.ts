@@ -4,9 +4,11 @@
  */
 
 export { circuitBreakerMachine, breakerStates, openWaitFor } from './circuit-breaker.machine.ts';
-export type { BreakerContext, BreakerMachineEvent, BreakerMachineInput, OpenWait } from './circuit-breaker.machine.ts';
+export type { BreakerContext, BreakerMachineEvent, BreakerMachineInput, HalfOpenMode, OpenWait } from './circuit-breaker.machine.ts';
 export { CircuitBreaker, createCircuitBreaker } from './circuit-breaker.ts';
 export type { BreakerEvent, BreakerStats, BreakerTransition, CircuitBreakerOptions } from './circuit-breaker.ts';
+export { BreakerStore, createBreakerStore } from './breaker-store.ts';
+export type { BreakerInstance, BreakerStoreOptions, SharedCause, SharedView } from './breaker-store.ts';
 export { Retry, createRetry } from './retry.ts';
 export type { RetryOptions } from './retry.ts';
 export { Timeout, createTimeout } from './timeout.ts';

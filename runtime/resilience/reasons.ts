@@ -121,3 +121,34 @@ export function operatorReason(action: 'forceOpen' | 'disable' | 'reset', note?:
 
 /** The reason a new breaker reports before its first transition. */
 export const createdReason = 'closed: created';
+
+/** What the probes of one half-open period did (`evaluate` mode judges them together). */
+export type ProbeTally = { probes: number; failed: number; slow: number };
+
+/**
+ * The verdict of Resilience4j-style half-open evaluation once every probe has answered: reopen if their failure or
+ * slow-call rate reaches its threshold (the failures named first, as in `tripReason`), close otherwise.
+ *
+ * @example
+ * evaluatedReason({ probes: 4, failed: 2, slow: 0 }, thresholds); // 'reopened: 2 of 4 probes failed (50%) ≥ 50%'
+ * evaluatedReason({ probes: 4, failed: 1, slow: 0 }, thresholds);
+ * // 'closed: 1 of 4 probes failed (25%) < 50%, 0 took ≥ 10 s (0%) < 100%'
+ */
+export function evaluatedReason(tally: ProbeTally, thresholds: TripThresholds): { reopen: boolean; reason: string } {
+  const { probes, failed, slow } = tally;
+  const failureRate = (failed / probes) * 100;
+  const slowCallRate = (slow / probes) * 100;
+  const slowWords = `took ≥ ${formatDuration(thresholds.slowCallDurationMs)}`;
+  if (failureRate >= thresholds.failureRateThreshold) {
+    return { reopen: true, reason: `reopened: ${failed} of ${probes} probes failed (${formatPercent(failureRate)}) ≥ ${formatPercent(thresholds.failureRateThreshold)}` };
+  }
+  if (slowCallRate >= thresholds.slowCallRateThreshold) {
+    return { reopen: true, reason: `reopened: ${slow} of ${probes} probes ${slowWords} (${formatPercent(slowCallRate)}) ≥ ${formatPercent(thresholds.slowCallRateThreshold)}` };
+  }
+  return {
+    reopen: false,
+    reason:
+      `closed: ${failed} of ${probes} probes failed (${formatPercent(failureRate)}) < ${formatPercent(thresholds.failureRateThreshold)}, ` +
+      `${slow} ${slowWords} (${formatPercent(slowCallRate)}) < ${formatPercent(thresholds.slowCallRateThreshold)}`,
+  };
+}

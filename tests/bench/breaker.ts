@@ -1,6 +1,8 @@
 /**
- * `bun run bench breaker [--json] [--calls N]`: calls per second through a closed circuit breaker on an async no-op,
- * Mailroom's breaker side by side with opossum and cockatiel on the same function, plus the unwrapped call. Each
+ * `bun run bench breaker [--json] [--calls N] [--shared-calls N]`: calls per second through a closed circuit breaker
+ * on an async no-op, Mailroom's breaker side by side with opossum and cockatiel on the same function, plus the
+ * unwrapped call; then the cost per call of a shared breaker (state in Redis at `REDIS_URL`, default
+ * 127.0.0.1:6379) next to the same breaker kept local (`_shared-breaker.ts`). Each
  * contender runs a warm-up, then 3 measured rounds (contenders interleaved, so drift in a noisy machine hits all of
  * them alike); the table shows medians.
  *
@@ -13,12 +15,15 @@
 import { circuitBreaker as cockatielBreaker, ConsecutiveBreaker, handleAll, SamplingBreaker } from 'cockatiel';
 import Opossum from 'opossum';
 import { createCircuitBreaker } from '../../runtime/resilience/index.ts';
+import { benchShared } from './_shared-breaker.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const callsArg = args.indexOf('--calls');
 const CALLS = callsArg >= 0 ? Number(args[callsArg + 1]) : 1_000_000;
 const ROUNDS = 3;
+const sharedArg = args.indexOf('--shared-calls');
+const SHARED_CALLS = sharedArg >= 0 ? Number(args[sharedArg + 1]) : 100_000;
 
 // The one function every contender wraps.
 const noop = async (): Promise<number> => 1;
@@ -93,6 +98,19 @@ if (mailroom.state !== 'closed') throw new Error(`the breaker left closed during
 mailroom.dispose();
 mailroomCount.dispose();
 
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const shared = await benchShared(redisUrl, SHARED_CALLS, ROUNDS);
+console.log(`\nshared vs local breaker, async no-op, ${format(SHARED_CALLS)} sequential awaited calls per round, median of ${ROUNDS} rounds (Redis ${redisUrl})`);
+if (typeof shared === 'string') console.log(shared);
+else {
+  const sharedRows = shared.map((f) => [f.window, `${f.localUs.toFixed(3)} µs`, `${f.sharedUs.toFixed(3)} µs`, `${f.ratio.toFixed(1)}×`]);
+  const sharedHeader = ['window', 'local µs/call', 'shared µs/call', 'shared ×'];
+  const w = sharedHeader.map((h, i) => Math.max(h.length, ...sharedRows.map((r) => r[i]!.length)));
+  const row = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(w[i]!) : cell.padStart(w[i]!))).join('  ');
+  console.log(row(sharedHeader));
+  for (const r of sharedRows) console.log(row(r));
+}
+
 if (json) {
   const round2 = (n: number): number => Math.round(n * 100) / 100;
   console.log(
@@ -103,6 +121,7 @@ if (json) {
       cockatiel: { perSec: Math.round(cockatielPerSec) },
       bare: { perSec: Math.round(barePerSec) },
       ratios: { vsOpossum: round2(vsOpossum), vsCockatiel: round2(vsCockatiel) },
+      shared: typeof shared === 'string' ? null : shared.map((f) => ({ window: f.window, localUs: round2(f.localUs), sharedUs: round2(f.sharedUs), ratio: round2(f.ratio) })),
     }),
   );
 }

@@ -188,7 +188,7 @@ describe('breakerRows', () => {
       thresholds: { minimumCalls: 6, failureRateThreshold: 50, slowCallRateThreshold: 80, slowCallDurationMs: 1000 },
       waitMs: 10_000,
       trips: 1,
-      probes: { permitted: 3, admitted: 0, succeeded: 0 },
+      probes: { mode: 'first-failure', permitted: 3, admitted: 0, succeeded: 0, failed: 0, slow: 0 },
       rejected: 2,
       lastTrips: [{ from: 'closed', to: 'open', reason: 'opened: …', at: 5 }],
       transitions: [{ from: 'closed', to: 'open', reason: 'opened: …', at: 5 }],

@@ -13,7 +13,9 @@ describe('statechart layout input', () => {
     expect(root.children!.map((c) => c.id).sort()).toEqual(['circuitBreaker.closed', 'circuitBreaker.disabled', 'circuitBreaker.forcedOpen', 'circuitBreaker.halfOpen', 'circuitBreaker.open']);
     const closedToOpen = root.edges!.find((e) => e.sources[0] === 'circuitBreaker.closed' && e.targets[0] === 'circuitBreaker.open');
     expect(closedToOpen?.labels?.[0]?.text).toBe('window.exceeded [windowOverThreshold]');
-    expect(global.map((g) => g.event)).toEqual(['operator.forceOpen', 'operator.disable', 'operator.reset']);
+    // A shared breaker follows its shared record into any state; operators move it from any state too.
+    expect(global.map((g) => g.event)).toEqual([...Array(5).fill('shared.changed'), 'operator.forceOpen', 'operator.disable', 'operator.reset']);
+    expect(global.filter((g) => g.event === 'shared.changed').map((g) => g.target.split('.').pop()).sort()).toEqual(['closed', 'disabled', 'forcedOpen', 'halfOpen', 'open']);
   });
 
   it("should fold a saga step's retry loop into the step, keeping one edge per pair of drawn states", () => {

@@ -172,7 +172,7 @@ describe('CircuitBreaker', () => {
     await subject.succeed();
     await subject.succeed();
     expect(subject.breaker.state).toBe('halfOpen');
-    expect(subject.breaker.stats().probes).toEqual({ permitted: 3, admitted: 2, succeeded: 2 });
+    expect(subject.breaker.stats().probes).toEqual({ mode: 'first-failure', permitted: 3, admitted: 2, succeeded: 2, failed: 0, slow: 0 });
     await subject.succeed();
     expect(subject.breaker.state).toBe('closed');
     expect(subject.breaker.stats().window).toMatchObject({ calls: 0, failures: 0 });
@@ -333,7 +333,7 @@ describe('CircuitBreaker', () => {
     oldSuccess.resolve();
     await Promise.all(old);
     expect(subject.breaker.state).toBe('halfOpen');
-    expect(subject.breaker.stats().probes).toEqual({ permitted: 3, admitted: 0, succeeded: 0 });
+    expect(subject.breaker.stats().probes).toEqual({ mode: 'first-failure', permitted: 3, admitted: 0, succeeded: 0, failed: 0, slow: 0 });
     await subject.succeed();
     await subject.succeed();
     expect(subject.breaker.state).toBe('halfOpen');

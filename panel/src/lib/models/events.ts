@@ -9,7 +9,7 @@ import type { Route } from './route.ts';
 export const EVENT_GROUPS: Record<string, InspectionEventType[]> = {
   actors: ['actor.transition', 'message.sent', 'message.received', 'timer.armed', 'timer.fired', 'timer.cancelled'],
   sagas: ['saga.step', 'saga.replyIgnored'],
-  resilience: ['breaker.transition', 'breaker.rejected', 'retry.attempt', 'bulkhead.rejected'],
+  resilience: ['breaker.transition', 'breaker.rejected', 'breaker.sharing', 'retry.attempt', 'bulkhead.rejected'],
   chaos: ['chaos.rule', 'chaos.injected', 'chaos.action'],
   system: ['process.started', 'process.exited', 'process.healthy', 'node.joined', 'node.left', 'lease.moved', 'deadletter', 'deadletter.trimmed'],
   subscribers: ['subscriber.gap', 'subscriber.deadletter'],
@@ -44,6 +44,8 @@ export function summarize(e: InspectionEvent): string {
       return `breaker ${e.breaker} ${breakerWord(e.from)} → ${breakerWord(e.to)}: ${e.reason}`;
     case 'breaker.rejected':
       return `breaker ${e.breaker} (${breakerWord(e.state)}) rejected a call; retry after ${Math.ceil(e.retryAfterMs / 1000)} s`;
+    case 'breaker.sharing':
+      return `breaker ${e.breaker} ${e.mode === 'shared' ? 'shares its state' : 'runs on local state'}: ${e.reason}`;
     case 'retry.attempt':
       return `${e.policy}: attempt ${e.attempt}/${e.maxAttempts} in ${e.delayMs} ms after ${e.error}`;
     case 'bulkhead.rejected':
@@ -81,6 +83,8 @@ export function eventMeaning(e: InspectionEvent): Meaning {
       return 'bad';
     case 'retry.attempt':
       return 'warn';
+    case 'breaker.sharing':
+      return e.mode === 'local' ? 'warn' : 'ok';
     case 'saga.step':
       return e.phase === 'started' ? 'neutral' : e.phase === 'completed' || e.phase === 'succeeded' ? 'ok' : meaningOf(e.phase);
     case 'chaos.rule':
@@ -113,6 +117,7 @@ export function eventLink(e: InspectionEvent): Route | null {
       return { view: 'sagas', orderId: e.sagaId };
     case 'breaker.transition':
     case 'breaker.rejected':
+    case 'breaker.sharing':
       return { view: 'breakers', process: e.source, dependency: e.breaker };
     case 'deadletter':
       return { view: 'deadletters' };
