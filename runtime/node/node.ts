@@ -17,7 +17,7 @@ import { machineGraph } from '../machine-graph.ts';
 import { countInspection } from '../observe/inspection-metrics.ts';
 import { sendTraceparent, startTracing, tracing } from '../observe/tracing.ts';
 import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
-import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
+import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks, replyModeOf } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
 import { InspectionWriter } from './inspection-writer.ts';
@@ -105,7 +105,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     nodeId,
     group: service,
     link,
-    openDoorbell: async () => wrap(await openLink(url, kind), 'doorbell'),
+    openDoorbell: async () => wrap(await openLink(url, kind, { blocking: true }), 'doorbell'),
     defs,
     router,
     clock,
@@ -120,6 +120,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
     effects,
     replyChannel: (n) => g.replies(n),
+    replies: replyModeOf(url),
     resolveLocal,
     inspect,
     wantsMessageEvents: () => listeners.size > 0 || writer.mode === 'all',
