@@ -43,6 +43,8 @@ export type LocalCluster = {
   restart(port: number): Promise<void>;
   /** Stops every node (SIGTERM, then SIGKILL). */
   stop(): Promise<void>;
+  /** SIGKILLs every node now (a supervisor that must exit at once). */
+  abort(): void;
 };
 
 const node = (port: number) => `127.0.0.1:${port}`;
@@ -178,5 +180,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       await answers(port);
     },
     stop,
+    abort() {
+      for (const proc of procs.values()) proc.kill('SIGKILL');
+    },
   };
 }
