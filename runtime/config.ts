@@ -4,6 +4,8 @@
  * and their default ports are the application's (the shop's live in `services/config.ts`).
  */
 
+import { clusterUrl, parseClusterNodes } from './redis/cluster-url.ts';
+
 type Env = Record<string, string | undefined>;
 
 function intFromEnv(env: Env, name: string): number | undefined {
@@ -39,11 +41,28 @@ export function keyPrefixOf(env: Env = process.env): string {
 }
 
 /**
- * The Redis the runtime talks to when it is not told: `REDIS_URL`, else `fallback` (a local Redis on 6379).
+ * The Redis the runtime talks to when it is not told: the cluster of `MAILROOM_REDIS_CLUSTER` (as a
+ * `redis-cluster://` address, see `redis/cluster-url.ts`), else `REDIS_URL`, else `fallback` (a local Redis on 6379).
  *
  * @example
  * redisUrlOf({}); // 'redis://127.0.0.1:6379'
+ * redisUrlOf({ MAILROOM_REDIS_CLUSTER: '127.0.0.1:7001,127.0.0.1:7002' }); // 'redis-cluster://127.0.0.1:7001,127.0.0.1:7002'
  */
 export function redisUrlOf(env: Env = process.env, fallback = 'redis://127.0.0.1:6379'): string {
+  const cluster = redisClusterOf(env);
+  if (cluster) return clusterUrl(cluster);
   return env.REDIS_URL || fallback;
+}
+
+/**
+ * The seed nodes of `MAILROOM_REDIS_CLUSTER` (`host:port,…`; any few nodes of the cluster, it discovers the rest),
+ * or undefined when it is not set. A malformed list is an error, not a silent fall-back to single Redis.
+ *
+ * @example
+ * redisClusterOf({ MAILROOM_REDIS_CLUSTER: '127.0.0.1:7001, 127.0.0.1:7002' }); // ['127.0.0.1:7001', '127.0.0.1:7002']
+ */
+export function redisClusterOf(env: Env = process.env): string[] | undefined {
+  const raw = env.MAILROOM_REDIS_CLUSTER?.trim();
+  if (!raw) return undefined;
+  return parseClusterNodes(raw, 'MAILROOM_REDIS_CLUSTER');
 }

@@ -91,5 +91,7 @@ export function globalKeys(prefix: string) {
     sharedBreakers: `${prefix}:shared-breakers`,
     /** Set (with a short TTL) while a supervisor obeys the commands list: its heartbeat. */
     supervisorAlive: `${prefix}:supervisor:alive`,
+    /** Never written: its slot picks the one Redis Cluster master whose `TIME` every process reads (redis-clock.ts). */
+    clock: `${prefix}:clock`,
   };
 }

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { prometheusConfig, prometheusPortOf, prometheusSpec } from '../runtime/observe/prometheus-config.ts';
 import { hostOf, keyPrefixOf } from '../runtime/config.ts';
+import { startDevCluster } from './dev-cluster.ts';
 import { DEFAULT_PORTS, portOf, type ProcessName } from './config.ts';
 import { SupervisorError } from '../runtime/supervisor/errors.ts';
 import type { ProcessSpec } from '../runtime/supervisor/process-spec.ts';
@@ -24,10 +25,15 @@ const dev = process.argv.includes('--dev');
 const observe = process.argv.includes('--observe');
 /** `--replicas N`: N instances of every actor service and of the gateway (found by discovery). */
 const replicas = replicasOf(process.argv);
+/** `--cluster`: run everything on a local 3-master / 3-replica Redis Cluster instead of one private Redis. */
+const clusterMode = process.argv.includes('--cluster');
 const started = performance.now();
 const dataDir = dataDirOf(root);
 // The control plane's bearer token: kept across runs, so an open panel tab keeps working after a restart.
 const controlToken = ensureControlToken(dataDir);
+
+// Before anything opens a Redis link: with --cluster every process (this one included) finds it in MAILROOM_REDIS_CLUSTER.
+const cluster = clusterMode ? await startDevCluster(dataDir) : undefined;
 
 const portEnvVar = (name: string) => `MAILROOM_PORT_${name.toUpperCase()}`;
 // Every child sees every port explicitly, so a process that calls another agrees with the supervisor on where it is.
@@ -58,7 +64,7 @@ const supervisor = new Supervisor({
   // In dev mode the panel's `redis` chaos rules can reach every node's connections (MAILROOM_CHAOS_REDIS).
   env: { ...process.env, ...portEnv, MAILROOM_CHAOS_REDIS: process.env.MAILROOM_CHAOS_REDIS ?? (dev ? '1' : '0') },
   host: hostOf(),
-  redisUrl: process.env.REDIS_URL || undefined,
+  redisUrl: cluster?.url ?? (process.env.REDIS_URL || undefined),
   privateRedis: {
     port: portOf('redis'),
     dataDir: join(dataDir, 'redis'),
@@ -78,6 +84,7 @@ function onSignal(signal: NodeJS.Signals): void {
   if (stopRequested) {
     console.error('supervisor: stopping now (SIGKILL to every process)');
     supervisor.kill();
+    cluster?.abort();
     process.exit(130);
   }
   stopRequested = true;
@@ -89,6 +96,7 @@ function onSignal(signal: NodeJS.Signals): void {
     .catch(() => {})
     .then(() => supervisor.stop())
     .then(() => bridge.close())
+    .then(() => cluster?.stop())
     .then(() => {
       console.log(`supervisor: all processes stopped (${((performance.now() - stopping) / 1000).toFixed(1)} s)`);
       process.exit(0);
@@ -103,6 +111,7 @@ try {
   if (stopRequested) await new Promise(() => {}); // onSignal exits once everything is stopped
   const lines = error instanceof SupervisorError ? error.message : `supervisor failed: ${error instanceof Error ? error.message : String(error)}`;
   for (const line of lines.split('\n')) console.error(`mailroom: ${line}`);
+  await cluster?.stop();
   process.exit(1);
 }
 

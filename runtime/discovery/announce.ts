@@ -5,6 +5,7 @@
  */
 import { keyPrefixOf, redisUrlOf } from '../config.ts';
 import { systemClock } from '../clock.ts';
+import { globalKeys } from '../keys.ts';
 import { openLink, type RedisLink } from '../redis/link.ts';
 import { RedisClock } from '../redis/redis-clock.ts';
 import { RegistryField, removeMember, writeHeartbeat } from '../node/registry.ts';
@@ -38,7 +39,7 @@ export async function announce(options: AnnounceOptions): Promise<Announcement> 
   const memberId = `${options.service}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const link: RedisLink = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
   // Heartbeats are aged by other processes' clocks: write Redis's time, as nodes do (see redis-clock.ts).
-  const clock = new RedisClock(systemClock);
+  const clock = new RedisClock(systemClock, globalKeys(prefix).clock);
   await clock.sync(link);
   const startedAt = String(clock.now());
   const beat = async () => {

@@ -142,7 +142,7 @@ export class Discovery {
 export async function openDiscovery(options: DiscoveryOptions = {}): Promise<Discovery> {
   const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
   const onError = options.onError ?? ((error: unknown) => console.error(`[mailroom discovery] ${error instanceof Error ? error.message : String(error)}`));
-  const discovery = new Discovery(link, options.keyPrefix ?? keyPrefixOf(), options.refreshMs ?? 500, new RedisClock(options.clock ?? systemClock), onError);
+  const discovery = new Discovery(link, options.keyPrefix ?? keyPrefixOf(), options.refreshMs ?? 500, new RedisClock(options.clock ?? systemClock, globalKeys(options.keyPrefix ?? keyPrefixOf()).clock), onError);
   for (const service of options.services ?? []) discovery.instances(service);
   await discovery.refresh();
   discovery.start();

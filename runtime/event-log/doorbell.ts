@@ -5,14 +5,23 @@
  * ring it. When a slice starts waiting during a read that does not watch it, the read is cut short
  * (`CLIENT UNBLOCK`) and started again with it.
  *
- * This is the subscriber's only command over several keys; reads, acks and gap checks are one slice each. Under
- * Redis Cluster it would become one doorbell per slot (or per slice).
+ * This is the subscriber's only command over several keys; reads, acks and gap checks are one slice each. On a
+ * Redis Cluster the slices live in different slots, so each slice gets a doorbell of its own (`PerSliceDoorbells`):
+ * one blocking read per slice, each on a link that connects only to its slice's master — and a doorbell that
+ * watches one slice never needs cutting short.
  */
 import { streamReadReply, type RedisLink } from '../redis/link.ts';
 
 type Waiter = { after: string; wake: () => void };
 
-export class Doorbell {
+/** What a slice reader waits on. */
+export type SliceDoorbell = {
+  /** Resolves once slice `partition` may have entries after `after` (or the doorbell stops). */
+  wait(partition: number, after: string): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export class Doorbell implements SliceDoorbell {
   private readonly waiters = new Map<number, Waiter>();
   /** The slices the read in flight watches, or null when none is. */
   private watching: Set<number> | null = null;
@@ -69,10 +78,14 @@ export class Doorbell {
   }
 
   private async run(): Promise<void> {
-    try {
-      this.clientId = Number(await this.blocking.call(['CLIENT', 'ID']));
-    } catch (error) {
-      if (!this.stopped) this.onError(error);
+    // One slice is never cut short (it is watched whenever it waits): no id needed, and none asked — on a cluster
+    // a keyless CLIENT ID may not even reach the node the read blocks on.
+    if (this.streams.length > 1) {
+      try {
+        this.clientId = Number(await this.blocking.call(['CLIENT', 'ID']));
+      } catch (error) {
+        if (!this.stopped) this.onError(error);
+      }
     }
     while (!this.stopped) {
       if (this.waiters.size === 0) await new Promise<void>((r) => (this.someoneWaits = r));
@@ -83,7 +96,7 @@ export class Doorbell {
       this.watching = new Set(watched.map(([p]) => p));
       this.round++;
       try {
-        if (this.clientId === null) this.clientId = Number(await this.blocking.call(['CLIENT', 'ID']));
+        if (this.clientId === null && this.streams.length > 1) this.clientId = Number(await this.blocking.call(['CLIENT', 'ID']));
         const reply = await this.blocking.call([
           'XREAD', 'COUNT', 1, 'BLOCK', this.blockMs, 'STREAMS',
           ...watched.map(([p]) => this.streams[p]!),
@@ -107,5 +120,42 @@ export class Doorbell {
         await Bun.sleep(200);
       }
     }
+  }
+}
+
+/**
+ * One doorbell per slice, each on its own blocking link (a cluster's slices are in different slots).
+ *
+ * @example
+ * const bells = await PerSliceDoorbells.open(streams, () => openLink(url, 'node-redis', { blocking: true }), control, 1_000, onError);
+ * await bells.wait(3, lastId);
+ */
+export class PerSliceDoorbells implements SliceDoorbell {
+  private constructor(private readonly bells: Doorbell[]) {}
+
+  static async open(
+    streams: readonly string[],
+    openBlocking: () => Promise<RedisLink>,
+    control: RedisLink,
+    blockMs: number,
+    onError: (error: unknown) => void,
+  ): Promise<PerSliceDoorbells> {
+    const bells: Doorbell[] = [];
+    try {
+      for (const stream of streams) bells.push(new Doorbell(await openBlocking(), control, [stream], blockMs, onError));
+    } catch (error) {
+      await Promise.all(bells.map((b) => b.stop()));
+      throw error;
+    }
+    return new PerSliceDoorbells(bells);
+  }
+
+  wait(partition: number, after: string): Promise<void> {
+    const bell = this.bells[partition];
+    return bell ? bell.wait(0, after) : Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.bells.map((b) => b.stop()));
   }
 }

@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts';
 import { partitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { scripts } from '../redis/script.ts';
-import type { Doorbell } from './doorbell.ts';
+import type { SliceDoorbell } from './doorbell.ts';
 import { gapNotice, toEvent, type DomainEvent, type GapNotice } from './domain-event.ts';
 
 /** What every slice of one subscription shares. */
@@ -25,7 +25,7 @@ export type SliceContext = {
   maxRetryDelayMs: number;
   batch: number;
   clock: Clock;
-  doorbell: Doorbell;
+  doorbell: SliceDoorbell;
   ensureGroup(stream: string): Promise<void>;
   gap(notice: GapNotice): void;
   retry(event: DomainEvent, attempt: number, delayMs: number, error: unknown): void;

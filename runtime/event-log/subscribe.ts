@@ -1,13 +1,14 @@
 /**
  * Subscribing to a service's event log: one consumer group over every slice, each slice read on its own (see
- * `slice-reader.ts`), the idle ones waiting on one doorbell (`doorbell.ts`).
+ * `slice-reader.ts`), the idle ones waiting on one doorbell (`doorbell.ts`; on a cluster, one per slice).
  */
 import { systemClock, type Clock } from '../clock.ts';
 import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import type { Inspector } from '../inspection.ts';
 import { partitionKeys } from '../keys.ts';
 import { openLink } from '../redis/link.ts';
-import { Doorbell } from './doorbell.ts';
+import { isClusterUrl } from '../redis/cluster-url.ts';
+import { Doorbell, PerSliceDoorbells, type SliceDoorbell } from './doorbell.ts';
 import type { DomainEvent, GapNotice } from './domain-event.ts';
 import { partitionCount } from './partitions.ts';
 import { SliceReader, type SliceContext } from './slice-reader.ts';
@@ -101,7 +102,11 @@ export async function subscribeEvents(options: SubscribeOptions): Promise<EventS
   const stopping = new Promise<void>((r) => (wakeSleepers = r));
   const onError = (error: unknown, event?: DomainEvent) => options.onError?.(error, event);
   const inspect = options.inspect ?? (() => {});
-  const doorbell = new Doorbell(await openLink(url, 'node-redis'), link, streams, options.blockMs ?? 1_000, onError);
+  const blockMs = options.blockMs ?? 1_000;
+  // One Redis: one blocking read watches every idle slice. A cluster: a blocking read per slice, as slices live in different slots.
+  const doorbell: SliceDoorbell = isClusterUrl(url)
+    ? await PerSliceDoorbells.open(streams, () => openLink(url, 'node-redis', { blocking: true }), link, blockMs, onError)
+    : new Doorbell(await openLink(url, 'node-redis'), link, streams, blockMs, onError);
   const ctx: SliceContext = {
     link,
     prefix,

@@ -1,8 +1,12 @@
 /**
  * Asks: a message with a reply-to, and the wait for the answer the turn that processed it commits. Answers reach
- * the asking node on its own pub/sub channel, or directly when the actor lives on the same node.
+ * the asking node on its own pub/sub channel, or directly when the actor lives on the same node. On one Redis the
+ * commit script publishes them (PUBLISH); on a cluster a channel is a sharded one (SSUBSCRIBE / SPUBLISH), which
+ * lives in the slot of its name — the asker's, not the partition's — so the worker publishes it after the commit.
  */
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
+import { clusterOptions } from '../redis/cluster-link.ts';
+import { isClusterUrl } from '../redis/cluster-url.ts';
 import type { ReplyPayload } from './batch.ts';
 import { newMessageId, type ReplyTo } from './envelope.ts';
 
@@ -75,19 +79,37 @@ export class PendingAsks {
   }
 }
 
+/** Who publishes replies to other nodes: the commit script (`script`, one Redis) or the worker after it (`after`, a cluster). */
+export type ReplyMode = 'script' | 'after';
+
+/** The reply mode for a Redis address. */
+export function replyModeOf(url: string): ReplyMode {
+  return isClusterUrl(url) ? 'after' : 'script';
+}
+
 /** Subscribes to a node's reply channel; returns a function that closes the subscription. */
 export async function listenForReplies(url: string, channel: string, asks: PendingAsks, nodeId: string, onError: (error: unknown, where: string) => void): Promise<() => Promise<void>> {
-  const sub = createClient({ url, socket: { reconnectStrategy: (n: number) => Math.min(50 * 2 ** Math.min(n, 5), 1_000) } });
-  sub.on('error', () => {});
-  await sub.connect();
-  await sub.subscribe(channel, (message: string) => {
+  const onMessage = (message: string) => {
     try {
       const payload = JSON.parse(message) as ReplyPayload;
       asks.resolve({ n: nodeId, q: payload.q }, payload);
     } catch (error) {
       onError(error, 'reading a reply');
     }
-  });
+  };
+  if (isClusterUrl(url)) {
+    const sub = createCluster(clusterOptions(url, true));
+    sub.on('error', () => {});
+    await sub.connect();
+    await sub.sSubscribe(channel, onMessage);
+    return async () => {
+      await sub.close().catch(() => sub.destroy());
+    };
+  }
+  const sub = createClient({ url, socket: { reconnectStrategy: (n: number) => Math.min(50 * 2 ** Math.min(n, 5), 1_000) } });
+  sub.on('error', () => {});
+  await sub.connect();
+  await sub.subscribe(channel, onMessage);
   return async () => {
     await sub.quit().catch(() => sub.destroy());
   };

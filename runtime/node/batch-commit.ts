@@ -9,11 +9,19 @@ import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
 import type { ActorWrite, Batch, ReplyPayload } from './batch.ts';
 import type { ReplyTo } from './envelope.ts';
+import type { ReplyMode } from './asks.ts';
 
-export type CommitSettings = { group: string; nodeId: string; seenHorizonMs: number; eventsMaxLen: number; deadLettersMaxLen: number };
+export type CommitSettings = { group: string; nodeId: string; seenHorizonMs: number; eventsMaxLen: number; deadLettersMaxLen: number; replies: ReplyMode };
 
 export type CommitOutcome =
-  | { kind: 'committed'; outboxId: string; deadLettersTrimmed: number; local: { to: ReplyTo; payload: ReplyPayload }[] }
+  | {
+      kind: 'committed';
+      outboxId: string;
+      deadLettersTrimmed: number;
+      local: { to: ReplyTo; payload: ReplyPayload }[];
+      /** Replies to other nodes the caller publishes (mode `after`): [channel, payload]. */
+      remote: [string, string][];
+    }
   | { kind: 'fenced' }
   | { kind: 'conflict'; key: string; stored: string }
   | { kind: 'duplicate' }
@@ -48,12 +56,12 @@ export async function commitBatch(
     if (r.to.n === settings.nodeId) local.push(r);
     else remote.push([replyChannel(r.to.n), r.json ?? JSON.stringify(r.payload)]);
   }
-  const payload = JSON.stringify(batch.payload(writes, remote));
+  const payload = JSON.stringify(batch.payload(writes, settings.replies === 'script' ? remote : []));
   const args = [leaseValue, settings.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen];
   const res = (await scripts.commitTurn.run(link, scriptKeys, args)) as [number, string?, (string | number)?];
   switch (res[0]) {
     case ScriptCode.Ok:
-      return { kind: 'committed', outboxId: String(res[1] ?? ''), deadLettersTrimmed: Number(res[2] ?? 0), local };
+      return { kind: 'committed', outboxId: String(res[1] ?? ''), deadLettersTrimmed: Number(res[2] ?? 0), local, remote: settings.replies === 'script' ? [] : remote };
     case ScriptCode.NotLeaseHolder:
       return { kind: 'fenced' };
     case ScriptCode.VersionConflict:

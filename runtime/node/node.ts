@@ -18,7 +18,7 @@ import { countInspection } from '../observe/inspection-metrics.ts';
 import { sendTraceparent, startTracing, tracing } from '../observe/tracing.ts';
 import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
 import { openAdmission, type Admission } from '../admission/admission.ts';
-import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks } from './asks.ts';
+import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks, replyModeOf } from './asks.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
 import { InspectionWriter } from './inspection-writer.ts';
@@ -50,7 +50,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const nodeId = options.nodeId ?? `${service}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const ttl = options.leaseTtlMs ?? 3_000;
   // Set to Redis's clock: what this node writes (timer due times, heartbeats) is read against other nodes' clocks.
-  const clock = new RedisClock(options.clock ?? systemClock);
+  const clock = new RedisClock(options.clock ?? systemClock, globalKeys(prefix).clock);
   const kind = options.client ?? ((process.env.MAILROOM_REDIS_CLIENT as LinkKind | undefined) || 'node-redis');
   const consume = options.consume ?? true;
   const onError =
@@ -112,7 +112,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     nodeId,
     group: service,
     link,
-    openDoorbell: async () => wrap(await openLink(url, kind), 'doorbell'),
+    openDoorbell: async () => wrap(await openLink(url, kind, { blocking: true }), 'doorbell'),
     defs,
     router,
     clock,
@@ -127,6 +127,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
     effects,
     replyChannel: (n) => g.replies(n),
+    replies: replyModeOf(url),
     resolveLocal,
     inspect,
     wantsMessageEvents: () => listeners.size > 0 || writer.mode === 'all',

@@ -266,8 +266,13 @@ export class PartitionWorker {
       const payload: ReplyPayload = actor ? answerOf(actor, undefined, false, true) : { q: '', ok: false, error: 'duplicate of a message already processed' };
       payload.q = env.replyTo!.q;
       if (this.ctx.resolveLocal(env.replyTo!, payload)) continue;
-      void this.ctx.link.call(['PUBLISH', this.ctx.replyChannel(env.replyTo!.n), JSON.stringify(payload)]).catch(() => {});
+      this.publishReply(this.ctx.replyChannel(env.replyTo!.n), JSON.stringify(payload));
     }
+  }
+
+  /** Publishes a reply outside the commit script (at most once, as pub/sub is: an asker that misses it times out). */
+  private publishReply(channel: string, json: string): void {
+    void this.ctx.link.call([this.ctx.replies === 'script' ? 'PUBLISH' : 'SPUBLISH', channel, json]).catch(() => {});
   }
 
   private async commit(batch: Batch): Promise<void> {
@@ -278,7 +283,7 @@ export class PartitionWorker {
       this.ctx.link,
       this.keys,
       this.leaseValue,
-      { group: this.ctx.group, nodeId: this.ctx.nodeId, seenHorizonMs: settings.seenHorizonMs, eventsMaxLen: settings.eventsMaxLen, deadLettersMaxLen: settings.deadLettersMaxLen },
+      { group: this.ctx.group, nodeId: this.ctx.nodeId, seenHorizonMs: settings.seenHorizonMs, eventsMaxLen: settings.eventsMaxLen, deadLettersMaxLen: settings.deadLettersMaxLen, replies: this.ctx.replies },
       this.ctx.replyChannel,
       batch,
       actors,
@@ -313,6 +318,7 @@ export class PartitionWorker {
     for (const fx of batch.effectsSet) this.ctx.effects.launch(fx, this);
     if (batch.effectsDel.length) this.ctx.effects.abort((key) => batch.effectsDel.includes(key));
     for (const r of outcome.local) this.ctx.resolveLocal(r.to, r.payload);
+    for (const [channel, json] of outcome.remote) this.publishReply(channel, json);
     for (const ev of batch.inspections) this.ctx.inspect(ev);
     if (this.ctx.wantsMessageEvents()) {
       const at = preciseNow();

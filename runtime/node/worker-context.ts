@@ -7,6 +7,7 @@ import type { RedisLink } from '../redis/link.ts';
 import type { ReplyPayload } from './batch.ts';
 import type { EffectRunner } from './effect-runner.ts';
 import type { ReplyTo } from './envelope.ts';
+import type { ReplyMode } from './asks.ts';
 import type { Router } from './router.ts';
 
 export type WorkerSettings = {
@@ -31,6 +32,11 @@ export type WorkerContext = {
   settings: WorkerSettings;
   effects: EffectRunner;
   replyChannel(nodeId: string): string;
+  /**
+   * How replies to other nodes' asks leave: `script` (PUBLISH inside the commit script, one Redis) or `after`
+   * (SPUBLISH once the commit succeeded, on a cluster: a sharded channel lives in the asker's slot, not the partition's).
+   */
+  replies: ReplyMode;
   /** Resolves an ask of this node; false when the asker is another node. */
   resolveLocal(replyTo: ReplyTo, payload: ReplyPayload): boolean;
   inspect(event: InspectionEvent): void;

@@ -6,6 +6,8 @@
  */
 import { RedisClient } from 'bun';
 import { createClient } from 'redis';
+import { openClusterLink } from './cluster-link.ts';
+import { isClusterUrl } from './cluster-url.ts';
 
 export type RedisArg = string | number;
 
@@ -21,13 +23,15 @@ export interface RedisLink {
 export type LinkKind = 'bun' | 'node-redis';
 
 /**
- * Opens a connection that reconnects by itself.
+ * Opens a connection that reconnects by itself; to a cluster when `url` is a `redis-cluster://` address (see
+ * `cluster-link.ts`: then `kind` does not matter, and `blocking` asks for a link that connects only where it reads).
  *
  * @example
  * const link = await openLink('redis://127.0.0.1:6379');
  * await link.call(['PING']); // 'PONG'
  */
-export async function openLink(url: string, kind: LinkKind = 'bun'): Promise<RedisLink> {
+export async function openLink(url: string, kind: LinkKind = 'bun', options: { blocking?: boolean } = {}): Promise<RedisLink> {
+  if (isClusterUrl(url)) return openClusterLink(url, { minimizeConnections: options.blocking });
   return kind === 'bun' ? openBunLink(url) : openNodeRedisLink(url);
 }
 

@@ -5,7 +5,8 @@
  * or late and look dead to its peers. Every node reads Redis's `TIME` on each lease tick and keeps the offset of the
  * sample with the shortest round trip among the last few (its midpoint is the tightest estimate): the nodes of a
  * system then agree on time to within a few milliseconds, whatever their machines say. Timers still run on the local
- * clock: only `now()` is shifted.
+ * clock: only `now()` is shifted. On a Redis Cluster the time is read through a script keyed by `<prefix>:clock`, so every
+ * process reads the clock of the same master (the slot's) rather than whichever node a keyless command reaches.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { RedisLink } from './link.ts';
@@ -19,7 +20,11 @@ export class RedisClock implements Clock {
   private offsetMs = 0;
   private samples: Sample[] = [];
 
-  constructor(private readonly local: Clock) {}
+  /** `routeKey`: a key (never written) whose slot names the master to read the time from on a cluster. */
+  constructor(
+    private readonly local: Clock,
+    private readonly routeKey: string,
+  ) {}
 
   now(): number {
     return this.local.now() + this.offsetMs;
@@ -41,7 +46,7 @@ export class RedisClock implements Clock {
   /** Takes one sample of Redis's `TIME`. A failed call keeps the offset as it was. */
   async sync(link: RedisLink): Promise<void> {
     const sentAt = this.local.now();
-    const [seconds, micros] = (await link.call(['TIME'])) as [string, string];
+    const [seconds, micros] = (await link.call(['EVAL', "return redis.call('TIME')", 1, this.routeKey])) as [string | number, string | number];
     const receivedAt = this.local.now();
     const redisNow = Number(seconds) * 1000 + Number(micros) / 1000;
     if (!Number.isFinite(redisNow)) throw new Error(`Redis answered TIME with ${JSON.stringify([seconds, micros])}`);

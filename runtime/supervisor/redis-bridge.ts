@@ -80,12 +80,14 @@ export class SupervisorBridge {
     this.supervisor = supervisor;
     const url = supervisor.redisUrl;
     this.link = await openLink(url, 'node-redis');
-    this.blocking = await openLink(url, 'node-redis');
+    this.blocking = await openLink(url, 'node-redis', { blocking: true });
     this.inspector = await openInspector({ source: 'supervisor', redis: url, keyPrefix: this.prefix });
     for (const event of this.buffered.splice(0)) this.inspector.inspect(event);
     const g = globalKeys(this.prefix);
-    // A table or commands left by an earlier run describe processes that are gone.
-    await this.link.call(['DEL', g.processes, g.supervisorCommands]);
+    // A table or commands left by an earlier run describe processes that are gone. One key per DEL: on a cluster
+    // the two live in different slots.
+    await this.link.call(['DEL', g.processes]);
+    await this.link.call(['DEL', g.supervisorCommands]);
     await this.writeTable();
     await this.heartbeat();
     this.listening = true;

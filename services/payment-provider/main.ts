@@ -13,7 +13,7 @@ import { providerRoutes } from './routes.ts';
 import { PROVIDER_API } from './protocol.ts';
 
 const redis = connectRedis('provider');
-const call = (args: string[]) => redis.client.sendCommand(args);
+const call = redis.call;
 const keys = providerKeys(keyPrefixOf());
 
 const app = createServiceApp({

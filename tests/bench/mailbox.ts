@@ -17,6 +17,8 @@
  * 5,000 msg/s (what latency the machine allows right now: it is shared and noisy); and drains (the mailbox filled
  * first, the consumer started after: its own pace, without a producer competing for the two cores).
  * Full-speed contenders rotate their order each round; the table shows medians of the rounds.
+ * `--cluster`: Mailroom alone (full speed, paced, drain) on a local Redis Cluster of 3 masters and 3 replicas
+ * (persistence off) instead of one Redis; Redis CPU is the sum over the six nodes. The peers speak no cluster here.
  * `--profile DIR` adds one Mailroom full-speed run after the measured rounds whose consumer runs under
  * `bun --cpu-prof`, writes the profile to DIR and prints a summary.
  */
@@ -27,6 +29,7 @@ import { join } from 'node:path';
 import { partitionOf } from '../../runtime/index.ts';
 import { globalKeys, partitionKeys } from '../../runtime/keys.ts';
 import { benchRedis, Child, deletePrefix, expectedCount, flag, median, numberFlag, preciseNow } from './_kit.ts';
+import { benchCluster, deleteClusterPrefix, onCluster } from './_cluster.ts';
 import { summarise } from './_profile-summary.ts';
 
 const json = process.argv.includes('--json');
@@ -59,7 +62,11 @@ type ProducerResult = { startedAt: number; cpuUsPerMsg: number };
 
 const dir = import.meta.dir;
 const children = new Set<Child>();
-const redis = await benchRedis();
+const CLUSTER = process.argv.includes('--cluster');
+const cluster = CLUSTER ? await benchCluster() : undefined;
+const redis = cluster ?? (await benchRedis());
+/** The nodes whose CPU counts: the one Redis, or every node of the cluster. */
+const cpuUrls = cluster ? cluster.nodeUrls : [redis.url];
 const onSignal = () => {
   for (const c of children) c.kill();
   void redis.stop().finally(() => process.exit(130));
@@ -130,26 +137,35 @@ async function run(kind: Kind, opts: RunOptions = {}): Promise<Run> {
   } finally {
     consumer?.kill();
     producer?.kill();
-    await deletePrefix(redis.url, prefix);
+    await (cluster ? deleteClusterPrefix(cluster, prefix) : deletePrefix(redis.url, prefix));
   }
 }
 
 /** CPU time (µs) the Redis server has used so far (all of it ours, on the private server). */
 async function redisCpu(): Promise<number> {
-  const client = new RedisClient(redis.url);
-  await client.connect();
-  try {
-    const info = String(await client.send('INFO', ['cpu']));
-    const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
-    return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
-  } finally {
-    client.close();
+  let total = 0;
+  for (const url of cpuUrls) {
+    const client = new RedisClient(url);
+    await client.connect();
+    try {
+      const info = String(await client.send('INFO', ['cpu']));
+      const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+      total += (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+    } finally {
+      client.close();
+    }
   }
+  return total;
 }
 
 /** Every counter's committed value must be exactly the number of increments sent to it. */
 /** Records the bench service's partition count, as `createNode` does for a service's first node. */
 async function registerBench(prefix: string): Promise<void> {
+  if (cluster) {
+    const g = globalKeys(prefix);
+    await onCluster(cluster, [['HSETNX', g.service('bench'), 'partitions', String(PARTITIONS)], ['SADD', g.services, 'bench']]);
+    return;
+  }
   const client = new RedisClient(redis.url);
   await client.connect();
   try {
@@ -162,15 +178,15 @@ async function registerBench(prefix: string): Promise<void> {
 }
 
 async function verifyCounters(kind: Kind, prefix: string): Promise<void> {
-  const client = new RedisClient(redis.url);
+  const client = new RedisClient(cluster ? cluster.nodeUrls[0]! : redis.url);
   await client.connect();
   try {
-    const reads = Array.from({ length: ACTORS }, (_, a) =>
+    const commands = Array.from({ length: ACTORS }, (_, a) =>
       kind === 'mailroom'
-        ? client.send('HGET', [partitionKeys(prefix, 'bench', partitionOf(`bench/counter/${a}`, PARTITIONS)).actor('counter', String(a)), 's'])
-        : client.send('HGET', [`${prefix}:bullmq:counters`, String(a)]),
+        ? ['HGET', partitionKeys(prefix, 'bench', partitionOf(`bench/counter/${a}`, PARTITIONS)).actor('counter', String(a)), 's']
+        : ['HGET', `${prefix}:bullmq:counters`, String(a)],
     );
-    const raw = (await Promise.all(reads)) as (string | null)[];
+    const raw = (cluster ? await onCluster(cluster, commands) : await Promise.all(commands.map(([cmd, ...args]) => client.send(cmd!, args)))) as (string | null)[];
     const values = raw.map((v) => {
       if (v === null) return 0;
       return kind === 'mailroom' ? Number((JSON.parse(v) as { s: { context: { n: number } } }).s.context.n) : Number(v);
@@ -207,12 +223,12 @@ const loadBefore = loadavg()[0]!;
 const began = Date.now();
 console.log(
   `mailbox: ${format(MESSAGES)} increments to ${format(ACTORS)} counters, ${WINDOW} sends in flight, ${ROUNDS} rounds, ` +
-    `Redis ${redis.url}${process.env.REDIS_URL ? ' (REDIS_URL)' : ' (private, persistence off)'}, load average ${loadBefore.toFixed(2)}` +
+    `Redis ${redis.url}${cluster ? ' (local cluster: 3 masters, 3 replicas, persistence off)' : process.env.REDIS_URL ? ' (REDIS_URL)' : ' (private, persistence off)'}, load average ${loadBefore.toFixed(2)}` +
     (process.env.MAILROOM_REDIS_CLIENT ? `, MAILROOM_REDIS_CLIENT=${process.env.MAILROOM_REDIS_CLIENT}` : ''),
 );
 let profileSummary = '';
 try {
-  const fullSpeed: Kind[] = ['ceiling', 'mailroom', 'bullmq'];
+  const fullSpeed: Kind[] = cluster ? ['mailroom'] : ['ceiling', 'mailroom', 'bullmq'];
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`round ${round + 1} of ${ROUNDS}`);
     for (let i = 0; i < fullSpeed.length; i++) {
@@ -220,6 +236,10 @@ try {
       record(kind, await run(kind));
     }
     record(PACED, await run('mailroom', { rate: PACED_RATE }));
+    if (cluster) {
+      record('mailroom drain', await run('mailroom', { drain: true }));
+      continue;
+    }
     if (ALT_CLIENT !== 'none') {
       record(ALT, await run('mailroom', { client: ALT_CLIENT }));
       record(ALT_PACED, await run('mailroom', { client: ALT_CLIENT, rate: PACED_RATE }));
