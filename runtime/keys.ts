@@ -72,5 +72,9 @@ export function globalKeys(prefix: string) {
     supervisorCommands: `${prefix}:supervisor:commands`,
     /** Set (with a short TTL) while a supervisor obeys the commands list: its heartbeat. */
     supervisorAlive: `${prefix}:supervisor:alive`,
+    /** Hash rule id → JSON of a chaos rule in force (or expired, until a reader removes it). */
+    chaosRules: `${prefix}:chaos:rules`,
+    /** Counter bumped on every change of the chaos rules: what each process's rule book polls. */
+    chaosVersion: `${prefix}:chaos:version`,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { hostOf } from '../runtime/config.ts';
 import { portOf, type ProcessName } from './config.ts';
-import type { ProcessSpec } from '../runtime/supervisor/process-spec.ts';
+import type { ProcessSpec } from '../runtime/supervisor/index.ts';
 
 type Env = Record<string, string | undefined>;
 

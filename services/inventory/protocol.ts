@@ -5,7 +5,8 @@
  * here exactly as written.
  */
 import { t } from 'elysia';
-import { parseAddress, type DocumentTag } from '../../runtime/index.ts';
+import { parseAddress } from '../../runtime/index.ts';
+import { type DocumentTag } from '../../runtime/http/index.ts';
 import { EXAMPLE, OrderId, SKU_PATTERN, SkuCode } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'inventory';

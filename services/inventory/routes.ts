@@ -5,7 +5,8 @@
  * `node.waitFor`. Every error is an `HttpError` whose message says what to change or when to retry.
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type ActorView, type MailroomNode, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/http/index.ts';
+import { AskTimeoutError, type ActorView, type MailroomNode } from '../../runtime/index.ts';
 import {
   InventoryErrorCode as E,
   linesProblem,

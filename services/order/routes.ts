@@ -4,7 +4,8 @@
  * from the committed state with `node.read` / `node.list`, without a message.
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/http/index.ts';
+import { AskTimeoutError, type MailroomNode } from '../../runtime/index.ts';
 import {
   CreateOrderBodySchema,
   ListOrdersQuerySchema,

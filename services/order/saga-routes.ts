@@ -5,7 +5,8 @@
  * (`node.ask`), so the answer is the saga as committed after it acted, and two operators acting at once cannot both win.
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, type Saga, type SagaContext, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/http/index.ts';
+import { AskTimeoutError, type MailroomNode, type Saga, type SagaContext } from '../../runtime/index.ts';
 import {
   ListSagasQuerySchema,
   ResolveBodySchema,

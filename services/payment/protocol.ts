@@ -5,7 +5,9 @@
  * shapes here exactly as written.
  */
 import { t } from 'elysia';
-import { parseAddress, RetryableError, TerminalError, type DocumentTag } from '../../runtime/index.ts';
+import { parseAddress } from '../../runtime/index.ts';
+import { RetryableError, TerminalError } from '../../runtime/resilience/index.ts';
+import { type DocumentTag } from '../../runtime/http/index.ts';
 import { OrderId } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'payment';

@@ -3,7 +3,9 @@
  * provider's outcome, which arrives in a later turn of the actor), and the provider breaker's stats.
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type HttpClient, type MailroomNode } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
+import { AskTimeoutError, type MailroomNode } from '../../runtime/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { PROVIDER } from './effects.ts';
 import {
   BreakersSchema,

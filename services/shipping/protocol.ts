@@ -4,7 +4,8 @@
  * publishes, the HTTP error codes and the TypeBox schemas of every route. The saga relies on these shapes exactly.
  */
 import { t } from 'elysia';
-import { parseAddress, type DocumentTag } from '../../runtime/index.ts';
+import { parseAddress } from '../../runtime/index.ts';
+import { type DocumentTag } from '../../runtime/http/index.ts';
 import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'shipping';

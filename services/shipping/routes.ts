@@ -4,7 +4,8 @@
  * straight from committed state (`node.read`).
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
+import { AskTimeoutError, type MailroomNode } from '../../runtime/index.ts';
 import {
   OrderIdParams,
   ScheduleBody,

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
-import { AskFailedError, AskTimeoutError, createNode, partitionOf, withFaults, type FaultLink, type MailroomNode } from '../../runtime/index.ts';
+import { AskFailedError, AskTimeoutError, createNode, partitionOf, type MailroomNode } from '../../runtime/index.ts';
+import { withFaults, type FaultLink } from '../../runtime/redis/index.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { counter, flaky, sequencer } from '../fixtures/test-actors.ts';

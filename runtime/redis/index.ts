@@ -1,0 +1,8 @@
+/**
+ * The runtime's connection to Redis as a value (`RedisLink`: one `call`, one `close`), and the fault link that wraps
+ * one to make it misbehave on purpose — calls that fail, lost replies, resets, latency, stalls — as a node's
+ * `wrapLink` in tests and as `redis` chaos rules apply it.
+ */
+export type { RedisArg, RedisLink } from './link.ts';
+export { FaultLink, LINK_FAULT_KINDS, LinkFaultError, withFaults } from './fault-link.ts';
+export type { LinkFaultKind, LinkFaultPlan } from './fault-link.ts';
