@@ -43,7 +43,7 @@ export function crossSiteRefusal(request: Request, trusted: ReadonlySet<string>,
   const knownName = name === null || LOOPBACK.has(name) || name === servingHost;
   if (origin !== null && knownName && origin === ownOrigin(request, host) && (fetchSite === null || fetchSite === 'same-origin')) return null;
   if (fetchSite === 'cross-site' || origin !== null) {
-    return new HttpError(403, 'CROSS_SITE_REQUEST', `a ${request.method} from another site (${origin ?? 'unknown origin'}) is refused: only the Mailroom panel and this server's own pages may change things from a browser`);
+    return new HttpError(403, 'CROSS_SITE_REQUEST', `a ${request.method} from another site (${origin ?? 'unknown origin'}) is refused: only pages of a trusted origin and this server's own pages may change things from a browser`);
   }
   return null;
 }

@@ -184,7 +184,7 @@ export class SupervisorBridge {
         this.log(`ignored command ${text.slice(0, 200)}: ${problems.join('; ')}`);
         continue;
       }
-      this.log(`${command.action} ${command.process}${command.signal ? ` (${command.signal})` : ''}, asked by the control plane`);
+      this.log(`${command.action} ${command.process}${command.signal ? ` (${command.signal})` : ''}, asked through Redis`);
       // Not awaited: a restart waits out its grace period, and the next command should not wait behind it.
       void this.supervisor!.control(command.process, command.action, command.signal).catch((error: unknown) =>
         this.log(`could not ${command.action} ${command.process}: ${error instanceof Error ? error.message : String(error)}`),
