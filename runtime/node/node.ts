@@ -5,7 +5,7 @@
  */
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
-import { systemClock } from '../clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
@@ -65,7 +65,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   // connection of its own, so faults on the node's links never hide the rule that heals them.
   let inspect: (event: InspectionEvent) => void = () => {};
   const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect: (e) => inspect(e), clock });
-  const wrap = options.wrapLink ?? (chaosRedisEnabled(options) ? redisChaos(chaos, service) : (l: RedisLink) => l);
+  const wrap = options.wrapLink ?? (chaosRedisEnabled(options) ? redisChaos(chaos, service, clock) : (l: RedisLink) => l);
   const link = wrap(await openLink(url, kind), 'main');
   const router = new Router(link, prefix);
   const g = globalKeys(prefix);
@@ -315,7 +315,7 @@ function chaosRedisEnabled(options: NodeOptions): boolean {
 }
 
 /** Wraps each link in a fault link driven by the service's `redis` chaos rules (no fault while none is active). */
-function redisChaos(book: RuleBook, service: string) {
+function redisChaos(book: RuleBook, service: string, clock: Clock) {
   let seed = Math.floor(Math.random() * 2 ** 31);
   return (link: RedisLink): RedisLink =>
     withFaults(link, {
@@ -323,6 +323,7 @@ function redisChaos(book: RuleBook, service: string) {
       probability: {},
       probabilityOf: () => book.redisFaults(service),
       onInjected: (fault, command) => book.redisFaultInjected(service, fault, command),
+      clock,
     });
 }
 
