@@ -17,7 +17,7 @@
  */
 export { defineActor, effect, note, publish, reply, tell } from './actor/define-actor.ts';
 export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent } from './actor/define-actor.ts';
-export { formatAddress, parseAddress, partitionOf, InvalidAddressError } from './address.ts';
+export { formatAddress, isAddress, parseAddress, partitionOf, InvalidAddressError } from './address.ts';
 export type { Address, ParsedAddress } from './address.ts';
 
 // The node.

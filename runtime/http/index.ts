@@ -8,6 +8,8 @@ export { createServiceApp, ErrorBodySchema } from './service-app.ts';
 export type { ServiceAppOptions } from './service-app.ts';
 export { HttpError, validationError } from './http-error.ts';
 export type { ErrorBody, ValidationIssue } from './http-error.ts';
+export { unavailableOnTimeout } from './unavailable.ts';
+export type { Unavailable } from './unavailable.ts';
 export { listen } from './listen.ts';
 export { answers, pageLimit } from './openapi-document.ts';
 export type { BearerSecurity, DocumentTag } from './openapi-document.ts';
