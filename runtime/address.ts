@@ -35,6 +35,24 @@ export function parseAddress(address: string): ParsedAddress {
   return { service, type, id };
 }
 
+/**
+ * Whether `value` is an address a message can be sent to. An actor checks a `replyTo` it was handed before it
+ * `tell`s it: a malformed address reaching `tell` would fail the whole batch's commit.
+ *
+ * @example
+ * isAddress('order/order/o-1'); // true
+ * isAddress('nowhere'); // false
+ */
+export function isAddress(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    parseAddress(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** @example formatAddress('inventory', 'sku', 'ABC-1') // 'inventory/sku/ABC-1' */
 export function formatAddress(service: string, type: string, id: string): Address {
   return `${service}/${type}/${id}`;

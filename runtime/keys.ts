@@ -93,5 +93,9 @@ export function globalKeys(prefix: string) {
     supervisorAlive: `${prefix}:supervisor:alive`,
     /** Never written: its slot picks the one Redis Cluster master whose `TIME` every process reads (redis-clock.ts). */
     clock: `${prefix}:clock`,
+    /** Hash rule id → JSON of a chaos rule in force (or expired, until a reader removes it). */
+    chaosRules: `${prefix}:chaos:rules`,
+    /** Counter bumped on every change of the chaos rules: what each process's rule book polls. */
+    chaosVersion: `${prefix}:chaos:version`,
   };
 }

@@ -5,8 +5,7 @@
  */
 import { join } from 'node:path';
 import { portFromEnv } from '../runtime/config.ts';
-import { startLocalCluster, type LocalCluster } from '../runtime/supervisor/local-cluster.ts';
-import { reclaimLeftoverRedis } from '../runtime/supervisor/private-redis.ts';
+import { reclaimLeftoverRedis, startLocalCluster, type LocalCluster } from '../runtime/supervisor/index.ts';
 
 /** The first node's port; the others follow it. */
 export const DEFAULT_CLUSTER_PORT = 7001;

@@ -3,8 +3,9 @@
  * reports. Every address comes from `services/config.ts`, so env overrides move them all consistently.
  */
 import { hostOf } from '../runtime/config.ts';
-import { portOf, SERVICE_NAMES, type ProcessName } from './config.ts';
-import type { ProcessSpec } from '../runtime/supervisor/process-spec.ts';
+import { portOf, type ProcessName } from './config.ts';
+import type { ProcessSpec } from '../runtime/supervisor/index.ts';
+import { SERVICE_NAMES } from './config.ts';
 
 type Env = Record<string, string | undefined>;
 

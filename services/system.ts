@@ -6,16 +6,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { prometheusConfig, prometheusPortOf, prometheusSpec } from '../runtime/observe/prometheus-config.ts';
+import { prometheusConfig, prometheusPortOf, prometheusSpec } from '../runtime/observe/index.ts';
 import { hostOf, keyPrefixOf } from '../runtime/config.ts';
 import { startDevCluster } from './dev-cluster.ts';
 import { DEFAULT_PORTS, portOf, type ProcessName } from './config.ts';
-import { SupervisorError } from '../runtime/supervisor/errors.ts';
-import type { ProcessSpec } from '../runtime/supervisor/process-spec.ts';
-import { useColour } from '../runtime/supervisor/output.ts';
-import { SupervisorBridge } from '../runtime/supervisor/redis-bridge.ts';
-import { Supervisor } from '../runtime/supervisor/supervisor.ts';
-import { renderTable } from '../runtime/supervisor/table.ts';
+import { renderTable, Supervisor, SupervisorBridge, SupervisorError, useColour, type ProcessSpec } from '../runtime/supervisor/index.ts';
 import { dataDirOf, ensureControlToken } from './control/token.ts';
 import { MAX_REPLICAS, mailroomProcesses, panelUrlOf } from './processes.ts';
 

@@ -6,6 +6,7 @@
  */
 import { createActor, type AnyActor, type InspectionEvent as XStateInspection, type Snapshot } from 'xstate';
 import { parseAddress } from '../address.ts';
+import { systemClock } from '../clock.ts';
 import { NOTE, PUBLISH, REPLY, TELL, type ActorDefinition, type MailroomEvent } from './define-actor.ts';
 
 /** What is stored per actor: the persisted snapshot, armed timers (token → timer id), running effects (invoke id → key). */
@@ -33,7 +34,8 @@ export type StepOutput = {
 const inertClock = { setTimeout: () => 0 as any, clearTimeout: () => {} };
 
 let tokenSeq = 0;
-const tokenBase = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+// Unique to this process (its pid and start time), not a time anything decides on: the wall clock, whatever a node's clock says.
+const tokenBase = `${process.pid.toString(36)}${systemClock.now().toString(36)}`;
 const newToken = (prefix: string) => `${prefix}${tokenBase}.${(tokenSeq++).toString(36)}`;
 
 /** A state value as one short string: `idle`, `checkout.paying`. */

@@ -4,7 +4,7 @@
  * answer, so the work could not be queued either). Both say when to come back; the frame turns `retryAfterMs` into
  * a `Retry-After` header. Nothing of the refused request was done.
  */
-import { HttpError } from '../http/http-error.ts';
+import { HttpError } from '../http-error.ts';
 
 export type AdmissionReason = 'backlog' | 'age' | 'unsampled';
 

@@ -1,102 +1,44 @@
 /**
- * The chaos rules in Redis, and a per-process cache of them. Writers (the control plane, tests, the chaos run) add
- * and remove rules; every process holds a `RuleBook` that notices changes within ~250 ms (it polls one version
- * counter) and answers "does a rule hit this message / request / call?" without a round trip.
+ * A process's cache of the chaos rules in Redis. Every process holds a `RuleBook` that notices changes within
+ * ~250 ms (it polls one version counter) and answers "does a rule hit this message / request / call?" without a
+ * round trip. Writers (the control plane, tests, the chaos run) change the rules through the operations side's
+ * `ChaosStore` (`runtime/ops/chaos-store.ts`).
  */
 import { redisUrlOf, keyPrefixOf } from '../config.ts';
-import type { Random } from '../clock.ts';
+import { systemClock, type Clock, type Random } from '../clock.ts';
 import type { InspectionEvent } from '../inspection.ts';
+import { globalKeys } from '../keys.ts';
 import { openLink, type RedisLink } from '../redis/link.ts';
 import type { LinkFaultKind } from '../redis/link-fault-kinds.ts';
-import { ruleProblems, type ChaosRule, type ChaosTarget } from './chaos-rule.ts';
+import type { ChaosRule, ChaosTarget } from './chaos-rule.ts';
 
-export const chaosKeys = (prefix: string) => ({ rules: `${prefix}:chaos:rules`, version: `${prefix}:chaos:version` });
-
-function parseRules(raw: unknown): ChaosRule[] {
+/** The rules as the rules hash holds them (HGETALL in RESP2 or RESP3). */
+export function parseRules(raw: unknown): ChaosRule[] {
   const values = Array.isArray(raw) ? raw.filter((_, i) => i % 2 === 1) : Object.values((raw ?? {}) as Record<string, string>);
   return (values as string[]).map((v) => JSON.parse(v) as ChaosRule);
-}
-
-/** Reading and writing the rules (the control plane's side). */
-export class ChaosStore {
-  constructor(
-    private readonly link: RedisLink,
-    private readonly prefix: string = keyPrefixOf(),
-  ) {}
-
-  /**
-   * Adds a rule; throws with every problem named when it is invalid.
-   *
-   * @example
-   * await store.add({ kind: 'error', target: { dependency: 'provider' }, probability: 1, durationMs: 30_000 });
-   */
-  async add(input: Omit<ChaosRule, 'id' | 'createdAt' | 'expiresAt'> & { id?: string; durationMs: number }): Promise<ChaosRule> {
-    const now = Date.now();
-    const { durationMs, ...rest } = input;
-    const rule: ChaosRule = { ...rest, id: input.id ?? `r-${now.toString(36)}-${Math.random().toString(36).slice(2, 6)}`, createdAt: now, expiresAt: now + durationMs };
-    const problems = ruleProblems(rule);
-    if (!(durationMs > 0 && durationMs <= 24 * 3600_000)) problems.push('durationMs must be between 1 ms and 24 h');
-    if (problems.length) throw new Error(`invalid chaos rule: ${problems.join('; ')}`);
-    const k = chaosKeys(this.prefix);
-    await this.link.call(['HSET', k.rules, rule.id, JSON.stringify(rule)]);
-    await this.link.call(['INCR', k.version]);
-    return rule;
-  }
-
-  /** Every rule still in force (expired ones are removed on the way). */
-  async list(): Promise<ChaosRule[]> {
-    const k = chaosKeys(this.prefix);
-    const rules = parseRules(await this.link.call(['HGETALL', k.rules]));
-    const now = Date.now();
-    const expired = rules.filter((r) => r.expiresAt <= now);
-    if (expired.length) {
-      await this.link.call(['HDEL', k.rules, ...expired.map((r) => r.id)]);
-      await this.link.call(['INCR', k.version]);
-    }
-    return rules.filter((r) => r.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt);
-  }
-
-  async remove(id: string): Promise<boolean> {
-    const k = chaosKeys(this.prefix);
-    const removed = Number(await this.link.call(['HDEL', k.rules, id])) === 1;
-    if (removed) await this.link.call(['INCR', k.version]);
-    return removed;
-  }
-
-  async clear(): Promise<void> {
-    const k = chaosKeys(this.prefix);
-    await this.link.call(['DEL', k.rules]);
-    await this.link.call(['INCR', k.version]);
-  }
 }
 
 /**
  * A rule book on its own connection, reporting what it injects as `chaos.injected` inspection events (at most
  * ~20 a second, so a 100% rule cannot flood the stream).
  */
-export function openRuleBook(options: { redis?: string; keyPrefix?: string; source: string; inspect?: (event: InspectionEvent) => void }): RuleBook {
+export function openRuleBook(options: { redis?: string; keyPrefix?: string; source: string; inspect?: (event: InspectionEvent) => void; clock?: Clock }): RuleBook {
+  const clock = options.clock ?? systemClock;
   const link = openLink(options.redis ?? redisUrlOf(), 'node-redis');
   let windowStart = 0;
   let inWindow = 0;
   return new RuleBook(link, options.keyPrefix ?? keyPrefixOf(), Math.random, (hit, where) => {
     if (!options.inspect) return;
-    const now = Date.now();
+    const now = clock.now();
     if (now - windowStart > 1_000) {
       windowStart = now;
       inWindow = 0;
     }
     if (++inWindow > 20) return;
     options.inspect({ type: 'chaos.injected', at: now, source: options.source, rule: hit.rule.id, kind: hit.rule.kind, target: where, detail: hit.latencyMs ? `${hit.latencyMs} ms` : undefined });
-  })
+  }, clock)
     .owning()
     .start();
-}
-
-/** Opens a store on its own connection. */
-export async function openChaosStore(options: { redis?: string; keyPrefix?: string } = {}): Promise<ChaosStore & { close(): Promise<void> }> {
-  const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
-  const store = new ChaosStore(link, options.keyPrefix ?? keyPrefixOf());
-  return Object.assign(store, { close: () => link.close() });
 }
 
 export type ChaosHit = { rule: ChaosRule; latencyMs: number };
@@ -113,6 +55,7 @@ export class RuleBook {
     private readonly prefix: string = keyPrefixOf(),
     private readonly random: Random = Math.random,
     private readonly onHit?: (hit: ChaosHit, where: string) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Starts following the rules (polls the version every `everyMs`). */
@@ -145,11 +88,11 @@ export class RuleBook {
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const k = chaosKeys(this.prefix);
+        const k = globalKeys(this.prefix);
         const link = await this.link;
-        const version = String((await link.call(['GET', k.version])) ?? '');
+        const version = String((await link.call(['GET', k.chaosVersion])) ?? '');
         if (version !== this.version) {
-          this.rules = parseRules(await link.call(['HGETALL', k.rules]));
+          this.rules = parseRules(await link.call(['HGETALL', k.chaosRules]));
           this.version = version;
         }
       } catch {
@@ -169,7 +112,7 @@ export class RuleBook {
    */
   pick(kinds: readonly ChaosRule['kind'][], at: ChaosTarget): ChaosHit | null {
     if (this.rules.length === 0) return null;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const rule of this.rules) {
       if (rule.expiresAt <= now || !kinds.includes(rule.kind) || !matches(rule.target, at)) continue;
       if (this.random() >= rule.probability) continue;
@@ -202,7 +145,7 @@ export class RuleBook {
    */
   redisFaults(service: string): Partial<Record<LinkFaultKind, number>> | null {
     if (this.rules.length === 0) return null;
-    const now = Date.now();
+    const now = this.clock.now();
     let out: Partial<Record<LinkFaultKind, number>> | null = null;
     for (const r of this.rules) {
       if (r.kind !== 'redis' || r.expiresAt <= now || r.target.service !== service || !r.fault) continue;
@@ -214,14 +157,14 @@ export class RuleBook {
 
   /** Reports a Redis link fault a `redis` rule of the service caused (as a `chaos.injected` event, like other hits). */
   redisFaultInjected(service: string, fault: LinkFaultKind, command: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const rule = this.rules.find((r) => r.kind === 'redis' && r.fault === fault && r.expiresAt > now && r.target.service === service);
     if (rule) this.onHit?.({ rule, latencyMs: 0 }, `${service} redis ${command}`);
   }
 
   /** Whether a pause rule holds the service's consumers now. */
   paused(service: string): boolean {
-    const now = Date.now();
+    const now = this.clock.now();
     return this.rules.some((r) => r.kind === 'pause' && r.expiresAt > now && r.target.service === service);
   }
 }

@@ -6,7 +6,7 @@
  * takes JSON, and reading a form or text as if it were would answer "Expected object" about a body the caller never
  * meant as one.
  */
-import { HttpError } from './http-error.ts';
+import { HttpError } from '../http-error.ts';
 
 /** The default cap on a request body: 64 KiB. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;

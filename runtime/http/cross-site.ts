@@ -8,7 +8,7 @@
  * same-origin`. Programs — curl, other services — send neither header and pass.
  */
 import { hostOf } from '../config.ts';
-import { HttpError } from './http-error.ts';
+import { HttpError } from '../http-error.ts';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -43,7 +43,7 @@ export function crossSiteRefusal(request: Request, trusted: ReadonlySet<string>,
   const knownName = name === null || LOOPBACK.has(name) || name === servingHost;
   if (origin !== null && knownName && origin === ownOrigin(request, host) && (fetchSite === null || fetchSite === 'same-origin')) return null;
   if (fetchSite === 'cross-site' || origin !== null) {
-    return new HttpError(403, 'CROSS_SITE_REQUEST', `a ${request.method} from another site (${origin ?? 'unknown origin'}) is refused: only the Mailroom panel and this server's own pages may change things from a browser`);
+    return new HttpError(403, 'CROSS_SITE_REQUEST', `a ${request.method} from another site (${origin ?? 'unknown origin'}) is refused: only pages of a trusted origin and this server's own pages may change things from a browser`);
   }
   return null;
 }

@@ -5,7 +5,7 @@
  * caller.
  */
 import { ValidationError } from 'elysia';
-import { HttpError, type ErrorBody, type ValidationIssue } from './http-error.ts';
+import { HttpError, type ErrorBody, type ValidationIssue } from '../http-error.ts';
 
 /** Logs one unexpected error once; the service frame passes `console.error` with the service name. */
 export type ErrorLogger = (line: string, error: unknown) => void;

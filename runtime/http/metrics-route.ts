@@ -40,7 +40,7 @@ export function metricsRoute(service: string) {
         responses: {
           200: {
             description: 'The metrics, in Prometheus’ text exposition format 0.0.4',
-            content: { 'text/plain': { schema: { type: 'string', example: '# TYPE mailroom_turns_total counter\nmailroom_turns_total{service="order",actor_type="order"} 42\n' } } },
+            content: { 'text/plain': { schema: { type: 'string', example: '# TYPE mailroom_turns_total counter\nmailroom_turns_total{service="shop",actor_type="counter"} 42\n' } } },
           },
         },
       },

@@ -88,7 +88,7 @@ export const ERROR_SCHEMA: Json = {
     message: { type: 'string', description: 'What went wrong and what to do about it', examples: ['body.lines is required'] },
     details: {
       type: 'object',
-      description: 'Named facts about the error (an order id, a dependency and when to retry, …); a VALIDATION error lists each field that failed in `issues`',
+      description: 'Named facts about the error (an id, a dependency and when to retry, …); a VALIDATION error lists each field that failed in `issues`',
       additionalProperties: true,
       properties: {
         issues: {
@@ -279,7 +279,7 @@ function finishOperation(method: string, path: string, op: Json, facts: RouteFac
   if (options.bearer) {
     if (mutating) {
       out.security = [{ bearer: [] }];
-      add(401, 'UNAUTHORIZED: no `Authorization: Bearer <token>` header, or not this control plane’s token (checked before anything else)');
+      add(401, 'UNAUTHORIZED: no `Authorization: Bearer <token>` header, or not this server’s token (checked before anything else)');
     } else out.security = [];
   }
   out.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));

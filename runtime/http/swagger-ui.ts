@@ -5,7 +5,7 @@
  */
 import { dirname, join } from 'node:path';
 import { Elysia } from 'elysia';
-import { HttpError } from './http-error.ts';
+import { HttpError } from '../http-error.ts';
 
 const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir));
 

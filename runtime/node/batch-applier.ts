@@ -120,7 +120,7 @@ export class BatchApplier {
     this.retries.clear(env.address);
     if (env.kind === 'timer') {
       actor.dropTimer(env.id);
-      batch.inspections.push({ type: 'timer.fired', at: Date.now(), source: this.ctx.service, actor: env.address, timerId: env.event.type, dueAt: env.sentAt });
+      batch.inspections.push({ type: 'timer.fired', at: this.ctx.clock.now(), source: this.ctx.service, actor: env.address, timerId: env.event.type, dueAt: env.sentAt });
     }
     for (const [, value] of turn!.timers) if (value && value[0] < batch.earliestTimer) batch.earliestTimer = value[0];
     this.markDone(batch, env);
@@ -129,7 +129,7 @@ export class BatchApplier {
   }
 
   private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
-    addDeadLetter(batch, this.place, streamId, fields, deliveries, error, why);
+    addDeadLetter(batch, this.place, streamId, fields, deliveries, error, why, this.ctx.clock.now());
   }
 
   private block(batch: Batch, env: Envelope, error: ActorStepError): void {

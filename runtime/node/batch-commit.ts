@@ -36,9 +36,9 @@ export async function commitBatch(
   replyChannel: (nodeId: string) => string,
   batch: Batch,
   actors: readonly HostedActor[],
+  now: number,
 ): Promise<CommitOutcome> {
   const scriptKeys = [keys.lease, keys.mbox, keys.seen, keys.outbox, keys.events, keys.timers, keys.timerData, keys.effects, keys.tries, keys.index, keys.dlq, keys.expiry];
-  const now = Date.now();
   const writes: ActorWrite[] = [];
   for (const actor of actors) {
     const { type, id } = parseAddress(actor.address);

@@ -9,12 +9,11 @@ import { fieldsToRecord, replyToOf } from './envelope.ts';
 
 export type DeadLetterPlace = { service: string; partition: number };
 
-/** Adds a dead letter (and the entry's ack) to a batch. */
-export function addDeadLetter(batch: Batch, place: DeadLetterPlace, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
+/** Adds a dead letter (and the entry's ack) to a batch; `now` (the node's clock) is when it failed. */
+export function addDeadLetter(batch: Batch, place: DeadLetterPlace, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string, now: number): void {
   const message = error instanceof Error ? error.message : String(error);
   const reason = `${why}: ${message}`;
   const rec = fieldsToRecord(fields);
-  const now = Date.now();
   batch.deadLetters.push([...fields, 'error', reason, 'deliveries', String(deliveries), 'partition', String(place.partition), 'entry', streamId, 'failedAt', String(now)]);
   batch.acks.push(streamId);
   if (rec.m) batch.triesDel.push(rec.m);

@@ -82,7 +82,7 @@ export function replyToOf(raw: string | undefined): ReplyTo | undefined {
 }
 
 /** Parses a mailbox entry, or throws `MalformedEntryError` saying what is wrong with it. */
-export function parseEntry(streamId: string, fields: readonly string[], deliveries: number): Envelope {
+export function parseEntry(streamId: string, fields: readonly string[], deliveries: number, now: number): Envelope {
   const f = fieldsToRecord(fields);
   if (!f.m) throw new MalformedEntryError('entry has no message id (field "m")');
   if (!f.a) throw new MalformedEntryError('entry has no actor address (field "a")');
@@ -107,7 +107,7 @@ export function parseEntry(streamId: string, fields: readonly string[], deliveri
     streamId,
     address: f.a,
     event: event as Envelope['event'],
-    sentAt: Number.isFinite(sentAt) ? sentAt : Date.now(),
+    sentAt: Number.isFinite(sentAt) ? sentAt : now,
     replyTo,
     kind: f.k,
     from: f.f,

@@ -4,10 +4,11 @@
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import type { AdmissionBounds } from '../admission/admission-bounds.ts';
 import type { Clock } from '../clock.ts';
-import type { ActorView, DeadLetter } from '../cluster-view.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import type { LinkKind, RedisLink } from '../redis/link.ts';
+import type { ActorPage, ActorView } from './actor-index.ts';
+import type { DeadLetter } from './dead-letter-store.ts';
 
 export type NodeOptions = {
   service: string;
@@ -86,7 +87,7 @@ export type AskResult<TContext = any> = {
   duplicate: boolean;
 };
 
-export type { ActorView, DeadLetter };
+export type { ActorPage, ActorView, DeadLetter };
 
 export type SendOptions = {
   /** Message id: the dedup key. Pass a stable one (e.g. an idempotency key) to make retries safe. */
@@ -117,8 +118,12 @@ export interface MailroomNode {
    * that is no longer `holding`), polling its committed state. Throws `AskTimeoutError` after `timeoutMs`.
    */
   waitFor<TContext = any>(address: string, until: (view: ActorView<TContext>) => boolean, options?: { timeoutMs?: number }): Promise<ActorView<TContext>>;
-  /** Pages through this service's actors (all partitions), optionally filtered by type and an id glob. */
-  list(options?: { type?: string; match?: string; cursor?: string; count?: number }): Promise<{ items: { address: string; state: string }[]; cursor: string | null }>;
+  /**
+   * Pages through this service's actors (all partitions), optionally filtered by type, an id glob and their indexed
+   * state. A page holds exactly `count` items (default 100) unless the index is exhausted or `maxScans` HSCAN calls
+   * ran out; the cursor is null only once the scan is complete. Throws `InvalidCursorError` for a foreign cursor.
+   */
+  list(options?: { type?: string; match?: string; where?: (state: string) => boolean; cursor?: string; count?: number; maxScans?: number }): Promise<ActorPage>;
   /** Partitions this node owns now. */
   owned(): number[];
   /**

@@ -5,12 +5,11 @@
  */
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
-import { systemClock } from '../clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
-import { discardDeadLetterAt, listDeadLettersAt, readActorAt, replayDeadLetterAt } from '../cluster-view.ts';
 import { openRuleBook, type RuleBook } from '../chaos/rule-book.ts';
 import { withFaults } from '../redis/fault-link.ts';
 import { machineGraph } from '../machine-graph.ts';
@@ -18,7 +17,9 @@ import { countInspection } from '../observe/inspection-metrics.ts';
 import { sendTraceparent, startTracing, tracing } from '../observe/tracing.ts';
 import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
 import { openAdmission, type Admission } from '../admission/admission.ts';
+import { pageActorIndex, readActorAt } from './actor-index.ts';
 import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks, replyModeOf } from './asks.ts';
+import { discardDeadLetterAt, listDeadLettersAt, replayDeadLetterAt } from './dead-letter-store.ts';
 import { EffectRunner } from './effect-runner.ts';
 import { entryFields, newMessageId, type ReplyTo } from './envelope.ts';
 import { InspectionWriter } from './inspection-writer.ts';
@@ -28,7 +29,7 @@ import { RedisClock } from '../redis/redis-clock.ts';
 import { RegistryField } from './registry.ts';
 import { PartitionWorker, type ReplyPayload, type WorkerContext } from './partition-worker.ts';
 import { DEFAULT_PARTITIONS, Router } from './router.ts';
-export type { ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node-api.ts';
+export type { ActorPage, ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node-api.ts';
 export { AskFailedError, AskTimeoutError } from './asks.ts';
 
 /**
@@ -67,8 +68,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   // The chaos rules come first: `redis` rules may wrap the node's own connections. The book reads them on a
   // connection of its own, so faults on the node's links never hide the rule that heals them.
   let inspect: (event: InspectionEvent) => void = () => {};
-  const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect: (e) => inspect(e) });
-  const wrap = options.wrapLink ?? (chaosRedisEnabled(options) ? redisChaos(chaos, service) : (l: RedisLink) => l);
+  const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect: (e) => inspect(e), clock });
+  const wrap = options.wrapLink ?? (chaosRedisEnabled(options) ? redisChaos(chaos, service, clock) : (l: RedisLink) => l);
   const link = wrap(await openLink(url, kind), 'main');
   await clock.sync(link);
   const router = new Router(link, prefix);
@@ -144,10 +145,10 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
         if (workers.get(partition) === w) workers.delete(partition);
         // Its own lease only: the node may hold a newer one for this partition by now.
         void leases.release(partition, w.leaseValue);
-        inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: nodeId, to: '(lost)', token });
+        inspect({ type: 'lease.moved', at: clock.now(), source: service, service, partition, from: nodeId, to: '(lost)', token });
       });
       workers.set(partition, worker);
-      inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: previous, to: nodeId, token });
+      inspect({ type: 'lease.moved', at: clock.now(), source: service, service, partition, from: previous, to: nodeId, token });
       // The worker creates the consumer group itself, retrying while Redis fails: it never holds a dead lease.
       if (!stopped) worker.start();
     },
@@ -155,7 +156,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const worker = workers.get(partition);
       workers.delete(partition);
       void worker?.stop();
-      inspect({ type: 'lease.moved', at: Date.now(), source: service, service, partition, from: nodeId, to: '(lost)', token: 0 });
+      inspect({ type: 'lease.moved', at: clock.now(), source: service, service, partition, from: nodeId, to: '(lost)', token: 0 });
     },
     yield(partition) {
       const worker = workers.get(partition);
@@ -218,7 +219,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   let houseTimer: ReturnType<typeof setInterval> | undefined;
   if (consume) {
     await tick();
-    inspect({ type: 'node.joined', at: Date.now(), source: service, node: nodeId, service });
+    inspect({ type: 'node.joined', at: clock.now(), source: service, node: nodeId, service });
     const every = Math.max(100, Math.floor(ttl / 3));
     timer = setInterval(() => {
       ticking = ticking.then(tick).catch((error) => onError(error, 'lease tick'));
@@ -260,28 +261,18 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       return readActorAt(link, prefix, address, partitions);
     },
     async waitFor(address, until, { timeoutMs = 5_000 } = {}) {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = clock.now() + timeoutMs;
       let pause = 2;
       for (;;) {
         const view = await node.read(address);
         if (view && until(view)) return view;
-        if (Date.now() >= deadline) throw new AskTimeoutError(address, `(waiting for a state; last: ${view?.state ?? 'none'})`, timeoutMs);
+        if (clock.now() >= deadline) throw new AskTimeoutError(address, `(waiting for a state; last: ${view?.state ?? 'none'})`, timeoutMs);
         await Bun.sleep(pause);
         pause = Math.min(50, pause * 2);
       }
     },
-    async list({ type, match = '*', cursor, count = 100 } = {}) {
-      // cursor = "<partition>:<HSCAN cursor>"
-      let [p, c] = cursor ? cursor.split(':').map(Number) as [number, number] : [0, 0];
-      const items: { address: string; state: string }[] = [];
-      const pattern = `${type ?? '*'}/${match}`;
-      while (p < partitions && items.length < count) {
-        const [next, flat] = (await link.call(['HSCAN', partitionKeys(prefix, service, p).index, c, 'MATCH', pattern, 'COUNT', Math.max(count, 100)])) as [string, string[]];
-        for (let i = 0; i + 1 < flat.length; i += 2) items.push({ address: `${service}/${flat[i]}`, state: flat[i + 1]! });
-        c = Number(next);
-        if (c === 0) p++;
-      }
-      return { items, cursor: p < partitions ? `${p}:${c}` : null };
+    list({ type, match, where, cursor, count = 100, maxScans } = {}) {
+      return pageActorIndex(link, prefix, [service], async () => partitions, { type, match, where, cursor, limit: count, maxScans });
     },
     owned: () => leases.owned,
     inspect,
@@ -318,7 +309,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       effects.abort();
       if (consume) {
         await leases.leave();
-        inspect({ type: 'node.left', at: Date.now(), source: service, node: nodeId, service, reason: 'stopped' });
+        inspect({ type: 'node.left', at: clock.now(), source: service, node: nodeId, service, reason: 'stopped' });
       }
       chaos.stop();
       await writer.close();
@@ -337,7 +328,7 @@ function chaosRedisEnabled(options: NodeOptions): boolean {
 }
 
 /** Wraps each link in a fault link driven by the service's `redis` chaos rules (no fault while none is active). */
-function redisChaos(book: RuleBook, service: string) {
+function redisChaos(book: RuleBook, service: string, clock: Clock) {
   let seed = Math.floor(Math.random() * 2 ** 31);
   return (link: RedisLink): RedisLink =>
     withFaults(link, {
@@ -345,6 +336,7 @@ function redisChaos(book: RuleBook, service: string) {
       probability: {},
       probabilityOf: () => book.redisFaults(service),
       onInjected: (fault, command) => book.redisFaultInjected(service, fault, command),
+      clock,
     });
 }
 

@@ -175,7 +175,7 @@ export class PartitionWorker {
   private async housekeep(now: number): Promise<void> {
     this.housekeepingDue = false;
     this.actors.passivate(now);
-    await this.expireDone(Date.now());
+    await this.expireDone(this.ctx.clock.now());
   }
 
   /** Removes finished actors whose retention ran out (their type's `retainDoneMs`). */
@@ -224,14 +224,14 @@ export class PartitionWorker {
 
     const batch = new Batch();
     const envelopes: Envelope[] = [];
+    const now = this.ctx.clock.now();
     for (const [id, fields, deliveries] of raw) {
       try {
-        envelopes.push(parseEntry(id, fields, deliveries));
+        envelopes.push(parseEntry(id, fields, deliveries, now));
       } catch (error) {
-        addDeadLetter(batch, this.place, id, fields, deliveries, error, 'malformed entry');
+        addDeadLetter(batch, this.place, id, fields, deliveries, error, 'malformed entry', now);
       }
     }
-    const now = this.ctx.clock.now();
     await this.actors.load(
       envelopes.map((env) => env.address),
       now,
@@ -252,7 +252,7 @@ export class PartitionWorker {
     const envs: Envelope[] = [];
     for (const [id, fields] of dups) {
       try {
-        const env = parseEntry(id, fields, 1);
+        const env = parseEntry(id, fields, 1, this.ctx.clock.now());
         if (env.replyTo) envs.push(env);
       } catch {}
     }
@@ -287,6 +287,7 @@ export class PartitionWorker {
       this.ctx.replyChannel,
       batch,
       actors,
+      this.ctx.clock.now(),
     );
     this.metrics.commitDuration.observe((performance.now() - started) / 1000);
     this.metrics.commit(outcome.kind).inc();
@@ -306,7 +307,7 @@ export class PartitionWorker {
     this.metrics.acked.inc(batch.acks.length);
     this.metrics.batchSize.observe(batch.acks.length);
     if (outcome.deadLettersTrimmed > 0) {
-      this.ctx.inspect({ type: 'deadletter.trimmed', at: Date.now(), source: this.ctx.service, partition: this.partition, count: outcome.deadLettersTrimmed, maxLen: settings.deadLettersMaxLen });
+      this.ctx.inspect({ type: 'deadletter.trimmed', at: this.ctx.clock.now(), source: this.ctx.service, partition: this.partition, count: outcome.deadLettersTrimmed, maxLen: settings.deadLettersMaxLen });
     }
     if (batch.outbox.length) {
       for (const m of batch.outbox) {
@@ -323,7 +324,7 @@ export class PartitionWorker {
     if (this.ctx.wantsMessageEvents()) {
       const at = preciseNow();
       for (const env of batch.received) {
-        this.ctx.inspect({ type: 'message.received', at: Date.now(), source: this.ctx.service, actor: env.address, event: env.event.type, messageId: env.id, latencyMs: at - env.sentAt });
+        this.ctx.inspect({ type: 'message.received', at: this.ctx.clock.now(), source: this.ctx.service, actor: env.address, event: env.event.type, messageId: env.id, latencyMs: at - env.sentAt });
       }
     }
   }
@@ -343,7 +344,7 @@ export class PartitionWorker {
     }
     const env = entries[0]!;
     const alone = new Batch();
-    addDeadLetter(alone, this.place, env.streamId, envelopeFields(env), env.deliveries, error, 'refused');
+    addDeadLetter(alone, this.place, env.streamId, envelopeFields(env), env.deliveries, error, 'refused', this.ctx.clock.now());
     await this.commit(alone);
   }
 }

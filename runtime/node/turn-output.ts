@@ -5,6 +5,7 @@
  * step — never the batch, never the partition.
  */
 import type { HostedActor, StepOutput } from '../actor/hosted-actor.ts';
+import type { Clock } from '../clock.ts';
 import type { InspectionEvent } from '../inspection.ts';
 import type { ReplyPayload, TurnOutput } from './batch.ts';
 import type { EffectRecord } from './effect-runner.ts';
@@ -25,6 +26,7 @@ export type TurnContext = {
   router: Router;
   replyChannel(nodeId: string): string;
   wantsMessageEvents(): boolean;
+  clock: Clock;
 };
 
 /** The answer an asker gets: the actor's state now. */
@@ -34,7 +36,7 @@ export function answerOf(actor: HostedActor, reply: unknown, handled: boolean, d
 
 export function encodeTurn(ctx: TurnContext, actor: HostedActor, env: Envelope, out: StepOutput, now: number): TurnOutput {
   const source = ctx.service;
-  const at = Date.now();
+  const at = ctx.clock.now();
   const turn: TurnOutput = { outbox: [], events: [], timers: [], effectsSet: [], effectsDel: out.effectsStopped, inspections: [] };
   for (const tell of out.tells) {
     const mbox = ctx.router.mailboxOf(tell.to);

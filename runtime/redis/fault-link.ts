@@ -6,7 +6,7 @@
  * they were made, as a real connection would, so only the faults differ from the real thing. `heal()` turns it all
  * off; `injected` counts what it did.
  */
-import { seededRandom, type Random } from '../clock.ts';
+import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../clock.ts';
 import type { RedisArg, RedisLink } from './link.ts';
 import { scripts } from './script.ts';
 
@@ -36,6 +36,8 @@ export type LinkFaultPlan = {
   probabilityOf?: () => Partial<Record<LinkFaultKind, number>> | null;
   /** Told of every fault injected. */
   onInjected?: (kind: LinkFaultKind, command: string) => void;
+  /** Times the holds of latency and stall faults (default: the wall clock; the held calls are real ones). */
+  clock?: Clock;
 };
 
 /** A failure the fault link made up; `kind` says which, and whether the command may have run (`drop-reply`, `reset`). */
@@ -69,7 +71,8 @@ export class FaultLink implements RedisLink {
   private readonly queue: Call[] = [];
   private readonly inFlight = new Set<Call>();
   private holdUntil = 0;
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private flushTimer: TimerHandle | null = null;
+  private readonly clock: Clock;
   private failNext = 0;
   private readonly commands: Set<string> | null;
   private readonly scriptNames: Set<string> | null;
@@ -79,6 +82,7 @@ export class FaultLink implements RedisLink {
     readonly plan: LinkFaultPlan,
   ) {
     this.random = seededRandom(plan.seed);
+    this.clock = plan.clock ?? systemClock;
     this.active = !plan.healed;
     this.commands = plan.only?.commands ? new Set(plan.only.commands.map((c) => c.toUpperCase())) : null;
     this.scriptNames = plan.only?.scripts ? new Set(plan.only.scripts) : null;
@@ -122,7 +126,7 @@ export class FaultLink implements RedisLink {
     return new Promise((resolve, reject) => {
       const call: Call = { args, resolve, reject, sent: false, settled: false, dropReply: false };
       if (this.active && this.inject(call)) return;
-      if (this.queue.length > 0 || Date.now() < this.holdUntil) {
+      if (this.queue.length > 0 || this.clock.now() < this.holdUntil) {
         this.queue.push(call);
         this.armFlush();
       } else this.send(call);
@@ -169,7 +173,7 @@ export class FaultLink implements RedisLink {
     if (this.random() < (p.reset ?? 0)) {
       // The connection goes down just as this call is written: it (unless held behind others) and everything in
       // flight may have run; held calls never went out.
-      if (this.queue.length === 0 && Date.now() >= this.holdUntil) this.send(call);
+      if (this.queue.length === 0 && this.clock.now() >= this.holdUntil) this.send(call);
       else this.queue.push(call);
       this.reset();
       this.plan.onInjected?.('reset', command);
@@ -202,20 +206,20 @@ export class FaultLink implements RedisLink {
   }
 
   private hold(ms: number): void {
-    this.holdUntil = Math.max(this.holdUntil, Date.now() + ms);
+    this.holdUntil = Math.max(this.holdUntil, this.clock.now() + ms);
     this.armFlush();
   }
 
   private armFlush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = setTimeout(() => this.flush(), Math.max(0, this.holdUntil - Date.now()));
+    if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
+    this.flushTimer = this.clock.setTimeout(() => this.flush(), Math.max(0, this.holdUntil - this.clock.now()));
   }
 
   /** Sends the held calls in order once the hold is over (or now, when forced). */
   private flush(force = false): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (!force && Date.now() < this.holdUntil) return this.armFlush();
+    if (!force && this.clock.now() < this.holdUntil) return this.armFlush();
     const calls = this.queue.splice(0);
     for (const call of calls) this.send(call);
   }

@@ -117,3 +117,20 @@ export function streamReadReply(reply: unknown): [string, StreamEntry[]][] {
   if (reply instanceof Map) return [...reply.entries()] as [string, StreamEntry[]][];
   return Object.entries(reply as Record<string, StreamEntry[]>);
 }
+
+/**
+ * A hash-like reply (HGETALL, a stream entry's fields) as a record, whether it came flat `[k, v, k, v]` (RESP2) or
+ * as a map (RESP3).
+ *
+ * @example
+ * hashReply(['a', '1', 'b', '2']); // { a: '1', b: '2' }
+ */
+export function hashReply(raw: unknown): Record<string, string> {
+  if (Array.isArray(raw)) {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = String(raw[i + 1]);
+    return out;
+  }
+  if (raw instanceof Map) return Object.fromEntries([...raw].map(([k, v]) => [String(k), String(v)]));
+  return (raw ?? {}) as Record<string, string>;
+}

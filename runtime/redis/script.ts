@@ -16,7 +16,7 @@ export class LuaScript {
   }
 
   /** Runs the script with its keys and arguments. */
-  async run(link: RedisLink, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
+  async run(link: Pick<RedisLink, 'call'>, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> {
     const tail = [keys.length, ...keys, ...args];
     try {
       return await link.call(['EVALSHA', this.sha, ...tail]);

@@ -5,6 +5,7 @@
  * `process.exited` inspection event. An operator may also kill it (it then restarts with its backoff), restart it at
  * once, stop it and start it again, or pause and resume it (SIGSTOP / SIGCONT to its group).
  */
+import { systemClock, type Clock } from '../clock.ts';
 import type { ProcessEvent } from '../inspection.ts';
 import { DEFAULT_BACKOFF, RestartBackoff, type BackoffPolicy } from './backoff.ts';
 import type { HealthProbe } from './health.ts';
@@ -28,6 +29,8 @@ export type ChildOptions = {
   onChange?: () => void;
   /** The supervisor's own remarks about this child (died, restarting, killed). */
   log: (line: string) => void;
+  /** What "when" means for its events, uptime and exits (default: the wall clock). */
+  clock?: Clock;
 };
 
 /** How the process last ended: exit code or signal, and when. */
@@ -102,8 +105,11 @@ export class SupervisedChild {
   private healthyWaiters: Array<() => void> = [];
   private drained: Promise<unknown> = Promise.resolve();
 
+  private readonly clock: Clock;
+
   constructor(private readonly options: ChildOptions) {
     this.name = options.name;
+    this.clock = options.clock ?? systemClock;
     this.backoff = new RestartBackoff(options.backoff ?? DEFAULT_BACKOFF);
   }
 
@@ -113,7 +119,7 @@ export class SupervisedChild {
   }
 
   private emit(event: Omit<ProcessEvent, 'at' | 'source' | 'process'>): void {
-    this.options.onEvent?.({ ...event, at: Date.now(), source: 'supervisor', process: this.name } as ProcessEvent);
+    this.options.onEvent?.({ ...event, at: this.clock.now(), source: 'supervisor', process: this.name } as ProcessEvent);
   }
 
   private changed(): void {
@@ -145,7 +151,7 @@ export class SupervisedChild {
       return;
     }
     this.proc = proc;
-    this.startedAt = Date.now();
+    this.startedAt = this.clock.now();
     this.drained = Promise.all([
       forEachLine(proc.stdout, (line) => this.options.onLine(line, 'stdout')),
       forEachLine(proc.stderr, (line) => this.options.onLine(line, 'stderr')),
@@ -164,7 +170,7 @@ export class SupervisedChild {
       this.lastProbe = probe.detail;
       if (probe.ok) {
         this.status = 'healthy';
-        this.healthySince = Date.now();
+        this.healthySince = this.clock.now();
         this.emit({ type: 'process.healthy', pid: this.proc?.pid, restarts: this.restarts });
         this.changed();
         if (this.restarts > 0) this.options.log(`${this.name} is healthy again (pid ${this.proc?.pid})`);
@@ -180,7 +186,7 @@ export class SupervisedChild {
     signalGroup(proc.pid, 'SIGKILL', false);
     if (generation !== this.generation) return;
     // How long it had been healthy sets the restart delay: read it before recording the exit clears it.
-    const healthyFor = this.healthySince === undefined ? undefined : Date.now() - this.healthySince;
+    const healthyFor = this.healthySince === undefined ? undefined : this.clock.now() - this.healthySince;
     this.recordExit(proc);
     if (this.status === 'stopping' || this.status === 'stopped') return this.changed();
     this.deaths++;
@@ -190,7 +196,7 @@ export class SupervisedChild {
   private recordExit(proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>): void {
     const signal = proc.signalCode === null ? null : String(proc.signalCode);
     this.lastExit = describeExit(proc.exitCode, signal);
-    this.lastExitInfo = { code: proc.exitCode, signal, at: Date.now() };
+    this.lastExitInfo = { code: proc.exitCode, signal, at: this.clock.now() };
     this.paused = false;
     this.healthySince = undefined;
     this.emit({ type: 'process.exited', pid: proc.pid, exitCode: proc.exitCode, signal, restarts: this.restarts });

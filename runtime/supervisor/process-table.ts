@@ -4,6 +4,7 @@
  * set while it listens; anyone else (the control plane) reads the table and pushes `ProcessCommand`s onto the list
  * `${prefix}:supervisor:commands`, which the supervisor pops and obeys (`redis-bridge.ts`).
  */
+import { systemClock, type Clock } from '../clock.ts';
 import { redisUrlOf, keyPrefixOf } from '../config.ts';
 import { globalKeys } from '../keys.ts';
 import { openLink, type RedisLink } from '../redis/link.ts';
@@ -127,19 +128,19 @@ export type ProcessTable = {
  * const table = await openProcessTable({ redis: process.env.REDIS_URL });
  * if (await table.supervisorAlive()) await table.command({ action: 'kill', process: 'inventory' });
  */
-export async function openProcessTable(options: { redis?: string; keyPrefix?: string } = {}): Promise<ProcessTable> {
+export async function openProcessTable(options: { redis?: string; keyPrefix?: string; clock?: Clock } = {}): Promise<ProcessTable> {
   const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
-  return processTableOn(link, options.keyPrefix ?? keyPrefixOf(), true);
+  return processTableOn(link, options.keyPrefix ?? keyPrefixOf(), true, options.clock);
 }
 
-/** The same over an open connection (closed by `close()` only if `owns`). */
-export function processTableOn(link: RedisLink, prefix: string, owns = false): ProcessTable {
+/** The same over an open connection (closed by `close()` only if `owns`); `clock` stamps commands and uptimes. */
+export function processTableOn(link: RedisLink, prefix: string, owns = false, clock: Clock = systemClock): ProcessTable {
   const g = globalKeys(prefix);
   return {
     async list() {
       const raw = await link.call(['HGETALL', g.processes]);
       const values = Array.isArray(raw) ? raw.filter((_, i) => i % 2 === 1) : Object.values((raw ?? {}) as Record<string, string>);
-      const now = Date.now();
+      const now = clock.now();
       return values
         .map((v) => JSON.parse(String(v)) as ProcessRecord)
         .map((r) => ({ ...r, uptimeMs: r.status === 'up' && r.upSince !== null ? Math.max(0, now - r.upSince) : 0 }))
@@ -149,7 +150,7 @@ export function processTableOn(link: RedisLink, prefix: string, owns = false): P
       return Number(await link.call(['EXISTS', g.supervisorAlive])) === 1;
     },
     async command(command) {
-      await link.call(['RPUSH', g.supervisorCommands, JSON.stringify({ at: Date.now(), ...command })]);
+      await link.call(['RPUSH', g.supervisorCommands, JSON.stringify({ at: clock.now(), ...command })]);
     },
     async close() {
       if (owns) await link.close();

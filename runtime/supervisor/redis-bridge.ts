@@ -5,6 +5,7 @@
  * popped from `${prefix}:supervisor:commands`, and publishes the supervisor's `process.*` inspection events to the
  * shared stream the panel follows.
  */
+import { systemClock, type Clock } from '../clock.ts';
 import { keyPrefixOf } from '../config.ts';
 import type { ProcessEvent } from '../inspection.ts';
 import { globalKeys } from '../keys.ts';
@@ -21,6 +22,8 @@ export type SupervisorBridgeOptions = {
   downAfter?: number;
   /** The bridge's remarks (commands obeyed, refused). */
   log?: (line: string) => void;
+  /** What "now" is for uptimes and a command's age (default: the wall clock). */
+  clock?: Clock;
 };
 
 const MAX_BUFFERED_EVENTS = 1_000;
@@ -53,9 +56,11 @@ export class SupervisorBridge {
   private readonly failures = new Map<string, { count: number; detail: string }>();
   private readonly prefix: string;
   private readonly log: (line: string) => void;
+  private readonly clock: Clock;
 
   constructor(private readonly options: SupervisorBridgeOptions = {}) {
     this.prefix = options.keyPrefix ?? keyPrefixOf();
+    this.clock = options.clock ?? systemClock;
     this.log = options.log ?? ((line) => console.log(`supervisor: ${line}`));
   }
 
@@ -149,7 +154,7 @@ export class SupervisorBridge {
     const link = this.link;
     if (!supervisor || !link || this.closed) return this.writing;
     this.writing = this.writing.then(async () => {
-      const now = Date.now();
+      const now = this.clock.now();
       const fields = supervisor.processes().flatMap((p, seq) => {
         const failure = this.failures.get(p.name);
         const failing = failure && failure.count >= (this.options.downAfter ?? 2) ? failure.detail : undefined;
@@ -181,12 +186,12 @@ export class SupervisorBridge {
         this.log(`ignored a command that is not JSON: ${text.slice(0, 100)}`);
         continue;
       }
-      const problems = commandProblems(command, Date.now());
+      const problems = commandProblems(command, this.clock.now());
       if (problems.length) {
         this.log(`ignored command ${text.slice(0, 200)}: ${problems.join('; ')}`);
         continue;
       }
-      this.log(`${command.action} ${command.process}${command.signal ? ` (${command.signal})` : ''}, asked by the control plane`);
+      this.log(`${command.action} ${command.process}${command.signal ? ` (${command.signal})` : ''}, asked through Redis`);
       // Not awaited: a restart waits out its grace period, and the next command should not wait behind it.
       void this.supervisor!.control(command.process, command.action, command.signal).catch((error: unknown) =>
         this.log(`could not ${command.action} ${command.process}: ${error instanceof Error ? error.message : String(error)}`),

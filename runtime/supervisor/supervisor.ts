@@ -4,6 +4,7 @@
  * all (children of children too) on request. It knows processes only as `ProcessSpec`s; which processes make up
  * Mailroom is the composition root's business (`services/system.ts`).
  */
+import type { Clock } from '../clock.ts';
 import type { ProcessEvent } from '../inspection.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import { SupervisedChild, type ChildOptions, type ExitInfo } from './child-process.ts';
@@ -43,6 +44,8 @@ export type SupervisorOptions = {
   output?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Colour the name prefixes (default: no). */
   colour?: boolean;
+  /** What "when" means for the children's events, uptime and exits (default: the wall clock). */
+  clock?: Clock;
 };
 
 export type ProcessInfo = {
@@ -145,6 +148,7 @@ export class Supervisor {
       onEvent: this.options.onEvent,
       onChange: this.options.onChange,
       log: (line) => this.log(`supervisor: ${line}`),
+      clock: this.options.clock,
     });
   }
 

@@ -3,7 +3,8 @@
  * shows them beside the statechart). Bounded: 50 per actor, and the actors least recently changed are forgotten
  * first beyond `maxActors`.
  */
-import type { ActorTransitionEvent, TailedEvent } from '../../runtime/index.ts';
+import type { ActorTransitionEvent } from '../../runtime/index.ts';
+import type { TailedEvent } from '../../runtime/ops/index.ts';
 
 export type TransitionRow = ActorTransitionEvent & { id: string };
 

@@ -4,7 +4,9 @@
  * the machines themselves — an actor type's as its nodes registered it, and the circuit breaker's.
  */
 import { Elysia } from 'elysia';
-import { answers, circuitBreakerMachine, ErrorBodySchema, HttpError, InvalidAddressError, InvalidCursorError, machineGraph, UnknownServiceError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
+import { circuitBreakerMachine } from '../../runtime/resilience/index.ts';
+import { InvalidAddressError, InvalidCursorError, machineGraph, UnknownServiceError } from '../../runtime/index.ts';
 import { TRANSITIONS_PER_ACTOR } from './actor-history.ts';
 import type { ControlContext } from './context.ts';
 import { ActorDetailSchema, ActorListQuerySchema, ActorPageSchema, ActorParamsSchema, ControlErrorCode, inRange, LIMITS, MachineGraphSchema, MachineParamsSchema } from './protocol.ts';

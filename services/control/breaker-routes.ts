@@ -4,7 +4,8 @@
  * is reported, breaker by breaker, as `unreachable` with what was last known — not as an error.
  */
 import { Elysia } from 'elysia';
-import { answers, type BreakerStats } from '../../runtime/index.ts';
+import { answers } from '../../runtime/http/index.ts';
+import { type BreakerStats } from '../../runtime/resilience/index.ts';
 import type { ControlContext } from './context.ts';
 import { BreakerRowsSchema } from './protocol.ts';
 import { callUpstream } from './upstream.ts';

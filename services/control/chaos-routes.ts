@@ -5,7 +5,10 @@
  * `chaos.action`), so the panel can show a fault next to what it caused.
  */
 import { Elysia } from 'elysia';
-import { answers, CHAOS_KINDS, ErrorBodySchema, HttpError, ruleProblems, type ChaosRule, type ChaosTarget, type ProcessAction, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/http/index.ts';
+import { CHAOS_KINDS, ruleProblems } from '../../runtime/ops/index.ts';
+import { type ChaosRule, type ChaosTarget } from '../../runtime/index.ts';
+import { type ProcessAction } from '../../runtime/supervisor/index.ts';
 import type { ControlContext } from './context.ts';
 import {
   ChaosRuleSchema,

@@ -4,19 +4,10 @@
  * processes' origins, the load generator, and what it keeps from following the inspection stream (each actor's
  * recent transitions, the saga counters) and from sampling node heartbeats (rates).
  */
-import {
-  openDiscovery,
-  openChaosStore,
-  openClusterView,
-  openInspector,
-  openProcessTable,
-  tailInspection,
-  type ChaosStore,
-  type ClusterView,
-  type Discovery,
-  type Inspector,
-  type ProcessTable,
-} from '../../runtime/index.ts';
+import { openChaosStore, openClusterView, tailInspection, type ChaosStore, type ClusterView } from '../../runtime/ops/index.ts';
+import { openInspector, type Inspector } from '../../runtime/index.ts';
+import { openProcessTable, type ProcessTable } from '../../runtime/supervisor/index.ts';
+import { openDiscovery, type Discovery } from '../../runtime/discovery/index.ts';
 import { ActorHistory } from './actor-history.ts';
 import { LoadGenerator } from './load-generator.ts';
 import { RateSampler } from './rate-sampler.ts';

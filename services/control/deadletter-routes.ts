@@ -3,7 +3,7 @@
  * full payload, the error and the delivery count), replay one into its mailbox, or discard it.
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema, HttpError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
 import { asHttp } from './actor-routes.ts';
 import type { ControlContext } from './context.ts';
 import { ControlErrorCode, DeadLetterParamsSchema, DeadLetterQuerySchema, DeadLetterRowsSchema, DiscardedSchema, inRange, LIMITS, ReplayedSchema } from './protocol.ts';

@@ -3,7 +3,7 @@
  * (batched, resumable with `Last-Event-ID` or `?from=`), and the saga counters the Overview shows.
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/http/index.ts';
 import type { ControlContext } from './context.ts';
 import { eventFilter, inspectionEventStream, withId } from './event-stream.ts';
 import { ControlErrorCode, EVENT_ID_PATTERN, EventsQuerySchema, EventsSchema, inRange, LIMITS, StatsSchema, StreamQuerySchema } from './protocol.ts';

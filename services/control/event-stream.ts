@@ -4,7 +4,8 @@
  * exactly after it (`Last-Event-ID`) when it reconnects: nothing lost, nothing repeated. A comment line every 15 s
  * keeps proxies from closing an idle stream; a Redis outage only pauses it (the tail keeps trying).
  */
-import { tailInspection, type InspectionEvent, type TailedEvent } from '../../runtime/index.ts';
+import { tailInspection, type TailedEvent } from '../../runtime/ops/index.ts';
+import { type InspectionEvent } from '../../runtime/index.ts';
 
 export type EventFilter = (event: InspectionEvent) => boolean;
 

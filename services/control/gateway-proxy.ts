@@ -4,7 +4,7 @@
  * Only the request's method, path, query, body and content headers go through; nothing of the control plane's own.
  */
 import { Elysia } from 'elysia';
-import { HttpError } from '../../runtime/index.ts';
+import { HttpError } from '../../runtime/http/index.ts';
 
 const PASSED_HEADERS = ['content-type', 'accept', 'idempotency-key'];
 

@@ -2,7 +2,7 @@
  * The load controller: start (or re-rate) the order generator, read its counts, stop it.
  */
 import { Elysia } from 'elysia';
-import { answers } from '../../runtime/index.ts';
+import { answers } from '../../runtime/http/index.ts';
 import type { ControlContext } from './context.ts';
 import { LoadBodySchema, LoadStatusSchema } from './protocol.ts';
 

@@ -6,7 +6,8 @@
  */
 import { join, resolve } from 'node:path';
 import { Elysia } from 'elysia';
-import { keyPrefixOf, onShutdown } from '../../runtime/index.ts';
+import { keyPrefixOf } from '../../runtime/config.ts';
+import { onShutdown } from '../../runtime/index.ts';
 import { SERVICE_NAMES } from '../config.ts';
 import { originOf } from '../processes.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';

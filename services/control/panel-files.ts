@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, normalize, resolve, sep } from 'node:path';
 import { Elysia } from 'elysia';
-import { HttpError } from '../../runtime/index.ts';
+import { HttpError } from '../../runtime/http/index.ts';
 
 const API_PREFIXES = ['/control', '/swagger', '/health', '/api'];
 

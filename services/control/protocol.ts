@@ -4,7 +4,11 @@
  * frame's); every mutating route needs `Authorization: Bearer <token>`.
  */
 import { t, type Static } from 'elysia';
-import { CHAOS_KINDS, KILL_SIGNALS, LINK_FAULT_KINDS, pageLimit, PROCESS_ACTIONS, validationError, type ChaosRule, type DocumentTag } from '../../runtime/index.ts';
+import { CHAOS_KINDS } from '../../runtime/ops/index.ts';
+import { KILL_SIGNALS, PROCESS_ACTIONS } from '../../runtime/supervisor/index.ts';
+import { LINK_FAULT_KINDS } from '../../runtime/redis/index.ts';
+import { pageLimit, validationError, type DocumentTag } from '../../runtime/http/index.ts';
+import { type ChaosRule } from '../../runtime/index.ts';
 import { EXAMPLE, OrderId } from '../shared/shop-vocabulary.ts';
 
 /** What the control plane's OpenAPI document says first, its tags, and the bearer token on its changing calls. */

@@ -2,7 +2,7 @@
  * Samples every node's heartbeat counters once a second and keeps the last few seconds of them, so the topology
  * can say how many messages each service processes per second and how many flow between services (`rates.ts`).
  */
-import type { ClusterView } from '../../runtime/index.ts';
+import type { ClusterView } from '../../runtime/ops/index.ts';
 import { ratesOver, type RateSample, type Rates } from './rates.ts';
 
 export const RATE_WINDOW_S = 10;

@@ -4,7 +4,7 @@
  * origin and the operator's mutations are token-guarded here.
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema } from '../../runtime/http/index.ts';
 import type { ControlContext } from './context.ts';
 import { ResolveBodySchema, SagaIdParamsSchema, SagaListQuerySchema, SagaPageSchema, SagaSchema } from './protocol.ts';
 import { callUpstream, jsonInit, relay } from './upstream.ts';

@@ -2,7 +2,8 @@
  * The named failure scenarios behind the panel's one-click buttons: each is a handful of chaos rules and/or
  * process actions, declared here as data so the route, the panel's list and the tests agree on what each does.
  */
-import { type ChaosRule, type ProcessAction } from '../../runtime/index.ts';
+import { type ChaosRule } from '../../runtime/index.ts';
+import { type ProcessAction } from '../../runtime/supervisor/index.ts';
 import { SERVICE_NAMES } from '../config.ts';
 
 export type ScenarioRule = Omit<ChaosRule, 'id' | 'createdAt' | 'expiresAt'>;

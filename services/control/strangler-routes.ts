@@ -2,7 +2,7 @@
  * The strangler controller: the gateway's migrated-route weight, read and set through its admin API.
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema } from '../../runtime/http/index.ts';
 import type { ControlContext } from './context.ts';
 import { StranglerBodySchema, StranglerViewSchema } from './protocol.ts';
 import { callUpstream, jsonInit, relay } from './upstream.ts';

@@ -5,7 +5,7 @@
  * `redis.ok: false` with empty lists.
  */
 import { Elysia, t } from 'elysia';
-import { answers } from '../../runtime/index.ts';
+import { answers } from '../../runtime/http/index.ts';
 import type { ControlContext } from './context.ts';
 import { ControlHealthSchema, ProcessRowSchema, TopologySchema } from './protocol.ts';
 

@@ -3,7 +3,7 @@
  * payment service's and the gateway's breakers, the gateway's strangler dial): plain HTTP with a deadline, the
  * answer passed on as it is, and a process that does not answer turned into one 503 naming it.
  */
-import { HttpError } from '../../runtime/index.ts';
+import { HttpError } from '../../runtime/http/index.ts';
 import { ControlErrorCode } from './protocol.ts';
 
 /**

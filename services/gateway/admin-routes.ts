@@ -3,7 +3,8 @@
  * drives it) and every dependency's breaker, with its window and last trips.
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema, type HttpClient } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema } from '../../runtime/http/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { DependencyUnavailableError } from './downstreams.ts';
 import { BreakersSchema, StranglerBodySchema, StranglerViewSchema } from './protocol.ts';
 import type { Strangler } from './strangler.ts';

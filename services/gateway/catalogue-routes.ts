@@ -5,7 +5,10 @@
  * at 100 the inventory's on both. Restocking writes, and is the inventory service's alone.
  */
 import { Elysia } from 'elysia';
-import { answers, BACKLOG_UNREADABLE_ANSWER, ErrorBodySchema, HttpError, OVERLOADED_ANSWER, type Admission, type HttpClient } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
+import { BACKLOG_UNREADABLE_ANSWER, OVERLOADED_ANSWER } from '../../runtime/http/index.ts';
+import { type Admission } from '../../runtime/index.ts';
 import { callerFor, json, passOn } from './downstreams.ts';
 import { legacyCatalogue } from './legacy-catalogue.ts';
 import { CatalogueSchema, GatewayErrorCode, RestockBodySchema, RestockHeadersSchema, SkuItemSchema, SkuParamsSchema, StockSchema, type CatalogueItem } from './protocol.ts';

@@ -4,7 +4,11 @@
  * (a breaker and bulkhead per instance); with no instance listed, the service's address from `portOf`/`hostOf`. A call that cannot be served — breaker open, service down, slow or failing — becomes one
  * 503 `DEPENDENCY_UNAVAILABLE` naming the service and when to retry, with a `Retry-After` header.
  */
-import { BulkheadRejectedError, type Discovery, CircuitOpenError, createHttpClient, hostOf, HttpError, NetworkError, TimeoutError, UpstreamStatusError, type HttpClient, type HttpClientOptions, type HttpPolicyOptions, type Inspector } from '../../runtime/index.ts';
+import { BulkheadRejectedError, CircuitOpenError, createHttpClient, NetworkError, TimeoutError, UpstreamStatusError, type HttpClient, type HttpClientOptions, type HttpPolicyOptions } from '../../runtime/resilience/index.ts';
+import { hostOf } from '../../runtime/config.ts';
+import { type Inspector } from '../../runtime/index.ts';
+import { HttpError } from '../../runtime/http/index.ts';
+import { type Discovery } from '../../runtime/discovery/index.ts';
 import { portOf } from '../config.ts';
 import { DOWNSTREAMS, GatewayErrorCode, type Downstream } from './protocol.ts';
 

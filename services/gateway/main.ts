@@ -2,7 +2,8 @@
  * The API gateway process, Mailroom's public face (`/api/*`), its composition root: one resilient client to the
  * services' instances the registry lists (discovery), the strangler dial on the process's Redis connection, the routes.
  */
-import { admissionBoundsFromEnv, announce, onShutdown, openAdmission, openDiscovery, openInspector, openRuleBook } from '../../runtime/index.ts';
+import { admissionBoundsFromEnv, onShutdown, openAdmission, openInspector, openRuleBook } from '../../runtime/index.ts';
+import { announce, openDiscovery } from '../../runtime/discovery/index.ts';
 import { redisUrlOf, type connectRedis } from '../shared/redis-connection.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { createDownstreamClient } from './downstreams.ts';

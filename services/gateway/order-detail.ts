@@ -5,7 +5,8 @@
  * whose service is down, slow or behind an open breaker is left out and named in `degraded`, and a part its service
  * does not have yet is `null`.
  */
-import { HttpError, type HttpClient } from '../../runtime/index.ts';
+import { HttpError } from '../../runtime/http/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { call, passOn, type Reply } from './downstreams.ts';
 import { GatewayErrorCode, ORDER_PARTS, type Downstream, type OrderDetail, type OrderPart } from './protocol.ts';
 

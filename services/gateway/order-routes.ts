@@ -3,7 +3,10 @@
  * orders, and show one order with its reservation, payment and shipment gathered in parallel.
  */
 import { Elysia } from 'elysia';
-import { answers, BACKLOG_UNREADABLE_ANSWER, ErrorBodySchema, HttpError, OVERLOADED_ANSWER, type Admission, type HttpClient } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
+import { BACKLOG_UNREADABLE_ANSWER, OVERLOADED_ANSWER } from '../../runtime/http/index.ts';
+import { type Admission } from '../../runtime/index.ts';
 import { callerFor, json, passOn } from './downstreams.ts';
 import { orderDetail } from './order-detail.ts';
 import {

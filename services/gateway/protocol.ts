@@ -4,7 +4,7 @@
  * learns from the services' own APIs, in parallel, and says which parts it could not get.
  */
 import { t, type Static } from 'elysia';
-import { pageLimit, type DocumentTag } from '../../runtime/index.ts';
+import { pageLimit, type DocumentTag } from '../../runtime/http/index.ts';
 import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
 
 /** What the gateway's OpenAPI document says first, and its tags. */

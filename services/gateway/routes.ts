@@ -3,7 +3,9 @@
  * resilient client to the services and one strangler dial. Tests build it with their own client and dial.
  */
 import { Elysia, t } from 'elysia';
-import { answers, type Admission, type HttpClient } from '../../runtime/index.ts';
+import { answers } from '../../runtime/http/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
+import { type Admission } from '../../runtime/index.ts';
 import { gatewayAdminRoutes } from './admin-routes.ts';
 import { gatewayCatalogueRoutes } from './catalogue-routes.ts';
 import { gatewayOrderRoutes } from './order-routes.ts';

@@ -4,7 +4,8 @@
  * operator acts; the public entry point only shows.
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema, HttpError, type HttpClient } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { callerFor, passOn } from './downstreams.ts';
 import { GatewayErrorCode, ListSagasQuerySchema, SagaDetailSchema, SagaIdParamsSchema, SagaPageSchema } from './protocol.ts';
 

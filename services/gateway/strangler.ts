@@ -5,7 +5,8 @@
  * and `updatedAt`) so every gateway replica follows one dial and an operator can turn it at run time; each replica
  * caches it briefly so a request costs no Redis round trip. Without Redis the last known weight keeps serving.
  */
-import { keyPrefixOf, systemClock, systemRandom, type Clock, type Random } from '../../runtime/index.ts';
+import { keyPrefixOf } from '../../runtime/config.ts';
+import { systemClock, systemRandom, type Clock, type Random } from '../../runtime/index.ts';
 import type { CatalogueSource } from './protocol.ts';
 
 /** The Redis commands the dial needs (node-redis's client has them). */

@@ -5,7 +5,7 @@
  * here exactly as written.
  */
 import { t } from 'elysia';
-import { parseAddress, type DocumentTag } from '../../runtime/index.ts';
+import { type DocumentTag } from '../../runtime/http/index.ts';
 import { EXAMPLE, OrderId, SKU_PATTERN, SkuCode } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'inventory';
@@ -119,19 +119,8 @@ export type InventoryEvent =
 
 // ─── rules shared by the actors and the routes ────────────────────────────────────────────────────────────────
 
-/**
- * Whether a `replyTo` can be told. A malformed address must never reach `tell`: the runtime would fail the
- * whole partition's commit on it (see the services report), so the actors check first and only `reply`.
- */
-export function isAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    parseAddress(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether a `replyTo` can be told: the runtime's check, offered here where the actors read their protocol. */
+export { isAddress } from '../../runtime/index.ts';
 
 /** Lines with the same SKU merged, in first-seen order. */
 export function mergeLines(lines: readonly Line[]): Line[] {

@@ -5,7 +5,8 @@
  * `node.waitFor`. Every error is an `HttpError` whose message says what to change or when to retry.
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type ActorView, type MailroomNode, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError, unavailableOnTimeout } from '../../runtime/http/index.ts';
+import { type ActorView, type MailroomNode } from '../../runtime/index.ts';
 import {
   InventoryErrorCode as E,
   linesProblem,
@@ -47,19 +48,12 @@ export function inventoryRoutes(node: MailroomNode, options: InventoryRoutesOpti
   const settleMs = options.settleTimeoutMs ?? 5_000;
 
   /** Runs a command; an actor that does not settle in time becomes a 503 the caller can retry. */
-  const settled = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      if (!(error instanceof AskTimeoutError)) throw error;
-      throw new HttpError(
-        503,
-        E.INVENTORY_BUSY,
-        `${what} did not settle within ${settleMs} ms; the command stays queued — retry in ${RETRY_AFTER_MS / 1000} s`,
-        { retryAfterMs: RETRY_AFTER_MS },
-      );
-    }
-  };
+  const settled = <T>(what: string, run: () => Promise<T>): Promise<T> =>
+    unavailableOnTimeout(run, () => ({
+      code: E.INVENTORY_BUSY,
+      message: `${what} did not settle within ${settleMs} ms; the command stays queued — retry in ${RETRY_AFTER_MS / 1000} s`,
+      details: { retryAfterMs: RETRY_AFTER_MS },
+    }));
 
   const listedSku = async (sku: string): Promise<SkuContext> => {
     const view = await node.read<SkuContext>(skuAddress(sku));

@@ -4,7 +4,7 @@
  * `order/order/<orderId>`; amounts are integer cents.
  */
 import { t, type Static } from 'elysia';
-import { pageLimit, type DocumentTag } from '../../runtime/index.ts';
+import { pageLimit, type DocumentTag } from '../../runtime/http/index.ts';
 import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
 
 /** What the order service's OpenAPI document says first, and its tags. */

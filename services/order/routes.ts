@@ -4,7 +4,8 @@
  * from the committed state with `node.read` / `node.list`, without a message.
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError, unavailableOnTimeout } from '../../runtime/http/index.ts';
+import { InvalidCursorError, type MailroomNode } from '../../runtime/index.ts';
 import {
   CreateOrderBodySchema,
   ListOrdersQuerySchema,
@@ -57,16 +58,11 @@ function sameOrder(view: OrderView, body: CreateOrderBody): boolean {
  * startProcess({ name: 'order', description: '…', redis: true, routes: orderRoutes(node) });
  */
 export function orderRoutes(node: MailroomNode) {
-  const ask = async <C>(address: string, event: Parameters<MailroomNode['ask']>[1]) => {
-    try {
-      return await node.ask<C>(address, event, { timeoutMs: ASK_TIMEOUT_MS });
-    } catch (error) {
-      if (error instanceof AskTimeoutError) {
-        throw new HttpError(503, OrderErrorCode.unavailable, `the order ${address} did not answer within ${ASK_TIMEOUT_MS} ms; retry shortly (the request is queued and may still apply)`);
-      }
-      throw error;
-    }
-  };
+  const ask = <C>(address: string, event: Parameters<MailroomNode['ask']>[1]) =>
+    unavailableOnTimeout(
+      () => node.ask<C>(address, event, { timeoutMs: ASK_TIMEOUT_MS }),
+      () => ({ code: OrderErrorCode.unavailable, message: `the order ${address} did not answer within ${ASK_TIMEOUT_MS} ms; retry shortly (the request is queued and may still apply)` }),
+    );
 
   return new Elysia({ name: 'order:routes' })
     .post(
@@ -147,46 +143,19 @@ export function orderRoutes(node: MailroomNode) {
     );
 }
 
-/**
- * One page of order addresses. `node.list` may return more than asked (a small Redis hash is scanned whole), so the
- * cursor we hand out is the runtime's cursor of the scan *plus* how many of its items were already served.
- */
+/** One page of order addresses (drafts only when asked by state): `node.list` pages exactly, and its cursor is ours. */
 async function listPage(node: MailroomNode, limit: number, cursor: string | undefined, state: string | undefined) {
-  let position = decodeCursor(cursor);
-  const addresses: string[] = [];
-  while (addresses.length < limit) {
-    const scan = await node.list({ type: ORDER_ACTOR, cursor: position.scan ?? undefined, count: limit });
-    const wanted = scan.items.filter((item) => (state ? item.state === state : item.state !== 'draft')).map((item) => item.address);
-    const rest = wanted.slice(position.skip);
-    const room = limit - addresses.length;
-    addresses.push(...rest.slice(0, room));
-    if (rest.length > room) {
-      position = { scan: position.scan, skip: position.skip + room };
-      return { addresses, cursor: encodeCursor(position) };
-    }
-    if (scan.cursor === null) return { addresses, cursor: null };
-    position = { scan: scan.cursor, skip: 0 };
+  try {
+    const page = await node.list({ type: ORDER_ACTOR, where: (s) => (state ? s === state : s !== 'draft'), cursor: cursor || undefined, count: limit });
+    return { addresses: page.items.map((item) => item.address), cursor: page.cursor };
+  } catch (error) {
+    if (!(error instanceof InvalidCursorError)) throw error;
+    throw new HttpError(400, OrderErrorCode.invalidCursor, 'cursor is not one this service handed out; start again without it', { cursor });
   }
-  return { addresses, cursor: encodeCursor(position) };
 }
 
 /** The frame's own 422 shape for a value its schema could not range-check (see `ListOrdersQuerySchema`). */
 function outOfRange(field: string, value: number, range: { min: number; max: number }): HttpError {
   const message = `${field} is invalid: expected ${range.min}–${range.max}, got ${value}`;
   return validationError(field, message);
-}
-
-type Position = { scan: string | null; skip: number };
-
-function encodeCursor(position: Position): string {
-  return Buffer.from(JSON.stringify(position)).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): Position {
-  if (cursor === undefined || cursor === '') return { scan: null, skip: 0 };
-  try {
-    const position = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Position;
-    if ((position.scan === null || /^\d+:\d+$/.test(position.scan)) && Number.isInteger(position.skip) && position.skip >= 0) return position;
-  } catch {}
-  throw new HttpError(400, OrderErrorCode.invalidCursor, 'cursor is not one this service handed out; start again without it', { cursor });
 }

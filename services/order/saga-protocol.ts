@@ -5,7 +5,8 @@
  * fulfillment saga per order.
  */
 import { t, type Static } from 'elysia';
-import { pageLimit, type SagaContext } from '../../runtime/index.ts';
+import { pageLimit } from '../../runtime/http/index.ts';
+import { type SagaContext } from '../../runtime/index.ts';
 import { OrderId } from '../shared/shop-vocabulary.ts';
 
 /**

@@ -5,7 +5,8 @@
  * (`node.ask`), so the answer is the saga as committed after it acted, and two operators acting at once cannot both win.
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode, type Saga, type SagaContext, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError, unavailableOnTimeout } from '../../runtime/http/index.ts';
+import { InvalidCursorError, type MailroomNode, type Saga, type SagaContext } from '../../runtime/index.ts';
 import {
   ListSagasQuerySchema,
   ResolveBodySchema,
@@ -46,15 +47,10 @@ export function sagaRoutes(node: MailroomNode, saga: Saga<any>) {
   const act = async (orderId: string, event: { type: 'saga.retry' } | { type: 'saga.resolve'; note: string }): Promise<SagaView> => {
     const before = await find(orderId);
     if (before.status !== 'parked') throw notParked(orderId, event.type, before);
-    let result;
-    try {
-      result = await node.ask<Ctx>(addressOf(orderId), event, { timeoutMs: ASK_TIMEOUT_MS });
-    } catch (error) {
-      if (!(error instanceof AskTimeoutError)) throw error;
-      throw new HttpError(503, SagaErrorCode.unavailable, `the saga of order ${orderId} did not answer within ${ASK_TIMEOUT_MS} ms; read it again before repeating (the command stays queued)`, {
-        orderId,
-      });
-    }
+    const result = await unavailableOnTimeout(
+      () => node.ask<Ctx>(addressOf(orderId), event, { timeoutMs: ASK_TIMEOUT_MS }),
+      () => ({ code: SagaErrorCode.unavailable, message: `the saga of order ${orderId} did not answer within ${ASK_TIMEOUT_MS} ms; read it again before repeating (the command stays queued)`, details: { orderId } }),
+    );
     const after = sagaView(orderId, addressOf(orderId), result.state, result.context, undoStates);
     // Another operator acted between our read and our turn: this command changed nothing.
     if (!result.handled) throw notParked(orderId, event.type, after);
@@ -144,40 +140,16 @@ function notParked(orderId: string, command: string, view: SagaView): HttpError 
   });
 }
 
-/** Index scans one request may make: a rare status among many sagas hands back a cursor rather than scan them all. */
+/** Index scans (HSCAN calls) one request may make: a rare status among many sagas hands back a cursor rather than scan them all. */
 const MAX_SCANS = 16;
 
-/**
- * One page of saga addresses whose index state passes `keep`. `node.list` may return more than asked (a small Redis
- * hash is scanned whole), so the cursor is the runtime's scan cursor plus how many of its items were served. A page
- * may hold fewer than `limit` items while its cursor is not null.
- */
+/** One page of saga addresses whose index state passes `keep`; a page may hold fewer than `limit` while its cursor is not null. */
 async function listPage(node: MailroomNode, type: string, limit: number, cursor: string | undefined, keep: (state: string) => boolean) {
-  let position = decodeCursor(cursor);
-  const addresses: string[] = [];
-  for (let scans = 0; addresses.length < limit && scans < MAX_SCANS; scans++) {
-    const scan = await node.list({ type, cursor: position.scan ?? undefined, count: limit });
-    const wanted = scan.items.filter((item) => keep(item.state)).map((item) => item.address);
-    const rest = wanted.slice(position.skip);
-    const room = limit - addresses.length;
-    addresses.push(...rest.slice(0, room));
-    if (rest.length > room) return { addresses, cursor: encodeCursor({ scan: position.scan, skip: position.skip + room }) };
-    if (scan.cursor === null) return { addresses, cursor: null };
-    position = { scan: scan.cursor, skip: 0 };
-  }
-  return { addresses, cursor: encodeCursor(position) };
-}
-
-type Position = { scan: string | null; skip: number };
-
-const encodeCursor = (position: Position) => Buffer.from(JSON.stringify(position)).toString('base64url');
-
-function decodeCursor(cursor: string | undefined): Position {
-  if (cursor === undefined || cursor === '') return { scan: null, skip: 0 };
   try {
-    const position = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Position;
-    if ((position.scan === null || /^\d+:\d+$/.test(position.scan)) && Number.isInteger(position.skip) && position.skip >= 0) return position;
-  } catch {}
-  throw new HttpError(400, SagaErrorCode.invalidCursor, 'cursor is not one this service handed out; start again without it', { cursor });
+    const page = await node.list({ type, where: keep, cursor: cursor || undefined, count: limit, maxScans: MAX_SCANS });
+    return { addresses: page.items.map((item) => item.address), cursor: page.cursor };
+  } catch (error) {
+    if (!(error instanceof InvalidCursorError)) throw error;
+    throw new HttpError(400, SagaErrorCode.invalidCursor, 'cursor is not one this service handed out; start again without it', { cursor });
+  }
 }
-

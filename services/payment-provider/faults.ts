@@ -4,7 +4,8 @@
  * request passes first. The gate also counts what reaches the provider, which is how a test (or the panel) sees that
  * an open breaker upstream stopped the calls.
  */
-import { HttpError, systemRandom, type Random } from '../../runtime/index.ts';
+import { HttpError } from '../../runtime/http/index.ts';
+import { systemRandom, type Random } from '../../runtime/index.ts';
 import type { ProviderKeys } from './keys.ts';
 import { NO_FAULTS, ProviderErrorCode, type FaultRules, type FaultRulesInput, type RequestCounts } from './protocol.ts';
 import type { RedisCall } from './scripts.ts';

@@ -2,7 +2,7 @@
  * Every Redis key the payment provider writes, in one place. The ledger's keys share the hash tag `{ledger}` so each
  * Lua script touches one Redis Cluster slot; the fault rules sit at the address the control plane will write to.
  */
-import { keyPrefixOf } from '../../runtime/index.ts';
+import { keyPrefixOf } from '../../runtime/config.ts';
 
 export type ProviderKeys = ReturnType<typeof providerKeys>;
 

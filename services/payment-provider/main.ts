@@ -3,7 +3,9 @@
  * HTTP through a breaker. It stands outside Mailroom's actors, but keeps its ledger and failure rules in Redis under
  * `…:svc:provider:…` so both survive a restart.
  */
-import { createServiceApp, keyPrefixOf, listen, onShutdown } from '../../runtime/index.ts';
+import { createServiceApp, listen } from '../../runtime/http/index.ts';
+import { keyPrefixOf } from '../../runtime/config.ts';
+import { onShutdown } from '../../runtime/index.ts';
 import { portOf, trustedOrigins } from '../config.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
 import { FaultInjector } from './faults.ts';

@@ -4,7 +4,7 @@
  * The payment service relies on these shapes exactly as written (it is the provider's only client).
  */
 import { t } from 'elysia';
-import { pageLimit, type DocumentTag } from '../../runtime/index.ts';
+import { pageLimit, type DocumentTag } from '../../runtime/http/index.ts';
 import { EXAMPLE, OrderId } from '../shared/shop-vocabulary.ts';
 
 /** What the provider's OpenAPI document says first, and its tags. */

@@ -4,7 +4,7 @@
  * (`/faults`).
  */
 import { Elysia } from 'elysia';
-import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, validationError } from '../../runtime/http/index.ts';
 import type { FaultInjector } from './faults.ts';
 import type { Ledger } from './ledger.ts';
 import {

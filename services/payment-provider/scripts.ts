@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LuaScript } from '../../runtime/redis/index.ts';
 
 /** One Redis command, as `client.sendCommand` takes it. */
 export type RedisCall = (args: string[]) => Promise<unknown>;
@@ -20,32 +21,18 @@ export enum ScriptCode {
   ExceedsCharge = -4,
 }
 
-export class LuaScript {
-  readonly sha: string;
+/** A provider script: the runtime's `LuaScript`, over the provider's own connection, answering `{code, payload}`. */
+class ProviderScript {
+  constructor(private readonly script: LuaScript) {}
 
-  constructor(
-    readonly name: string,
-    readonly source: string,
-  ) {
-    this.sha = new Bun.CryptoHasher('sha1').update(source).digest('hex');
-  }
-
-  /** Runs the script; every script of the provider answers `{code, payload}`. */
   async run(call: RedisCall, keys: readonly string[], args: readonly (string | number)[]): Promise<[ScriptCode, string]> {
-    const tail = [String(keys.length), ...keys, ...args.map(String)];
-    let reply: unknown;
-    try {
-      reply = await call(['EVALSHA', this.sha, ...tail]);
-    } catch (error) {
-      if (!String((error as Error)?.message ?? error).includes('NOSCRIPT')) throw error;
-      reply = await call(['EVAL', this.source, ...tail]);
-    }
+    const reply = await this.script.run({ call: (command) => call(command.map(String)) }, keys, args);
     const [code, payload] = reply as [number | string, string | null];
     return [Number(code) as ScriptCode, payload ?? ''];
   }
 }
 
-const load = (file: string) => new LuaScript(file, readFileSync(join(import.meta.dir, 'lua', `${file}.lua`), 'utf8'));
+const load = (file: string) => new ProviderScript(new LuaScript(file, readFileSync(join(import.meta.dir, 'lua', `${file}.lua`), 'utf8')));
 
 export const scripts = {
   createCharge: load('create-charge-5'),

@@ -6,21 +6,8 @@
  * meaning: a declined card or another 4xx refusal is terminal, everything else is "provider unavailable" with a
  * reason a person can act on.
  */
-import {
-  BulkheadRejectedError,
-  CircuitOpenError,
-  createHttpClient,
-  NetworkError,
-  TimeoutError,
-  UpstreamStatusError,
-  type Clock,
-  type EffectArgs,
-  type HttpClient,
-  type HttpClientOptions,
-  type HttpPolicyOptions,
-  type Inspector,
-  type Random,
-} from '../../runtime/index.ts';
+import { BulkheadRejectedError, CircuitOpenError, createHttpClient, NetworkError, TimeoutError, UpstreamStatusError, type HttpClient, type HttpClientOptions, type HttpPolicyOptions } from '../../runtime/resilience/index.ts';
+import { type Clock, type EffectArgs, type Inspector, type Random } from '../../runtime/index.ts';
 import { chargeKeyOf, PaymentDeclinedError, ProviderRejectedError, ProviderUnavailableError, refundKeyOf } from './protocol.ts';
 
 /** The dependency's name in the client, the breaker's stats and its error messages. */

@@ -3,7 +3,9 @@
  * The provider client — and so its breaker and bulkhead — is created once here and shared by every effect of the
  * process, so the breaker judges all the traffic to the provider.
  */
-import { admissionBoundsFromEnv, createNode, hostOf, onShutdown, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, onShutdown, type MailroomNode } from '../../runtime/index.ts';
+import { hostOf } from '../../runtime/config.ts';
+import { admissionBoundsFromEnv } from '../../runtime/index.ts';
 import { portOf } from '../config.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';

@@ -5,7 +5,8 @@
  * shapes here exactly as written.
  */
 import { t } from 'elysia';
-import { parseAddress, RetryableError, TerminalError, type DocumentTag } from '../../runtime/index.ts';
+import { RetryableError, TerminalError } from '../../runtime/resilience/index.ts';
+import { type DocumentTag } from '../../runtime/http/index.ts';
 import { OrderId } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'payment';
@@ -30,16 +31,8 @@ export const refundKeyOf = (orderId: string) => `refund:${orderId}`;
 /** Who waits for a command's outcome: an actor to tell (optional) and the command's id to echo. */
 export type Waiter = { replyTo?: string; commandId?: string };
 
-/** Whether `value` is an actor address a reply can be told to. */
-export function isAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    parseAddress(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether a `replyTo` can be told: the runtime's check, offered here where the actors read their protocol. */
+export { isAddress } from '../../runtime/index.ts';
 
 // ─── the payment actor: payment/payment/<orderId> ─────────────────────────────────────────────────────────────
 

@@ -3,7 +3,9 @@
  * provider's outcome, which arrives in a later turn of the actor), and the provider breaker's stats.
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type HttpClient, type MailroomNode } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, unavailableOnTimeout } from '../../runtime/http/index.ts';
+import { type MailroomNode } from '../../runtime/index.ts';
+import type { HttpClient } from '../../runtime/resilience/index.ts';
 import { PROVIDER } from './effects.ts';
 import {
   BreakersSchema,
@@ -56,20 +58,19 @@ export function paymentRoutes({ node, provider, waitMs = 10_000 }: PaymentRoutes
   /** Sends a command and waits until its turn committed, then — while `busy` — until a later turn settled it. */
   async function command(orderId: string, event: { type: 'charge'; amount: number } | { type: 'refund' }, busy: readonly string[]) {
     const address = paymentAddress(orderId);
-    try {
-      const asked = await node.ask<PaymentContext>(address, { ...event, orderId });
-      if (!busy.includes(asked.state)) return { committed: asked as Committed, reply: asked.reply as PaymentReply | undefined };
-      const settled = await node.waitFor<PaymentContext>(address, (view) => !busy.includes(view.state), { timeoutMs: waitMs });
-      return { committed: settled as Committed, reply: undefined };
-    } catch (error) {
-      if (!(error instanceof AskTimeoutError)) throw error;
-      throw new HttpError(
-        503,
-        PaymentErrorCode.Pending,
-        `the ${event.type} of order ${orderId} has no outcome yet (${error.message}); it stays queued — GET /payments/${orderId} later, or repeat the request (it is idempotent)`,
-        { retryAfterMs: 2_000 },
-      );
-    }
+    return unavailableOnTimeout(
+      async () => {
+        const asked = await node.ask<PaymentContext>(address, { ...event, orderId });
+        if (!busy.includes(asked.state)) return { committed: asked as Committed, reply: asked.reply as PaymentReply | undefined };
+        const settled = await node.waitFor<PaymentContext>(address, (view) => !busy.includes(view.state), { timeoutMs: waitMs });
+        return { committed: settled as Committed, reply: undefined };
+      },
+      (timeout) => ({
+        code: PaymentErrorCode.Pending,
+        message: `the ${event.type} of order ${orderId} has no outcome yet (${timeout.message}); it stays queued — GET /payments/${orderId} later, or repeat the request (it is idempotent)`,
+        details: { retryAfterMs: 2_000 },
+      }),
+    );
   }
 
   /** How long until the provider may be called again: what the failed call was told, or the breaker now. */

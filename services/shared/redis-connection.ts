@@ -6,9 +6,7 @@
  */
 import { createClient, createCluster } from 'redis';
 import { redisUrlOf as runtimeRedisUrlOf } from '../../runtime/config.ts';
-import { clusterOptions } from '../../runtime/redis/cluster-link.ts';
-import { isClusterUrl } from '../../runtime/redis/cluster-url.ts';
-import { firstKeyOf } from '../../runtime/redis/command-keys.ts';
+import { clusterOptions, firstKeyOf, isClusterUrl } from '../../runtime/redis/index.ts';
 import { portOf } from '../config.ts';
 
 /**

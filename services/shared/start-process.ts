@@ -5,11 +5,13 @@
  */
 import type { Elysia } from 'elysia';
 import { portOf, trustedOrigins, type ProcessName } from '../config.ts';
-import { listen } from '../../runtime/http/listen.ts';
-import { createServiceApp } from '../../runtime/http/service-app.ts';
-import { onShutdown } from '../../runtime/process/shutdown.ts';
+import { listen } from '../../runtime/http/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
+import { onShutdown } from '../../runtime/index.ts';
 import { connectRedis, redisUrlOf } from './redis-connection.ts';
-import { advertisedAddress, openRuleBook, type BearerSecurity, type DocumentTag, type RuleBook } from '../../runtime/index.ts';
+import { openRuleBook, type RuleBook } from '../../runtime/index.ts';
+import { type BearerSecurity, type DocumentTag } from '../../runtime/http/index.ts';
+import { advertisedAddress } from '../../runtime/discovery/index.ts';
 
 // Any route plugin may be mounted, whatever its routes and decorators.
 type AnyElysia = Elysia<any, any, any, any, any, any, any>;

@@ -4,7 +4,7 @@
  * publishes, the HTTP error codes and the TypeBox schemas of every route. The saga relies on these shapes exactly.
  */
 import { t } from 'elysia';
-import { parseAddress, type DocumentTag } from '../../runtime/index.ts';
+import { type DocumentTag } from '../../runtime/http/index.ts';
 import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'shipping';
@@ -51,16 +51,8 @@ export type ShippingEvent =
   | { type: 'ShipmentRejected'; data: { orderId: string; reason: string } }
   | { type: 'ShipmentCancelled'; data: { orderId: string; trackingId: string | null } };
 
-/** Whether a `replyTo` can be told (a malformed address must never reach `tell`; see the services report). */
-export function isAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    parseAddress(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether a `replyTo` can be told: the runtime's check, offered here where the actors read their protocol. */
+export { isAddress } from '../../runtime/index.ts';
 
 /** What is wrong with a schedule command, or null (messages are checked too, not only HTTP bodies). */
 export function scheduleProblem(command: { address?: unknown; lines?: unknown }): string | null {

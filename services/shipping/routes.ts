@@ -4,7 +4,8 @@
  * straight from committed state (`node.read`).
  */
 import { Elysia } from 'elysia';
-import { answers, AskTimeoutError, ErrorBodySchema, HttpError, type MailroomNode } from '../../runtime/index.ts';
+import { answers, ErrorBodySchema, HttpError, unavailableOnTimeout } from '../../runtime/http/index.ts';
+import { type MailroomNode } from '../../runtime/index.ts';
 import {
   OrderIdParams,
   ScheduleBody,
@@ -31,19 +32,15 @@ const RETRY_AFTER_MS = 1_000;
 export function shippingRoutes(node: MailroomNode, options: ShippingRoutesOptions = {}) {
   const timeoutMs = options.timeoutMs ?? 5_000;
 
-  const command = async (orderId: string, event: Record<string, unknown> & { type: string }) => {
-    try {
-      return await node.ask<ShipmentContext>(shipmentAddress(orderId), { ...event, orderId }, { timeoutMs });
-    } catch (error) {
-      if (!(error instanceof AskTimeoutError)) throw error;
-      throw new HttpError(
-        503,
-        E.SHIPPING_BUSY,
-        `the shipment of order ${orderId} did not answer within ${timeoutMs} ms; the command stays queued — retry in ${RETRY_AFTER_MS / 1000} s`,
-        { retryAfterMs: RETRY_AFTER_MS },
-      );
-    }
-  };
+  const command = (orderId: string, event: Record<string, unknown> & { type: string }) =>
+    unavailableOnTimeout(
+      () => node.ask<ShipmentContext>(shipmentAddress(orderId), { ...event, orderId }, { timeoutMs }),
+      () => ({
+        code: E.SHIPPING_BUSY,
+        message: `the shipment of order ${orderId} did not answer within ${timeoutMs} ms; the command stays queued — retry in ${RETRY_AFTER_MS / 1000} s`,
+        details: { retryAfterMs: RETRY_AFTER_MS },
+      }),
+    );
 
   const existing = async (orderId: string) => {
     const view = await node.read<ShipmentContext>(shipmentAddress(orderId));

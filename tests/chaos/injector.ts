@@ -4,7 +4,7 @@
  * the supervisor start it again from the same AOF (checking that nothing it had acknowledged was lost), and writes
  * the chaos rules. `heal()` stops the plan, removes every rule and wakes anything still paused.
  */
-import type { ChaosStore } from '../../runtime/index.ts';
+import type { ChaosStore } from '../../runtime/ops/index.ts';
 import { providerKeys } from '../../services/payment-provider/keys.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import type { PlannedFault, PlannedRule } from './plan.ts';

@@ -3,7 +3,8 @@
  * injected (`chaos.injected`, by kind — a lower bound, since each process reports at most ~20 a second), dead
  * letters, parked sagas, breaker trips and leases lost or moved. Counted as the run goes, because the stream is capped.
  */
-import { tailInspection, type InspectionEvent } from '../../runtime/index.ts';
+import { tailInspection } from '../../runtime/ops/index.ts';
+import { type InspectionEvent } from '../../runtime/index.ts';
 
 export type Observations = {
   injected: Record<string, number>;

@@ -3,7 +3,8 @@
  * seed before anything starts. Drawing it up front (rather than rolling dice as the run goes) makes the plan a pure
  * function of the seed, the processes and the duration, so `--seed N` replays the same faults at the same moments.
  */
-import { LINK_FAULT_KINDS, seededRandom, type ChaosRule } from '../../runtime/index.ts';
+import { LINK_FAULT_KINDS } from '../../runtime/redis/index.ts';
+import { seededRandom, type ChaosRule } from '../../runtime/index.ts';
 
 /** A rule as `ChaosStore.add` takes it. */
 export type PlannedRule = Pick<ChaosRule, 'kind' | 'target' | 'probability' | 'latencyMs' | 'note' | 'fault'> & { durationMs: number };

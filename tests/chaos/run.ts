@@ -8,7 +8,7 @@
  * the seed that reproduces the run. `--link` runs the runtime alone against faulty Redis connections instead
  * (tests/chaos/link/run-link.ts).
  */
-import { openChaosStore } from '../../runtime/index.ts';
+import { openChaosStore } from '../../runtime/ops/index.ts';
 import { CATALOGUE } from '../../services/inventory/catalogue.ts';
 import type { CheckContext, Violation } from './check-context.ts';
 import { checkMailboxes } from './check-mailboxes.ts';

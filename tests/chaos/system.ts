@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createWriteStream } from 'node:fs';
 import { SERVICE_NAMES, portOf, type ProcessName } from '../../services/config.ts';
-import type { ProcessEvent } from '../../runtime/inspection.ts';
-import { startSupervisor, type Supervisor } from '../../runtime/supervisor/supervisor.ts';
-import type { ProcessSpec } from '../../runtime/supervisor/process-spec.ts';
+import type { ProcessEvent } from '../../runtime/index.ts';
+import { startSupervisor, type Supervisor } from '../../runtime/supervisor/index.ts';
+import type { ProcessSpec } from '../../runtime/supervisor/index.ts';
 import { mailroomProcesses } from '../../services/processes.ts';
 import { freePort, freePortOffset } from '../supervisor/helpers.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'bun:test';
-import { createServiceApp } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { gatewayProxy } from '../../services/control/gateway-proxy.ts';
 
 const seen: { method: string; path: string; body: string; key: string | null; auth: string | null }[] = [];

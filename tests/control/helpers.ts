@@ -3,7 +3,7 @@
  * Redis under the test's own key prefix, with a known token, the panel origins of the default ports, and the
  * upstream processes (order, payment, gateway) wherever the test points them (nowhere by default: a free port).
  */
-import { createServiceApp } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { openControlContext, type ControlContext } from '../../services/control/context.ts';
 import { controlRoutes } from '../../services/control/routes.ts';
 import { panelOrigins } from '../../services/control/security.ts';

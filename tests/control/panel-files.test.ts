@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'bun:test';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServiceApp } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { hasBuiltPanel, panelFiles } from '../../services/control/panel-files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-dist-'));

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
-import { advertisedAddress, announce, openDiscovery, type Instance } from '../../runtime/index.ts';
+import { advertisedAddress, announce, openDiscovery, type Instance } from '../../runtime/discovery/index.ts';
 import { globalKeys } from '../../runtime/keys.ts';
 import { startChild } from '../helpers/processes.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';

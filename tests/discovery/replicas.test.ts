@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { REPLICA_PORT_STEP } from '../../services/processes.ts';
-import { openDiscovery, type Discovery } from '../../runtime/index.ts';
+import { openDiscovery, type Discovery } from '../../runtime/discovery/index.ts';
 import { startShop, type Shop } from '../helpers/shop.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
-import { openDiscovery, type Discovery } from '../../runtime/index.ts';
+import { openDiscovery, type Discovery } from '../../runtime/discovery/index.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
 const prefix = testPrefix('three-hosts');

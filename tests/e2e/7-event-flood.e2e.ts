@@ -11,7 +11,7 @@ import { createClient } from 'redis';
 import { keyPrefixOf } from '../../runtime/config.ts';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { globalKeys } from '../../runtime/keys.ts';
-import type { InspectionEvent } from '../../runtime/inspection.ts';
+import type { InspectionEvent } from '../../runtime/index.ts';
 import { expect, go, openPanel, screenshot, test } from './fixtures.ts';
 
 const TICK_MS = 100;

@@ -4,7 +4,8 @@
  * that has no entry here fails the barrage, so a new route must come with a generator.
  */
 import fc from 'fast-check';
-import { CHAOS_KINDS, KILL_SIGNALS, PROCESS_ACTIONS } from '../../runtime/index.ts';
+import { CHAOS_KINDS } from '../../runtime/ops/index.ts';
+import { KILL_SIGNALS, PROCESS_ACTIONS } from '../../runtime/supervisor/index.ts';
 import { SCENARIOS } from '../../services/control/scenarios.ts';
 import { CATALOGUE } from '../../services/inventory/catalogue.ts';
 import type { AppName } from './in-process-shop.ts';

@@ -3,7 +3,7 @@
  * fault link of `bun run chaos --link` is for random schedules). `decide` sees every call and says what happens:
  * run it, fail it before it runs, or run it and lose the reply — at once or after a while.
  */
-import type { RedisArg, RedisLink } from '../../runtime/redis/link.ts';
+import type { RedisArg, RedisLink } from '../../runtime/redis/index.ts';
 import { scripts } from '../../runtime/redis/script.ts';
 
 export type Verdict = 'run' | 'fail' | 'drop-reply' | { afterMs: number; then: 'run' | 'fail' | 'drop-reply' };

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'bun:test';
 import { Elysia, t } from 'elysia';
 import { MAX_JSON_DEPTH } from '../../runtime/http/body-limit.ts';
-import { createServiceApp } from '../../runtime/http/service-app.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 
 const logged: string[] = [];
 const app = createServiceApp({ name: 'demo', log: (line) => logged.push(line) }).use(

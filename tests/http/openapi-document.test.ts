@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'bun:test';
 import { Elysia, t } from 'elysia';
-import { answers, pageLimit } from '../../runtime/http/openapi-document.ts';
-import { createServiceApp } from '../../runtime/http/service-app.ts';
+import { answers, pageLimit } from '../../runtime/http/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 
 const routes = new Elysia()
   .post('/things', ({ body }) => body, {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'bun:test';
 import { Elysia, t } from 'elysia';
-import { HttpError } from '../../runtime/http/http-error.ts';
-import { createServiceApp } from '../../runtime/http/service-app.ts';
+import { HttpError } from '../../runtime/http/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 
 const logged: string[] = [];
 const routes = new Elysia({ name: 'test-routes' })

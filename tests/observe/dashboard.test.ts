@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dashboard from '../../runtime/observe/grafana-dashboard.json';
 import { registry } from '../../runtime/observe/metrics.ts';
-import { prometheusConfig, prometheusPortOf, prometheusSpec } from '../../runtime/observe/prometheus-config.ts';
+import { prometheusConfig, prometheusPortOf, prometheusSpec } from '../../runtime/observe/index.ts';
 import { BUN_PROCESSES, originOf } from '../../services/processes.ts';
 
 type Panel = { id: number; type: string; title: string; gridPos: { h: number; w: number; x: number; y: number }; datasource?: { type: string }; targets?: { refId: string; expr: string; datasource?: { type: string } }[] };

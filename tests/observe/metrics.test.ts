@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { startShop, SHOP_PROCESSES, type Shop } from '../helpers/shop.ts';
-import { createServiceApp } from '../../runtime/http/service-app.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 
 const prefix = testPrefix('metrics');
 let shop: Shop;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import ELK from 'elkjs/lib/elk.bundled.js';
-import { circuitBreakerMachine, machineGraph } from '../../runtime/index.ts';
+import { circuitBreakerMachine } from '../../runtime/resilience/index.ts';
+import { machineGraph } from '../../runtime/index.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { activeIds, drawing, elkInput, visibleStateOf, type ElkNode } from '../../panel/src/lib/models/statechart.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { seededRandom, SimulatedClock } from '../../runtime/clock.ts';
+import { seededRandom, SimulatedClock } from '../../runtime/index.ts';
 import { BulkheadRejectedError, createBulkhead } from '../../runtime/resilience/index.ts';
 import { collector, deferred, drive, flush, track } from './support.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test';
 import fc from 'fast-check';
-import { SimulatedClock } from '../../runtime/clock.ts';
+import { SimulatedClock } from '../../runtime/index.ts';
 import {
   BulkheadRejectedError,
   CircuitOpenError,

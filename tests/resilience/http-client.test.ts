@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test';
-import { seededRandom, SimulatedClock } from '../../runtime/clock.ts';
+import { seededRandom, SimulatedClock } from '../../runtime/index.ts';
 import {
   CircuitOpenError,
   createHttpClient,

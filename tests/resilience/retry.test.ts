@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test';
 import fc from 'fast-check';
-import { seededRandom, SimulatedClock } from '../../runtime/clock.ts';
+import { seededRandom, SimulatedClock } from '../../runtime/index.ts';
 import { createRetry, RetryableError, TerminalError, type RetryOptions } from '../../runtime/resilience/index.ts';
 import { collector, drive, flush, track } from './support.ts';
 

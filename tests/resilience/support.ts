@@ -3,8 +3,8 @@
  * chains run and drive a `SimulatedClock` without ever sleeping in real time.
  */
 
-import type { SimulatedClock } from '../../runtime/clock.ts';
-import type { InspectionEvent } from '../../runtime/inspection.ts';
+import type { SimulatedClock } from '../../runtime/index.ts';
+import type { InspectionEvent } from '../../runtime/index.ts';
 
 export type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void };
 

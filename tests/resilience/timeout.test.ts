@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { SimulatedClock } from '../../runtime/clock.ts';
+import { SimulatedClock } from '../../runtime/index.ts';
 import { createTimeout, TimeoutError } from '../../runtime/resilience/index.ts';
 import { deferred, flush, track } from './support.ts';
 

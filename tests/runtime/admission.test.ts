@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
-import { AdmissionRefusedError, createNode, createServiceApp, type AdmissionBounds, type MailroomNode } from '../../runtime/index.ts';
+import { AdmissionRefusedError, createNode, type AdmissionBounds, type MailroomNode } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { metricsText } from '../../runtime/observe/metrics.ts';
 import { counter } from '../fixtures/test-actors.ts';

@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from 'bun:test';
-import { createHttpClient, createNode, createServiceApp, NetworkError, openChaosStore, RuleBook, type InspectionEvent, type MailroomNode } from '../../runtime/index.ts';
+import { createHttpClient, NetworkError } from '../../runtime/resilience/index.ts';
+import { createNode, RuleBook, type InspectionEvent, type MailroomNode } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
+import { openChaosStore } from '../../runtime/ops/index.ts';
 import { openLink } from '../../runtime/redis/link.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { counter } from '../fixtures/test-actors.ts';

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
-import { createNode, tailInspection, type InspectionEvent, type MailroomNode } from '../../runtime/index.ts';
-import { readEvents } from '../../runtime/event-log.ts';
+import { createNode, type InspectionEvent, type MailroomNode } from '../../runtime/index.ts';
+import { tailInspection } from '../../runtime/ops/index.ts';
+import { readEvents } from '../../runtime/index.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { startChild } from '../helpers/processes.ts';
 import { counter, emitter, makeCharger } from '../fixtures/test-actors.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { LinkFaultError, withFaults, type RedisArg, type RedisLink } from '../../runtime/index.ts';
+import { LinkFaultError, withFaults, type RedisArg, type RedisLink } from '../../runtime/redis/index.ts';
 import { scripts } from '../../runtime/redis/script.ts';
 
 /** A link that records what reached "Redis" and answers after `delayMs` (or when released by hand). */

@@ -4,7 +4,7 @@
  * release must not free a newer lease, and dead nodes must leave the registry.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
-import { systemClock } from '../../runtime/clock.ts';
+import { systemClock } from '../../runtime/index.ts';
 import { globalKeys, partitionKeys } from '../../runtime/keys.ts';
 import { LeaseManager, REGISTRY_RETENTION_TTLS, type LeaseEvents } from '../../runtime/node/lease-manager.ts';
 import { openLink, type RedisArg, type RedisLink } from '../../runtime/redis/link.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import { setup } from 'xstate';
-import { circuitBreakerMachine } from '../../runtime/index.ts';
-import { machineGraph } from '../../runtime/machine-graph.ts';
+import { circuitBreakerMachine } from '../../runtime/resilience/index.ts';
+import { machineGraph } from '../../runtime/index.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 
 describe('machineGraph', () => {

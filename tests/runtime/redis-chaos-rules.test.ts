@@ -3,7 +3,9 @@
  * rule lasts — injected by the same rules the panel writes — and the node applies every message exactly once.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
-import { createNode, LINK_FAULT_KINDS, openChaosStore, type InspectionEvent, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, type InspectionEvent, type MailroomNode } from '../../runtime/index.ts';
+import { LINK_FAULT_KINDS } from '../../runtime/redis/index.ts';
+import { openChaosStore } from '../../runtime/ops/index.ts';
 import { counter } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
 import { createNode, type MailroomNode } from '../../runtime/index.ts';
-import { readEvents } from '../../runtime/event-log.ts';
+import { readEvents } from '../../runtime/index.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { startChild } from '../helpers/processes.ts';

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { assign, setup } from 'xstate';
 import { createClient } from 'redis';
-import { createNode, createServiceApp, defineActor, defineSaga, tell, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, defineActor, defineSaga, tell, type MailroomNode } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { sagaRoutes } from '../../services/order/saga-routes.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { Elysia } from 'elysia';
-import { createServiceApp } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { openControlContext, type ControlContext } from '../../services/control/context.ts';
 import { gatewayProxy } from '../../services/control/gateway-proxy.ts';
 import { controlRoutes } from '../../services/control/routes.ts';

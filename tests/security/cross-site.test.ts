@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { createServiceApp } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { crossSiteRefusal } from '../../runtime/http/cross-site.ts';
 import { trustedOrigins } from '../../services/config.ts';
 

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
-import { createServiceApp, type HttpClient } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { createDownstreamClient } from '../../services/gateway/downstreams.ts';
 import { gatewayRoutes } from '../../services/gateway/routes.ts';
 import { Strangler, stranglerKey, type WeightStore } from '../../services/gateway/strangler.ts';

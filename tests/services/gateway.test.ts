@@ -4,7 +4,9 @@
  * pricing and Idempotency-Key, parallel aggregation with `degraded`, and failing fast behind an open breaker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { createNode, createServiceApp, readEvents, type HttpClient, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, readEvents, type MailroomNode } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
+import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { createDownstreamClient, gatewayPolicy } from '../../services/gateway/downstreams.ts';
 import { gatewayRoutes } from '../../services/gateway/routes.ts';
 import { Strangler, type WeightStore } from '../../services/gateway/strangler.ts';

@@ -4,7 +4,8 @@
  * release, commit and restock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { createNode, createServiceApp, readEvents, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, readEvents, type MailroomNode } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { CATALOGUE, seedCatalogue, type CatalogueItem } from '../../services/inventory/catalogue.ts';
 import { reservationAddress, SERVICE, skuAddress, type SkuContext } from '../../services/inventory/protocol.ts';
 import { reservation } from '../../services/inventory/reservation.machine.ts';

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { assign, setup } from 'xstate';
-import { createNode, createServiceApp, defineActor, readEvents, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, defineActor, readEvents, type MailroomNode } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { orderActor } from '../../services/order/machine.ts';
 import { orderRoutes } from '../../services/order/routes.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';

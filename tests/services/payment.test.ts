@@ -1,16 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
 import { assign, setup } from 'xstate';
-import {
-  createNode,
-  createServiceApp,
-  defineActor,
-  listen,
-  readEvents,
-  type HttpClient,
-  type HttpPolicyOptions,
-  type MailroomNode,
-} from '../../runtime/index.ts';
+import { createNode, defineActor, readEvents, type MailroomNode } from '../../runtime/index.ts';
+import { createServiceApp, listen } from '../../runtime/http/index.ts';
+import { type HttpClient, type HttpPolicyOptions } from '../../runtime/resilience/index.ts';
 import { createProviderClient, providerEffects } from '../../services/payment/effects.ts';
 import { definePaymentActor } from '../../services/payment/machine.ts';
 import { paymentAddress } from '../../services/payment/protocol.ts';

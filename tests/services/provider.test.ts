@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { createClient } from 'redis';
-import { createServiceApp, seededRandom } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
+import { seededRandom } from '../../runtime/index.ts';
 import { FaultInjector } from '../../services/payment-provider/faults.ts';
 import { providerKeys } from '../../services/payment-provider/keys.ts';
 import { Ledger } from '../../services/payment-provider/ledger.ts';

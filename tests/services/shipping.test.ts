@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { assign, setup } from 'xstate';
-import { createNode, createServiceApp, defineActor, readEvents, type MailroomEvent, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, defineActor, readEvents, type MailroomEvent, type MailroomNode } from '../../runtime/index.ts';
+import { createServiceApp } from '../../runtime/http/index.ts';
 import { trackingIdFor, CARRIERS } from '../../services/shipping/carriers.ts';
 import { shipment } from '../../services/shipping/machine.ts';
 import { SERVICE, shipmentAddress, type ShipmentContext } from '../../services/shipping/protocol.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import { describeExit } from '../../runtime/supervisor/child-process.ts';
 import { forEachLine, linePrefixer } from '../../runtime/supervisor/output.ts';
-import { renderTable } from '../../runtime/supervisor/table.ts';
+import { renderTable } from '../../runtime/supervisor/index.ts';
 
 function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
   return new ReadableStream({

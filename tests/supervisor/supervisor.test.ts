@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { portOf } from '../../services/config.ts';
-import type { ProcessEvent } from '../../runtime/inspection.ts';
-import { SupervisorError } from '../../runtime/supervisor/errors.ts';
-import { startSupervisor, type Supervisor } from '../../runtime/supervisor/supervisor.ts';
+import type { ProcessEvent } from '../../runtime/index.ts';
+import { SupervisorError } from '../../runtime/supervisor/index.ts';
+import { startSupervisor, type Supervisor } from '../../runtime/supervisor/index.ts';
 import { mailroomProcesses } from '../../services/processes.ts';
 import { freePort, freePortOffset, isAlive, ROOT, statusOf, waitFor } from './helpers.ts';
 

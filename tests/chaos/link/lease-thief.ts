@@ -4,7 +4,8 @@
  * real owner finds out when its next fenced call (read, commit, timer sweep, renewal) is refused, wherever it is in a
  * batch.
  */
-import { seededRandom, type RedisLink } from '../../../runtime/index.ts';
+import { seededRandom } from '../../../runtime/index.ts';
+import { type RedisLink } from '../../../runtime/redis/index.ts';
 import { partitionKeys } from '../../../runtime/keys.ts';
 import { ScriptCode, scripts } from '../../../runtime/redis/script.ts';
 

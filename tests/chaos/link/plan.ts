@@ -4,7 +4,8 @@
  * fault is on each node's connections, how often a lease is stolen and for how long, and how many actors of each
  * kind the clients use. The same seed gives the same plan; the exact interleaving still depends on timing.
  */
-import { seededRandom, type LinkFaultPlan } from '../../../runtime/index.ts';
+import { seededRandom } from '../../../runtime/index.ts';
+import { type LinkFaultPlan } from '../../../runtime/redis/index.ts';
 
 export type LinkFocus = 'all' | 'commit' | 'xadd';
 

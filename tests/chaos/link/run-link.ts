@@ -3,7 +3,7 @@
  * schedule.ts), prints a row per seed and a summary of the faults injected and the violations found, each with the
  * seed that reproduces it; with `--json` the last line is JSON. Resolves to the exit code: 1 on any violation.
  */
-import { LINK_FAULT_KINDS, type LinkFaultKind } from '../../../runtime/index.ts';
+import { LINK_FAULT_KINDS, type LinkFaultKind } from '../../../runtime/redis/index.ts';
 import type { ChaosOptions } from '../options.ts';
 import type { LinkViolation } from './checks.ts';
 import { runSchedule, type ScheduleResult } from './schedule.ts';

@@ -4,7 +4,8 @@
  * while a thief steals leases; then the links heal, the clients finish their retries, and the run waits until the
  * checks pass or the settle time is up. The checks' last word is the schedule's verdict.
  */
-import { createNode, LINK_FAULT_KINDS, withFaults, type FaultLink, type LinkFaultKind, type MailroomNode } from '../../../runtime/index.ts';
+import { createNode, type MailroomNode } from '../../../runtime/index.ts';
+import { LINK_FAULT_KINDS, withFaults, type FaultLink, type LinkFaultKind } from '../../../runtime/redis/index.ts';
 import { openLink } from '../../../runtime/redis/link.ts';
 import { cleanupPrefix } from '../../helpers/redis.ts';
 import { alarm, counter, makePayer, mirror, pinger, SERVICE } from './actors.ts';

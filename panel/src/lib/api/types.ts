@@ -3,11 +3,9 @@
  * Inspection events and machine graphs come from the runtime as types only, so the panel draws exactly what the
  * runtime emits.
  */
-import type { InspectionEvent } from '../../../../runtime/inspection.ts';
-import type { MachineGraph } from '../../../../runtime/machine-graph.ts';
+import type { InspectionEvent, MachineGraph } from '../../../../runtime/index.ts';
 
-export type { InspectionEvent, InspectionEventType, BreakerState } from '../../../../runtime/inspection.ts';
-export type { GraphState, GraphTransition, MachineGraph } from '../../../../runtime/machine-graph.ts';
+export type { InspectionEvent, InspectionEventType, BreakerState, GraphState, GraphTransition, MachineGraph } from '../../../../runtime/index.ts';
 
 /** An inspection event with the id the stream gave it (`<entry id>/<index>`). */
 export type LiveEvent = InspectionEvent & { id: string };
@@ -121,9 +119,9 @@ export type DeadLetterRow = {
 };
 
 // The rule shapes are the runtime's own (defined once, imported as types).
-export type { ChaosKind, ChaosRule, ChaosTarget } from '../../../../runtime/chaos/chaos-rule.ts';
-import type { ChaosKind, ChaosTarget } from '../../../../runtime/chaos/chaos-rule.ts';
-import type { LinkFaultKind } from '../../../../runtime/redis/link-fault-kinds.ts';
+export type { ChaosKind, ChaosRule, ChaosTarget } from '../../../../runtime/index.ts';
+import type { ChaosKind, ChaosTarget } from '../../../../runtime/index.ts';
+import type { LinkFaultKind } from '../../../../runtime/redis/index.ts';
 export type { LinkFaultKind };
 
 export type NewChaosRule = {

@@ -2,10 +2,10 @@
  * Reads the shared inspection stream: what the control plane streams to the panel and what tests check.
  * Each stream entry holds a batch; an event's id is `<entry id>/<index>`, so a reader can resume exactly.
  */
-import { redisUrlOf, keyPrefixOf } from './config.ts';
-import type { InspectionEvent } from './inspection.ts';
-import { globalKeys } from './keys.ts';
-import { openLink, streamReadReply } from './redis/link.ts';
+import { redisUrlOf, keyPrefixOf } from '../config.ts';
+import type { InspectionEvent } from '../inspection.ts';
+import { globalKeys } from '../keys.ts';
+import { openLink, streamReadReply } from '../redis/link.ts';
 
 export type TailedEvent = { id: string; event: InspectionEvent };
 

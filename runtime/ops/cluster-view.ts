@@ -3,33 +3,23 @@
  * with their heartbeat counters, partition leases, every actor (paged through the per-partition index, so 100,000+
  * of them page as cheaply as ten), one actor's committed state, the machines nodes registered, dead letters of any
  * service (with replay and discard), Redis's own health and the inspection stream's history. The control plane
- * reads the cluster through this; nodes share its per-service helpers for their own `read`, `list` and
- * `deadLetters`.
+ * reads the cluster through this. It builds on the node's own readers (`node/actor-index.ts`,
+ * `node/dead-letter-store.ts`): the operations side depends on the core, never the other way round.
  */
-import { parseAddress, partitionOf } from './address.ts';
-import { stateKey, type ActorRecord } from './actor/hosted-actor.ts';
-import { redisUrlOf, keyPrefixOf } from './config.ts';
-import type { InspectionEvent } from './inspection.ts';
+import { parseAddress } from '../address.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { redisUrlOf, keyPrefixOf } from '../config.ts';
+import type { InspectionEvent } from '../inspection.ts';
+import { globalKeys, partitionKeys } from '../keys.ts';
+import type { MachineGraph } from '../machine-graph.ts';
+import { pageActorIndex, readActorAt, type ActorPage, type ActorView } from '../node/actor-index.ts';
+import { discardDeadLetterAt, listDeadLettersAt, replayDeadLetterAt, type DeadLetter } from '../node/dead-letter-store.ts';
+import { hashReply, openLink, type RedisLink } from '../redis/link.ts';
+import { UnknownServiceError } from '../unknown-service-error.ts';
 import type { TailedEvent } from './inspection-tail.ts';
-import { globalKeys, partitionKeys } from './keys.ts';
-import type { MachineGraph } from './machine-graph.ts';
-import { openLink, type RedisLink } from './redis/link.ts';
-import { scripts } from './redis/script.ts';
-import { UnknownServiceError } from './unknown-service-error.ts';
 
-/** One actor as committed: its state as a short string, its context, its version and XState status. */
-export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; status: string };
-
-export type DeadLetter = {
-  partition: number;
-  id: string;
-  messageId: string;
-  actor: string;
-  event: unknown;
-  error: string;
-  deliveries: number;
-  failedAt: number;
-};
+export type { ActorPage, ActorView, DeadLetter };
+export { InvalidCursorError } from '../node/actor-index.ts';
 
 /** A live node as its last heartbeat described it. */
 export type NodeInfo = {
@@ -53,99 +43,6 @@ export type LeaseInfo = { service: string; partition: number; owner: string | nu
 
 export type RedisHealth = { ok: boolean; latencyMs: number | null; usedMemoryBytes: number | null; version: string | null; error?: string };
 
-export type ActorPage = { items: { address: string; state: string }[]; cursor: string | null };
-
-/** Thrown for a cursor this module did not hand out. */
-export class InvalidCursorError extends Error {
-  readonly code = 'INVALID_CURSOR';
-  constructor(cursor: string) {
-    super(`cursor "${cursor.slice(0, 40)}" is not one this server handed out; start again without it`);
-  }
-}
-
-// ── Per-service helpers (nodes use these for their own service) ─────────────────────────────────────────────────
-
-/** Reads one actor's committed record; null when it has never committed a turn. */
-export async function readActorAt(link: RedisLink, prefix: string, address: string, partitions: number): Promise<ActorView | null> {
-  const { service, type, id } = parseAddress(address);
-  const keys = partitionKeys(prefix, service, partitionOf(address, partitions));
-  const [v, s] = (await link.call(['HMGET', keys.actor(type, id), 'v', 's'])) as [string | null, string | null];
-  if (!s) return null;
-  const snap = (JSON.parse(s) as ActorRecord).s as { value: unknown; context: any; status: string };
-  return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), status: snap.status };
-}
-
-/** The newest dead letters of a service (one partition or all), newest first. */
-export async function listDeadLettersAt(link: RedisLink, prefix: string, service: string, partitions: number, options: { partition?: number; count?: number } = {}): Promise<DeadLetter[]> {
-  const count = options.count ?? 100;
-  const parts = options.partition === undefined ? [...Array(partitions).keys()] : [options.partition];
-  const out: DeadLetter[] = [];
-  for (const p of parts) {
-    const rows = (await link.call(['XREVRANGE', partitionKeys(prefix, service, p).dlq, '+', '-', 'COUNT', count])) as [string, string[]][];
-    for (const [id, fields] of rows) out.push(toDeadLetter(p, id, fields));
-  }
-  return out.sort((a, b) => b.failedAt - a.failedAt).slice(0, count);
-}
-
-/** Puts a dead letter back into its mailbox; the new mailbox entry id, or null when there is no such dead letter. */
-export async function replayDeadLetterAt(link: RedisLink, prefix: string, service: string, partition: number, id: string): Promise<string | null> {
-  const keys = partitionKeys(prefix, service, partition);
-  const res = await scripts.replayDeadLetter.run(link, [keys.dlq, keys.mbox], [id]);
-  return res === -2 || res === '-2' ? null : String(res);
-}
-
-/** Removes a dead letter; false when there was none. */
-export async function discardDeadLetterAt(link: RedisLink, prefix: string, service: string, partition: number, id: string): Promise<boolean> {
-  return Number(await link.call(['XDEL', partitionKeys(prefix, service, partition).dlq, id])) === 1;
-}
-
-function toDeadLetter(partition: number, id: string, fields: string[]): DeadLetter {
-  const f = toRecord(fields);
-  let event: unknown = f.e;
-  try {
-    event = JSON.parse(f.e ?? 'null');
-  } catch {}
-  return {
-    partition,
-    id,
-    messageId: f.m ?? '',
-    actor: f.a ?? '',
-    event,
-    error: f.error ?? '',
-    deliveries: Number(f.deliveries ?? 0),
-    failedAt: Number(f.failedAt ?? 0),
-  };
-}
-
-/** A flat `[k, v, k, v]` reply (RESP2) or a map (RESP3) as a record. */
-function toRecord(raw: unknown): Record<string, string> {
-  if (Array.isArray(raw)) {
-    const out: Record<string, string> = {};
-    for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = String(raw[i + 1]);
-    return out;
-  }
-  if (raw instanceof Map) return Object.fromEntries([...raw].map(([k, v]) => [String(k), String(v)]));
-  return (raw ?? {}) as Record<string, string>;
-}
-
-// ── Paging through the actor index ─────────────────────────────────────────────────────────────────────────────
-
-/** Where a page stopped: service index, partition, HSCAN cursor, and how many of that scan's items were served. */
-type Position = { s: number; p: number; c: string; k: number };
-
-/** HSCAN batch size: fixed, so re-running a scan from a cursor yields the same batch to skip into. */
-const SCAN_COUNT = 200;
-
-const encodePosition = (pos: Position) => Buffer.from(JSON.stringify(pos)).toString('base64url');
-
-function decodePosition(cursor: string): Position {
-  try {
-    const pos = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Position;
-    if ([pos.s, pos.p, pos.k].every((n) => Number.isInteger(n) && n >= 0) && /^\d+$/.test(pos.c)) return pos;
-  } catch {}
-  throw new InvalidCursorError(cursor);
-}
-
 // ── The view ───────────────────────────────────────────────────────────────────────────────────────────────────
 
 export type ClusterView = ReturnType<typeof clusterViewOn>;
@@ -159,13 +56,13 @@ export type ClusterView = ReturnType<typeof clusterViewOn>;
  * const sku = await view.actors.read('inventory/sku/BOX-M');
  * await view.close();
  */
-export async function openClusterView(options: { redis?: string; keyPrefix?: string } = {}): Promise<ClusterView> {
+export async function openClusterView(options: { redis?: string; keyPrefix?: string; clock?: Clock } = {}): Promise<ClusterView> {
   const link = await openLink(options.redis ?? redisUrlOf(), 'node-redis');
-  return clusterViewOn(link, options.keyPrefix ?? keyPrefixOf(), true);
+  return clusterViewOn(link, options.keyPrefix ?? keyPrefixOf(), true, options.clock);
 }
 
-/** A view over an open connection (closed by `close()` only if `owns`). */
-export function clusterViewOn(link: RedisLink, prefix: string, owns = false) {
+/** A view over an open connection (closed by `close()` only if `owns`); `clock` tells how long ago a node was seen. */
+export function clusterViewOn(link: RedisLink, prefix: string, owns = false, clock: Clock = systemClock) {
   const g = globalKeys(prefix);
   const counts = new Map<string, number>();
 
@@ -194,13 +91,13 @@ export function clusterViewOn(link: RedisLink, prefix: string, owns = false) {
 
     /** Every live node of every service (a node whose heartbeat hash expired is gone). */
     async nodes(): Promise<NodeInfo[]> {
-      const now = Date.now();
+      const now = clock.now();
       const out: NodeInfo[] = [];
       for (const service of await services()) {
         const ids = ((await link.call(['ZRANGE', g.nodes(service), 0, -1])) as string[]).map(String);
         const hashes = await Promise.all(ids.map((id) => link.call(['HGETALL', g.node(id)])));
         ids.forEach((nodeId, i) => {
-          const h = toRecord(hashes[i]);
+          const h = hashReply(hashes[i]);
           if (!h.at) return;
           const at = Number(h.at);
           out.push({
@@ -263,37 +160,17 @@ export function clusterViewOn(link: RedisLink, prefix: string, owns = false) {
        * the scan is complete (a page may hold fewer than `limit` items and still have a cursor).
        */
       async list(options: { service?: string; type?: string; match?: string; cursor?: string; limit?: number; maxScans?: number } = {}): Promise<ActorPage> {
-        const limit = options.limit ?? 50;
-        // A search that matches little among many actors stops after this many HSCAN calls and hands back a
-        // cursor (with fewer items than asked), so no single request scans the whole index.
-        let scans = options.maxScans ?? 250;
         const names = options.service === undefined ? await services() : [options.service];
         if (options.service !== undefined) await needPartitions(options.service);
-        const pattern = `${options.type ?? '*'}/${options.match ?? '*'}`;
-        let pos: Position = options.cursor ? decodePosition(options.cursor) : { s: 0, p: 0, c: '0', k: 0 };
-        const items: ActorPage['items'] = [];
-        while (pos.s < names.length && scans-- > 0) {
-          const service = names[pos.s]!;
-          const partitions = (await partitionsOf(service)) ?? 0;
-          if (pos.p >= partitions) {
-            pos = { s: pos.s + 1, p: 0, c: '0', k: 0 };
-            continue;
-          }
-          const [next, flat] = (await link.call(['HSCAN', partitionKeys(prefix, service, pos.p).index, pos.c, 'MATCH', pattern, 'COUNT', SCAN_COUNT])) as [string, string[]];
-          const batch: ActorPage['items'] = [];
-          for (let i = 0; i + 1 < flat.length; i += 2) batch.push({ address: `${service}/${flat[i]}`, state: String(flat[i + 1]) });
-          const rest = batch.slice(pos.k);
-          const room = limit - items.length;
-          if (rest.length > room) {
-            items.push(...rest.slice(0, room));
-            return { items, cursor: encodePosition({ ...pos, k: pos.k + room }) };
-          }
-          items.push(...rest);
-          pos = String(next) === '0' ? { s: pos.s, p: pos.p + 1, c: '0', k: 0 } : { s: pos.s, p: pos.p, c: String(next), k: 0 };
-          if (items.length === limit) break;
-        }
-        // Stopped on a boundary: there may be nothing left; the next call finds out cheaply.
-        return { items, cursor: pos.s < names.length ? encodePosition(pos) : null };
+        // A search that matches little among many actors stops after this many HSCAN calls and hands back a
+        // cursor (with fewer items than asked), so no single request scans the whole index.
+        return pageActorIndex(link, prefix, names, async (service) => (await partitionsOf(service)) ?? 0, {
+          type: options.type,
+          match: options.match,
+          cursor: options.cursor,
+          limit: options.limit ?? 50,
+          maxScans: options.maxScans ?? 250,
+        });
       },
 
       /** One actor's committed state, or null when it has never committed a turn (or its service is unknown). */
@@ -383,7 +260,7 @@ export function clusterViewOn(link: RedisLink, prefix: string, owns = false) {
 /** A service that never ran a node in this Redis. */
 function parseBatch(fields: string[]): InspectionEvent[] {
   try {
-    return JSON.parse(toRecord(fields).b ?? '[]') as InspectionEvent[];
+    return JSON.parse(hashReply(fields).b ?? '[]') as InspectionEvent[];
   } catch {
     return [];
   }

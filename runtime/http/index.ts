@@ -1,0 +1,15 @@
+/**
+ * The HTTP side of the runtime: the Elysia frame every process serves (health, OpenAPI with an offline Swagger UI,
+ * body limits, cross-site refusal, errors as `{ code, message, details? }`), the error type routes throw, the
+ * OpenAPI helpers routes describe themselves with, and `listen`. Builds on the core (`runtime/index.ts`); the core
+ * never imports it.
+ */
+export { createServiceApp, ErrorBodySchema } from './service-app.ts';
+export type { ServiceAppOptions } from './service-app.ts';
+export { HttpError, validationError } from '../http-error.ts';
+export type { ErrorBody, ValidationIssue } from '../http-error.ts';
+export { unavailableOnTimeout } from './unavailable.ts';
+export type { Unavailable } from './unavailable.ts';
+export { listen } from './listen.ts';
+export { answers, BACKLOG_UNREADABLE_ANSWER, OVERLOADED_ANSWER, pageLimit } from './openapi-document.ts';
+export type { BearerSecurity, DocumentTag } from './openapi-document.ts';
