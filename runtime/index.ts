@@ -41,7 +41,9 @@ export * from './resilience/index.ts';
 
 // Sagas.
 export { defineSaga } from './saga/define-saga.ts';
-export type { Saga, SagaCommand, SagaCompletionStep, SagaContext, SagaLogEntry, SagaOptions, SagaStep } from './saga/define-saga.ts';
+export type { ReplyTypes, Saga, SagaCommand, SagaCompletionStep, SagaContext, SagaLogEntry, SagaOptions, SagaStep } from './saga/define-saga.ts';
+export { answer, answerAsk, answerWaiters, isAddress, participant, waiterOf, withWaiter } from './saga/participant.ts';
+export type { AnswerArgs, ParticipantReply, Waiter } from './saga/participant.ts';
 
 // Failure injection (chaos).
 export { CHAOS_KINDS, InjectedFault, ruleProblems } from './chaos/chaos-rule.ts';

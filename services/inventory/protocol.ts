@@ -5,7 +5,7 @@
  * here exactly as written.
  */
 import { t } from 'elysia';
-import { parseAddress, type DocumentTag } from '../../runtime/index.ts';
+import { type DocumentTag, type Waiter } from '../../runtime/index.ts';
 import { EXAMPLE, OrderId, SKU_PATTERN, SkuCode } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'inventory';
@@ -29,9 +29,6 @@ export const skuAddress = (sku: string) => `${SERVICE}/sku/${sku}`;
 export const reservationAddress = (orderId: string) => `${SERVICE}/reservation/${orderId}`;
 
 export type Line = { sku: string; qty: number };
-
-/** Who waits for a command's outcome: an actor to tell (optional) and the command's id to echo. */
-export type Waiter = { replyTo?: string; commandId?: string };
 
 // ─── sku actor: inventory/sku/<SKU> ────────────────────────────────────────────────────────────────────────────
 
@@ -118,20 +115,6 @@ export type InventoryEvent =
   | { type: 'InventoryCommitted'; data: { orderId: string } };
 
 // ─── rules shared by the actors and the routes ────────────────────────────────────────────────────────────────
-
-/**
- * Whether a `replyTo` can be told. A malformed address must never reach `tell`: the runtime would fail the
- * whole partition's commit on it (see the services report), so the actors check first and only `reply`.
- */
-export function isAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    parseAddress(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Lines with the same SKU merged, in first-seen order. */
 export function mergeLines(lines: readonly Line[]): Line[] {

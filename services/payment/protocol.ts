@@ -5,7 +5,7 @@
  * shapes here exactly as written.
  */
 import { t } from 'elysia';
-import { parseAddress, RetryableError, TerminalError, type DocumentTag } from '../../runtime/index.ts';
+import { RetryableError, TerminalError, type DocumentTag, type Waiter } from '../../runtime/index.ts';
 import { OrderId } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'payment';
@@ -26,20 +26,6 @@ export const paymentAddress = (orderId: string) => `${SERVICE}/payment/${orderId
 /** The provider-side idempotency keys: stable per order, so no retry, re-run or new attempt can charge twice. */
 export const chargeKeyOf = (orderId: string) => `charge:${orderId}`;
 export const refundKeyOf = (orderId: string) => `refund:${orderId}`;
-
-/** Who waits for a command's outcome: an actor to tell (optional) and the command's id to echo. */
-export type Waiter = { replyTo?: string; commandId?: string };
-
-/** Whether `value` is an actor address a reply can be told to. */
-export function isAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    parseAddress(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ─── the payment actor: payment/payment/<orderId> ─────────────────────────────────────────────────────────────
 

@@ -4,7 +4,7 @@
  * publishes, the HTTP error codes and the TypeBox schemas of every route. The saga relies on these shapes exactly.
  */
 import { t } from 'elysia';
-import { parseAddress, type DocumentTag } from '../../runtime/index.ts';
+import type { DocumentTag } from '../../runtime/index.ts';
 import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'shipping';
@@ -20,7 +20,6 @@ export const shipmentAddress = (orderId: string) => `${SERVICE}/shipment/${order
 
 export type ShippingAddress = { name: string; line1: string; city: string; country: string };
 export type Line = { sku: string; qty: number };
-export type Waiter = { replyTo?: string; commandId?: string };
 
 export const SHIPMENT_STATES = ['idle', 'scheduled', 'rejected', 'cancelled'] as const;
 export type ShipmentState = (typeof SHIPMENT_STATES)[number];
@@ -50,17 +49,6 @@ export type ShippingEvent =
   | { type: 'ShipmentScheduled'; data: { orderId: string; trackingId: string; carrier: string; country: string } }
   | { type: 'ShipmentRejected'; data: { orderId: string; reason: string } }
   | { type: 'ShipmentCancelled'; data: { orderId: string; trackingId: string | null } };
-
-/** Whether a `replyTo` can be told (a malformed address must never reach `tell`; see the services report). */
-export function isAddress(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    parseAddress(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** What is wrong with a schedule command, or null (messages are checked too, not only HTTP bodies). */
 export function scheduleProblem(command: { address?: unknown; lines?: unknown }): string | null {
