@@ -17,12 +17,15 @@ export const ORDER_API = {
   ] satisfies DocumentTag[],
 };
 
+export const SERVICE = 'order';
+
 /** The actor type, and the address of one order. */
 export const ORDER_ACTOR = 'order';
+export const orderAddress = (orderId: string) => `${SERVICE}/${ORDER_ACTOR}/${orderId}`;
 
-/** The fulfillment saga of an order (hosted by this service; defined in `sagas/order-fulfillment.ts`). */
-export const fulfillmentAddress = (orderId: string) => `order/fulfillment/${orderId}`;
-export const orderAddress = (orderId: string) => `order/${ORDER_ACTOR}/${orderId}`;
+/** The fulfillment saga of an order (hosted by this service; defined in `sagas/order-fulfillment.ts` under this name). */
+export const FULFILLMENT_SAGA = 'fulfillment';
+export const fulfillmentAddress = (orderId: string) => `${SERVICE}/${FULFILLMENT_SAGA}/${orderId}`;
 
 export const MAX_LINES = 50;
 export const MAX_QTY = 1000;
