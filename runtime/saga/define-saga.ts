@@ -133,7 +133,8 @@ export type Saga<D> = { definition: ActorDefinition; machine: AnyStateMachine; o
 
 const LOG_LIMIT = 200;
 const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const undoName = (step: string) => `undo${step[0]!.toUpperCase()}${step.slice(1)}`;
+/** The state of a step's compensation: `chargePayment` → `undoChargePayment`. */
+export const undoName = (step: string) => `undo${step[0]!.toUpperCase()}${step.slice(1)}`;
 
 /**
  * Builds a saga's machine and actor type.

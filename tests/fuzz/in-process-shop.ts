@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
-import { createNode, createServiceApp, listen, openChaosStore, type MailroomNode } from '../../runtime/index.ts';
+import { createNode, createServiceApp, listen, openChaosStore, sagaRoutes, type MailroomNode } from '../../runtime/index.ts';
 import { globalKeys } from '../../runtime/keys.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { openControlContext } from '../../services/control/context.ts';
@@ -31,7 +31,7 @@ import { sku } from '../../services/inventory/sku.machine.ts';
 import { orderActor } from '../../services/order/machine.ts';
 import { ORDER_API } from '../../services/order/protocol.ts';
 import { orderRoutes } from '../../services/order/routes.ts';
-import { sagaRoutes } from '../../services/order/saga-routes.ts';
+import { FULFILLMENT_SAGA_WORDS } from '../../services/order/saga-protocol.ts';
 import { createProviderClient, providerEffects } from '../../services/payment/effects.ts';
 import { definePaymentActor } from '../../services/payment/machine.ts';
 import { PAYMENT_API } from '../../services/payment/protocol.ts';
@@ -108,7 +108,7 @@ export async function startInProcessShop() {
     // Each app with its own document's description, tags (and bearer), as its main.ts starts it.
     const API = { order: ORDER_API, inventory: INVENTORY_API, payment: PAYMENT_API, shipping: SHIPPING_API, provider: PROVIDER_API, gateway: GATEWAY_API, control: CONTROL_API };
     const frame = (name: AppName, chaos?: MailroomNode['chaos']) => createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos, trustedOrigins: panelOrigins() });
-    const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment));
+    const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment, FULFILLMENT_SAGA_WORDS));
     const inventory = frame('inventory', nodes.inventory.chaos).use(inventoryRoutes(nodes.inventory));
     const payment = frame('payment', nodes.payment.chaos).use(paymentRoutes({ node: nodes.payment, provider: providerClient }));
     const shipping = frame('shipping', nodes.shipping.chaos).use(shippingRoutes(nodes.shipping));
