@@ -6,7 +6,9 @@
  */
 import { t } from 'elysia';
 import { type DocumentTag, type Waiter } from '../../runtime/index.ts';
-import { EXAMPLE, OrderId, SKU_PATTERN, SkuCode } from '../shared/shop-vocabulary.ts';
+import { EXAMPLE, lineSchema, MAX_ORDER_LINES, OrderId, SKU_PATTERN, SkuCode, type Line } from '../shared/shop-vocabulary.ts';
+
+export type { Line };
 
 export const SERVICE = 'inventory';
 
@@ -23,12 +25,11 @@ const SKU_RE = new RegExp(SKU_PATTERN);
 
 /** Largest quantity of one SKU in one reservation, after merging lines. */
 export const MAX_LINE_QTY = 100_000;
-export const MAX_LINES = 50;
+export const MAX_LINES = MAX_ORDER_LINES;
 
 export const skuAddress = (sku: string) => `${SERVICE}/sku/${sku}`;
 export const reservationAddress = (orderId: string) => `${SERVICE}/reservation/${orderId}`;
 
-export type Line = { sku: string; qty: number };
 
 // ─── sku actor: inventory/sku/<SKU> ────────────────────────────────────────────────────────────────────────────
 
@@ -169,7 +170,7 @@ export const InventoryErrorCode = {
   INVENTORY_BUSY: 'INVENTORY_BUSY',
 } as const;
 
-const LineSchema = t.Object({ sku: SkuCode(), qty: t.Integer({ minimum: 1, maximum: MAX_LINE_QTY, description: 'Units' }) });
+const LineSchema = lineSchema(MAX_LINE_QTY, 'Units');
 
 export const SkuParams = t.Object({ sku: SkuCode() });
 export const OrderIdParams = t.Object({ orderId: OrderId() });
