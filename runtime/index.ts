@@ -36,7 +36,7 @@ export type { BearerSecurity, DocumentTag } from './http/openapi-document.ts';
 export { sagaRoutes } from './http/saga-routes.ts';
 export type { SagaRoutesWords } from './http/saga-routes.ts';
 export { SAGA_STATUSES, SagaErrorCode, sagaStatusOf } from './http/saga-schemas.ts';
-export type { SagaStatus, SagaSummary, SagaView } from './http/saga-schemas.ts';
+export type { SagaLogLine, SagaPage, SagaStatus, SagaSummary, SagaView } from './http/saga-schemas.ts';
 export { onShutdown } from './process/shutdown.ts';
 export { hostOf, keyPrefixOf, portFromEnv, redisUrlOf } from './config.ts';
 

@@ -5,7 +5,7 @@
  * for a fulfillment saga): the schemas take that name and its schema, and the words its documents use.
  */
 import { t, type TSchema } from 'elysia';
-import { undoName as undo, type SagaContext } from '../saga/define-saga.ts';
+import { undoName as undo, type SagaContext, type SagaLogEntry } from '../saga/define-saga.ts';
 import { pageLimit } from './openapi-document.ts';
 
 /**
@@ -51,8 +51,11 @@ export const SagaErrorCode = {
  */
 export type SagaSchemaWords = { id: { name: string; schema: TSchema }; exampleStep: string; address: string; data: string };
 
-/** A saga as the routes answer it: the id under its own name, then the rest (see `sagaSchemas`). */
-export type SagaView = Record<string, unknown> & {
+/** One entry of a saga's log as the routes answer it: with its time since the saga started. */
+export type SagaLogLine = SagaLogEntry & { sinceStartMs: number };
+
+/** A saga without its data and log, as the routes answer it: its id under its own name `Id` (`orderId`), then the rest. */
+export type SagaSummary<Id extends string = never> = { [K in Id]: string } & {
   saga: string;
   status: SagaStatus;
   step: string;
@@ -62,10 +65,11 @@ export type SagaView = Record<string, unknown> & {
   startedAt: number;
   finishedAt: number | null;
   durationMs: number;
-  data: Record<string, unknown>;
-  log: (SagaContext<Record<string, unknown>>['log'][number] & { sinceStartMs: number })[];
 };
-export type SagaSummary = Omit<SagaView, 'data' | 'log'>;
+/** A saga with its data and log (see `SagaSummary`). */
+export type SagaView<Id extends string = never> = SagaSummary<Id> & { data: Record<string, unknown>; log: SagaLogLine[] };
+/** One page of summaries; `cursor` is null on the last. */
+export type SagaPage<Id extends string = never> = { items: SagaSummary<Id>[]; cursor: string | null };
 
 /**
  * The schemas of one saga type's routes.
@@ -148,7 +152,7 @@ export function sagaView(
   undoStates: ReadonlySet<string>,
   now = Date.now(),
 ): SagaView {
-  const view: SagaView = {
+  const view = {
     [idName]: id,
     saga: address,
     status: sagaStatusOf(state, undoStates),
@@ -158,7 +162,7 @@ export function sagaView(
     durationMs: (context.finishedAt > 0 ? context.finishedAt : now) - context.startedAt,
     data: context.data,
     log: context.log.map((entry) => ({ ...entry, sinceStartMs: entry.at - context.startedAt })),
-  };
+  } as SagaView;
   if (context.reason) view.reason = context.reason;
   if (context.failedStep) view.failedStep = context.failedStep;
   if (context.parkedAt && view.status === 'parked') view.parkedAt = context.parkedAt;

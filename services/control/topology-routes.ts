@@ -5,9 +5,16 @@
  * `redis.ok: false` with empty lists.
  */
 import { Elysia, t } from 'elysia';
-import { answers } from '../../runtime/index.ts';
+import { answers, type LeaseInfo, type NodeInfo, type ProcessRecord, type RedisHealth } from '../../runtime/index.ts';
 import type { ControlContext } from './context.ts';
 import { ControlHealthSchema, ProcessRowSchema, TopologySchema } from './protocol.ts';
+import type { Rates } from './rates.ts';
+
+/** A live node as the topology shows it. */
+export type TopologyNode = Pick<NodeInfo, 'nodeId' | 'service' | 'pid' | 'partitions' | 'processed' | 'actors' | 'lastSeenMs' | 'sent'>;
+
+/** What `GET /control/topology` answers (the panel reads it as this type). */
+export type Topology = { processes: ProcessRecord[]; nodes: TopologyNode[]; partitions: LeaseInfo[]; redis: RedisHealth; rates: Rates };
 
 const tags = ['topology'];
 
@@ -16,7 +23,7 @@ export function topologyRoutes(ctx: ControlContext) {
   return new Elysia({ name: 'control:topology' })
     .get(
       '/topology',
-      async () => {
+      async (): Promise<Topology> => {
         const [procs, nodes, partitions, redis, rates] = await Promise.all([
           processes(),
           ctx.view.nodes().catch(() => []),
