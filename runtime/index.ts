@@ -41,7 +41,9 @@ export type { DomainEvent, EventSubscription, GapNotice, SubscribeOptions } from
 
 // Sagas.
 export { defineSaga } from './saga/define-saga.ts';
-export type { Saga, SagaCommand, SagaCompletionStep, SagaContext, SagaLogEntry, SagaOptions, SagaStep } from './saga/define-saga.ts';
+export type { ReplyTypes, Saga, SagaCommand, SagaCompletionStep, SagaContext, SagaLogEntry, SagaOptions, SagaStep } from './saga/define-saga.ts';
+export { answer, answerAsk, answerWaiters, participant, waiterOf, withWaiter } from './saga/participant.ts';
+export type { AnswerArgs, ParticipantReply, Waiter } from './saga/participant.ts';
 
 // Time and randomness.
 export { SimulatedClock, seededRandom, systemClock, systemRandom } from './clock.ts';

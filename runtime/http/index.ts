@@ -13,3 +13,8 @@ export type { Unavailable } from './unavailable.ts';
 export { listen } from './listen.ts';
 export { answers, BACKLOG_UNREADABLE_ANSWER, OVERLOADED_ANSWER, pageLimit } from './openapi-document.ts';
 export type { BearerSecurity, DocumentTag } from './openapi-document.ts';
+// A saga's operator routes (list by status, read, retry, resolve), for any saga a service hosts.
+export { sagaRoutes } from './saga-routes.ts';
+export type { SagaRoutesWords } from './saga-routes.ts';
+export { SAGA_STATUSES, SagaErrorCode, sagaStatusOf } from './saga-schemas.ts';
+export type { SagaLogLine, SagaPage, SagaStatus, SagaSummary, SagaView } from './saga-schemas.ts';

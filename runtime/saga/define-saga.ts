@@ -24,23 +24,32 @@ import { systemClock, systemRandom, type Clock, type Random } from '../clock.ts'
 import { retryAfterOf, retryDelayMs, type SagaRetryPolicy } from './retry-delay.ts';
 import { declareSagaForMetrics } from '../observe/inspection-metrics.ts';
 
-export type SagaCommand = { to: string; event: MailroomEvent };
+/** A command to a participant: its address and its event (the saga adds `replyTo` and `commandId`). */
+export type SagaCommand<C extends MailroomEvent = MailroomEvent> = { to: string; event: C };
 
-export type SagaStep<D> = {
+/** One reply type of a participant's reply union, or several. */
+export type ReplyTypes<R extends { type: string }> = R['type'] | R['type'][];
+
+/**
+ * One step of a saga: a command to one participant, the replies that settle it, and what undoes it. `R` is the
+ * participant's reply union and `C` its command union, as its protocol declares them (both default to any event):
+ * with them, a reply type that the participant never sends, or a command it does not take, does not compile.
+ */
+export type SagaStep<D, R extends { type: string } = MailroomEvent, C extends MailroomEvent = MailroomEvent> = {
   name: string;
   /** The command; the saga adds `replyTo` and `commandId` to its event. */
-  command: (data: D) => SagaCommand;
+  command: (data: D) => SagaCommand<C>;
   /** Reply types that mean the step succeeded. */
-  succeeded: string | string[];
+  succeeded: ReplyTypes<R>;
   /**
    * Reply types that mean it was rejected. A reply with `retryable: true` is retried while attempts remain; one that
    * also carries `retryAfterMs` is retried no sooner than that, without using up an attempt (see `retry`).
    */
-  failed?: string | string[];
+  failed?: ReplyTypes<R>;
   /** Data to keep from the success reply (e.g. a charge id for the refund). */
-  onSuccess?: (data: D, reply: Record<string, unknown>) => Partial<D>;
+  onSuccess?: (data: D, reply: R) => Partial<D>;
   /** Undoes the step; it also gets why the saga is unwinding (e.g. to cancel an order with the reason). */
-  compensation?: { command: (data: D, why: { reason: string; failedStep: string }) => SagaCommand; succeeded: string | string[]; failed?: string | string[] };
+  compensation?: { command: (data: D, why: { reason: string; failedStep: string }) => SagaCommand<C>; succeeded: ReplyTypes<R>; failed?: ReplyTypes<R> };
   /** Time allowed per attempt. Default 10 s. */
   timeoutMs?: number;
   /**
@@ -55,25 +64,26 @@ export type SagaStep<D> = {
    * may have charged). Such a failure, once no attempt is left, unwinds like a timeout: the step's own compensation
    * runs first. By default a failure reply means the step took no effect.
    */
-  uncertain?: (reply: Record<string, unknown>) => boolean;
+  uncertain?: (reply: R) => boolean;
 };
 
 /**
  * A command the saga sends once every step succeeded (e.g. commit the reservation), as a step of its own: it waits
  * for a `succeeded` reply, retrying like a compensation. A `failed` reply parks the saga unless it is `retryable`.
- * Participants must take it idempotently: it may arrive more than once.
+ * Participants must take it idempotently: it may arrive more than once. `R` and `C` as for `SagaStep`.
  */
-export type SagaCompletionStep<D> = {
+export type SagaCompletionStep<D, R extends { type: string } = MailroomEvent, C extends MailroomEvent = MailroomEvent> = {
   name: string;
-  command: (data: D) => SagaCommand;
-  succeeded: string | string[];
-  failed?: string | string[];
+  command: (data: D) => SagaCommand<C>;
+  succeeded: ReplyTypes<R>;
+  failed?: ReplyTypes<R>;
 };
 
 export type SagaOptions<D> = {
   /** The saga's actor type (lower-case, dashes). */
   name: string;
-  steps: SagaStep<D>[];
+  // Each step is typed by its own participant's replies and commands (see `SagaStep`); the list holds them all.
+  steps: SagaStep<D, any, any>[];
   /**
    * How compensations and completion commands are retried: `maxAttempts` (default 8) tries of `timeoutMs` (10 s)
    * each, exponential backoff from `baseBackoffMs` (200 ms) to `maxBackoffMs` (10 s) with jitter, and
@@ -81,7 +91,7 @@ export type SagaOptions<D> = {
    */
   compensation?: { maxAttempts?: number; baseBackoffMs?: number; maxBackoffMs?: number; timeoutMs?: number; retryAfterBudgetMs?: number };
   /** Commands to see acknowledged once every step succeeded, in order, before the saga is `completed`. */
-  completion?: SagaCompletionStep<D>[];
+  completion?: SagaCompletionStep<D, any, any>[];
   clock?: Clock;
   /** Jitter of the retry pauses. */
   random?: Random;
@@ -123,7 +133,8 @@ export type Saga<D> = { definition: ActorDefinition; machine: AnyStateMachine; o
 
 const LOG_LIMIT = 200;
 const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const undoName = (step: string) => `undo${step[0]!.toUpperCase()}${step.slice(1)}`;
+/** The state of a step's compensation: `chargePayment` → `undoChargePayment`. */
+export const undoName = (step: string) => `undo${step[0]!.toUpperCase()}${step.slice(1)}`;
 
 /**
  * Builds a saga's machine and actor type.

@@ -4,8 +4,12 @@
  */
 import { Elysia } from 'elysia';
 import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
+import type { DeadLetter } from '../../runtime/index.ts';
 import { asHttp } from './actor-routes.ts';
 import type { ControlContext } from './context.ts';
+/** One dead letter as `GET /control/deadletters` answers it: the event's type, and the event itself as `payload`. */
+export type DeadLetterRow = Omit<DeadLetter, 'event'> & { service: string; event: string; payload: unknown };
+
 import { ControlErrorCode, DeadLetterParamsSchema, DeadLetterQuerySchema, DeadLetterRowsSchema, DiscardedSchema, inRange, LIMITS, ReplayedSchema } from './protocol.ts';
 
 const tags = ['dead letters'];
@@ -24,7 +28,7 @@ export function deadLetterRoutes(ctx: ControlContext) {
       '/deadletters',
       async ({ query }) => {
         const letters = await ctx.view.deadLetters.list({ service: query.service, limit: inRange('query.limit', query.limit, LIMITS.deadLetters) }).catch(asHttp);
-        return letters.map((l) => ({
+        return letters.map((l): DeadLetterRow => ({
           service: l.service,
           partition: l.partition,
           id: l.id,

@@ -5,6 +5,7 @@
  * through the gateway when one runs low), so a long run shows the system under load rather than an empty shelf.
  */
 import type { Random } from '../../runtime/index.ts';
+import { SHIPPING_COUNTRIES } from '../shared/shop-vocabulary.ts';
 
 export type LoadStatus = {
   running: boolean;
@@ -41,7 +42,6 @@ const TICK_MS = 100;
 const REQUEST_TIMEOUT_MS = 10_000;
 const RESTOCK_EVERY_MS = 5_000;
 const RESTOCK_QTY = 2_000;
-const COUNTRIES = ['GB', 'FR', 'DE', 'NL', 'US'];
 const NAMES = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra', 'Barbara Liskov', 'Ken Thompson', 'Margaret Hamilton'];
 /** Used until the gateway's catalogue answers. */
 const FALLBACK_SKUS = ['BOX-S', 'BOX-M', 'TAPE-48', 'MARKER-BLK', 'ENV-DL-50'];
@@ -174,7 +174,7 @@ export class LoadGenerator {
     return {
       customer: { name, email: `${name.split(' ')[0]!.toLowerCase()}@example.com` },
       lines: [...chosen].map((sku) => ({ sku, qty: 1 + Math.floor(this.random() * 2) })),
-      address: { name, line1: `${1 + Math.floor(this.random() * 200)} Load Street`, city: 'Testville', country: pick(COUNTRIES) },
+      address: { name, line1: `${1 + Math.floor(this.random() * 200)} Load Street`, city: 'Testville', country: pick(SHIPPING_COUNTRIES) },
     };
   }
 

@@ -6,8 +6,27 @@
  */
 import { Elysia, t } from 'elysia';
 import { answers } from '../../runtime/http/index.ts';
+import type { LeaseInfo, NodeInfo, RedisHealth } from '../../runtime/ops/index.ts';
+import type { ProcessRecord } from '../../runtime/supervisor/index.ts';
 import type { ControlContext } from './context.ts';
 import { ControlHealthSchema, ProcessRowSchema, TopologySchema } from './protocol.ts';
+import type { Rates } from './rates.ts';
+
+/** A live node as the topology shows it. */
+export type TopologyNode = Pick<NodeInfo, 'nodeId' | 'service' | 'pid' | 'partitions' | 'processed' | 'actors' | 'lastSeenMs' | 'sent'>;
+
+/** One discovered instance of a service: its registry entry, the requests it served, how long since its heartbeat. */
+export type TopologyInstance = { id: string; address: string; pid: number; requests: number; lastSeenMs: number };
+
+/** What `GET /control/topology` answers (the panel reads it as this type). */
+export type Topology = {
+  processes: ProcessRecord[];
+  instances: Record<string, TopologyInstance[]>;
+  nodes: TopologyNode[];
+  partitions: LeaseInfo[];
+  redis: RedisHealth;
+  rates: Rates;
+};
 
 const tags = ['topology'];
 
@@ -16,7 +35,7 @@ export function topologyRoutes(ctx: ControlContext) {
   return new Elysia({ name: 'control:topology' })
     .get(
       '/topology',
-      async () => {
+      async (): Promise<Topology> => {
         const [procs, nodes, partitions, redis, rates] = await Promise.all([
           processes(),
           ctx.view.nodes().catch(() => []),
@@ -57,7 +76,7 @@ export function topologyRoutes(ctx: ControlContext) {
 /** Every live instance the registry lists, by service, with the requests each has served (its traffic). */
 function instancesOf(ctx: ControlContext) {
   const now = Date.now();
-  const out: Record<string, { id: string; address: string; pid: number; requests: number; lastSeenMs: number }[]> = {};
+  const out: Record<string, TopologyInstance[]> = {};
   for (const service of ctx.watched) {
     out[service] = ctx.discovery.instances(service).map((i) => ({
       id: i.id,

@@ -5,7 +5,18 @@
  */
 import { t, type Static } from 'elysia';
 import { pageLimit, type DocumentTag } from '../../runtime/http/index.ts';
-import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
+import {
+  CustomerSchema,
+  EXAMPLE,
+  lineSchema,
+  MAX_ORDER_LINES,
+  MAX_ORDER_QTY,
+  OrderId,
+  OrderViewSchema,
+  OrderViewStateSchema,
+  ShippingAddressSchema,
+  SkuCode,
+} from '../shared/shop-vocabulary.ts';
 
 /** What the gateway's OpenAPI document says first, and its tags. */
 export const GATEWAY_API = {
@@ -41,27 +52,9 @@ export const GatewayErrorCode = {
 
 // ── Orders ────────────────────────────────────────────────────────────────────────────────────────────────────
 
-const CustomerSchema = t.Object({
-  name: t.String({ minLength: 1, maxLength: 100 }),
-  email: t.String({ format: 'email', maxLength: 254 }),
-});
-
-const ShippingAddressSchema = t.Object({
-  name: t.String({ minLength: 1, maxLength: 100 }),
-  line1: t.String({ minLength: 1, maxLength: 200 }),
-  city: t.String({ minLength: 1, maxLength: 100 }),
-  country: CountryCode('ISO 3166-1 alpha-2, upper case; shipping serves GB, FR, DE, NL and US'),
-});
-
 export const PlaceOrderBodySchema = t.Object({
   customer: CustomerSchema,
-  lines: t.Array(
-    t.Object({
-      sku: SkuCode('A SKU from the catalogue'),
-      qty: t.Integer({ minimum: 1, maximum: 1000 }),
-    }),
-    { minItems: 1, maxItems: 50, description: 'Priced by the gateway from the catalogue' },
-  ),
+  lines: t.Array(lineSchema(MAX_ORDER_QTY), { minItems: 1, maxItems: MAX_ORDER_LINES, description: 'Priced by the gateway from the catalogue' }),
   address: ShippingAddressSchema,
 }, { examples: [{ customer: EXAMPLE.customer, lines: [{ sku: EXAMPLE.sku, qty: 2 }], address: EXAMPLE.address }] });
 export type PlaceOrderBody = Static<typeof PlaceOrderBodySchema>;
@@ -84,23 +77,11 @@ export const ListOrdersQuerySchema = t.Object({
   // The order service checks the range and names the field; Elysia would not name it here (see the order service).
   limit: pageLimit({ min: 1, max: 100, default: 20 }, 'Orders per page'),
   cursor: t.Optional(t.String({ maxLength: 200 })),
-  state: t.Optional(t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')])),
+  state: t.Optional(OrderViewStateSchema),
 });
 
-/** The order as the order service shows it; passed through as it is. */
-const OrderSchema = t.Object({
-  orderId: t.String(),
-  state: t.String(),
-  customer: CustomerSchema,
-  lines: t.Array(t.Object({ sku: t.String(), qty: t.Integer(), price: t.Integer() })),
-  address: ShippingAddressSchema,
-  total: t.Integer(),
-  reason: t.Optional(t.String()),
-  createdAt: t.Number(),
-  updatedAt: t.Number(),
-});
-
-export const OrderPageSchema = t.Object({ items: t.Array(OrderSchema), cursor: t.Union([t.String(), t.Null()]) });
+// The order as the order service shows it (the shop's one order schema, OrderViewSchema); passed through as it is.
+export const OrderPageSchema = t.Object({ items: t.Array(OrderViewSchema), cursor: t.Union([t.String(), t.Null()]) });
 
 // The parts are passed through as their services show them: the fields the contracts name are documented, the
 // rest kept, and a field a service adds later neither lost nor able to turn the whole view into a 500.
@@ -162,7 +143,7 @@ const nothingYet = (schema: ReturnType<typeof t.Object>, what: string) =>
 
 export const OrderDetailSchema = t.Object({
   orderId: t.String(),
-  order: OrderSchema,
+  order: OrderViewSchema,
   reservation: nothingYet(ReservationSchema, 'reservation'),
   payment: nothingYet(PaymentSchema, 'payment'),
   shipment: nothingYet(ShipmentSchema, 'shipment'),

@@ -6,7 +6,10 @@
  */
 import { t } from 'elysia';
 import { type DocumentTag } from '../../runtime/http/index.ts';
-import { EXAMPLE, OrderId, SKU_PATTERN, SkuCode } from '../shared/shop-vocabulary.ts';
+import { type Waiter } from '../../runtime/index.ts';
+import { EXAMPLE, lineSchema, MAX_ORDER_LINES, OrderId, SKU_PATTERN, SkuCode, type Line } from '../shared/shop-vocabulary.ts';
+
+export type { Line };
 
 export const SERVICE = 'inventory';
 
@@ -23,15 +26,11 @@ const SKU_RE = new RegExp(SKU_PATTERN);
 
 /** Largest quantity of one SKU in one reservation, after merging lines. */
 export const MAX_LINE_QTY = 100_000;
-export const MAX_LINES = 50;
+export const MAX_LINES = MAX_ORDER_LINES;
 
 export const skuAddress = (sku: string) => `${SERVICE}/sku/${sku}`;
 export const reservationAddress = (orderId: string) => `${SERVICE}/reservation/${orderId}`;
 
-export type Line = { sku: string; qty: number };
-
-/** Who waits for a command's outcome: an actor to tell (optional) and the command's id to echo. */
-export type Waiter = { replyTo?: string; commandId?: string };
 
 // ─── sku actor: inventory/sku/<SKU> ────────────────────────────────────────────────────────────────────────────
 
@@ -119,9 +118,6 @@ export type InventoryEvent =
 
 // ─── rules shared by the actors and the routes ────────────────────────────────────────────────────────────────
 
-/** Whether a `replyTo` can be told: the runtime's check, offered here where the actors read their protocol. */
-export { isAddress } from '../../runtime/index.ts';
-
 /** Lines with the same SKU merged, in first-seen order. */
 export function mergeLines(lines: readonly Line[]): Line[] {
   const merged = new Map<string, number>();
@@ -175,7 +171,7 @@ export const InventoryErrorCode = {
   INVENTORY_BUSY: 'INVENTORY_BUSY',
 } as const;
 
-const LineSchema = t.Object({ sku: SkuCode(), qty: t.Integer({ minimum: 1, maximum: MAX_LINE_QTY, description: 'Units' }) });
+const LineSchema = lineSchema(MAX_LINE_QTY, 'Units');
 
 export const SkuParams = t.Object({ sku: SkuCode() });
 export const OrderIdParams = t.Object({ orderId: OrderId() });

@@ -7,13 +7,13 @@
  * answered with the same outcome and changes nothing.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { defineActor, publish, reply, tell } from '../../runtime/index.ts';
-import { answer, answerWaiters, waiterOf } from './answer.ts';
+import { defineActor, participant, publish, reply, tell, waiterOf, withWaiter, type Waiter } from '../../runtime/index.ts';
 import {
   linesProblem,
   mergeLines,
   reservationAddress,
   skuAddress,
+  type InventoryReply,
   type Line,
   type ReservationCommand,
   type ReservationContext,
@@ -23,12 +23,13 @@ import {
 
 type Cmd<T extends ReservationCommand['type']> = ReservationCommand & { type: T };
 type Ctx = ReservationContext;
+type Reply<T extends InventoryReply['type']> = Extract<InventoryReply, { type: T }>;
+
+const { answer, answerWaiters } = participant<InventoryReply>();
 
 const answered = (c: Ctx) => Object.keys(c.held).length + c.shortages.length === c.lines.length;
 const awaits = (c: Ctx, sku: string) =>
   c.lines.some((l) => l.sku === sku) && !Object.hasOwn(c.held, sku) && !c.shortages.some((s) => s.sku === sku);
-const sameWaiter = (a: { replyTo?: string; commandId?: string }, b: { replyTo?: string; commandId?: string }) =>
-  a.replyTo === b.replyTo && a.commandId === b.commandId;
 
 /** Tells each SKU in `skusOf` one message about this order (hold, release or commit). */
 const tellSkus = (skusOf: (c: Ctx) => Line[], message: (c: Ctx, line: Line) => Record<string, unknown> & { type: string }): any =>
@@ -38,17 +39,17 @@ const tellSkus = (skusOf: (c: Ctx) => Line[], message: (c: Ctx, line: Line) => R
 
 const heldLines = (c: Ctx): Line[] => Object.entries(c.held).map(([sku, qty]) => ({ sku, qty }));
 
-const reserved = (c: Ctx, w: { commandId?: string }) => ({ type: 'inventory.reserved', orderId: c.orderId, commandId: w.commandId, lines: c.lines });
-const rejected = (c: Ctx, w: { commandId?: string }) => ({
+const reserved = (c: Ctx, w: Waiter): Reply<'inventory.reserved'> => ({ type: 'inventory.reserved', orderId: c.orderId, commandId: w.commandId, lines: c.lines });
+const rejected = (c: Ctx, w: Waiter): Reply<'inventory.rejected'> => ({
   type: 'inventory.rejected',
   orderId: c.orderId,
   commandId: w.commandId,
   reason: c.reason ?? 'rejected',
   shortages: c.shortages,
 });
-const released = (c: Ctx, w: { commandId?: string }) => ({ type: 'inventory.released', orderId: c.orderId, commandId: w.commandId });
-const committed = (c: Ctx, w: { commandId?: string }) => ({ type: 'inventory.committed', orderId: c.orderId, commandId: w.commandId });
-const commitFailed = (c: Ctx, w: { commandId?: string }, reason: string) => ({ type: 'inventory.commitFailed', orderId: c.orderId, commandId: w.commandId, reason });
+const released = (c: Ctx, w: Waiter): Reply<'inventory.released'> => ({ type: 'inventory.released', orderId: c.orderId, commandId: w.commandId });
+const committed = (c: Ctx, w: Waiter): Reply<'inventory.committed'> => ({ type: 'inventory.committed', orderId: c.orderId, commandId: w.commandId });
+const commitFailed = (c: Ctx, w: Waiter, reason: string): Reply<'inventory.commitFailed'> => ({ type: 'inventory.commitFailed', orderId: c.orderId, commandId: w.commandId, reason });
 
 export const reservationMachine = setup({
   types: {} as { context: Ctx; events: ReservationMessage; input: { id: string } },
@@ -118,16 +119,10 @@ export const reservationMachine = setup({
         },
         // A retried reserve joins the wait; its sender hears the outcome with its own commandId.
         reserve: {
-          actions: assign(({ context, event }) => {
-            const w = waiterOf(event);
-            return { waiters: context.waiters.some((x) => sameWaiter(x, w)) ? context.waiters : [...context.waiters, w] };
-          }),
+          actions: assign(({ context, event }) => ({ waiters: withWaiter(context.waiters, waiterOf(event)) })),
         },
         release: {
-          actions: assign(({ context, event }) => {
-            const w = waiterOf(event);
-            return { releaseWaiters: context.releaseWaiters.some((x) => sameWaiter(x, w)) ? context.releaseWaiters : [...context.releaseWaiters, w] };
-          }),
+          actions: assign(({ context, event }) => ({ releaseWaiters: withWaiter(context.releaseWaiters, waiterOf(event)) })),
         },
         commit: {
           actions: answer<Ctx, Cmd<'commit'>>(({ context, event }) =>

@@ -5,9 +5,10 @@
  * One actor per SKU processes one message at a time, so concurrent holds for the last units cannot oversell.
  */
 import { assign, setup } from 'xstate';
-import { defineActor, publish, reply } from '../../runtime/index.ts';
-import { answer } from './answer.ts';
-import { shortReason, unknownSkuReason, type SkuContext, type SkuMessage } from './protocol.ts';
+import { defineActor, participant, publish, reply } from '../../runtime/index.ts';
+import { shortReason, unknownSkuReason, type SkuContext, type SkuMessage, type SkuReply } from './protocol.ts';
+
+const { answer } = participant<SkuReply>();
 
 const isCount = (n: unknown, min: number): n is number => Number.isInteger(n) && (n as number) >= min;
 const holds = (c: SkuContext, orderId: string) => Object.hasOwn(c.reserved, orderId);

@@ -4,8 +4,8 @@
  * idempotent: a repeat answers the same and changes nothing, and a terminal order answers any later command with
  * the outcome that stands.
  */
-import { assign, enqueueActions, setup } from 'xstate';
-import { defineActor, publish, reply, tell } from '../../runtime/index.ts';
+import { assign, setup } from 'xstate';
+import { defineActor, participant, publish, tell } from '../../runtime/index.ts';
 import { fulfillmentAddress, ORDER_ACTOR, type CreateReply, type OrderContext, type OrderMessage, type OrderReply } from './protocol.ts';
 
 type Args = { context: OrderContext; event: OrderMessage };
@@ -23,16 +23,8 @@ const cancelled = ({ context, event }: Args): OrderReply => ({
   reason: context.reason ?? '',
 });
 
-/**
- * Tells the command's `replyTo` (a saga) and answers an `ask`, with the same reply. Typed `any` as the runtime's own
- * actions are, so it fits every transition whatever its narrowed event type.
- */
-const answer = (build: (args: Args) => OrderReply): any =>
-  enqueueActions(({ context, event, enqueue }: Args & { enqueue: any }) => {
-    const message = build({ context, event });
-    if ('replyTo' in event && event.replyTo) enqueue(tell(event.replyTo, message));
-    enqueue(reply(message));
-  });
+/** Tells the command's `replyTo` (a saga) and answers an `ask`, with the same reply. */
+const { answer } = participant<OrderReply>();
 
 const created =
   (isNew: boolean) =>

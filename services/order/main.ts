@@ -4,12 +4,13 @@
  */
 import { Elysia } from 'elysia';
 import { admissionBoundsFromEnv, createNode, onShutdown } from '../../runtime/index.ts';
+import { sagaRoutes } from '../../runtime/http/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { orderActor } from './machine.ts';
 import { orderRoutes } from './routes.ts';
-import { sagaRoutes } from './saga-routes.ts';
+import { FULFILLMENT_SAGA_WORDS } from './saga-protocol.ts';
 import { ORDER_API } from './protocol.ts';
 
 // Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
@@ -20,7 +21,7 @@ startProcess({
   ...ORDER_API,
   redis: true,
   admission: admission !== null,
-  routes: new Elysia().use(orderRoutes(node)).use(sagaRoutes(node, orderFulfillment)),
+  routes: new Elysia().use(orderRoutes(node)).use(sagaRoutes(node, orderFulfillment, FULFILLMENT_SAGA_WORDS)),
   chaos: node.chaos,
 });
 onShutdown(() => node.stop());

@@ -5,7 +5,24 @@
  */
 import { t, type Static } from 'elysia';
 import { pageLimit, type DocumentTag } from '../../runtime/http/index.ts';
-import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
+import {
+  CustomerSchema,
+  EXAMPLE,
+  MAX_ORDER_LINES,
+  MAX_ORDER_QTY,
+  OrderId,
+  OrderLineSchema,
+  OrderViewSchema,
+  OrderViewStateSchema,
+  ShippingAddressSchema,
+  type Customer,
+  type OrderLine,
+  type ShippingAddress,
+} from '../shared/shop-vocabulary.ts';
+
+// The order's parts are the shop's vocabulary (the gateway speaks it too); the order service re-exports them.
+export { CustomerSchema, OrderLineSchema, OrderViewSchema, ShippingAddressSchema };
+export type { Customer, OrderLine, OrderView, ShippingAddress } from '../shared/shop-vocabulary.ts';
 
 /** What the order service's OpenAPI document says first, and its tags. */
 export const ORDER_API = {
@@ -17,15 +34,18 @@ export const ORDER_API = {
   ] satisfies DocumentTag[],
 };
 
+export const SERVICE = 'order';
+
 /** The actor type, and the address of one order. */
 export const ORDER_ACTOR = 'order';
+export const orderAddress = (orderId: string) => `${SERVICE}/${ORDER_ACTOR}/${orderId}`;
 
-/** The fulfillment saga of an order (hosted by this service; defined in `sagas/order-fulfillment.ts`). */
-export const fulfillmentAddress = (orderId: string) => `order/fulfillment/${orderId}`;
-export const orderAddress = (orderId: string) => `order/${ORDER_ACTOR}/${orderId}`;
+/** The fulfillment saga of an order (hosted by this service; defined in `sagas/order-fulfillment.ts` under this name). */
+export const FULFILLMENT_SAGA = 'fulfillment';
+export const fulfillmentAddress = (orderId: string) => `${SERVICE}/${FULFILLMENT_SAGA}/${orderId}`;
 
-export const MAX_LINES = 50;
-export const MAX_QTY = 1000;
+export const MAX_LINES = MAX_ORDER_LINES;
+export const MAX_QTY = MAX_ORDER_QTY;
 /** The largest order total accepted, in cents (1,000,000.00). Above the provider's decline limit on purpose. */
 export const MAX_TOTAL = 100_000_000;
 
@@ -35,24 +55,6 @@ export const ORDER_STATES = ['draft', 'pending', 'confirmed', 'cancelled'] as co
 export type OrderState = (typeof ORDER_STATES)[number];
 
 // ── HTTP schemas ───────────────────────────────────────────────────────────────────────────────────────────────
-
-export const CustomerSchema = t.Object({
-  name: t.String({ minLength: 1, maxLength: 100, description: 'Who the order is for' }),
-  email: t.String({ format: 'email', maxLength: 254, description: 'Where confirmations go' }),
-});
-
-export const ShippingAddressSchema = t.Object({
-  name: t.String({ minLength: 1, maxLength: 100 }),
-  line1: t.String({ minLength: 1, maxLength: 200 }),
-  city: t.String({ minLength: 1, maxLength: 100 }),
-  country: CountryCode(),
-});
-
-export const OrderLineSchema = t.Object({
-  sku: SkuCode(),
-  qty: t.Integer({ minimum: 1, maximum: MAX_QTY }),
-  price: t.Integer({ minimum: 0, description: 'Unit price in cents' }),
-});
 
 export const CreateOrderBodySchema = t.Object({
   orderId: t.Optional(OrderId('Chosen by the caller to make the create idempotent; generated if absent')),
@@ -68,19 +70,7 @@ export const ListOrdersQuerySchema = t.Object({
   // field's name ("property is invalid"), and every error here must name its field. The document shows the bounds.
   limit: pageLimit(PAGE_LIMIT, 'Orders per page'),
   cursor: t.Optional(t.String({ maxLength: 200, description: 'From the previous page' })),
-  state: t.Optional(t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')])),
-});
-
-export const OrderViewSchema = t.Object({
-  orderId: OrderId(),
-  state: t.Union([t.Literal('pending'), t.Literal('confirmed'), t.Literal('cancelled')]),
-  customer: CustomerSchema,
-  lines: t.Array(OrderLineSchema),
-  address: ShippingAddressSchema,
-  total: t.Integer({ description: 'Σ qty × price, in cents' }),
-  reason: t.Optional(t.String({ description: 'Why the order was cancelled' })),
-  createdAt: t.Number({ description: 'ms since the epoch' }),
-  updatedAt: t.Number(),
+  state: t.Optional(OrderViewStateSchema),
 });
 
 export const OrderPageSchema = t.Object({
@@ -88,11 +78,7 @@ export const OrderPageSchema = t.Object({
   cursor: t.Union([t.String(), t.Null()], { description: 'Pass back for the next page; null on the last one' }),
 }, { description: 'One page of orders' });
 
-export type Customer = Static<typeof CustomerSchema>;
-export type ShippingAddress = Static<typeof ShippingAddressSchema>;
-export type OrderLine = Static<typeof OrderLineSchema>;
 export type CreateOrderBody = Static<typeof CreateOrderBodySchema>;
-export type OrderView = Static<typeof OrderViewSchema>;
 
 // ── The actor ─────────────────────────────────────────────────────────────────────────────────────────────────
 

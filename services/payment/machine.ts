@@ -11,8 +11,7 @@
  *                                   └──refund──► refunding
  */
 import { assign, setup } from 'xstate';
-import { defineActor, effect, publish, type ActorDefinition } from '../../runtime/index.ts';
-import { answer, answerAsk, tellWaiters, withWaiter } from './answer.ts';
+import { defineActor, effect, isAddress, participant, publish, waiterOf, withWaiter, type ActorDefinition, type Waiter } from '../../runtime/index.ts';
 import type { PaymentEffects } from './effects.ts';
 import {
   ChargeFailureCode,
@@ -21,12 +20,25 @@ import {
   type EffectErrorData,
   type PaymentCommand,
   type PaymentContext,
+  type PaymentPending,
   type PaymentReply,
   type PaymentState,
-  type Waiter,
 } from './protocol.ts';
 
 type Reply<T extends PaymentReply['type']> = Extract<PaymentReply, { type: T }>;
+type Args = { context: PaymentContext; event: any };
+
+const { answer, answerAsk, answerWaiters } = participant<PaymentReply, PaymentPending>();
+
+/** Commands waiting at once on one outcome, at most (the oldest are dropped; their senders retry). */
+const MAX_WAITERS = 16;
+
+/** `list` with the command's waiter added (once; only commands with a `replyTo` wait: an ask reads the outcome). */
+const addWaiter = (list: Waiter[], command: Waiter) => (isAddress(command.replyTo) ? withWaiter(list, waiterOf(command), MAX_WAITERS) : list);
+
+/** Tells every waiter of `list` the outcome, with its own commandId. */
+const tellWaiters = (list: 'chargeWaiters' | 'refundWaiters', build: (context: PaymentContext, waiter: Waiter, event: any) => PaymentReply) =>
+  answerWaiters((context: PaymentContext) => context[list], build);
 
 const charged = (context: PaymentContext, waiter: Waiter): Reply<'payment.charged'> => ({
   type: 'payment.charged',
@@ -68,7 +80,7 @@ const refundFailed = (context: PaymentContext, waiter: Waiter, retryable: boolea
   retryAfterMs: retryable ? context.retryAfterMs : undefined,
 });
 
-const pending = (context: PaymentContext, event: Waiter, state: PaymentState) => ({
+const pending = (context: PaymentContext, event: Waiter, state: PaymentState): PaymentPending => ({
   type: 'payment.pending',
   orderId: context.orderId,
   commandId: event.commandId,
@@ -97,15 +109,15 @@ export function createPaymentMachine(effects: PaymentEffects) {
       refund: effect(effects.refund),
     },
     actions: {
-      addChargeWaiter: assign({ chargeWaiters: ({ context, event }) => withWaiter(context.chargeWaiters, event as Waiter) }),
-      addRefundWaiter: assign({ refundWaiters: ({ context, event }) => withWaiter(context.refundWaiters, event as Waiter) }),
+      addChargeWaiter: assign({ chargeWaiters: ({ context, event }) => addWaiter(context.chargeWaiters, event as Waiter) }),
+      addRefundWaiter: assign({ refundWaiters: ({ context, event }) => addWaiter(context.refundWaiters, event as Waiter) }),
       startAttempt: assign({
         amount: ({ event }) => amountOf(event as PaymentCommand),
         reason: undefined,
         retryAfterMs: undefined,
       }),
-      answerPending: answerAsk(({ context, event }) => pending(context, event, 'charging')),
-      refuseAmount: answer(({ context, event }) =>
+      answerPending: answerAsk(({ context, event }: Args) => pending(context, event, 'charging')),
+      refuseAmount: answer(({ context, event }: Args) =>
         chargeFailed(
           context,
           event,
@@ -131,7 +143,7 @@ export function createPaymentMachine(effects: PaymentEffects) {
           charge: [
             {
               guard: ({ event }) => !validAmount(event.amount),
-              actions: answer(({ context, event }) =>
+              actions: answer(({ context, event }: Args) =>
                 chargeFailed(
                   context,
                   event,
@@ -146,7 +158,7 @@ export function createPaymentMachine(effects: PaymentEffects) {
             target: 'voided',
             actions: [
               assign({ reason: 'refund asked before any charge: nothing to refund, and the payment can no longer be charged', refunded: 0 }),
-              answer(({ context, event }) => refunded(context, event)),
+              answer(({ context, event }: Args) => refunded(context, event)),
               publish(({ context }) => ({ type: 'PaymentVoided', orderId: context.orderId, reason: context.reason })),
             ],
           },
@@ -204,7 +216,7 @@ export function createPaymentMachine(effects: PaymentEffects) {
         },
         on: {
           charge: [{ guard: differentAmount, actions: 'refuseAmount' }, { actions: ['addChargeWaiter', 'answerPending'] }],
-          refund: { actions: [assign({ refundPending: true }), 'addRefundWaiter', answerAsk(({ context, event }) => pending(context, event, 'charging'))] },
+          refund: { actions: [assign({ refundPending: true }), 'addRefundWaiter', answerAsk(({ context, event }: Args) => pending(context, event, 'charging'))] },
         },
       },
 
@@ -215,8 +227,8 @@ export function createPaymentMachine(effects: PaymentEffects) {
 
       charged: {
         on: {
-          charge: [{ guard: differentAmount, actions: 'refuseAmount' }, { actions: answer(({ context, event }) => charged(context, event)) }],
-          refund: { target: 'refunding', actions: ['addRefundWaiter', answerAsk(({ context, event }) => pending(context, event, 'refunding'))] },
+          charge: [{ guard: differentAmount, actions: 'refuseAmount' }, { actions: answer(({ context, event }: Args) => charged(context, event)) }],
+          refund: { target: 'refunding', actions: ['addRefundWaiter', answerAsk(({ context, event }: Args) => pending(context, event, 'refunding'))] },
         },
       },
 
@@ -224,13 +236,13 @@ export function createPaymentMachine(effects: PaymentEffects) {
         on: {
           charge: [
             { guard: differentAmount, actions: 'refuseAmount' },
-            { actions: answer(({ context, event }) => chargeOutcome(context, event, true)) },
+            { actions: answer(({ context, event }: Args) => chargeOutcome(context, event, true)) },
           ],
           refund: {
             target: 'voided',
             actions: [
               assign({ refunded: 0 }),
-              answer(({ context, event }) => refunded(context, event)),
+              answer(({ context, event }: Args) => refunded(context, event)),
               publish(({ context }) => ({ type: 'PaymentVoided', orderId: context.orderId, reason: `the charge was declined: ${context.reason}` })),
             ],
           },
@@ -243,7 +255,7 @@ export function createPaymentMachine(effects: PaymentEffects) {
             { guard: differentAmount, actions: 'refuseAmount' },
             { target: 'charging', actions: ['startAttempt', 'addChargeWaiter', 'answerPending'] },
           ],
-          refund: { target: 'refunding', actions: ['addRefundWaiter', answerAsk(({ context, event }) => pending(context, event, 'refunding'))] },
+          refund: { target: 'refunding', actions: ['addRefundWaiter', answerAsk(({ context, event }: Args) => pending(context, event, 'refunding'))] },
         },
       },
 
@@ -291,11 +303,11 @@ export function createPaymentMachine(effects: PaymentEffects) {
         },
         on: {
           charge: {
-            actions: answer(({ context, event }) =>
+            actions: answer(({ context, event }: Args) =>
               chargeFailed(context, event, ChargeFailureCode.Refunded, `order ${context.orderId} is being refunded; it is not charged again`),
             ),
           },
-          refund: { actions: ['addRefundWaiter', answerAsk(({ context, event }) => pending(context, event, 'refunding'))] },
+          refund: { actions: ['addRefundWaiter', answerAsk(({ context, event }: Args) => pending(context, event, 'refunding'))] },
         },
       },
 
@@ -305,22 +317,22 @@ export function createPaymentMachine(effects: PaymentEffects) {
       refunded: {
         on: {
           charge: {
-            actions: answer(({ context, event }) =>
+            actions: answer(({ context, event }: Args) =>
               chargeFailed(context, event, ChargeFailureCode.Refunded, `order ${context.orderId} was charged and refunded; it is not charged again`),
             ),
           },
-          refund: { actions: answer(({ context, event }) => refunded(context, event)) },
+          refund: { actions: answer(({ context, event }: Args) => refunded(context, event)) },
         },
       },
 
       voided: {
         on: {
           charge: {
-            actions: answer(({ context, event }) =>
+            actions: answer(({ context, event }: Args) =>
               chargeFailed(context, event, ChargeFailureCode.Voided, `the payment of order ${context.orderId} was voided (${context.reason}); it can never be charged`),
             ),
           },
-          refund: { actions: answer(({ context, event }) => refunded(context, event)) },
+          refund: { actions: answer(({ context, event }: Args) => refunded(context, event)) },
         },
       },
     },

@@ -7,6 +7,7 @@
 import { t } from 'elysia';
 import { RetryableError, TerminalError } from '../../runtime/resilience/index.ts';
 import { type DocumentTag } from '../../runtime/http/index.ts';
+import { type Waiter } from '../../runtime/index.ts';
 import { OrderId } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'payment';
@@ -27,12 +28,6 @@ export const paymentAddress = (orderId: string) => `${SERVICE}/payment/${orderId
 /** The provider-side idempotency keys: stable per order, so no retry, re-run or new attempt can charge twice. */
 export const chargeKeyOf = (orderId: string) => `charge:${orderId}`;
 export const refundKeyOf = (orderId: string) => `refund:${orderId}`;
-
-/** Who waits for a command's outcome: an actor to tell (optional) and the command's id to echo. */
-export type Waiter = { replyTo?: string; commandId?: string };
-
-/** Whether a `replyTo` can be told: the runtime's check, offered here where the actors read their protocol. */
-export { isAddress } from '../../runtime/index.ts';
 
 // ─── the payment actor: payment/payment/<orderId> ─────────────────────────────────────────────────────────────
 

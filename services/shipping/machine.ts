@@ -6,25 +6,28 @@
  * nobody will pay for.
  */
 import { assign, setup } from 'xstate';
-import { defineActor, publish } from '../../runtime/index.ts';
-import { answer } from './answer.ts';
+import { defineActor, participant, publish, type Waiter } from '../../runtime/index.ts';
 import { carrierFor, trackingIdFor } from './carriers.ts';
-import { noCarrierReason, scheduleProblem, type ShipmentCommand, type ShipmentContext } from './protocol.ts';
+import { noCarrierReason, scheduleProblem, type ShipmentCommand, type ShipmentContext, type ShippingReply } from './protocol.ts';
 
 type Ctx = ShipmentContext;
 type Cmd<T extends ShipmentCommand['type']> = ShipmentCommand & { type: T };
+type Reply<T extends ShippingReply['type']> = Extract<ShippingReply, { type: T }>;
+
+const { answer } = participant<ShippingReply>();
 
 const countryOf = (e: Cmd<'schedule'>) => e.address.country.toUpperCase();
 
-const scheduled = (c: Ctx, e: { commandId?: string }) => ({
+// Only a scheduled shipment answers this, and scheduling set both fields in the same step.
+const scheduled = (c: Ctx, e: Waiter): Reply<'shipping.scheduled'> => ({
   type: 'shipping.scheduled',
   orderId: c.orderId,
   commandId: e.commandId,
-  trackingId: c.trackingId,
-  carrier: c.carrier,
+  trackingId: c.trackingId!,
+  carrier: c.carrier!,
 });
-const rejected = (c: Ctx, e: { commandId?: string }, reason = c.reason ?? 'rejected') => ({ type: 'shipping.rejected', orderId: c.orderId, commandId: e.commandId, reason });
-const cancelled = (c: Ctx, e: { commandId?: string }) => ({ type: 'shipping.cancelled', orderId: c.orderId, commandId: e.commandId });
+const rejected = (c: Ctx, e: Waiter, reason = c.reason ?? 'rejected'): Reply<'shipping.rejected'> => ({ type: 'shipping.rejected', orderId: c.orderId, commandId: e.commandId, reason });
+const cancelled = (c: Ctx, e: Waiter): Reply<'shipping.cancelled'> => ({ type: 'shipping.cancelled', orderId: c.orderId, commandId: e.commandId });
 
 export const shipmentMachine = setup({
   types: {} as { context: Ctx; events: ShipmentCommand; input: { id: string } },

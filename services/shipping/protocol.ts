@@ -4,8 +4,10 @@
  * publishes, the HTTP error codes and the TypeBox schemas of every route. The saga relies on these shapes exactly.
  */
 import { t } from 'elysia';
-import { type DocumentTag } from '../../runtime/http/index.ts';
-import { CountryCode, EXAMPLE, OrderId, SkuCode } from '../shared/shop-vocabulary.ts';
+import type { DocumentTag } from '../../runtime/http/index.ts';
+import { EXAMPLE, lineSchema, MAX_ORDER_LINES, OrderId, ShippingAddressSchema, type Line, type ShippingAddress } from '../shared/shop-vocabulary.ts';
+
+export type { Line, ShippingAddress };
 
 export const SERVICE = 'shipping';
 
@@ -14,13 +16,10 @@ export const SHIPPING_API = {
   description: 'Shipments per order: a carrier and tracking id for the destination, or the reason none serves it. Each order’s shipment is an actor that decides in the turn that receives the command.',
   tags: [{ name: 'shipments', description: 'Schedule, read and cancel an order’s shipment' }] satisfies DocumentTag[],
 };
-export const MAX_LINES = 50;
+export const MAX_LINES = MAX_ORDER_LINES;
 
 export const shipmentAddress = (orderId: string) => `${SERVICE}/shipment/${orderId}`;
 
-export type ShippingAddress = { name: string; line1: string; city: string; country: string };
-export type Line = { sku: string; qty: number };
-export type Waiter = { replyTo?: string; commandId?: string };
 
 export const SHIPMENT_STATES = ['idle', 'scheduled', 'rejected', 'cancelled'] as const;
 export type ShipmentState = (typeof SHIPMENT_STATES)[number];
@@ -50,9 +49,6 @@ export type ShippingEvent =
   | { type: 'ShipmentScheduled'; data: { orderId: string; trackingId: string; carrier: string; country: string } }
   | { type: 'ShipmentRejected'; data: { orderId: string; reason: string } }
   | { type: 'ShipmentCancelled'; data: { orderId: string; trackingId: string | null } };
-
-/** Whether a `replyTo` can be told: the runtime's check, offered here where the actors read their protocol. */
-export { isAddress } from '../../runtime/index.ts';
 
 /** What is wrong with a schedule command, or null (messages are checked too, not only HTTP bodies). */
 export function scheduleProblem(command: { address?: unknown; lines?: unknown }): string | null {
@@ -87,22 +83,13 @@ export const ShippingErrorCode = {
   SHIPPING_BUSY: 'SHIPPING_BUSY',
 } as const;
 
-const NonEmpty = (description: string, maxLength: number) => t.String({ minLength: 1, maxLength, description });
-
 export const OrderIdParams = t.Object({ orderId: OrderId() });
-
-export const AddressSchema = t.Object({
-  name: NonEmpty('Recipient', 100),
-  line1: NonEmpty('Street and number', 200),
-  city: NonEmpty('City', 100),
-  country: CountryCode('ISO 3166-1 alpha-2 code; served: GB, FR, DE, NL, US'),
-});
 
 export const ScheduleBody = t.Object(
   {
     orderId: OrderId(),
-    address: AddressSchema,
-    lines: t.Array(t.Object({ sku: SkuCode(), qty: t.Integer({ minimum: 1, maximum: 100_000 }) }), { minItems: 1, maxItems: MAX_LINES }),
+    address: ShippingAddressSchema,
+    lines: t.Array(lineSchema(100_000), { minItems: 1, maxItems: MAX_LINES }),
   },
   { examples: [{ orderId: EXAMPLE.orderId, address: EXAMPLE.address, lines: [{ sku: EXAMPLE.sku, qty: 2 }] }] },
 );

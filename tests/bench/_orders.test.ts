@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test';
-import { CARRIERS } from '../../services/shipping/carriers.ts';
+import { carrierFor } from '../../services/shipping/carriers.ts';
 import { benchOrder, UNSERVED_COUNTRY, vsRestate } from './_orders.ts';
 
 const SKUS = ['A1', 'B2', 'C3', 'D4', 'E5'];
@@ -8,7 +8,7 @@ describe('benchOrder', () => {
   it('should order one unit of the SKUs in turn, to a served country, in the plain bench', () => {
     const orders = Array.from({ length: 10 }, (_, i) => benchOrder(i, SKUS, false));
     expect(orders.map((o) => o.lines)).toEqual(Array.from({ length: 10 }, (_, i) => [{ sku: SKUS[i % 5]!, qty: 1 }]));
-    expect(orders.every((o) => CARRIERS[o.country] !== undefined)).toBe(true);
+    expect(orders.every((o) => carrierFor(o.country) !== undefined)).toBe(true);
   });
 
   it('should reserve 1–3 distinct SKUs per order and send every 10th to a country no carrier serves, in the comparison', () => {
@@ -16,7 +16,7 @@ describe('benchOrder', () => {
     const sizes = new Set(orders.map((o) => o.lines.length));
     expect([...sizes].sort()).toEqual([1, 2, 3]);
     for (const o of orders) expect(new Set(o.lines.map((l) => l.sku)).size).toBe(o.lines.length);
-    const failing = orders.filter((o) => CARRIERS[o.country] === undefined);
+    const failing = orders.filter((o) => carrierFor(o.country) === undefined);
     expect(failing.length).toBe(100);
     expect(failing.every((o) => o.country === UNSERVED_COUNTRY)).toBe(true);
   });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Elysia } from 'elysia';
 import { createNode, type MailroomNode } from '../../runtime/index.ts';
-import { createServiceApp, listen } from '../../runtime/http/index.ts';
+import { createServiceApp, listen, sagaRoutes } from '../../runtime/http/index.ts';
 import { openChaosStore } from '../../runtime/ops/index.ts';
 import { globalKeys } from '../../runtime/keys.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
@@ -33,7 +33,7 @@ import { sku } from '../../services/inventory/sku.machine.ts';
 import { orderActor } from '../../services/order/machine.ts';
 import { ORDER_API } from '../../services/order/protocol.ts';
 import { orderRoutes } from '../../services/order/routes.ts';
-import { sagaRoutes } from '../../services/order/saga-routes.ts';
+import { FULFILLMENT_SAGA_WORDS } from '../../services/order/saga-protocol.ts';
 import { createProviderClient, providerEffects } from '../../services/payment/effects.ts';
 import { definePaymentActor } from '../../services/payment/machine.ts';
 import { PAYMENT_API } from '../../services/payment/protocol.ts';
@@ -113,7 +113,7 @@ export async function startInProcessShop() {
     // without it, so a barrage is never refused for a backlog of its own making).
     const frame = (name: AppName, chaos?: MailroomNode['chaos']) =>
       createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos, trustedOrigins: panelOrigins(), admission: chaos !== undefined });
-    const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment));
+    const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment, FULFILLMENT_SAGA_WORDS));
     const inventory = frame('inventory', nodes.inventory.chaos).use(inventoryRoutes(nodes.inventory));
     const payment = frame('payment', nodes.payment.chaos).use(paymentRoutes({ node: nodes.payment, provider: providerClient }));
     const shipping = frame('shipping', nodes.shipping.chaos).use(shippingRoutes(nodes.shipping));

@@ -142,7 +142,7 @@ describe('ruleFromForm', () => {
 
 describe('topologyDiagram', () => {
   it('should place each process once and join services by their summed message rates', () => {
-    const p = (name: string): ProcessRow => ({ name, pid: 1, status: 'up', restarts: 0, uptimeMs: 1, url: '', port: 1 });
+    const p = (name: string): ProcessRow => ({ name, pid: 1, status: 'up', restarts: 0, uptimeMs: 1, url: '', port: 1, paused: false, upSince: 0, updatedAt: 0, seq: 0 });
     const { nodes, links } = topologyDiagram({
       processes: ['gateway', 'order', 'inventory', 'payment', 'provider', 'weird'].map(p),
       rates: {

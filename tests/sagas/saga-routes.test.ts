@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { assign, setup } from 'xstate';
 import { createClient } from 'redis';
 import { createNode, defineActor, defineSaga, tell, type MailroomNode } from '../../runtime/index.ts';
-import { createServiceApp } from '../../runtime/http/index.ts';
+import { createServiceApp, sagaRoutes } from '../../runtime/http/index.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
-import { sagaRoutes } from '../../services/order/saga-routes.ts';
+import { FULFILLMENT_SAGA_WORDS } from '../../services/order/saga-protocol.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
 /** A participant: `configure {mode, undoFailures}`, then `do` answers done / rejected / nothing, `undo` fails n times. */
@@ -66,7 +66,7 @@ const saga = defineSaga<Data>({
 const prefix = testPrefix('saga-routes');
 let node: MailroomNode;
 let app: ReturnType<typeof build>;
-const build = (n: MailroomNode) => createServiceApp({ name: 'order', log: () => {} }).use(sagaRoutes(n, saga));
+const build = (n: MailroomNode) => createServiceApp({ name: 'order', log: () => {} }).use(sagaRoutes(n, saga, FULFILLMENT_SAGA_WORDS));
 
 const request = (method: string, path: string, body?: unknown) =>
   app.handle(

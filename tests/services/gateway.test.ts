@@ -5,14 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { createNode, readEvents, type MailroomNode } from '../../runtime/index.ts';
-import { createServiceApp } from '../../runtime/http/index.ts';
+import { createServiceApp, sagaRoutes } from '../../runtime/http/index.ts';
 import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { createDownstreamClient, gatewayPolicy } from '../../services/gateway/downstreams.ts';
 import { gatewayRoutes } from '../../services/gateway/routes.ts';
 import { Strangler, type WeightStore } from '../../services/gateway/strangler.ts';
 import { orderActor } from '../../services/order/machine.ts';
 import { orderRoutes } from '../../services/order/routes.ts';
-import { sagaRoutes } from '../../services/order/saga-routes.ts';
+import { FULFILLMENT_SAGA_WORDS } from '../../services/order/saga-protocol.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
 import { envFor, inventoryStandIn, standIn, viewStandIn, type StandIn } from './gateway-stand-ins.ts';
@@ -40,7 +40,7 @@ const ports = () => ({ order: order.port, inventory: inventory.port, payment: pa
 beforeAll(async () => {
   node = await createNode({ service: 'order', actors: [orderActor], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 2 });
   // The order service's saga routes answer too; no saga runs here (the node hosts none), so every saga is a 404.
-  const orderApp = createServiceApp({ name: 'order', log: () => {} }).use(orderRoutes(node)).use(sagaRoutes(node, orderFulfillment));
+  const orderApp = createServiceApp({ name: 'order', log: () => {} }).use(orderRoutes(node)).use(sagaRoutes(node, orderFulfillment, FULFILLMENT_SAGA_WORDS));
   order = standIn((request) => orderApp.handle(request));
   inventory = inventoryStandIn(reservations);
   payment = viewStandIn('payments', 'PAYMENT_NOT_FOUND', payments);

@@ -1,7 +1,8 @@
 /**
- * What the control plane answers, as the panel reads it: the `/control/*` contract written down once for the panel.
- * Inspection events and machine graphs come from the runtime as types only, so the panel draws exactly what the
- * runtime emits.
+ * What the control plane answers, as the panel reads it. The shapes the control plane and the runtime declare —
+ * inspection events, machine graphs, the process table, the topology, sagas, breakers, chaos rules, the load
+ * generator — are imported from them as types only (nothing of theirs reaches the bundle), so the panel reads
+ * exactly what they answer; only the gateway's few shapes the panel uses are written down here.
  */
 import type { InspectionEvent, MachineGraph } from '../../../../runtime/index.ts';
 
@@ -10,45 +11,13 @@ export type { InspectionEvent, InspectionEventType, BreakerState, GraphState, Gr
 /** An inspection event with the id the stream gave it (`<entry id>/<index>`). */
 export type LiveEvent = InspectionEvent & { id: string };
 
-export type ProcessStatus = 'starting' | 'up' | 'down' | 'restarting' | 'stopped';
+export type { ProcessRecord as ProcessRow, ProcessStatus } from '../../../../runtime/supervisor/index.ts';
+export type { Topology, TopologyNode as NodeRow } from '../../../../services/control/topology-routes.ts';
+export type { Stats } from '../../../../services/control/saga-stats.ts';
 
-export type ProcessRow = {
-  name: string;
-  pid: number | null;
-  status: ProcessStatus;
-  restarts: number;
-  uptimeMs: number;
-  url: string;
-  port: number;
-  lastExit?: { code: number | null; signal: string | null; at: number };
-};
-
-export type NodeRow = {
-  nodeId: string;
-  service: string;
-  pid: number;
-  partitions: number[];
-  processed: number;
-  actors: number;
-  lastSeenMs: number;
-};
-
-export type Topology = {
-  processes: ProcessRow[];
-  nodes: NodeRow[];
-  partitions: { service: string; partition: number; owner: string | null; token: number | null }[];
-  redis: { ok: boolean; latencyMs: number | null; usedMemoryBytes: number | null; version: string | null };
-  rates: { windowS: number; services: { service: string; processedPerSec: number }[]; links: { from: string; to: string; perSec: number }[] };
-};
-
-export type Stats = {
-  sagas: { completed: number; compensated: number; parked: number; running: number };
-  ordersPerSec: number;
-  sagaLatencyMs: { p50: number | null; p99: number | null };
-};
-
-export type ActorSummary = { address: string; state: string };
-export type ActorPage = { items: ActorSummary[]; cursor: string | null };
+import type { ActorPage } from '../../../../runtime/index.ts';
+export type { ActorPage };
+export type ActorSummary = ActorPage['items'][number];
 
 export type TransitionRow = Extract<InspectionEvent, { type: 'actor.transition' }> & { id?: string };
 
@@ -62,61 +31,17 @@ export type ActorDetail = {
   transitions: TransitionRow[];
 };
 
-export type SagaStatus = 'running' | 'compensating' | 'completed' | 'compensated' | 'parked';
+export type { SagaStatus } from '../../../../runtime/http/index.ts';
+export type { SagaLogEntry } from '../../../../runtime/index.ts';
+export type {
+  FulfillmentSagaPage as SagaPage,
+  FulfillmentSagaSummary as SagaSummary,
+  FulfillmentSagaView as SagaView,
+} from '../../../../services/order/saga-protocol.ts';
 
-export type SagaLogEntry = {
-  at: number;
-  sinceStartMs?: number;
-  step: string;
-  phase: 'started' | 'succeeded' | 'failed' | 'timedOut' | 'retrying' | 'compensating' | 'compensated' | 'parked' | 'completed';
-  attempt?: number;
-  durationMs?: number;
-  reason?: string;
-};
+export type { BreakerRow } from '../../../../services/control/breaker-routes.ts';
 
-export type SagaSummary = {
-  orderId: string;
-  saga: string;
-  status: SagaStatus;
-  /** The machine state it is in: a step, undo<Step>, completed, compensated or failedNeedsOperator. */
-  step: string;
-  reason?: string;
-  failedStep?: string;
-  parkedAt?: string;
-  startedAt: number;
-  finishedAt: number | null;
-  durationMs: number;
-};
-
-export type SagaView = SagaSummary & { data: Record<string, unknown>; log: SagaLogEntry[] };
-export type SagaPage = { items: SagaSummary[]; cursor: string | null };
-
-export type BreakerRow = {
-  process: string;
-  dependency: string;
-  state: string;
-  reason: string;
-  since: number;
-  retryAfterMs?: number | null;
-  window?: { calls: number; failures: number; slowCalls: number; failureRate: number; slowCallRate: number; description: string } | null;
-  thresholds?: { minimumCalls: number; failureRateThreshold: number; slowCallRateThreshold: number; slowCallDurationMs: number } | null;
-  lastTrips: { at: number; reason: string }[];
-  /** Set when the process holding the breaker did not answer. */
-  unreachable?: boolean;
-  error?: string;
-};
-
-export type DeadLetterRow = {
-  service: string;
-  partition: number;
-  id: string;
-  messageId: string;
-  actor: string;
-  event: string;
-  error: string;
-  deliveries: number;
-  failedAt: number;
-};
+export type { DeadLetterRow } from '../../../../services/control/deadletter-routes.ts';
 
 // The rule shapes are the runtime's own (defined once, imported as types).
 export type { ChaosKind, ChaosRule, ChaosTarget } from '../../../../runtime/index.ts';
@@ -124,33 +49,16 @@ import type { ChaosKind, ChaosTarget } from '../../../../runtime/index.ts';
 import type { LinkFaultKind } from '../../../../runtime/redis/index.ts';
 export type { LinkFaultKind };
 
-export type NewChaosRule = {
-  kind: ChaosKind;
-  target: ChaosTarget;
-  probability: number;
-  latencyMs?: { min: number; max: number };
-  status?: number;
-  fault?: LinkFaultKind;
-  durationMs: number;
-  note?: string;
-};
+export type { NewRule as NewChaosRule } from '../../../../services/control/protocol.ts';
 
 export type Scenario = { name: string; title?: string; description?: string; durationMs?: number };
 
-export type LoadStatus = {
-  running: boolean;
-  ratePerSec: number;
-  placed: number;
-  accepted: number;
-  failed: number;
-  startedAt?: number | null;
-  endsAt?: number | null;
-};
+export type { LoadStatus } from '../../../../services/control/load-generator.ts';
 
 export type StranglerView = { weight: number };
 
 /** The JSON error body every process answers with. */
-export type ErrorBody = { code: string; message: string; details?: unknown };
+export type { ErrorBody } from '../../../../runtime/http/index.ts';
 
 export type CatalogueItem = { sku: string; name: string; price: number; available: number };
 export type OrderAccepted = { orderId: string; state: string; links: { self: string } };
