@@ -8,6 +8,7 @@
  */
 import { parseAddress, partitionOf } from './address.ts';
 import { stateKey, type ActorRecord } from './actor/hosted-actor.ts';
+import { versionOf } from './actor/migration.ts';
 import { redisUrlOf, keyPrefixOf } from './config.ts';
 import type { InspectionEvent } from './inspection.ts';
 import type { TailedEvent } from './inspection-tail.ts';
@@ -17,8 +18,11 @@ import { openLink, type RedisLink } from './redis/link.ts';
 import { scripts } from './redis/script.ts';
 import { UnknownServiceError } from './unknown-service-error.ts';
 
-/** One actor as committed: its state as a short string, its context, its version and XState status. */
-export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; status: string };
+/**
+ * One actor as committed: its state as a short string, its context, its version (turns committed), the version of
+ * the definition that wrote it (`machineVersion`: 1 for records from before versions) and its XState status.
+ */
+export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; machineVersion: number; status: string };
 
 export type DeadLetter = {
   partition: number;
@@ -71,8 +75,9 @@ export async function readActorAt(link: RedisLink, prefix: string, address: stri
   const keys = partitionKeys(prefix, service, partitionOf(address, partitions));
   const [v, s] = (await link.call(['HMGET', keys.actor(type, id), 'v', 's'])) as [string | null, string | null];
   if (!s) return null;
-  const snap = (JSON.parse(s) as ActorRecord).s as { value: unknown; context: any; status: string };
-  return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), status: snap.status };
+  const record = JSON.parse(s) as ActorRecord;
+  const snap = record.s as { value: unknown; context: any; status: string };
+  return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), machineVersion: versionOf(record), status: snap.status };
 }
 
 /** The newest dead letters of a service (one partition or all), newest first. */

@@ -3,7 +3,8 @@
  * `packages/core/src/index.ts`). Nothing outside `runtime/` imports a runtime file directly.
  */
 export { defineActor, effect, note, publish, reply, tell } from './actor/define-actor.ts';
-export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent } from './actor/define-actor.ts';
+export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent, Migration, PersistedSnapshot } from './actor/define-actor.ts';
+export { CannotMigrate, cannotMigrate, RecordFromNewerVersion, RecordNotRestorable, renameStates } from './actor/migration.ts';
 export { formatAddress, parseAddress, partitionOf, InvalidAddressError } from './address.ts';
 export type { Address, ParsedAddress } from './address.ts';
 export { createNode, AskFailedError, AskTimeoutError } from './node/node.ts';
