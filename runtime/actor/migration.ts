@@ -117,8 +117,9 @@ const AFTER = 'xstate.after.';
  * Carries the record's `after` timers over to the migrated states. An armed timer is named after its state node
  * (`xstate.after.<delay>.<node id>`), so a renamed state's timer would fire an event the new machine ignores. Each
  * armed timer whose state is no longer active is matched to an active state's `after` of the same delay that has no
- * timer (or, if just one of each is left, to that one) and keeps its due time; timers left unmatched are dropped
- * (their state was left); an active `after` left without a timer is returned, to be armed by the next turn.
+ * timer, and keeps its due time. An active `after` left without a timer is returned, to be armed by the actor's next
+ * turn; a timer left unmatched stays armed, so its firing is such a turn even when no message comes (its own event
+ * names a state the machine is not in, and is ignored).
  */
 function carryTimers(def: ActorDefinition, record: ActorRecord, nodes: readonly ActiveNode[], context: unknown): TimerToArm[] {
   const wanted = new Map<string, string>();
@@ -126,18 +127,13 @@ function carryTimers(def: ActorDefinition, record: ActorRecord, nodes: readonly 
   const timers = { ...(record.t ?? {}) };
   const armed = new Set(Object.values(timers));
   const unclaimed = [...wanted.keys()].filter((id) => !armed.has(id));
-  const leftover: string[] = [];
   for (const [token, timerId] of Object.entries(timers)) {
     if (!timerId.startsWith(AFTER) || wanted.has(timerId)) continue;
     const delay = timerId.slice(AFTER.length, timerId.indexOf('.', AFTER.length));
     const match = unclaimed.findIndex((id) => wanted.get(id) === delay);
     if (match >= 0) timers[token] = unclaimed.splice(match, 1)[0]!;
-    else leftover.push(token);
   }
-  if (leftover.length === 1 && unclaimed.length === 1) timers[leftover.pop()!] = unclaimed.pop()!;
-  for (const token of leftover) delete timers[token];
   if (Object.keys(timers).length) record.t = timers;
-  else delete record.t;
   const delays = (def.hosted.implementations?.delays ?? {}) as Record<string, unknown>;
   return unclaimed.map((timerId) => {
     const ref = wanted.get(timerId)!;
