@@ -64,7 +64,7 @@ export class PartitionActors {
       try {
         stored = s ? (JSON.parse(s) as ActorRecord) : null;
       } catch (error) {
-        unreadable?.set(address, new Error(`its stored record is not JSON: ${(error as Error).message}`));
+        unreadable?.set(address, new Error(`its stored record can't be restored: it is not JSON (${(error as Error).message})`));
         continue;
       }
       let restored;
