@@ -17,7 +17,8 @@
  * Nothing this file reaches imports `ops`, `http` or `supervisor` (a test holds it to that).
  */
 export { defineActor, effect, note, publish, reply, tell } from './actor/define-actor.ts';
-export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent } from './actor/define-actor.ts';
+export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent, Migration, PersistedSnapshot } from './actor/define-actor.ts';
+export { CannotMigrate, cannotMigrate, RecordFromNewerVersion, RecordNotRestorable, renameStates } from './actor/migration.ts';
 export { formatAddress, isAddress, parseAddress, partitionOf, InvalidAddressError } from './address.ts';
 export type { Address, ParsedAddress } from './address.ts';
 

@@ -42,6 +42,20 @@ export type TimerEvent = Base<'timer.armed' | 'timer.fired' | 'timer.cancelled'>
   timerId: string;
   dueAt: number;
 };
+/**
+ * An actor's record met a definition of another version: `actor.migrated` — an older record was migrated on restore
+ * (committed with the actor's next turn); `actor.heldBack` — a record written by a newer version than this node knows
+ * (a rolling upgrade): its messages wait, neither applied nor dead-lettered, until a node that knows it takes them.
+ */
+export type ActorVersionEvent = Base<'actor.migrated' | 'actor.heldBack'> & {
+  actor: string;
+  actorType: string;
+  fromVersion: number;
+  toVersion: number;
+  /** The state after the migration (`actor.migrated`). */
+  state?: string;
+  reason?: string;
+};
 export type NodeEvent = Base<'node.joined' | 'node.left'> & { node: string; service: string; reason?: string };
 export type LeaseMovedEvent = Base<'lease.moved'> & {
   service: string;
@@ -167,6 +181,7 @@ export type InspectionEvent =
   | DeadLetterEvent
   | DeadLettersTrimmedEvent
   | TimerEvent
+  | ActorVersionEvent
   | NodeEvent
   | LeaseMovedEvent
   | BreakerTransitionEvent

@@ -4,7 +4,7 @@
  * the real ones itself, after the turn has committed, with an idempotency key, and delivers their outcome back
  * through the mailbox as `xstate.done.actor.<id>` / `xstate.error.actor.<id>` events.
  */
-import { emit, fromPromise, type AnyStateMachine, type PromiseActorLogic } from 'xstate';
+import { emit, fromPromise, type AnyStateMachine, type PromiseActorLogic, type StateValue } from 'xstate';
 
 /** What a runtime action receives, as XState gives it to action functions. */
 export type ActionArgs = { context: any; event: any };
@@ -105,7 +105,25 @@ export type ActorOptions = {
    * still dropped).
    */
   retainDoneMs?: number;
+  /**
+   * The version of this definition (an integer ≥ 1, default 1). Raise it when the machine changes in a way a record
+   * written by the old one would not fit (a state renamed or removed, a context field added), and give `migrate` a
+   * step from the previous version. Every record stores the version that wrote it.
+   */
+  version?: number;
+  /**
+   * Migrations, keyed by the version they start from: `migrate[n]` turns the snapshot of a record written by
+   * version n into one version n + 1 can run. A record of an older version runs through them in turn (1 → 2 → 3);
+   * one with no path, or whose migration throws (`cannotMigrate(reason)` says why), is dead-lettered with the reason.
+   */
+  migrate?: Record<number, Migration>;
 };
+
+/** A persisted XState snapshot as a migration sees it: the state value and the context are what usually change. */
+export type PersistedSnapshot = { value: StateValue; context: any; status: string; [field: string]: unknown };
+
+/** Turns a record's snapshot written by version n into one version n + 1 can run (see `ActorOptions.migrate`). */
+export type Migration = (snapshot: PersistedSnapshot) => PersistedSnapshot;
 
 export type ActorDefinition = {
   readonly type: string;
@@ -114,7 +132,11 @@ export type ActorDefinition = {
   /** The machine the runtime runs: invoked promise actors replaced by ones that never settle. */
   readonly hosted: AnyStateMachine;
   readonly effects: ReadonlyMap<string, EffectFn>;
-  readonly options: Required<ActorOptions>;
+  readonly options: Required<Pick<ActorOptions, 'passivateAfterMs' | 'retainDoneMs'>>;
+  /** The version records written by this definition carry. */
+  readonly version: number;
+  /** Migrations by the version they start from. */
+  readonly migrations: ReadonlyMap<number, Migration>;
 };
 
 const TYPE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -128,6 +150,11 @@ const inert = fromPromise(() => new Promise<never>(() => {}));
  *   context: { n: 0 },
  *   on: { inc: { actions: assign({ n: ({ context }) => context.n + 1 }) } },
  * }));
+ * // Later the machine changes: state `busy` became `working`, the context gained `limit`.
+ * const counterV2 = defineActor('counter', machineV2, {
+ *   version: 2,
+ *   migrate: { 1: (snapshot) => ({ ...renameStates(snapshot, { busy: 'working' }), context: { ...snapshot.context, limit: 10 } }) },
+ * });
  */
 export function defineActor(type: string, machine: AnyStateMachine, options: ActorOptions = {}): ActorDefinition {
   if (!TYPE_NAME.test(type)) throw new Error(`actor type "${type}" must be lower-case letters, digits and dashes`);
@@ -147,5 +174,29 @@ export function defineActor(type: string, machine: AnyStateMachine, options: Act
     stubs[src] = inert;
   }
   const hosted = Object.keys(stubs).length ? machine.provide({ actors: stubs as any }) : machine;
-  return { type, machine, hosted, effects, options: { passivateAfterMs: options.passivateAfterMs ?? 60_000, retainDoneMs: options.retainDoneMs ?? 7 * 24 * 3_600_000 } };
+  const version = options.version ?? 1;
+  return {
+    type,
+    machine,
+    hosted,
+    effects,
+    options: { passivateAfterMs: options.passivateAfterMs ?? 60_000, retainDoneMs: options.retainDoneMs ?? 7 * 24 * 3_600_000 },
+    version,
+    migrations: migrationsOf(type, version, options.migrate ?? {}),
+  };
+}
+
+/** Checks the migrations fit the version: each starts from an older version and is a function. */
+function migrationsOf(type: string, version: number, migrate: Record<number, Migration>): Map<number, Migration> {
+  if (!Number.isInteger(version) || version < 1) throw new Error(`actor type "${type}": version must be an integer ≥ 1, got ${String(version)}`);
+  const out = new Map<number, Migration>();
+  for (const [from, step] of Object.entries(migrate)) {
+    const n = Number(from);
+    if (!Number.isInteger(n) || n < 1 || n >= version) {
+      throw new Error(`actor type "${type}" v${version}: migrate[${from}] must start from an older version (an integer from 1 to ${version - 1})`);
+    }
+    if (typeof step !== 'function') throw new Error(`actor type "${type}" v${version}: migrate[${from}] must be a function (snapshot) => snapshot`);
+    out.set(n, step);
+  }
+  return out;
 }

@@ -8,9 +8,9 @@ import { createActor, type AnyActor, type InspectionEvent as XStateInspection, t
 import { parseAddress } from '../address.ts';
 import { systemClock } from '../clock.ts';
 import { NOTE, PUBLISH, REPLY, TELL, type ActorDefinition, type MailroomEvent } from './define-actor.ts';
+import type { ActorRecord, TimerToArm } from './migration.ts';
 
-/** What is stored per actor: the persisted snapshot, armed timers (token → timer id), running effects (invoke id → key). */
-export type ActorRecord = { s: unknown; t?: Record<string, string>; f?: Record<string, string> };
+export type { ActorRecord } from './migration.ts';
 
 export type TimerArm = { timerId: string; token: string; delayMs: number; event: MailroomEvent };
 export type EffectStart = { invokeId: string; key: string; src: string; input: unknown };
@@ -80,15 +80,20 @@ export class HostedActor {
   private effects: Record<string, string>;
   /** The record as JSON after the last successful step: encoded inside the step, so a value JSON cannot hold fails it. */
   recordJson = '';
+  /** Timers a migrated record's states need and did not have: armed by the next successful step. */
+  private timersToArm: TimerToArm[];
 
+  /** `record` is one of this definition's version (see `restoreRecord` in migration.ts). */
   constructor(
     readonly def: ActorDefinition,
     readonly address: string,
     readonly id: string,
     record: ActorRecord | null,
     version: number,
+    timersToArm: TimerToArm[] = [],
   ) {
     this.version = version;
+    this.timersToArm = timersToArm;
     this.timers = { ...(record?.t ?? {}) };
     this.effects = { ...(record?.f ?? {}) };
     this.actor = this.create(record?.s);
@@ -124,7 +129,7 @@ export class HostedActor {
 
   /** The record to store after the steps taken so far. */
   record(): ActorRecord {
-    const rec: ActorRecord = { s: this.actor.getPersistedSnapshot() };
+    const rec: ActorRecord = { s: this.actor.getPersistedSnapshot(), m: this.def.version };
     if (Object.keys(this.timers).length) rec.t = this.timers;
     if (Object.keys(this.effects).length) rec.f = this.effects;
     return rec;
@@ -138,6 +143,15 @@ export class HostedActor {
   /** The timer id a timer token was armed for, if it is still armed. */
   timerFor(token: string): string | undefined {
     return this.timers[token];
+  }
+
+  /**
+   * The event a timer's firing delivers: the one it was armed with, unless a migration carried the timer over to a
+   * renamed state — then that state's `after` event (the stored event still names the old state).
+   */
+  firedEvent(token: string, event: MailroomEvent): MailroomEvent {
+    const timerId = this.timers[token];
+    return timerId && timerId !== event.type && timerId.startsWith('xstate.after.') && event.type.startsWith('xstate.after.') ? { ...event, type: timerId } : event;
   }
 
   /**
@@ -165,6 +179,7 @@ export class HostedActor {
     };
     this.out = out;
     this.failure = null;
+    for (const arm of this.timersToArm) out.timersArmed.push({ ...arm, token: newToken('t') });
     let before = this.actor.getSnapshot();
     try {
       if (wasNew) {
@@ -187,6 +202,7 @@ export class HostedActor {
         this.verify(out);
         options.check?.(out, this);
         this.recordJson = JSON.stringify(this.record());
+        this.timersToArm = [];
       } catch (error) {
         cause = error;
       }

@@ -4,6 +4,7 @@
  * (`saga-routes.ts`). A saga is identified by its actor id, which a service names after what it is for (`orderId`
  * for a fulfillment saga): the schemas take that name and its schema, and the words its documents use.
  */
+import { systemClock } from '../clock.ts';
 import { t, type TSchema } from 'elysia';
 import { undoName as undo, type SagaContext, type SagaLogEntry } from '../saga/define-saga.ts';
 import { pageLimit } from './openapi-document.ts';
@@ -150,7 +151,7 @@ export function sagaView(
   state: string,
   context: SagaContext<Record<string, unknown>>,
   undoStates: ReadonlySet<string>,
-  now = Date.now(),
+  now = systemClock.now(),
 ): SagaView {
   const view = {
     [idName]: id,

@@ -5,11 +5,16 @@
  */
 import { parseAddress, partitionOf } from '../address.ts';
 import { stateKey, type ActorRecord } from '../actor/hosted-actor.ts';
+import { versionOf } from '../actor/migration.ts';
 import { partitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
 
 /** One actor as committed: its state as a short string, its context, its version and XState status. */
-export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; status: string };
+/**
+ * One actor as committed: its state as a short string, its context, its version (turns committed), the version of
+ * the definition that wrote it (`machineVersion`: 1 for records from before versions) and its XState status.
+ */
+export type ActorView<TContext = any> = { address: string; state: string; context: TContext; version: number; machineVersion: number; status: string };
 
 export type ActorPage = { items: { address: string; state: string }[]; cursor: string | null };
 
@@ -27,8 +32,9 @@ export async function readActorAt(link: RedisLink, prefix: string, address: stri
   const keys = partitionKeys(prefix, service, partitionOf(address, partitions));
   const [v, s] = (await link.call(['HMGET', keys.actor(type, id), 'v', 's'])) as [string | null, string | null];
   if (!s) return null;
-  const snap = (JSON.parse(s) as ActorRecord).s as { value: unknown; context: any; status: string };
-  return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), status: snap.status };
+  const record = JSON.parse(s) as ActorRecord;
+  const snap = record.s as { value: unknown; context: any; status: string };
+  return { address, state: stateKey(snap.value), context: snap.context, version: Number(v), machineVersion: versionOf(record), status: snap.status };
 }
 
 export type ActorIndexQuery = {

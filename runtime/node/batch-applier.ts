@@ -3,8 +3,12 @@
  * A message that fails — a throwing step, an output that can't be stored, an unreadable record, a tell to a service
  * that never registered, an injected error — fails alone: it is counted, its actor is blocked until its retry
  * (later messages of that actor stay pending, others go on), and after `maxDeliveries` it is dead-lettered.
+ * Versions: a message to an actor whose record this version cannot restore (no migration, a migration that refused
+ * or threw, a state that does not exist) is dead-lettered at once with the reason — retrying cannot change it; one
+ * whose record a newer version wrote is held back, uncounted, and looked at again every `HOLD_BACK_MS`.
  */
 import { ActorStepError } from '../actor/hosted-actor.ts';
+import { RecordFromNewerVersion, RecordNotRestorable } from '../actor/migration.ts';
 import { InjectedFault } from '../chaos/chaos-rule.ts';
 import type { PartitionKeys } from '../keys.ts';
 import type { Batch, TurnOutput } from './batch.ts';
@@ -20,6 +24,9 @@ import { traceTurn } from '../observe/turn-spans.ts';
 
 const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as const;
 
+/** How long the messages of an actor a newer version wrote wait before this node looks again. */
+export const HOLD_BACK_MS = 1_000;
+
 export class BatchApplier {
   constructor(
     private readonly ctx: WorkerContext,
@@ -29,6 +36,9 @@ export class BatchApplier {
     private readonly retries: RetrySchedule,
     private readonly metrics: WorkerMetrics,
   ) {}
+
+  /** Actors held back (a newer version wrote them) that were reported already. */
+  private readonly heldBack = new Set<string>();
 
   /** Applies every message (their actors loaded), then counts the failures. */
   async apply(batch: Batch, envelopes: readonly Envelope[], now: number): Promise<void> {
@@ -65,6 +75,8 @@ export class BatchApplier {
     const actor = this.actors.get(env.address);
     if (!actor) {
       const broken = batch.unreadable.get(env.address);
+      if (broken instanceof RecordFromNewerVersion) return this.holdBack(batch, env, broken);
+      if (broken instanceof RecordNotRestorable) return this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, broken, 'upgrade');
       if (broken !== undefined) return this.block(batch, env, new ActorStepError(env.address, env.event.type, broken));
       this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(this.actors.whyUnroutable(env.address)), 'undeliverable');
       return;
@@ -100,6 +112,7 @@ export class BatchApplier {
       this.markDone(batch, env);
       return;
     }
+    const event = env.kind === 'timer' ? actor.firedEvent(env.id, env.event) : env.event;
     const outcome = outcomeOf(env);
     if (outcome && actor.effectKey(outcome.invokeId) !== outcome.key) {
       // The outcome of an effect the actor no longer waits for (stopped, or started again since): nothing to apply.
@@ -109,7 +122,7 @@ export class BatchApplier {
     let turn: TurnOutput | undefined;
     const started = performance.now();
     try {
-      actor.step(env.event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out, now)) });
+      actor.step(event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out, now)) });
     } catch (error) {
       if (!(error instanceof ActorStepError)) throw error;
       if (error.cause instanceof NeedsLookup) throw error.cause;
@@ -118,9 +131,10 @@ export class BatchApplier {
     this.metrics.turnDuration.observe((performance.now() - started) / 1000);
     this.metrics.turns(actor.def.type).inc();
     this.retries.clear(env.address);
+    this.heldBack.delete(env.address);
     if (env.kind === 'timer') {
       actor.dropTimer(env.id);
-      batch.inspections.push({ type: 'timer.fired', at: this.ctx.clock.now(), source: this.ctx.service, actor: env.address, timerId: env.event.type, dueAt: env.sentAt });
+      batch.inspections.push({ type: 'timer.fired', at: this.ctx.clock.now(), source: this.ctx.service, actor: env.address, timerId: event.type, dueAt: env.sentAt });
     }
     for (const [, value] of turn!.timers) if (value && value[0] < batch.earliestTimer) batch.earliestTimer = value[0];
     this.markDone(batch, env);
@@ -130,6 +144,24 @@ export class BatchApplier {
 
   private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
     addDeadLetter(batch, this.place, streamId, fields, deliveries, error, why, this.ctx.clock.now());
+  }
+
+  /** Leaves the message pending (not counted as a try) and reports the actor once, until it is applied here. */
+  private holdBack(batch: Batch, env: Envelope, why: RecordFromNewerVersion): void {
+    batch.blocked.add(env.address);
+    this.retries.schedule(env.address, this.ctx.clock.now() + HOLD_BACK_MS);
+    if (this.heldBack.has(env.address)) return;
+    this.heldBack.add(env.address);
+    this.ctx.inspect({
+      type: 'actor.heldBack',
+      at: this.ctx.clock.now(),
+      source: this.ctx.service,
+      actor: env.address,
+      actorType: why.actorType,
+      fromVersion: why.storedVersion,
+      toVersion: why.knownVersion,
+      reason: why.message,
+    });
   }
 
   private block(batch: Batch, env: Envelope, error: ActorStepError): void {

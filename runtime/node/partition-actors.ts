@@ -1,9 +1,13 @@
 /**
  * The live actors of one partition, restored from their committed records on first use and evicted when idle,
  * expired, or when the partition's in-memory state can no longer be trusted (after any rejected or unknown commit).
+ * A record written by an older version of its type is migrated on the way in (see `restoreRecord`).
  */
+import type { Clock } from '../clock.ts';
 import type { ActorDefinition } from '../actor/define-actor.ts';
 import { HostedActor, type ActorRecord } from '../actor/hosted-actor.ts';
+import { restoreRecord } from '../actor/migration.ts';
+import type { InspectionEvent } from '../inspection.ts';
 import { parseAddress, partitionOf } from '../address.ts';
 import type { PartitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
@@ -16,6 +20,8 @@ export type ActorsContext = {
   defs: ReadonlyMap<string, ActorDefinition>;
   router: Router;
   link: RedisLink;
+  inspect?: (event: InspectionEvent) => void;
+  clock: Clock;
 };
 
 export class PartitionActors {
@@ -33,7 +39,8 @@ export class PartitionActors {
 
   /**
    * Restores the actors of these addresses that are not in memory. One whose stored record can't be restored is
-   * reported through `unreadable` (its messages fail, one by one) instead of failing the batch.
+   * reported through `unreadable` (its messages fail, one by one; a `RecordNotRestorable` or `RecordFromNewerVersion`
+   * says the version is why) instead of failing the batch.
    */
   async load(addresses: Iterable<string>, now: number, unreadable?: Map<string, unknown>): Promise<void> {
     const missing = new Map<string, { type: string; id: string; key: string }>();
@@ -54,12 +61,30 @@ export class PartitionActors {
     for (let i = 0; i < list.length; i++) {
       const [address, m] = list[i]!;
       const [v, s] = rows[i]!;
+      const def = this.ctx.defs.get(m.type)!;
+      let stored: ActorRecord | null;
       try {
-        const record = s ? (JSON.parse(s) as ActorRecord) : null;
-        const actor = new HostedActor(this.ctx.defs.get(m.type)!, address, m.id, record, v ? Number(v) : 0);
+        stored = s ? (JSON.parse(s) as ActorRecord) : null;
+      } catch (error) {
+        unreadable?.set(address, new Error(`its stored record can't be restored: it is not JSON (${(error as Error).message})`));
+        continue;
+      }
+      let restored;
+      try {
+        restored = stored ? restoreRecord(def, stored) : null;
+      } catch (error) {
+        unreadable?.set(address, error);
+        continue;
+      }
+      try {
+        const actor = new HostedActor(def, address, m.id, restored?.record ?? null, v ? Number(v) : 0, restored?.timersToArm);
         actor.lastUsed = now;
-        if (record) actor.indexedState = actor.state;
+        // A migrated record's index line still names the old state: the next commit rewrites it.
+        if (restored && !restored.migratedFrom) actor.indexedState = actor.state;
         this.live.set(address, actor);
+        if (restored?.migratedFrom) {
+          this.ctx.inspect?.({ type: 'actor.migrated', at: this.ctx.clock.now(), source: this.ctx.service, actor: address, actorType: def.type, fromVersion: restored.migratedFrom, toVersion: def.version, state: actor.state });
+        }
       } catch (error) {
         unreadable?.set(address, new Error(`its stored record can't be restored: ${error instanceof Error ? error.message : String(error)}`));
       }

@@ -56,7 +56,7 @@ export class PartitionWorker {
     readonly leaseValue: string,
     private readonly onLost: (worker: PartitionWorker) => void,
   ) {
-    this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link });
+    this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link, inspect: (e) => ctx.inspect(e), clock: ctx.clock });
     this.reader = new PartitionReader({ link: ctx.link, openDoorbell: ctx.openDoorbell, group: ctx.group, consumer: ctx.nodeId, batchSize: ctx.settings.batchSize }, keys, leaseValue);
     this.place = { service: ctx.service, partition };
     this.metrics = workerMetrics(ctx.service);

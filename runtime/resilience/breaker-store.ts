@@ -6,6 +6,7 @@
  * until it answers again. One store per process serves all of its shared breakers.
  */
 
+import { systemClock } from '../clock.ts';
 import { RedisClient } from 'bun';
 import { createClient } from 'redis';
 import { hostname } from 'node:os';
@@ -173,7 +174,7 @@ export class BreakerStore {
    */
   async instances(name: string, maxAgeMs = 5_000): Promise<BreakerInstance[]> {
     const raw = (await this.link.call(['HGETALL', breakerKeys(this.prefix, name).instances])) as Record<string, string> | string[] | null;
-    const now = Date.now();
+    const now = systemClock.now();
     return Object.values(hashOf(raw))
       .map((json) => JSON.parse(json) as BreakerInstance)
       .filter((row) => now - row.at <= maxAgeMs)
@@ -229,7 +230,7 @@ export class BreakerStore {
         await this.client.send('PING', []);
         this.found('rejoined the shared state: Redis answers again');
       }
-      const now = Date.now();
+      const now = systemClock.now();
       for (const member of this.members) {
         const row: BreakerInstance = { instance: this.instance, pid: process.pid, at: now, ...member.instanceView() };
         const keys = breakerKeys(this.prefix, member.name);

@@ -19,7 +19,7 @@
  * `saga.resolve` closes it by hand.
  */
 import { assign, setup, type AnyStateMachine } from 'xstate';
-import { defineActor, note, publish, tell, type ActorDefinition, type MailroomEvent } from '../actor/define-actor.ts';
+import { defineActor, note, publish, tell, type ActorDefinition, type MailroomEvent, type Migration } from '../actor/define-actor.ts';
 import { systemClock, systemRandom, type Clock, type Random } from '../clock.ts';
 import { retryAfterOf, retryDelayMs, type SagaRetryPolicy } from './retry-delay.ts';
 import { declareSagaForMetrics } from '../observe/inspection-metrics.ts';
@@ -96,6 +96,9 @@ export type SagaOptions<D> = {
   /** Jitter of the retry pauses. */
   random?: Random;
   passivateAfterMs?: number;
+  /** The saga machine's version and its migrations from older ones, as for `defineActor` (see `ActorOptions`). */
+  version?: number;
+  migrate?: Record<number, Migration>;
 };
 
 export type SagaLogEntry = {
@@ -503,5 +506,5 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
     states,
   } as any);
 
-  return { definition: defineActor(options.name, machine as AnyStateMachine, { passivateAfterMs: options.passivateAfterMs }), machine: machine as AnyStateMachine, options };
+  return { definition: defineActor(options.name, machine as AnyStateMachine, { passivateAfterMs: options.passivateAfterMs, version: options.version, migrate: options.migrate }), machine: machine as AnyStateMachine, options };
 }

@@ -5,6 +5,7 @@
  * `cluster_state:ok`. Started again on the same directory, the nodes find each other from their `nodes.conf` and
  * the cluster comes back with its data; a directory from an unfinished start (nodes that never joined) is reset.
  */
+import { systemClock } from '../clock.ts';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient } from 'redis';
@@ -137,12 +138,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const [out, err, code] = await Promise.all([new Response(create.stdout).text(), new Response(create.stderr).text(), create.exited]);
       if (code !== 0) throw new Error(`redis-cli --cluster create failed (${code}): ${(err || out).trim().split('\n').slice(-3).join(' ')}`);
     }
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+    const deadline = systemClock.now() + (options.readyTimeoutMs ?? 30_000);
     for (;;) {
       const infos = await Promise.all(options.ports.map(clusterInfo));
       const ready = infos.every((i) => i.cluster_state === 'ok' && i.cluster_slots_ok === '16384' && Number(i.cluster_known_nodes) === options.ports.length);
       if (ready) break;
-      if (Date.now() > deadline) throw new Error(`the cluster on ports ${options.ports.join(', ')} did not reach cluster_state:ok within ${options.readyTimeoutMs ?? 30_000} ms`);
+      if (systemClock.now() > deadline) throw new Error(`the cluster on ports ${options.ports.join(', ')} did not reach cluster_state:ok within ${options.readyTimeoutMs ?? 30_000} ms`);
       await Bun.sleep(100);
     }
   } catch (error) {

@@ -73,7 +73,7 @@ export function actorRoutes(ctx: ControlContext) {
         params: ActorParamsSchema,
         response: { 200: ActorDetailSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
         detail: {
-          summary: 'One actor: state, context, version, its machine as a graph, its last 50 transitions (newest first)',
+          summary: 'One actor: state, context, version, machine version, its machine as a graph, its last 50 transitions (newest first)',
           tags,
           responses: answers({
             200: 'The actor',

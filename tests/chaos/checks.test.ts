@@ -15,7 +15,7 @@ import { checkStock } from './check-stock.ts';
 import type { FinalState } from './final-state.ts';
 import type { PlacedOrder } from './load.ts';
 
-const view = <C>(address: string, state: string, context: C): ActorView<C> => ({ address, state, context, version: 1, status: 'active' });
+const view = <C>(address: string, state: string, context: C): ActorView<C> => ({ address, state, context, version: 1, machineVersion: 1, status: 'active' });
 const event = (service: string, aggregate: string, type: string, extra: Record<string, unknown> = {}): DomainEvent =>
   ({ id: `${aggregate}/${type}/${Math.random()}`, type, aggregate, at: 1, cause: `c-${Math.random()}`, position: '0:1-0', ...extra }) as DomainEvent;
 

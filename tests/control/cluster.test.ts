@@ -11,7 +11,7 @@ import { counter, flaky } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { controlApp } from './helpers.ts';
 
-/** A switch: off ⇄ on on `flip`. */
+/** A switch: off ⇄ on on `flip`; its third version (so the view's `machineVersion` shows the one that wrote it). */
 const light = defineActor(
   'light',
   setup({ types: {} as { context: { flips: number }; events: { type: 'flip' } } }).createMachine({
@@ -23,6 +23,7 @@ const light = defineActor(
       on: { on: { flip: { target: 'off', actions: assign({ flips: ({ context }) => context.flips + 1 }) } } },
     },
   }),
+  { version: 3 },
 );
 
 const prefix = testPrefix('control-cluster');
@@ -135,14 +136,14 @@ describe('GET /control/actors', () => {
 });
 
 describe('GET /control/actors/:service/:type/:id', () => {
-  it('should show the actor’s state, context, version, machine graph and transitions newest first', async () => {
+  it('should show the actor’s state, context, version, machine version, machine graph and transitions newest first', async () => {
     await nodes[0]!.ask('tsvc/light/l1', { type: 'flip' });
     await nodes[1]!.ask('tsvc/light/l1', { type: 'flip' });
     const view = await waitFor('both transitions in the history', async () => {
       const { body } = await control.json('GET', '/control/actors/tsvc/light/l1');
       return body.transitions?.length === 2 ? body : null;
     });
-    expect(view).toMatchObject({ address: 'tsvc/light/l1', state: 'off', context: { flips: 2 }, version: 2, status: 'active' });
+    expect(view).toMatchObject({ address: 'tsvc/light/l1', state: 'off', context: { flips: 2 }, version: 2, machineVersion: 3, status: 'active' });
     expect(view.machine.states.map((s: any) => s.id)).toEqual(['light', 'light.off', 'light.on']);
     expect(view.machine.transitions).toContainEqual({ source: 'light.off', targets: ['light.on'], event: 'flip' });
     expect(view.transitions.map((t: any) => `${t.from}→${t.to}`)).toEqual(['on→off', 'off→on']);

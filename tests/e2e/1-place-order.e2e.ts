@@ -41,5 +41,7 @@ test('an order placed from the panel completes its saga and shows confirmed', as
   await page.goto(`${system.panel}/#/actors/order/fulfillment/${orderId}`);
   await expect(page.locator('[data-testid="statechart"] g[data-active="true"]').first()).toBeVisible({ timeout: 20_000 });
   await expect(page.locator('[data-testid="statechart"] g.leaf')).toHaveAttribute('data-state-id', 'fulfillment.completed');
+  // The record was written by the saga machine's first version.
+  await expect(page.getByTestId('actor-machine-version')).toHaveText('machine v1');
   await screenshot(page, '01-saga-statechart');
 });

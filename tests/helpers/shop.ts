@@ -24,8 +24,8 @@ export type Shop = {
   prefix: string;
   offset: number;
   url(name: ShopProcess, path: string): string;
-  /** Starts a process (again) and waits for its `/health`. */
-  start(name: ShopProcess): Promise<void>;
+  /** Starts a process (again) and waits for its `/health`; `entry` runs another main file in its place (a new release of it). */
+  start(name: ShopProcess, entry?: string): Promise<void>;
   /** Sends a signal; SIGKILL and SIGTERM also wait for the exit. */
   signal(name: ShopProcess, signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP' | 'SIGCONT'): Promise<void>;
   pid(name: ShopProcess): number | undefined;
@@ -65,8 +65,8 @@ export async function startShop(prefix: string, env: Record<string, string> = {}
   const outputs = new Map<ShopProcess, string[]>();
   const url = (name: ShopProcess, path: string) => `http://127.0.0.1:${DEFAULT_PORTS[name] + offset}${path}`;
 
-  const spawn = (name: ShopProcess) => {
-    const proc = Bun.spawn(['bun', ENTRY[name]], {
+  const spawn = (name: ShopProcess, entry = ENTRY[name]) => {
+    const proc = Bun.spawn(['bun', entry], {
       env: { ...process.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: prefix, REDIS_URL: SHARED_REDIS, MAILROOM_SUPERVISOR_PID: '', ...env },
       stdout: 'pipe',
       stderr: 'pipe',
@@ -105,8 +105,8 @@ export async function startShop(prefix: string, env: Record<string, string> = {}
     prefix,
     offset,
     url,
-    async start(name) {
-      spawn(name);
+    async start(name, entry) {
+      spawn(name, entry);
       await healthy(name);
     },
     async signal(name, signal) {

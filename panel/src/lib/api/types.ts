@@ -26,6 +26,8 @@ export type ActorDetail = {
   state: string;
   context: unknown;
   version: number;
+  /** The version of the actor type's definition that wrote the record. */
+  machineVersion: number;
   status?: string;
   machine: MachineGraph | null;
   transitions: TransitionRow[];

@@ -7,7 +7,7 @@ import { breakerWord, meaningOf, type Meaning } from './meaning.ts';
 import type { Route } from './route.ts';
 
 export const EVENT_GROUPS: Record<string, InspectionEventType[]> = {
-  actors: ['actor.transition', 'message.sent', 'message.received', 'timer.armed', 'timer.fired', 'timer.cancelled'],
+  actors: ['actor.transition', 'message.sent', 'message.received', 'timer.armed', 'timer.fired', 'timer.cancelled', 'actor.migrated', 'actor.heldBack'],
   sagas: ['saga.step', 'saga.replyIgnored'],
   resilience: ['breaker.transition', 'breaker.rejected', 'breaker.sharing', 'retry.attempt', 'bulkhead.rejected'],
   chaos: ['chaos.rule', 'chaos.injected', 'chaos.action'],
@@ -35,6 +35,10 @@ export function summarize(e: InspectionEvent): string {
     case 'timer.fired':
     case 'timer.cancelled':
       return `${e.actor} ${e.type.slice(6)} timer ${e.timerId}`;
+    case 'actor.migrated':
+      return `${e.actor} migrated from ${e.actorType} v${e.fromVersion} to v${e.toVersion}${e.state ? `, now ${e.state}` : ''}`;
+    case 'actor.heldBack':
+      return `${e.actor} held back: ${e.reason ?? `written by ${e.actorType} v${e.fromVersion}, this node knows v${e.toVersion}`}`;
     case 'node.joined':
     case 'node.left':
       return `node ${e.node} (${e.service}) ${e.type === 'node.joined' ? 'joined' : 'left'}${e.reason ? `: ${e.reason}` : ''}`;
@@ -82,6 +86,7 @@ export function eventMeaning(e: InspectionEvent): Meaning {
     case 'subscriber.deadletter':
       return 'bad';
     case 'retry.attempt':
+    case 'actor.heldBack':
       return 'warn';
     case 'breaker.sharing':
       return e.mode === 'local' ? 'warn' : 'ok';
@@ -109,6 +114,8 @@ export function eventLink(e: InspectionEvent): Route | null {
     case 'timer.armed':
     case 'timer.fired':
     case 'timer.cancelled':
+    case 'actor.migrated':
+    case 'actor.heldBack':
       return { view: 'actors', address: e.actor };
     case 'message.sent':
       return { view: 'actors', address: e.to };
