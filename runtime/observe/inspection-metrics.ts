@@ -12,6 +12,7 @@ import {
   deadLettersTotal,
   leaseMovesTotal,
   retryAttemptsTotal,
+  sagaDuration,
   sagaStepDuration,
   sagasTotal,
   timersArmedTotal,
@@ -91,6 +92,7 @@ export function countInspection(event: InspectionEvent): void {
         case 'parked':
           // A step's compensation reports `compensated` too; the saga's own end is reported under step `saga`.
           if (event.step === 'saga' || event.phase === 'parked') sagasTotal.labels(event.source, event.saga, event.phase).inc();
+          if (event.step === 'saga' && event.phase !== 'parked' && event.durationMs !== undefined) sagaDuration.labels(event.source, event.saga, event.phase).observe(event.durationMs / 1000);
           if (event.step !== 'saga' && event.durationMs !== undefined) sagaStepDuration.labels(event.source, event.saga, event.step, event.phase).observe(event.durationMs / 1000);
           return;
         case 'succeeded':

@@ -182,6 +182,13 @@ export const sagasTotal = new Counter({
   labelNames: ['service', 'saga', 'outcome'] as const,
   registers,
 });
+export const sagaDuration = new Histogram({
+  name: 'mailroom_saga_duration_seconds',
+  help: 'Time a saga took from its start to its end, by how it ended (completed, compensated).',
+  labelNames: ['service', 'saga', 'outcome'] as const,
+  buckets: SLOW,
+  registers,
+});
 export const sagaStepDuration = new Histogram({
   name: 'mailroom_saga_step_duration_seconds',
   help: 'Time of a saga step or compensation, from its first try to its end, by how it ended.',
