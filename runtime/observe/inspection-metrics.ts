@@ -17,6 +17,7 @@ import {
   sagasTotal,
   timersArmedTotal,
   timersFiredTotal,
+  metricsOn,
 } from './metrics.ts';
 
 const STATES: readonly BreakerState[] = ['closed', 'open', 'halfOpen', 'forcedOpen', 'disabled'];
@@ -56,6 +57,7 @@ export function setBreakerState(service: string, breaker: string, state: Breaker
  * node.subscribe(countInspection);
  */
 export function countInspection(event: InspectionEvent): void {
+  if (!metricsOn) return;
   switch (event.type) {
     case 'deadletter':
       deadLettersTotal.labels(event.source).inc();
