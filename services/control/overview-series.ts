@@ -111,7 +111,7 @@ export class OverviewScraper {
 
   private async fetchText(origin: string): Promise<string | null> {
     try {
-      const res = await fetch(new URL('/metrics', origin), { signal: AbortSignal.timeout(this.options.timeoutMs ?? 800) });
+      const res = await fetch(new URL('/metrics', origin), { signal: AbortSignal.timeout(this.options.timeoutMs ?? 2_000) });
       return res.ok ? await res.text() : null;
     } catch {
       return null;

@@ -31,7 +31,7 @@ const scrapeText = async () => (await fetch(`${origin}/metrics`)).text();
 describe('the Overview series', () => {
   it('should plot, for each chart line, the rate of the metric over two scrapes of /metrics', async () => {
     let now = 1_000_000;
-    const scraper = new OverviewScraper(() => [{ name: 'demo', url: origin }], { now: () => now });
+    const scraper = new OverviewScraper(() => [{ name: 'demo', url: origin }], { now: () => now, timeoutMs: 20_000 });
     await scraper.scrapeOnce();
     const first = await scrapeText();
 
@@ -101,7 +101,7 @@ describe('the Overview series', () => {
   });
 
   it('should mark a target that does not answer as down and still plot the others', async () => {
-    const scraper = new OverviewScraper(() => [{ name: 'gone', url: 'http://127.0.0.1:9' }, { name: 'demo', url: origin }], { timeoutMs: 500 });
+    const scraper = new OverviewScraper(() => [{ name: 'gone', url: 'http://127.0.0.1:9' }, { name: 'demo', url: origin }], { timeoutMs: 10_000 });
     await scraper.scrapeOnce();
     expect(scraper.series().targets).toEqual([{ name: 'gone', up: false }, { name: 'demo', up: true }]);
   });
