@@ -11,8 +11,8 @@ import { hostOf, keyPrefixOf } from '../runtime/config.ts';
 import { startDevCluster } from './dev-cluster.ts';
 import { DEFAULT_PORTS, portOf, type ProcessName } from './config.ts';
 import { renderTable, Supervisor, SupervisorBridge, SupervisorError, useColour, type ProcessSpec } from '../runtime/supervisor/index.ts';
-import { dataDirOf, ensureControlToken } from './control/token.ts';
-import { MAX_REPLICAS, mailroomProcesses, panelUrlOf } from './processes.ts';
+import { dataDirOf, ensureControlToken, OTLP_TOKEN_ENV } from './control/token.ts';
+import { MAX_REPLICAS, mailroomProcesses, originOf, panelUrlOf } from './processes.ts';
 
 const root = resolve(import.meta.dir, '..');
 const dev = process.argv.includes('--dev');
@@ -22,6 +22,8 @@ const observe = process.argv.includes('--observe');
 const replicas = replicasOf(process.argv);
 /** `--cluster`: run everything on a local 3-master / 3-replica Redis Cluster instead of one private Redis. */
 const clusterMode = process.argv.includes('--cluster');
+/** `--trace` (or MAILROOM_TRACE=1): every shop process exports its spans to the control plane, which draws them. */
+const traced = process.argv.includes('--trace') || process.env.MAILROOM_TRACE === '1';
 const started = performance.now();
 const dataDir = dataDirOf(root);
 // The control plane's bearer token: kept across runs, so an open panel tab keeps working after a restart.
@@ -37,6 +39,21 @@ const portEnv = Object.fromEntries(
 );
 
 const processes: ProcessSpec[] = mailroomProcesses({ dev, bun: process.execPath, controlToken, replicas }).map((spec) => ({ ...spec, portEnvVar: portEnvVar(spec.name.split('#')[0]!) }));
+if (traced) {
+  // The control plane is the processes' OTLP/HTTP receiver; they post with a token good for that alone, made per run.
+  const ingestToken = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('hex');
+  const exporting = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: originOf('control'),
+    OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${ingestToken}`,
+    // Small batches, sent often: under the control plane's 64 KiB body limit, and a trace shows up within a second.
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ?? '32',
+    OTEL_BSP_SCHEDULE_DELAY: process.env.OTEL_BSP_SCHEDULE_DELAY ?? '500',
+  };
+  for (const spec of processes) {
+    if (spec.name === 'control') spec.env = { ...spec.env, [OTLP_TOKEN_ENV]: ingestToken };
+    else if (spec.name !== 'panel') spec.env = { ...spec.env, ...exporting };
+  }
+}
 const prometheusBin = observe ? Bun.which('prometheus') : null;
 if (observe && !prometheusBin) {
   console.log('mailroom: --observe: no `prometheus` on PATH (Debian: apt-get install prometheus); starting without it — every process still answers GET /metrics');
@@ -121,6 +138,7 @@ console.log(`\nMailroom is up (${dev ? 'dev' : 'start'} mode, ${seconds} s):\n`)
 console.log(renderTable(supervisor.processes()));
 console.log('\n  Every process answers GET /health and shows its API at /swagger.');
 console.log(`  panel: ${panelUrlOf(dev, process.env, controlToken)}`);
+if (traced) console.log('  traces: every shop process exports its spans to the control plane; a saga in the panel links to its trace');
 if (prometheusBin) console.log(`  prometheus: http://${hostOf()}:${prometheusPortOf()}/targets (scraping every process's /metrics; config in ${relative(root, join(dataDir, 'prometheus', 'prometheus.yml'))})`);
 console.log(`  (the token in that URL authorises the panel’s actions; it is kept in ${relative(root, join(dataDir, 'control-token'))})`);
 console.log('  Ctrl-C stops everything.\n');

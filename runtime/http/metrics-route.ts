@@ -4,7 +4,7 @@
  * the route label is Elysia's pattern (`/orders/:id`), never the path, and unmatched paths share one label.
  */
 import { Elysia } from 'elysia';
-import { httpRequestDuration, httpRequestsTotal, METRICS_CONTENT_TYPE, metricsText } from '../observe/metrics.ts';
+import { httpRequestDuration, httpRequestsTotal, METRICS_CONTENT_TYPE, metricsOn, metricsText } from '../observe/metrics.ts';
 
 const UNMATCHED = '(unmatched)';
 
@@ -18,7 +18,7 @@ export function metricsRoute(service: string) {
   const started = new WeakMap<Request, number>();
   return new Elysia({ name: `mailroom:metrics:${service}` })
     .onRequest(({ request }) => {
-      started.set(request, performance.now());
+      if (metricsOn) started.set(request, performance.now());
     })
     .onAfterResponse({ as: 'global' }, (ctx) => {
       const { request, route, set } = ctx;

@@ -12,10 +12,12 @@ import {
   deadLettersTotal,
   leaseMovesTotal,
   retryAttemptsTotal,
+  sagaDuration,
   sagaStepDuration,
   sagasTotal,
   timersArmedTotal,
   timersFiredTotal,
+  metricsOn,
 } from './metrics.ts';
 
 const STATES: readonly BreakerState[] = ['closed', 'open', 'halfOpen', 'forcedOpen', 'disabled'];
@@ -55,6 +57,7 @@ export function setBreakerState(service: string, breaker: string, state: Breaker
  * node.subscribe(countInspection);
  */
 export function countInspection(event: InspectionEvent): void {
+  if (!metricsOn) return;
   switch (event.type) {
     case 'deadletter':
       deadLettersTotal.labels(event.source).inc();
@@ -91,6 +94,7 @@ export function countInspection(event: InspectionEvent): void {
         case 'parked':
           // A step's compensation reports `compensated` too; the saga's own end is reported under step `saga`.
           if (event.step === 'saga' || event.phase === 'parked') sagasTotal.labels(event.source, event.saga, event.phase).inc();
+          if (event.step === 'saga' && event.phase !== 'parked' && event.durationMs !== undefined) sagaDuration.labels(event.source, event.saga, event.phase).observe(event.durationMs / 1000);
           if (event.step !== 'saga' && event.durationMs !== undefined) sagaStepDuration.labels(event.source, event.saga, event.step, event.phase).observe(event.durationMs / 1000);
           return;
         case 'succeeded':

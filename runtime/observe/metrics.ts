@@ -9,9 +9,16 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 export const registry = new Registry();
 
-collectDefaultMetrics({ register: registry });
+/**
+ * `MAILROOM_METRICS=off` turns counting off (the hot path's counters become no-ops, inspection events are not
+ * counted, requests are not timed, no default collectors); `/metrics` still answers, with what is left. It exists to
+ * measure what metrics cost (`bun run bench mailbox --observe-cost`), not to run without them.
+ */
+export const metricsOn = (process.env.MAILROOM_METRICS ?? 'on').toLowerCase() !== 'off';
+
+if (metricsOn) collectDefaultMetrics({ register: registry });
 // prom-client names three gauges `…_total`, which Prometheus reserves for counters (promtool rejects them).
-for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+if (metricsOn) for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
 
 /** Seconds buckets for work inside one process (a turn, a commit): 50 µs to 1 s. */
 const FAST = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -189,6 +196,13 @@ export const sagasTotal = new Counter({
   labelNames: ['service', 'saga', 'outcome'] as const,
   registers,
 });
+export const sagaDuration = new Histogram({
+  name: 'mailroom_saga_duration_seconds',
+  help: 'Time a saga took from its start to its end, by how it ended (completed, compensated).',
+  labelNames: ['service', 'saga', 'outcome'] as const,
+  buckets: SLOW,
+  registers,
+});
 export const sagaStepDuration = new Histogram({
   name: 'mailroom_saga_step_duration_seconds',
   help: 'Time of a saga step or compensation, from its first try to its end, by how it ended.',
@@ -269,7 +283,11 @@ const workerMetricsOf = new Map<string, WorkerMetrics>();
  * The partition workers' metrics for one service, bound to their labels once (every worker of the service shares
  * them): on the hot path a count is a field update.
  */
+const NOTHING = { inc() {}, observe() {} };
+const NO_WORKER_METRICS: WorkerMetrics = { turns: () => NOTHING, turnDuration: NOTHING, acked: NOTHING, commit: () => NOTHING, commitDuration: NOTHING, batchSize: NOTHING, retries: NOTHING };
+
 export function workerMetrics(service: string): WorkerMetrics {
+  if (!metricsOn) return NO_WORKER_METRICS;
   let m = workerMetricsOf.get(service);
   if (m) return m;
   // Turns are counted in plain fields and handed to prom-client at scrape time: a prom-client increment hashes its

@@ -2,7 +2,8 @@
  * Everything the control plane's routes work with, opened once per process: views of the cluster and of the
  * supervisor's process table, the chaos rules, an inspection publisher (for `chaos.*` events), the upstream
  * processes' origins, the load generator, and what it keeps from following the inspection stream (each actor's
- * recent transitions, the saga counters) and from sampling node heartbeats (rates).
+ * recent transitions, the saga counters), from sampling node heartbeats (rates) and from scraping every process's
+ * `/metrics` (the Overview's charts).
  */
 import { openChaosStore, openClusterView, tailInspection, type ChaosStore, type ClusterView } from '../../runtime/ops/index.ts';
 import { openInspector, type Inspector } from '../../runtime/index.ts';
@@ -10,8 +11,10 @@ import { openProcessTable, type ProcessTable } from '../../runtime/supervisor/in
 import { openDiscovery, type Discovery } from '../../runtime/discovery/index.ts';
 import { ActorHistory } from './actor-history.ts';
 import { LoadGenerator } from './load-generator.ts';
+import { OverviewScraper, type ScrapeTarget } from './overview-series.ts';
 import { RateSampler } from './rate-sampler.ts';
 import { SagaStats } from './saga-stats.ts';
+import { TraceStore } from './trace-store.ts';
 import type { Origins } from './upstream.ts';
 
 export type ControlContext = {
@@ -31,6 +34,10 @@ export type ControlContext = {
   history: ActorHistory;
   sagas: SagaStats;
   rates: RateSampler;
+  /** The Overview's charts, from scrapes of every process's `/metrics`. */
+  overview: OverviewScraper;
+  /** Recent traces the processes exported here (when tracing is on). */
+  traces: TraceStore;
   /** Live SSE connections, and how many are allowed at once. */
   streams: { open: number; max: number };
   /** How often an SSE stream sends a heartbeat comment. */
@@ -57,6 +64,8 @@ export async function openControlContext(options: {
   follow?: boolean;
   heartbeatMs?: number;
   maxStreams?: number;
+  /** The processes whose `/metrics` feed the Overview's charts (default none). */
+  scrapeTargets?: () => readonly ScrapeTarget[];
 }): Promise<ControlContext> {
   const { redis, keyPrefix } = options;
   const [view, table, chaos, inspector, discovery] = await Promise.all([
@@ -70,6 +79,7 @@ export async function openControlContext(options: {
   const history = new ActorHistory();
   const sagas = new SagaStats();
   const rates = new RateSampler(view);
+  const overview = new OverviewScraper(options.scrapeTargets ?? (() => []));
   const load = new LoadGenerator({
     gateway: () => origins('gateway'),
     // Live stock from the SKU actor: the gateway's catalogue may be served by the legacy snapshot (the strangler).
@@ -79,6 +89,7 @@ export async function openControlContext(options: {
   let tail: { stop(): Promise<void> } | undefined;
   if (follow) {
     rates.start();
+    overview.start();
     tail = await tailInspection({
       redis,
       keyPrefix,
@@ -105,10 +116,13 @@ export async function openControlContext(options: {
     history,
     sagas,
     rates,
+    overview,
+    traces: new TraceStore(),
     streams: { open: 0, max: options.maxStreams ?? 32 },
     heartbeatMs: options.heartbeatMs ?? 15_000,
     async close() {
       rates.stop();
+      overview.stop();
       await load.drain();
       await tail?.stop();
       await inspector.close();

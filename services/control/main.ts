@@ -9,7 +9,7 @@ import { Elysia } from 'elysia';
 import { keyPrefixOf } from '../../runtime/config.ts';
 import { onShutdown } from '../../runtime/index.ts';
 import { SERVICE_NAMES } from '../config.ts';
-import { originOf } from '../processes.ts';
+import { BUN_PROCESSES, originOf } from '../processes.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
 import { openControlContext } from './context.ts';
@@ -17,15 +17,17 @@ import { gatewayProxy } from './gateway-proxy.ts';
 import { hasBuiltPanel, panelFiles } from './panel-files.ts';
 import { controlRoutes } from './routes.ts';
 import { panelOrigins } from './security.ts';
-import { CONTROL_TOKEN_ENV, dataDirOf, ensureControlToken } from './token.ts';
+import { CONTROL_TOKEN_ENV, dataDirOf, ensureControlToken, OTLP_TOKEN_ENV } from './token.ts';
 import { CONTROL_API } from './protocol.ts';
 
 const root = resolve(import.meta.dir, '../..');
 const token = process.env[CONTROL_TOKEN_ENV] || ensureControlToken(dataDirOf(root));
 // Processes are found in the node registry (every instance of them); their fixed addresses when none is listed.
-const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name), instancesOf: [...SERVICE_NAMES, 'gateway'] });
+// The Overview's charts read the same `/metrics` Prometheus scrapes: every shop process's (not the control plane's own).
+const scrapeTargets = () => BUN_PROCESSES.filter(([name]) => name !== 'control').map(([name]) => ({ name, url: originOf(name) }));
+const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name), instancesOf: [...SERVICE_NAMES, 'gateway'], scrapeTargets });
 
-const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins() })).use(gatewayProxy(() => ctx.origins('gateway')));
+const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins(), ingestToken: process.env[OTLP_TOKEN_ENV] || undefined })).use(gatewayProxy(() => ctx.origins('gateway')));
 const dist = join(root, 'panel', 'dist');
 if (hasBuiltPanel(dist)) routes.use(panelFiles(dist));
 

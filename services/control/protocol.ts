@@ -26,6 +26,7 @@ export const CONTROL_API = {
     { name: 'strangler', description: 'The gateway’s strangler fig weight (catalogue reads served by inventory)' },
     { name: 'events', description: 'Inspection events: history and a live Server-Sent Events stream' },
     { name: 'stats', description: 'Saga outcomes, orders per second and saga latency' },
+    { name: 'observability', description: 'The Overview’s charts from every process’s /metrics, the OTLP/HTTP trace receiver, and traces by id or by order' },
   ] satisfies DocumentTag[],
   bearer: { description: 'The control token: in the panel URL `bun run dev` / `bun run start` prints, and in .data/control-token' },
 };

@@ -15,12 +15,13 @@ import { sagaRoutes } from './saga-routes.ts';
 import { controlSecurity } from './security.ts';
 import { stranglerRoutes } from './strangler-routes.ts';
 import { topologyRoutes } from './topology-routes.ts';
+import { otlpRoutes, overviewRoutes, traceRoutes } from './trace-routes.ts';
 
 /**
  * @example
  * startProcess({ name: 'control', …, routes: controlRoutes(ctx, { token, origins: panelOrigins() }) });
  */
-export function controlRoutes(ctx: ControlContext, options: { token: string; origins: readonly string[] }) {
+export function controlRoutes(ctx: ControlContext, options: { token: string; origins: readonly string[]; ingestToken?: string }) {
   return new Elysia({ name: 'control:routes' })
     .use(controlSecurity(options))
     .group('/control', (app) =>
@@ -33,6 +34,10 @@ export function controlRoutes(ctx: ControlContext, options: { token: string; ori
         .use(chaosRoutes(ctx))
         .use(loadRoutes(ctx))
         .use(stranglerRoutes(ctx))
-        .use(eventRoutes(ctx)),
-    );
+        .use(eventRoutes(ctx))
+        .use(overviewRoutes(ctx))
+        .use(traceRoutes(ctx)),
+    )
+    // The OTLP receiver sits where an exporter looks for it: `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`.
+    .use(otlpRoutes(ctx));
 }

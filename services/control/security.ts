@@ -11,6 +11,8 @@ import { bearerMatches } from './token.ts';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const ALLOWED_METHODS = 'GET, POST, PUT, DELETE, OPTIONS';
+/** Where an OTLP/HTTP exporter posts spans (`<endpoint>/v1/traces`). */
+export const OTLP_TRACES_PATH = '/v1/traces';
 const ALLOWED_HEADERS = 'authorization, content-type, last-event-id, idempotency-key';
 
 /** The origins the panel is served from (the Vite dev server and the control plane): the shop's trusted origins. */
@@ -20,7 +22,7 @@ export const panelOrigins = trustedOrigins;
  * @example
  * createServiceApp({ name: 'control' }).use(controlSecurity({ token, origins: panelOrigins() })).use(routes);
  */
-export function controlSecurity(options: { token: string; origins: readonly string[] }) {
+export function controlSecurity(options: { token: string; origins: readonly string[]; ingestToken?: string }) {
   const allowed = new Set(options.origins);
   return new Elysia({ name: 'control:security' }).onRequest(({ request, set }) => {
     const origin = request.headers.get('origin');
@@ -45,8 +47,11 @@ export function controlSecurity(options: { token: string; origins: readonly stri
       return new Response(null, { status: 204, headers });
     }
 
-    if (MUTATING.has(request.method) && !bearerMatches(request.headers.get('authorization'), options.token)) {
-      const given = request.headers.get('authorization') !== null;
+    const authorization = request.headers.get('authorization');
+    // The processes export spans with an ingest token of their own: the control token stays with the control plane.
+    const ingest = options.ingestToken !== undefined && new URL(request.url).pathname === OTLP_TRACES_PATH && bearerMatches(authorization, options.ingestToken);
+    if (MUTATING.has(request.method) && !ingest && !bearerMatches(authorization, options.token)) {
+      const given = authorization !== null;
       const body = {
         code: ControlErrorCode.unauthorized,
         message: given

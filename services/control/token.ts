@@ -12,6 +12,8 @@ type Env = Record<string, string | undefined>;
 
 /** The environment variable that carries the token to the control process. */
 export const CONTROL_TOKEN_ENV = 'MAILROOM_CONTROL_TOKEN';
+/** The token the processes export spans with (`bun run dev --trace` makes one per run; it allows `POST /v1/traces` only). */
+export const OTLP_TOKEN_ENV = 'MAILROOM_OTLP_TOKEN';
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{32,256}$/;
 

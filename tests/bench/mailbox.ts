@@ -1,6 +1,6 @@
 /**
  * `bun run bench mailbox [--json] [--rounds 3] [--messages 50000] [--window 1000] [--alt-client bun|node-redis|none]
- * [--profile DIR]`: what a Mailroom mailbox moves end to end, next to the peer a user would pick and the ceiling of
+ * [--profile DIR] [--mailroom-only]`: what a Mailroom mailbox moves end to end, next to the peer a user would pick and the ceiling of
  * the Redis loop under it.
  *
  * Every contender runs as two Bun processes on one Redis (a private redis-server, persistence off, unless
@@ -39,6 +39,8 @@ const WINDOW = numberFlag('window', 1_000);
 const ALT_CLIENT = flag('alt-client', 'bun');
 if (!['bun', 'node-redis', 'none'].includes(ALT_CLIENT)) throw new Error(`--alt-client must be bun, node-redis or none, not "${ALT_CLIENT}"`);
 const PROFILE_DIR = flag('profile');
+/** Only Mailroom at full speed (what `--observe-cost` compares across modes). */
+const MAILROOM_ONLY = process.argv.includes('--mailroom-only');
 const ACTORS = 1_000;
 const PARTITIONS = 8;
 const PACED_RATE = 5_000;
@@ -231,6 +233,10 @@ try {
   const fullSpeed: Kind[] = cluster ? ['mailroom'] : ['ceiling', 'mailroom', 'bullmq'];
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`round ${round + 1} of ${ROUNDS}`);
+    if (MAILROOM_ONLY) {
+      record('mailroom', await run('mailroom'));
+      continue;
+    }
     for (let i = 0; i < fullSpeed.length; i++) {
       const kind = fullSpeed[(i + round) % fullSpeed.length]!;
       record(kind, await run(kind));
@@ -336,7 +342,7 @@ if (json) {
   console.log(
     JSON.stringify({
       name: 'mailbox',
-      mailroom: { perSec: Math.round(mailroom.perSec), p50Ms: r2(mailroom.p50Ms), p99Ms: r2(mailroom.p99Ms), p99MsAt5k: r2(mailroom.p99MsAt5k) },
+      mailroom: { perSec: Math.round(mailroom.perSec), consumerCpuUs: r2(med('mailroom', 'consumerCpuUs')), p50Ms: r2(mailroom.p50Ms), p99Ms: r2(mailroom.p99Ms), p99MsAt5k: r2(mailroom.p99MsAt5k) },
       bullmq: { perSec: Math.round(bullmq.perSec) },
       ceiling: { perSec: Math.round(ceiling.perSec) },
       ratios: { vsBullmq: r2(ratios.vsBullmq), ofCeiling: r2(ratios.ofCeiling) },

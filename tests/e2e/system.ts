@@ -1,5 +1,5 @@
 /**
- * The real Mailroom for the e2e tests: `bun services/system.ts --dev` (what `bun run dev` runs) on a free port
+ * The real Mailroom for the e2e tests: `bun services/system.ts --dev --trace` (what `bun run dev --trace` runs) on a free port
  * range (`MAILROOM_PORT_OFFSET`) with its own private Redis and data directory, so it never meets a developer's
  * running system. The global setup starts it and hands its addresses and token to the tests through the
  * environment; the teardown stops it with SIGINT, as Ctrl-C would.
@@ -56,7 +56,8 @@ export async function startSystem(): Promise<SystemInfo> {
   const env: NodeJS.ProcessEnv = { ...process.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_DATA_DIR: dataDir, NO_COLOR: '1' };
   delete env.REDIS_URL;
   delete env.MAILROOM_PREFIX;
-  const child: ChildProcess = spawn(process.execPath, ['services/system.ts', '--dev'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  // With tracing on (`--trace`): every process exports its spans to the control plane, so a saga links to its trace.
+  const child: ChildProcess = spawn(process.execPath, ['services/system.ts', '--dev', '--trace'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
   let out = '';
   const log: string[] = [];
   const keep = (chunk: Buffer) => {

@@ -8,6 +8,7 @@ describe('panel routes', () => {
       { view: 'actors' },
       { view: 'actors', address: 'inventory/sku/ABC-1' },
       { view: 'sagas', orderId: 'ord-1' },
+      { view: 'sagas', orderId: 'ord-1', trace: true },
       { view: 'breakers', process: 'payment', dependency: 'provider' },
       { view: 'chaos' },
       { view: 'events' },

@@ -9,7 +9,7 @@ export type View = (typeof VIEWS)[number];
 export type Route =
   | { view: 'overview' }
   | { view: 'actors'; address?: string }
-  | { view: 'sagas'; orderId?: string }
+  | { view: 'sagas'; orderId?: string; /** The order's trace as a waterfall, instead of its timeline. */ trace?: boolean }
   | { view: 'breakers'; process?: string; dependency?: string }
   | { view: 'chaos' }
   | { view: 'events' }
@@ -27,7 +27,8 @@ export function parseRoute(hash: string): Route {
     case 'actors':
       return rest.length >= 3 ? { view, address: rest.join('/') } : { view };
     case 'sagas':
-      return rest[0] ? { view, orderId: rest[0] } : { view };
+      if (!rest[0]) return { view };
+      return rest[1] === 'trace' ? { view, orderId: rest[0], trace: true } : { view, orderId: rest[0] };
     case 'orders':
       return rest[0] ? { view, orderId: rest[0] } : { view };
     case 'breakers':
@@ -44,6 +45,7 @@ export function parseRoute(hash: string): Route {
 /**
  * @example
  * routeHref({ view: 'sagas', orderId: 'ord-1' }); // '#/sagas/ord-1'
+ * routeHref({ view: 'sagas', orderId: 'ord-1', trace: true }); // '#/sagas/ord-1/trace'
  */
 export function routeHref(route: Route): string {
   const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
@@ -53,7 +55,8 @@ export function routeHref(route: Route): string {
     case 'actors':
       return route.address ? `#/actors/${enc(route.address)}` : '#/actors';
     case 'sagas':
-      return route.orderId ? `#/sagas/${encodeURIComponent(route.orderId)}` : '#/sagas';
+      if (!route.orderId) return '#/sagas';
+      return `#/sagas/${encodeURIComponent(route.orderId)}${route.trace ? '/trace' : ''}`;
     case 'orders':
       return route.orderId ? `#/orders/${encodeURIComponent(route.orderId)}` : '#/orders';
     case 'breakers':

@@ -33,6 +33,13 @@ export class RollingSeries {
     }
   }
 
+  /** Replaces every sample with `points` (ms since the epoch, oldest first): a series the server keeps. */
+  replace(points: readonly { at: number; values: readonly (number | null | undefined)[] }[]): void {
+    this.xs = [];
+    this.ys = Array.from({ length: this.lines }, () => []);
+    for (const p of points) this.push(p.at, p.values as (number | null | undefined)[]);
+  }
+
   get size(): number {
     return this.xs.length;
   }

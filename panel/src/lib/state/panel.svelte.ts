@@ -1,10 +1,12 @@
 /**
  * The panel's shared state, created once: the API client (with the token taken from the URL), the router, the
- * live event stream, and the polls every view reads — topology, stats, breakers — with the chart series they feed.
+ * live event stream, and the polls every view reads — topology, stats, the Overview's series, breakers — with the
+ * chart series they feed.
  * They run for as long as the panel is open, so a chart has history whichever view a person opens first.
  */
 import { ApiClient } from '../api/client.ts';
 import { loadToken } from '../api/token.ts';
+import type { OverviewSeries } from '../api/observe-types.ts';
 import type { BreakerRow, Stats, Topology } from '../api/types.ts';
 import { RollingSeries } from '../models/series.ts';
 import { LiveStream } from './live.svelte.ts';
@@ -24,9 +26,9 @@ export class Panel {
   now = $state(Date.now());
   notices = $state<Notice[]>([]);
 
-  /** Orders/s and messages/s (all services), sampled every second. */
+  /** Orders/s and messages/s (all services): the control plane's rates of the processes' Prometheus counters. */
   readonly throughput = new RollingSeries(2, 300);
-  /** Saga latency p50 and p99 (ms, last 60 s), sampled every second. */
+  /** Saga latency p50 and p99 (ms, last 60 s): quantiles of the processes' saga duration histogram. */
   readonly latency = new RollingSeries(2, 300);
   /** Failure rate (%) and its threshold, per breaker. */
   readonly breakerRates = new Map<string, RollingSeries>();
@@ -35,6 +37,8 @@ export class Panel {
 
   readonly topology: Poll<Topology>;
   readonly stats: Poll<Stats>;
+  /** The Overview's charts as the control plane derives them from every process's `/metrics`. */
+  readonly overview: Poll<OverviewSeries>;
   readonly breakers: Poll<BreakerRow[]>;
   private nextNotice = 1;
   private controlPid: number | null = null;
@@ -55,10 +59,10 @@ export class Panel {
       },
       () => this.live.reconnect(),
     );
-    this.stats = new Poll<Stats>(this.api, () => '/control/stats', 1_000, (s, at) => {
-      const msgs = this.topology.data?.rates.services.reduce((sum, r) => sum + r.processedPerSec, 0) ?? null;
-      this.throughput.push(at, [s.ordersPerSec, msgs]);
-      this.latency.push(at, [s.sagaLatencyMs.p50, s.sagaLatencyMs.p99]);
+    this.stats = new Poll<Stats>(this.api, () => '/control/stats', 1_000);
+    // The charts draw the control plane's points as they are: the same numbers Prometheus computes.
+    this.overview = new Poll<OverviewSeries>(this.api, () => '/control/overview/series', 1_000, (o) => {
+      for (const chart of o.charts) (chart.id === 'throughput' ? this.throughput : this.latency).replace(chart.points);
       this.seriesVersion++;
     });
     this.breakers = new Poll<BreakerRow[]>(this.api, () => '/control/breakers', 1_000, (rows, at) => {
@@ -74,7 +78,7 @@ export class Panel {
   }
 
   start(): () => void {
-    const stops = [this.live.start(), this.topology.start(), this.stats.start(), this.breakers.start()];
+    const stops = [this.live.start(), this.topology.start(), this.stats.start(), this.overview.start(), this.breakers.start()];
     const tick = setInterval(() => (this.now = Date.now()), 1_000);
     return () => {
       clearInterval(tick);
