@@ -37,10 +37,12 @@ export type { ServiceAppOptions } from './http/service-app.ts';
 export { HttpError, validationError } from './http/http-error.ts';
 export type { ErrorBody as HttpErrorBody, ValidationIssue } from './http/http-error.ts';
 export { listen } from './http/listen.ts';
+export { bearerMatches, UNAUTHORIZED } from './http/access-guard.ts';
+export type { AccessGuard } from './http/access-guard.ts';
 export { answers, BACKLOG_UNREADABLE_ANSWER, OVERLOADED_ANSWER, pageLimit } from './http/openapi-document.ts';
 export type { BearerSecurity, DocumentTag } from './http/openapi-document.ts';
 export { onShutdown } from './process/shutdown.ts';
-export { hostOf, keyPrefixOf, portFromEnv, redisUrlOf } from './config.ts';
+export { exposedOf, hostOf, isLoopbackHost, keyPrefixOf, portFromEnv, redisUrlOf } from './config.ts';
 
 // Service discovery: the registry's HTTP addresses, and the live instances of a service.
 export * from './discovery/index.ts';

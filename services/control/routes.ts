@@ -20,7 +20,7 @@ import { topologyRoutes } from './topology-routes.ts';
  * @example
  * startProcess({ name: 'control', …, routes: controlRoutes(ctx, { token, origins: panelOrigins() }) });
  */
-export function controlRoutes(ctx: ControlContext, options: { token: string; origins: readonly string[] }) {
+export function controlRoutes(ctx: ControlContext, options: { token: string; origins: readonly string[]; exposed?: boolean }) {
   return new Elysia({ name: 'control:routes' })
     .use(controlSecurity(options))
     .group('/control', (app) =>

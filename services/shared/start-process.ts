@@ -9,6 +9,7 @@ import { listen } from '../../runtime/http/listen.ts';
 import { createServiceApp } from '../../runtime/http/service-app.ts';
 import { onShutdown } from '../../runtime/process/shutdown.ts';
 import { connectRedis, redisUrlOf } from './redis-connection.ts';
+import { accessGuardOf } from './system-access.ts';
 import { advertisedAddress, openRuleBook, type BearerSecurity, type DocumentTag, type RuleBook } from '../../runtime/index.ts';
 
 // Any route plugin may be mounted, whatever its routes and decorators.
@@ -30,6 +31,11 @@ export type StartProcessOptions = {
   chaos?: RuleBook;
   /** Its node refuses asks while a service is too far behind (its document lists the 429s). */
   admission?: boolean;
+  /**
+   * When the process is exposed, the paths anyone may call without the service credential (besides `/health` and
+   * `/swagger`): the gateway's shop API, the control plane's own routes (which want the operator token instead).
+   */
+  publicPaths?: (path: string, method: string) => boolean;
 };
 
 /** Requests this process has served (health checks and metric scrapes aside): the traffic the topology shows. */
@@ -64,6 +70,7 @@ export function startProcess(options: StartProcessOptions) {
     checks: redis ? { redis: redis.check } : {},
     chaos,
     admission: options.admission,
+    access: accessGuardOf(options.publicPaths),
   });
   app.onRequest(({ request }) => {
     const path = request.url.slice(request.url.indexOf('/', 8));
