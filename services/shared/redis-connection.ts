@@ -8,6 +8,7 @@ import { createClient, createCluster } from 'redis';
 import { redisUrlOf as runtimeRedisUrlOf } from '../../runtime/config.ts';
 import { clusterOptions } from '../../runtime/redis/cluster-link.ts';
 import { isClusterUrl } from '../../runtime/redis/cluster-url.ts';
+import { redactedUrl } from '../../runtime/redis/redacted-url.ts';
 import { firstKeyOf } from '../../runtime/redis/command-keys.ts';
 import { portOf } from '../config.ts';
 
@@ -31,6 +32,8 @@ export function redisUrlOf(env: Record<string, string | undefined> = process.env
  */
 export function connectRedis(processName: string, url: string = redisUrlOf()) {
   const cluster = isClusterUrl(url);
+  // What logs and /health may say: the address without its password.
+  const shown = redactedUrl(url);
   const client = cluster
     ? createCluster(clusterOptions(url))
     : createClient({
@@ -42,10 +45,10 @@ export function connectRedis(processName: string, url: string = redisUrlOf()) {
   client.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    console.error(`[${processName}] redis unreachable at ${url}: ${error.message || error.name}`);
+    console.error(`[${processName}] redis unreachable at ${shown}: ${error.message || error.name}`);
   });
   client.on('ready', () => {
-    if (down) console.log(`[${processName}] redis reachable again at ${url}`);
+    if (down) console.log(`[${processName}] redis reachable again at ${shown}`);
     down = false;
   });
   client.connect().catch(() => {});
@@ -57,11 +60,11 @@ export function connectRedis(processName: string, url: string = redisUrlOf()) {
     /** Resolves when Redis answers PING; throws when it does not. */
     async check(): Promise<void> {
       if ('slots' in client) {
-        if (!client.isOpen) throw new Error(`not connected to ${url}`);
+        if (!client.isOpen) throw new Error(`not connected to ${shown}`);
         await client.sendCommand(undefined, true, ['PING']);
         return;
       }
-      if (!client.isReady) throw new Error(`not connected to ${url}`);
+      if (!client.isReady) throw new Error(`not connected to ${shown}`);
       await client.ping();
     },
     async close(): Promise<void> {
