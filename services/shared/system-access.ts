@@ -24,7 +24,7 @@ const ROOT = resolve(import.meta.dir, '../..');
  * serviceTokenOf({ MAILROOM_EXPOSED: '1' }); // 'Zk3…' (kept in .data/service-token)
  */
 export function serviceTokenOf(env: Env = process.env, dataDir: string = dataDirOf(ROOT, env)): string | undefined {
-  const given = env[SERVICE_TOKEN_ENV];
+  const given = env.MAILROOM_SERVICE_TOKEN;
   if (given) {
     if (!TOKEN_PATTERN.test(given)) throw new Error(`${SERVICE_TOKEN_ENV} must be 32–256 characters of A–Z, a–z, 0–9, _ and - (e.g. openssl rand -base64 32 | tr '+/' '-_' | tr -d =)`);
     return given;
