@@ -92,6 +92,7 @@ function pathOf(url: string): string {
   const end = url.search(/[?#]/);
   return end < 0 || end < start ? url.slice(start) : url.slice(start, end);
 }
+
 const ACCESS_NOTE =
   'This process is exposed: every request but `/health` and `/swagger` (and the public operations, marked with no lock) needs the system’s service credential, `Authorization: Bearer <token>` (401 UNAUTHORIZED otherwise). Use Authorize with the `MAILROOM_SERVICE_TOKEN` (or the data directory’s `service-token`).';
 

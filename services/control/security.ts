@@ -70,7 +70,7 @@ export function controlSecurity(options: { token: string; origins: readonly stri
 function needsToken(request: Request, exposed: boolean): boolean {
   if (MUTATING.has(request.method)) return true;
   if (!exposed) return false;
-  const path = pathOf(request.url);
+  const path = new URL(request.url).pathname;
   return path === '/control' || path.startsWith('/control/') || path === '/api' || path.startsWith('/api/');
 }
 
@@ -80,8 +80,4 @@ function carriesToken(request: Request, token: string): boolean {
   const url = new URL(request.url);
   const query = url.searchParams.get('access_token');
   return url.pathname === EVENT_STREAM && query !== null && bearerMatches(`Bearer ${query}`, token);
-}
-
-function pathOf(url: string): string {
-  return new URL(url).pathname;
 }
