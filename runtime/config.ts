@@ -66,3 +66,32 @@ export function redisClusterOf(env: Env = process.env): string[] | undefined {
   if (!raw) return undefined;
   return parseClusterNodes(raw, 'MAILROOM_REDIS_CLUSTER');
 }
+
+/**
+ * Whether `host` is this machine's own loopback (`127.x.y.z`, `::1`, `localhost`): nothing from another machine
+ * reaches a server bound there.
+ *
+ * @example
+ * isLoopbackHost('127.0.0.2'); // true
+ * isLoopbackHost('0.0.0.0'); // false
+ */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+/**
+ * Whether this process is exposed: bound to an address other machines can reach (`MAILROOM_HOST` not loopback), or
+ * told so by `MAILROOM_EXPOSED=1` (tests run exposed mode on loopback). Exposed, every request needs a credential;
+ * `MAILROOM_EXPOSED=0` cannot take that away from a process bound to a public address.
+ *
+ * @example
+ * exposedOf({}); // false
+ * exposedOf({ MAILROOM_HOST: '10.0.0.5' }); // true
+ * exposedOf({ MAILROOM_EXPOSED: '1' }); // true
+ */
+export function exposedOf(env: Env = process.env): boolean {
+  const raw = env.MAILROOM_EXPOSED ?? '';
+  if (raw !== '' && raw !== '0' && raw !== '1') throw new Error(`MAILROOM_EXPOSED=${raw} must be 1 (every request needs a credential) or 0 (only when bound to loopback)`);
+  return raw === '1' || !isLoopbackHost(hostOf(env));
+}

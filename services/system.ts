@@ -7,12 +7,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { prometheusConfig, prometheusPortOf, prometheusSpec } from '../runtime/observe/index.ts';
-import { hostOf, keyPrefixOf } from '../runtime/config.ts';
+import { exposedOf, hostOf, keyPrefixOf } from '../runtime/config.ts';
 import { startDevCluster } from './dev-cluster.ts';
 import { DEFAULT_PORTS, portOf, type ProcessName } from './config.ts';
 import { renderTable, Supervisor, SupervisorBridge, SupervisorError, useColour, type ProcessSpec } from '../runtime/supervisor/index.ts';
 import { dataDirOf, ensureControlToken, OTLP_TOKEN_ENV } from './control/token.ts';
 import { MAX_REPLICAS, mailroomProcesses, originOf, panelUrlOf } from './processes.ts';
+import { ensureSecretFile } from './shared/secret-file.ts';
+import { SERVICE_TOKEN_ENV, serviceTokenOf } from './shared/system-access.ts';
 
 const root = resolve(import.meta.dir, '..');
 const dev = process.argv.includes('--dev');
@@ -28,6 +30,11 @@ const started = performance.now();
 const dataDir = dataDirOf(root);
 // The control plane's bearer token: kept across runs, so an open panel tab keeps working after a restart.
 const controlToken = ensureControlToken(dataDir);
+// Exposed (a non-loopback MAILROOM_HOST, or MAILROOM_EXPOSED=1): every child gets the system's service credential, and
+// the private Redis wants a password. On loopback neither exists, as before.
+const exposed = exposedOf();
+const serviceToken = serviceTokenOf(process.env, dataDir);
+const redisAuth = exposed ? { user: 'mailroom', password: ensureSecretFile(dataDir, 'redis-password') } : undefined;
 
 // Before anything opens a Redis link: with --cluster every process (this one included) finds it in MAILROOM_REDIS_CLUSTER.
 const cluster = clusterMode ? await startDevCluster(dataDir) : undefined;
@@ -63,7 +70,10 @@ if (prometheusBin) {
   const targets = processes.filter((p) => p.name !== 'panel').map((p) => ({ name: p.name, url: p.url ?? new URL(p.healthUrl).origin }));
   const dir = join(dataDir, 'prometheus');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig(targets));
+  // Exposed processes want the service credential on /metrics: Prometheus reads it from a file of its own.
+  const credentialsFile = serviceToken ? join(dir, 'service-token') : undefined;
+  if (credentialsFile) writeFileSync(credentialsFile, serviceToken!, { mode: 0o600 });
+  writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig(targets, undefined, credentialsFile));
   processes.push(prometheusSpec({ bin: prometheusBin, configFile: join(dir, 'prometheus.yml'), dataDir: join(dir, 'data'), host: hostOf(), port: prometheusPortOf() }));
 }
 
@@ -74,13 +84,14 @@ const supervisor = new Supervisor({
   processes,
   cwd: root,
   // In dev mode the panel's `redis` chaos rules can reach every node's connections (MAILROOM_CHAOS_REDIS).
-  env: { ...process.env, ...portEnv, MAILROOM_CHAOS_REDIS: process.env.MAILROOM_CHAOS_REDIS ?? (dev ? '1' : '0') },
+  env: { ...process.env, ...portEnv, MAILROOM_CHAOS_REDIS: process.env.MAILROOM_CHAOS_REDIS ?? (dev ? '1' : '0'), ...(serviceToken ? { [SERVICE_TOKEN_ENV]: serviceToken } : {}) },
   host: hostOf(),
   redisUrl: cluster?.url ?? (process.env.REDIS_URL || undefined),
   privateRedis: {
     port: portOf('redis'),
     dataDir: join(dataDir, 'redis'),
     portEnvVar: portEnvVar('redis'),
+    auth: redisAuth,
   },
   colour: useColour(),
   onEvent: bridge.onEvent,
@@ -141,6 +152,7 @@ console.log(`  panel: ${panelUrlOf(dev, process.env, controlToken)}`);
 if (traced) console.log('  traces: every shop process exports its spans to the control plane; a saga in the panel links to its trace');
 if (prometheusBin) console.log(`  prometheus: http://${hostOf()}:${prometheusPortOf()}/targets (scraping every process's /metrics; config in ${relative(root, join(dataDir, 'prometheus', 'prometheus.yml'))})`);
 console.log(`  (the token in that URL authorises the panel’s actions; it is kept in ${relative(root, join(dataDir, 'control-token'))})`);
+if (exposed) console.log(`  exposed: every request needs a credential — the service credential is in ${relative(root, join(dataDir, 'service-token'))}${process.env[SERVICE_TOKEN_ENV] ? ` (given as ${SERVICE_TOKEN_ENV})` : ''}; see docs/security.md`);
 console.log('  Ctrl-C stops everything.\n');
 
 /** The number after `--replicas` (or `--replicas=N`); 1 without it. Exits with a clear line on anything else. */

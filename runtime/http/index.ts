@@ -18,3 +18,6 @@ export { sagaRoutes } from './saga-routes.ts';
 export type { SagaRoutesWords } from './saga-routes.ts';
 export { SAGA_STATUSES, SagaErrorCode, sagaStatusOf } from './saga-schemas.ts';
 export type { SagaLogLine, SagaPage, SagaStatus, SagaSummary, SagaView } from './saga-schemas.ts';
+// Exposed mode: every request needs a credential (see services/shared/system-access.ts and docs/security.md).
+export { bearerMatches, UNAUTHORIZED } from './access-guard.ts';
+export type { AccessGuard } from './access-guard.ts';

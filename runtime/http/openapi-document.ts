@@ -17,8 +17,14 @@ type Json = Record<string, any>;
 /** A tag an operation may carry, with the sentence Swagger UI shows under it. */
 export type DocumentTag = { name: string; description: string };
 
-/** A bearer token on every changing request (POST, PUT, PATCH, DELETE). */
-export type BearerSecurity = { description: string };
+/**
+ * A bearer token on every changing request (POST, PUT, PATCH, DELETE), or on every request but `/health` with
+ * `everyRequest` (an exposed control plane guards its reads too).
+ */
+export type BearerSecurity = { description: string; everyRequest?: boolean };
+
+/** The system's service credential, on every operation but `/health` and those `isPublic` names (exposed mode). */
+export type ServiceSecurity = { isPublic: (path: string, method: string) => boolean };
 
 export type DocumentOptions = {
   title: string;
@@ -26,6 +32,7 @@ export type DocumentOptions = {
   description: string;
   tags?: DocumentTag[];
   bearer?: BearerSecurity;
+  service?: ServiceSecurity;
   /** Whether chaos rules may fail this process's requests (then every operation may answer 503 INJECTED_FAULT). */
   chaos?: boolean;
   /**
@@ -277,10 +284,17 @@ function finishOperation(method: string, path: string, op: Json, facts: RouteFac
     if (status === '429' || (status === '503' && String(response.description).includes('Retry-After'))) responses[status] = { ...response, headers: RETRY_AFTER_HEADER };
   }
   if (options.bearer) {
-    if (mutating) {
+    if (mutating || (options.bearer.everyRequest && path !== '/health')) {
       out.security = [{ bearer: [] }];
       add(401, 'UNAUTHORIZED: no `Authorization: Bearer <token>` header, or not this server’s token (checked before anything else)');
     } else out.security = [];
+  }
+  if (options.service) {
+    // Document paths name parameters `{sku}`; the guard sees real paths, so a sample stands in for each.
+    if (path !== '/health' && !options.service.isPublic(path.replace(/\{[^}]+\}/g, 'x'), method.toUpperCase())) {
+      out.security = [{ service: [] }];
+      add(401, 'UNAUTHORIZED: this process is exposed and the request carries no `Authorization: Bearer <service credential>`, or another one (checked before anything else)');
+    } else out.security ??= [];
   }
   out.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
   return out;
@@ -303,13 +317,23 @@ export function completeDocument(raw: Json, facts: Map<string, RouteFacts>, opti
     openapi: '3.1.0',
     info: { title: options.title, version: options.version, description: options.description },
     servers: [{ url: serverUrl, description: 'This process (where this document was served from)' }],
-    ...(options.bearer ? {} : { security: [] }),
+    ...(options.bearer || options.service ? {} : { security: [] }),
     tags: options.tags ?? [],
     paths,
     components: {
       schemas: { ...schemas, Error: ERROR_SCHEMA },
-      ...(options.bearer ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: options.bearer.description } } } : {}),
+      ...(options.bearer || options.service ? { securitySchemes: securitySchemes(options) } : {}),
     },
+  };
+}
+
+/** The schemes an Authorize dialog offers: the control token, and the service credential of an exposed process. */
+function securitySchemes(options: DocumentOptions): Json {
+  return {
+    ...(options.bearer ? { bearer: { type: 'http', scheme: 'bearer', description: options.bearer.description } } : {}),
+    ...(options.service
+      ? { service: { type: 'http', scheme: 'bearer', description: 'The system’s service credential (`MAILROOM_SERVICE_TOKEN`, or the data directory’s `service-token` file): every process sends it to every other; an exposed process wants it on each request but `/health`, `/swagger` and its public operations' } }
+      : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import { openApiDocuments, type BearerSecurity, type DocumentTag } from './opena
 import { traceHook } from './trace-hook.ts';
 import { swaggerUi } from './swagger-ui.ts';
 import { crossSiteRefusal } from './cross-site.ts';
+import { accessRefusal, type AccessGuard } from './access-guard.ts';
 import type { RuleBook } from '../chaos/rule-book.ts';
 
 // The frame's own document route reads every route of the app it is part of, whatever their types.
@@ -39,6 +40,11 @@ export type ServiceAppOptions = {
    * process itself always may, and so may programs that send no Origin. Default none.
    */
   trustedOrigins?: readonly string[];
+  /**
+   * Exposed mode: every request but `/health`, `/swagger…` and the guard's public paths needs the system's service
+   * credential (401 `UNAUTHORIZED` otherwise); the document declares it as the `service` scheme for Authorize.
+   */
+  access?: AccessGuard;
   /** Dependency checks reported by `/health` (a failing one makes it a 503). */
   checks?: Record<string, HealthCheck>;
   /** Largest request body accepted, in bytes (default 64 KiB). */
@@ -79,6 +85,17 @@ const HEALTH_TAG: DocumentTag = { name: 'health', description: 'Whether the proc
 const FRAME_NOTE =
   'Every error is JSON `{code, message, details?}` (the `Error` schema). Request bodies are JSON only (415 otherwise), 64 KiB at most (413). A changing request from another site’s page is refused (403); a Host other than 127.0.0.1 or localhost is refused (421).';
 
+/** The path of a request URL (`http://host/a/b?q` → `/a/b`), without building a URL object per request. */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  const end = url.search(/[?#]/);
+  return end < 0 || end < start ? url.slice(start) : url.slice(start, end);
+}
+
+const ACCESS_NOTE =
+  'This process is exposed: every request but `/health` and `/swagger` (and the public operations, marked with no lock) needs the system’s service credential, `Authorization: Bearer <token>` (401 UNAUTHORIZED otherwise). Use Authorize with the `MAILROOM_SERVICE_TOKEN` (or the data directory’s `service-token`).';
+
 /**
  * An Elysia app with health, OpenAPI + offline Swagger UI, a body cap and JSON errors.
  *
@@ -98,11 +115,12 @@ export function createServiceApp(options: ServiceAppOptions) {
   const documents = openApiDocuments(app as AnyElysia, {
     title: `${options.name} API`,
     version,
-    description: [options.description, FRAME_NOTE].filter(Boolean).join('\n\n'),
+    description: [options.description, FRAME_NOTE, options.access && ACCESS_NOTE].filter(Boolean).join('\n\n'),
     tags: [HEALTH_TAG, ...(options.tags ?? [])],
     bearer: options.bearer,
     chaos: options.chaos !== undefined,
     admission: options.admission,
+    service: options.access && { isPublic: options.access.isPublic ?? (() => false) },
   });
   return (
     app
@@ -113,8 +131,14 @@ export function createServiceApp(options: ServiceAppOptions) {
       .onRequest(async ({ request }) => {
         const error = declaredSizeError(request, limit) ?? crossSiteRefusal(request, trusted);
         if (error) return errorResponse(error.status, error.toBody());
+        const path = pathOf(request.url);
+        const refused = options.access && accessRefusal(request, path, options.access);
+        if (refused) {
+          const response = errorResponse(refused.status, refused.toBody());
+          response.headers.set('www-authenticate', 'Bearer');
+          return response;
+        }
         if (options.chaos) {
-          const path = new URL(request.url).pathname;
           if (path === '/health' || path.startsWith('/swagger')) return;
           const hit = options.chaos.pick(['error', 'latency'], { service: options.name, route: path });
           if (!hit) return;

@@ -12,3 +12,4 @@ export type { LinkFaultKind, LinkFaultPlan } from './fault-link.ts';
 export { clusterOptions } from './cluster-link.ts';
 export { isClusterUrl } from './cluster-url.ts';
 export { firstKeyOf } from './command-keys.ts';
+export { redactedUrl } from './redacted-url.ts';

@@ -57,6 +57,11 @@ export type HttpClientOptions = {
   inspector?: Inspector;
   /** Where breakers configured with `shared: true` share their state (required if any is). */
   breakerStore?: BreakerStore;
+  /**
+   * A credential sent as `Authorization: Bearer <token>` on every request that carries no `Authorization` of its
+   * own (the system's service credential, which exposed processes require of each other).
+   */
+  bearerToken?: string;
   /** Default: the global `fetch`. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /**
@@ -130,9 +135,11 @@ export class HttpClient {
   private readonly clock: Clock;
   private readonly fetch: (input: string, init: RequestInit) => Promise<Response>;
   private readonly faults: HttpClientOptions['faults'];
+  private readonly authorization: string | undefined;
 
   constructor(options: HttpClientOptions) {
     this.clock = options.clock ?? systemClock;
+    this.authorization = options.bearerToken ? `Bearer ${options.bearerToken}` : undefined;
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.faults = options.faults;
     const random = options.random ?? systemRandom;
@@ -175,6 +182,7 @@ export class HttpClient {
    * });
    */
   request(dependency: string, path: string, init: RequestInit = {}): Promise<Response> {
+    if (this.authorization) init = withAuthorization(init, this.authorization);
     const target = this.dependency(dependency);
     const suffix = path.startsWith('/') ? path : `/${path}`;
     const idempotent = isIdempotent(init);
@@ -350,6 +358,14 @@ function notSent(error: unknown): boolean {
   if (!(error instanceof NetworkError) || error.injected) return false;
   const code = (error.cause as { code?: unknown } | undefined)?.code;
   return code === 'ECONNREFUSED' || code === 'ConnectionRefused';
+}
+
+/** `init` with an `Authorization` header, unless it carries one already. */
+function withAuthorization(init: RequestInit, authorization: string): RequestInit {
+  const headers = new Headers(init.headers);
+  if (headers.has('authorization')) return init;
+  headers.set('authorization', authorization);
+  return { ...init, headers };
 }
 
 function isIdempotent(init: RequestInit): boolean {

@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { findPortHolder } from './port-holder.ts';
+import { redactedUrl } from '../redis/redacted-url.ts';
 import { pingRedis } from './redis-ping.ts';
 
 /** `1.2.3` → `[1, 2, 3]`; anything after `-` or `+` is ignored. */
@@ -61,7 +62,7 @@ export async function checkRedis(options: {
       return undefined;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      return `REDIS_URL=${options.redisUrl} does not answer PING (${reason}): start that Redis or unset REDIS_URL to use a private one`;
+      return `REDIS_URL=${redactedUrl(options.redisUrl)} does not answer PING (${reason}): start that Redis or unset REDIS_URL to use a private one`;
     }
   }
   if (!options.redisServer) {

@@ -12,7 +12,8 @@ import { PrerequisiteError, SupervisorError } from './errors.ts';
 import { probeHealth } from './health.ts';
 import { linePrefixer } from './output.ts';
 import { checkBun, checkPorts, checkRedis } from './prerequisites.ts';
-import { privateRedisCommand, privateRedisUrl, reclaimLeftoverRedis } from './private-redis.ts';
+import { privateRedisCommand, privateRedisUrl, reclaimLeftoverRedis, type RedisAuth } from './private-redis.ts';
+import { redactedUrl } from '../redis/redacted-url.ts';
 import type { ProcessAction, ProcessSpec } from './process-spec.ts';
 import { pingRedis } from './redis-ping.ts';
 
@@ -27,7 +28,7 @@ export type SupervisorOptions = {
   /** An external Redis (`REDIS_URL`); without it a private redis-server is started. */
   redisUrl?: string;
   /** The private Redis (needed unless `redisUrl` is given): port, data directory, binary (default: on PATH). */
-  privateRedis?: { port: number; dataDir: string; server?: string; portEnvVar?: string };
+  privateRedis?: { port: number; dataDir: string; server?: string; portEnvVar?: string; auth?: RedisAuth };
   minBunVersion?: string;
   /** How long every process gets to answer its health URL after the start (default 30 s). */
   healthTimeoutMs?: number;
@@ -80,7 +81,7 @@ const REDIS_STOP_GRACE_MS = 1500;
  * await supervisor.stop();
  */
 export class Supervisor {
-  /** The Redis every child was given. */
+  /** The Redis every child was given (with its password, if it has one: print `redactedUrl(redisUrl)`). */
   redisUrl: string;
   private redis: SupervisedChild | undefined;
   private readonly children: SupervisedChild[] = [];
@@ -92,7 +93,7 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     if (!options.redisUrl && !options.privateRedis) throw new SupervisorError('no Redis: give redisUrl or privateRedis');
-    this.redisUrl = options.redisUrl ?? privateRedisUrl(options.privateRedis!.port);
+    this.redisUrl = options.redisUrl ?? privateRedisUrl(options.privateRedis!.port, options.privateRedis!.auth);
     this.log = options.log ?? ((line) => console.log(line));
     this.prefixWidth = Math.max(REDIS_NAME.length, ...options.processes.map((p) => p.name.length));
   }
@@ -112,7 +113,7 @@ export class Supervisor {
       lastExit: c.lastExitInfo,
     });
     const rows: ProcessInfo[] = [];
-    if (this.redis) rows.push(row(this.redis, this.redisUrl, this.options.privateRedis?.port));
+    if (this.redis) rows.push(row(this.redis, redactedUrl(this.redisUrl), this.options.privateRedis?.port));
     for (const child of this.children) {
       const spec = this.specs.get(child.name)!;
       rows.push(row(child, spec.url ?? new URL(spec.healthUrl).origin, spec.port));
@@ -209,7 +210,7 @@ export class Supervisor {
     try {
       if (!o.redisUrl && o.privateRedis) {
         const server = o.privateRedis.server ?? Bun.which('redis-server')!;
-        const command = privateRedisCommand({ server, port: o.privateRedis.port, dataDir: o.privateRedis.dataDir });
+        const command = privateRedisCommand({ server, port: o.privateRedis.port, dataDir: o.privateRedis.dataDir, auth: o.privateRedis.auth });
         this.redis = this.makeChild(0, REDIS_NAME, command, baseEnv, async () => {
           try {
             await pingRedis(this.redisUrl, 500);
@@ -219,7 +220,7 @@ export class Supervisor {
           }
         });
         this.redis.start();
-        await this.allHealthy([this.redis], REDIS_START_TIMEOUT_MS, () => `PING ${this.redisUrl}`);
+        await this.allHealthy([this.redis], REDIS_START_TIMEOUT_MS, () => `PING ${redactedUrl(this.redisUrl)}`);
       }
       o.processes.forEach((spec, i) => {
         this.specs.set(spec.name, spec);

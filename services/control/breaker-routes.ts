@@ -67,7 +67,7 @@ export function breakerRoutes(ctx: ControlContext) {
 
   const poll = async ({ process, path, dependencies }: (typeof BREAKER_SOURCES)[number]): Promise<BreakerRow[]> => {
     try {
-      const reply = await callUpstream(ctx.origins, process, path, {}, POLL_TIMEOUT_MS);
+      const reply = await callUpstream(ctx, process, path, {}, POLL_TIMEOUT_MS);
       if (reply.status !== 200) throw new Error(`${process} answered ${reply.status}`);
       const rows = breakerRows(process, reply.body as Record<string, { breaker: BreakerStats }>);
       lastKnown.set(process, rows);

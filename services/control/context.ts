@@ -19,6 +19,8 @@ import type { Origins } from './upstream.ts';
 
 export type ControlContext = {
   redisUrl: string;
+  /** The system's service credential, sent on every call to another process (exposed processes want it). */
+  serviceToken?: string;
   keyPrefix: string;
   view: ClusterView;
   table: ProcessTable;
@@ -66,6 +68,7 @@ export async function openControlContext(options: {
   maxStreams?: number;
   /** The processes whose `/metrics` feed the Overview's charts (default none). */
   scrapeTargets?: () => readonly ScrapeTarget[];
+  serviceToken?: string;
 }): Promise<ControlContext> {
   const { redis, keyPrefix } = options;
   const [view, table, chaos, inspector, discovery] = await Promise.all([
@@ -82,6 +85,7 @@ export async function openControlContext(options: {
   const overview = new OverviewScraper(options.scrapeTargets ?? (() => []));
   const load = new LoadGenerator({
     gateway: () => origins('gateway'),
+    serviceToken: options.serviceToken,
     // Live stock from the SKU actor: the gateway's catalogue may be served by the legacy snapshot (the strangler).
     stockOf: async (sku) => (await view.actors.read(`inventory/sku/${sku}`).catch(() => null))?.context?.onHand ?? null,
   });
@@ -104,6 +108,7 @@ export async function openControlContext(options: {
   }
   return {
     redisUrl: redis,
+    serviceToken: options.serviceToken,
     keyPrefix,
     view,
     table,

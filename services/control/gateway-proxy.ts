@@ -1,7 +1,8 @@
 /**
  * `/api/*` on the control plane, passed to the gateway: in `bun run start` the built panel is served from the
  * control plane's origin, and its Orders view calls the shop's public API there (in dev, Vite proxies it instead).
- * Only the request's method, path, query, body and content headers go through; nothing of the control plane's own.
+ * Only the request's method, path, query, body and content headers go through; nothing of the control plane's own
+ * but the service credential (the operator's token stays here: an exposed control plane has checked it already).
  */
 import { Elysia } from 'elysia';
 import { HttpError } from '../../runtime/http/index.ts';
@@ -12,7 +13,7 @@ const PASSED_HEADERS = ['content-type', 'accept', 'idempotency-key'];
  * @example
  * app.use(gatewayProxy(() => originOf('gateway')));
  */
-export function gatewayProxy(gatewayOrigin: () => string) {
+export function gatewayProxy(gatewayOrigin: () => string, serviceToken?: string) {
   return new Elysia({ name: 'control:gateway-proxy' }).all(
     '/api/*',
     async ({ request, body }) => {
@@ -22,6 +23,7 @@ export function gatewayProxy(gatewayOrigin: () => string) {
         const value = request.headers.get(name);
         if (value !== null) headers.set(name, value);
       }
+      if (serviceToken) headers.set('authorization', `Bearer ${serviceToken}`);
       try {
         const upstream = await fetch(`${gatewayOrigin()}${url.pathname}${url.search}`, {
           method: request.method,

@@ -36,6 +36,8 @@ export type LoadGeneratorOptions = {
    * the inventory service gave it; the legacy snapshot's figure never moves, so it says nothing about the stock.
    */
   stockOf?: (sku: string) => Promise<number | null>;
+  /** The system's service credential: restocking is not the gateway's public API (an exposed gateway wants it). */
+  serviceToken?: string;
 };
 
 const TICK_MS = 100;
@@ -208,7 +210,11 @@ export class LoadGenerator {
         if (available === null || available >= below) continue;
         await this.fetch(`${this.origin}/api/catalogue/${sku}/restock`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': `load-restock-${sku}-${Date.now()}` },
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': `load-restock-${sku}-${Date.now()}`,
+            ...(this.options.serviceToken ? { authorization: `Bearer ${this.options.serviceToken}` } : {}),
+          },
           body: JSON.stringify({ qty: RESTOCK_QTY }),
           signal: AbortSignal.timeout(3_000),
         }).then((r) => r.body?.cancel());

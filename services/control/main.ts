@@ -6,12 +6,13 @@
  */
 import { join, resolve } from 'node:path';
 import { Elysia } from 'elysia';
-import { keyPrefixOf } from '../../runtime/config.ts';
+import { exposedOf, keyPrefixOf } from '../../runtime/config.ts';
 import { onShutdown } from '../../runtime/index.ts';
 import { SERVICE_NAMES } from '../config.ts';
 import { BUN_PROCESSES, originOf } from '../processes.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { startProcess } from '../shared/start-process.ts';
+import { serviceTokenOf } from '../shared/system-access.ts';
 import { openControlContext } from './context.ts';
 import { gatewayProxy } from './gateway-proxy.ts';
 import { hasBuiltPanel, panelFiles } from './panel-files.ts';
@@ -25,11 +26,16 @@ const token = process.env[CONTROL_TOKEN_ENV] || ensureControlToken(dataDirOf(roo
 // Processes are found in the node registry (every instance of them); their fixed addresses when none is listed.
 // The Overview's charts read the same `/metrics` Prometheus scrapes: every shop process's (not the control plane's own).
 const scrapeTargets = () => BUN_PROCESSES.filter(([name]) => name !== 'control').map(([name]) => ({ name, url: originOf(name) }));
-const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name), instancesOf: [...SERVICE_NAMES, 'gateway'], scrapeTargets });
+// Exposed, the operator token guards reads too, and every call to another process carries the service credential.
+const exposed = exposedOf();
+const serviceToken = serviceTokenOf();
+const ctx = await openControlContext({ redis: redisUrlOf(), keyPrefix: keyPrefixOf(), origins: (name) => originOf(name), instancesOf: [...SERVICE_NAMES, 'gateway'], scrapeTargets, serviceToken });
 
-const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins(), ingestToken: process.env[OTLP_TOKEN_ENV] || undefined })).use(gatewayProxy(() => ctx.origins('gateway')));
+const routes = new Elysia().use(controlRoutes(ctx, { token, origins: panelOrigins(), exposed, ingestToken: process.env[OTLP_TOKEN_ENV] || undefined })).use(gatewayProxy(() => ctx.origins('gateway'), serviceToken));
 const dist = join(root, 'panel', 'dist');
 if (hasBuiltPanel(dist)) routes.use(panelFiles(dist));
 
-startProcess({ name: 'control', ...CONTROL_API, redis: true, routes });
+// The frame's service credential guards only /metrics here: the control API wants the operator token, the panel's
+// files are public.
+startProcess({ name: 'control', ...CONTROL_API, bearer: { ...CONTROL_API.bearer, everyRequest: exposed }, redis: true, routes, publicPaths: (path) => path !== '/metrics' });
 onShutdown(() => ctx.close());

@@ -14,7 +14,7 @@ import { EXAMPLE, OrderId } from '../shared/shop-vocabulary.ts';
 /** What the control plane's OpenAPI document says first, its tags, and the bearer token on its changing calls. */
 export const CONTROL_API = {
   description:
-    'The control API behind the panel: topology, actors, sagas, breakers, dead letters, chaos, load, the strangler fig and inspection events. Reads are open; every POST, PUT and DELETE needs `Authorization: Bearer <token>` (Authorize above): the token is in the panel URL `bun run dev` prints, and in .data/control-token.',
+    'The control API behind the panel: topology, actors, sagas, breakers, dead letters, chaos, load, the strangler fig and inspection events. Reads are open on loopback (an exposed control plane wants the token on every read too); every POST, PUT and DELETE needs `Authorization: Bearer <token>` (Authorize above): the token is in the panel URL `bun run dev` prints, and in .data/control-token.',
   tags: [
     { name: 'topology', description: 'Processes (from the supervisor), nodes, partition owners, Redis health and message rates' },
     { name: 'actors', description: 'Actors paged through the per-partition index, one actor with its machine and transitions, machines as graphs' },
@@ -188,6 +188,7 @@ export const StreamQuerySchema = t.Object({
   from: t.Optional(t.String({ pattern: EVENT_ID, description: 'Resume after this event id (the Last-Event-ID header wins)', examples: ['$'] })),
   type: t.Optional(t.String({ maxLength: 500 })),
   source: t.Optional(t.String({ maxLength: 500 })),
+  access_token: t.Optional(t.String({ maxLength: 256, description: 'The control token, for a browser’s EventSource (it cannot send Authorization); needed only when the control plane is exposed' })),
 });
 export const EVENT_ID_PATTERN = new RegExp(EVENT_ID);
 

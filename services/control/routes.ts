@@ -21,7 +21,7 @@ import { otlpRoutes, overviewRoutes, traceRoutes } from './trace-routes.ts';
  * @example
  * startProcess({ name: 'control', …, routes: controlRoutes(ctx, { token, origins: panelOrigins() }) });
  */
-export function controlRoutes(ctx: ControlContext, options: { token: string; origins: readonly string[]; ingestToken?: string }) {
+export function controlRoutes(ctx: ControlContext, options: { token: string; origins: readonly string[]; exposed?: boolean; ingestToken?: string }) {
   return new Elysia({ name: 'control:routes' })
     .use(controlSecurity(options))
     .group('/control', (app) =>

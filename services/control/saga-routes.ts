@@ -23,7 +23,7 @@ const actedNotes = {
 };
 
 export function sagaRoutes(ctx: ControlContext) {
-  const order = (path: string, init?: RequestInit) => callUpstream(ctx.origins, 'order', path, init);
+  const order = (path: string, init?: RequestInit) => callUpstream(ctx, 'order', path, init);
   return new Elysia({ name: 'control:sagas' })
     .get(
       '/sagas',

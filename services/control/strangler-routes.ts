@@ -11,7 +11,7 @@ const tags = ['strangler'];
 
 export function stranglerRoutes(ctx: ControlContext) {
   return new Elysia({ name: 'control:strangler' })
-    .get('/strangler', async ({ set }) => relay(await callUpstream(ctx.origins, 'gateway', '/api/admin/strangler'), set), {
+    .get('/strangler', async ({ set }) => relay(await callUpstream(ctx, 'gateway', '/api/admin/strangler'), set), {
       response: { 200: StranglerViewSchema, 503: ErrorBodySchema },
       detail: {
         summary: 'The weight of the catalogue reads: percent served by inventory (the rest by the legacy handler)',
@@ -19,7 +19,7 @@ export function stranglerRoutes(ctx: ControlContext) {
         responses: answers({ 200: 'The weight (the gateway’s answer)', 503: 'UPSTREAM_UNAVAILABLE: the gateway could not be reached or answered something that is not JSON' }),
       },
     })
-    .put('/strangler', async ({ body, set }) => relay(await callUpstream(ctx.origins, 'gateway', '/api/admin/strangler', jsonInit('PUT', body)), set), {
+    .put('/strangler', async ({ body, set }) => relay(await callUpstream(ctx, 'gateway', '/api/admin/strangler', jsonInit('PUT', body)), set), {
       body: StranglerBodySchema,
       response: { 200: StranglerViewSchema, 422: ErrorBodySchema, 503: ErrorBodySchema },
       detail: {

@@ -12,6 +12,9 @@ import { ControlErrorCode } from './protocol.ts';
  */
 export type Origins = (name: 'order' | 'payment' | 'gateway', avoid?: ReadonlySet<string>) => string;
 
+/** Where the processes are, and the service credential every call to them carries (exposed processes want it). */
+export type Upstreams = { origins: Origins; serviceToken?: string };
+
 export type UpstreamReply = { status: number; body: unknown; headers: Headers };
 
 export const UPSTREAM_TIMEOUT_MS = 5_000;
@@ -23,9 +26,15 @@ const NOT_JSON = Symbol('not JSON');
  * something that is not JSON.
  *
  * @example
- * const { status, body } = await callUpstream(origins, 'order', '/sagas?state=parked');
+ * const { status, body } = await callUpstream(ctx, 'order', '/sagas?state=parked');
  */
-export async function callUpstream(origins: Origins, name: 'order' | 'payment' | 'gateway', path: string, init: RequestInit = {}, timeoutMs = UPSTREAM_TIMEOUT_MS): Promise<UpstreamReply> {
+export async function callUpstream(upstreams: Upstreams, name: 'order' | 'payment' | 'gateway', path: string, init: RequestInit = {}, timeoutMs = UPSTREAM_TIMEOUT_MS): Promise<UpstreamReply> {
+  const { origins, serviceToken } = upstreams;
+  if (serviceToken) {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${serviceToken}`);
+    init = { ...init, headers };
+  }
   let response: Response | undefined;
   const signal = AbortSignal.timeout(timeoutMs);
   const tried = new Set<string>();
@@ -69,7 +78,7 @@ function refused(error: unknown): boolean {
  * Passes an upstream answer on: its status (and `Retry-After`) onto the response being built, its body as ours.
  *
  * @example
- * .get('/sagas', async ({ set }) => relay(await callUpstream(origins, 'order', '/sagas'), set))
+ * .get('/sagas', async ({ set }) => relay(await callUpstream(ctx, 'order', '/sagas'), set))
  */
 // The body is the upstream's, whatever the route's response schema says of it (Elysia checks it against that).
 export function relay(reply: UpstreamReply, set: { status?: number | string; headers: Record<string, string | number> }): any {

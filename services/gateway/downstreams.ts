@@ -45,6 +45,8 @@ export type DownstreamClientOptions = {
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /** Where the services' live instances are listed; without it each service is called at its fixed address. */
   discovery?: Pick<Discovery, 'origins'>;
+  /** The system's service credential, sent on every call (exposed services want it). */
+  serviceToken?: string;
 };
 
 /**
@@ -60,7 +62,7 @@ export function createDownstreamClient(options: DownstreamClientOptions = {}): H
   const dependencies = Object.fromEntries(
     DOWNSTREAMS.map((name) => [name, { baseUrl: `http://${hostOf(env)}:${portOf(name, env)}`, instances: discovery && (() => discovery.origins(name)) }]),
   );
-  return createHttpClient({ source: 'gateway', dependencies, defaults: options.policy ?? gatewayPolicy, inspector: options.inspector, fetch: options.fetch, faults: options.faults });
+  return createHttpClient({ source: 'gateway', dependencies, defaults: options.policy ?? gatewayPolicy, inspector: options.inspector, fetch: options.fetch, faults: options.faults, bearerToken: options.serviceToken });
 }
 
 /** A service's answer that is not a failure (2xx–4xx): its status and parsed JSON body. */

@@ -6,17 +6,18 @@ import { admissionBoundsFromEnv, onShutdown, openAdmission, openInspector, openR
 import { announce, openDiscovery } from '../../runtime/discovery/index.ts';
 import { redisUrlOf, type connectRedis } from '../shared/redis-connection.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
+import { serviceTokenOf } from '../shared/system-access.ts';
 import { createDownstreamClient } from './downstreams.ts';
 import { gatewayRoutes } from './routes.ts';
 import { Strangler } from './strangler.ts';
-import { DOWNSTREAMS, GATEWAY_API } from './protocol.ts';
+import { DOWNSTREAMS, GATEWAY_API, isPublicPath } from './protocol.ts';
 
 // Breaker transitions go to the shared inspection stream (the panel's breaker strip); chaos rules reach the client.
 const inspector = await openInspector({ source: 'gateway', redis: redisUrlOf() });
 const chaos = openRuleBook({ source: 'gateway', redis: redisUrlOf(), inspect: inspector.inspect });
 // The services' live instances, from the node registry; refreshed often enough to drop a dead one within its TTL.
 const discovery = await openDiscovery({ redis: redisUrlOf(), services: DOWNSTREAMS, refreshMs: 250 });
-const http = createDownstreamClient({ inspector: inspector.inspect, faults: chaos.forHttpClient('gateway'), discovery });
+const http = createDownstreamClient({ inspector: inspector.inspect, faults: chaos.forHttpClient('gateway'), discovery, serviceToken: serviceTokenOf() });
 // Orders and restocks are refused at the door while a service they would queue for is too far behind.
 const bounds = admissionBoundsFromEnv();
 const admission = bounds ? await openAdmission({ bounds, redis: redisUrlOf(), onError: (error, where) => console.error(`[gateway] admission: ${where}: ${error instanceof Error ? error.message : String(error)}`) }) : undefined;
@@ -24,7 +25,7 @@ const admission = bounds ? await openAdmission({ bounds, redis: redisUrlOf(), on
 let redis: ReturnType<typeof connectRedis> | undefined;
 const strangler = new Strangler({ store: () => redis?.client });
 
-({ redis } = startProcess({ name: 'gateway', ...GATEWAY_API, redis: true, routes: gatewayRoutes({ http, strangler, admission }), chaos }));
+({ redis } = startProcess({ name: 'gateway', ...GATEWAY_API, redis: true, routes: gatewayRoutes({ http, strangler, admission }), chaos, publicPaths: isPublicPath }));
 // In the registry once it listens, so the control plane (and a load balancer) find every gateway instance.
 const { advertise, describe } = registryEntry('gateway');
 const entry = await announce({ service: 'gateway', address: advertise, describe, redis: redisUrlOf() });

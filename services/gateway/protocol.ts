@@ -30,6 +30,22 @@ export const GATEWAY_API = {
   ] satisfies DocumentTag[],
 };
 
+// The shop's own routes, each with at most one parameter; restocking, the strangler dial and the breakers are not.
+const PUBLIC_PATH = /^\/api\/(?:health|(?:orders|sagas|catalogue)(?:\/[^/]+)?)\/?$/;
+
+/**
+ * Whether a path is the shop's public face when the gateway is exposed (orders, sagas and catalogue reads, and
+ * `/api/health`): anyone may call it. Restocking (`/api/catalogue/:sku/restock`), the strangler dial and the
+ * breakers (`/api/admin/*`, `/api/breakers`) and `/metrics` want the service credential.
+ *
+ * @example
+ * isPublicPath('/api/orders'); // true
+ * isPublicPath('/api/catalogue/BOX-S/restock'); // false
+ */
+export function isPublicPath(path: string): boolean {
+  return PUBLIC_PATH.test(path);
+}
+
 /** The services behind the gateway: each is one dependency of its HTTP client, with its own breaker. */
 export const DOWNSTREAMS = ['order', 'inventory', 'payment', 'shipping'] as const;
 export type Downstream = (typeof DOWNSTREAMS)[number];

@@ -8,6 +8,7 @@ import { keyPrefixOf } from '../../runtime/config.ts';
 import { onShutdown } from '../../runtime/index.ts';
 import { portOf, trustedOrigins } from '../config.ts';
 import { connectRedis } from '../shared/redis-connection.ts';
+import { accessGuardOf } from '../shared/system-access.ts';
 import { FaultInjector } from './faults.ts';
 import { providerKeys } from './keys.ts';
 import { Ledger } from './ledger.ts';
@@ -23,6 +24,8 @@ const app = createServiceApp({
   ...PROVIDER_API,
   trustedOrigins: trustedOrigins(),
   checks: { redis: redis.check },
+  // Exposed, its whole API (charges, refunds, /faults, the ledger) wants the service credential.
+  access: accessGuardOf(),
 }).use(providerRoutes({ ledger: new Ledger(call, keys), faults: new FaultInjector(call, keys) }));
 
 const server = listen(app, portOf('provider'));

@@ -44,6 +44,8 @@ export type ProviderClientOptions = {
   clock?: Clock;
   random?: Random;
   inspector?: Inspector;
+  /** The system's service credential, sent on every call (an exposed provider wants it). */
+  serviceToken?: string;
 };
 
 /**
@@ -63,6 +65,7 @@ export function createProviderClient(options: ProviderClientOptions): HttpClient
     random: options.random,
     inspector: options.inspector,
     faults: options.faults,
+    bearerToken: options.serviceToken,
   });
 }
 

@@ -9,6 +9,7 @@ import { admissionBoundsFromEnv } from '../../runtime/index.ts';
 import { portOf } from '../config.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
+import { serviceTokenOf } from '../shared/system-access.ts';
 import { createProviderClient, PROVIDER, providerEffects } from './effects.ts';
 import { definePaymentActor } from './machine.ts';
 import { paymentRoutes } from './routes.ts';
@@ -21,6 +22,7 @@ const provider = createProviderClient({
   baseUrl: `http://${hostOf()}:${portOf('provider')}`,
   inspector: (event) => node?.inspect(event),
   faults: (dependency) => node?.chaos.forHttpClient('payment')(dependency) ?? null,
+  serviceToken: serviceTokenOf(),
 });
 provider.breaker(PROVIDER).subscribe((event) => {
   if (event.type === 'breaker.transition') console.log(`[payment] breaker "${PROVIDER}" ${event.from} → ${event.to}: ${event.reason}`);

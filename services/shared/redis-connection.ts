@@ -6,7 +6,7 @@
  */
 import { createClient, createCluster } from 'redis';
 import { redisUrlOf as runtimeRedisUrlOf } from '../../runtime/config.ts';
-import { clusterOptions, firstKeyOf, isClusterUrl } from '../../runtime/redis/index.ts';
+import { clusterOptions, firstKeyOf, isClusterUrl, redactedUrl } from '../../runtime/redis/index.ts';
 import { portOf } from '../config.ts';
 
 /**
@@ -29,6 +29,8 @@ export function redisUrlOf(env: Record<string, string | undefined> = process.env
  */
 export function connectRedis(processName: string, url: string = redisUrlOf()) {
   const cluster = isClusterUrl(url);
+  // What logs and /health may say: the address without its password.
+  const shown = redactedUrl(url);
   const client = cluster
     ? createCluster(clusterOptions(url))
     : createClient({
@@ -40,10 +42,10 @@ export function connectRedis(processName: string, url: string = redisUrlOf()) {
   client.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    console.error(`[${processName}] redis unreachable at ${url}: ${error.message || error.name}`);
+    console.error(`[${processName}] redis unreachable at ${shown}: ${error.message || error.name}`);
   });
   client.on('ready', () => {
-    if (down) console.log(`[${processName}] redis reachable again at ${url}`);
+    if (down) console.log(`[${processName}] redis reachable again at ${shown}`);
     down = false;
   });
   client.connect().catch(() => {});
@@ -55,11 +57,11 @@ export function connectRedis(processName: string, url: string = redisUrlOf()) {
     /** Resolves when Redis answers PING; throws when it does not. */
     async check(): Promise<void> {
       if ('slots' in client) {
-        if (!client.isOpen) throw new Error(`not connected to ${url}`);
+        if (!client.isOpen) throw new Error(`not connected to ${shown}`);
         await client.sendCommand(undefined, true, ['PING']);
         return;
       }
-      if (!client.isReady) throw new Error(`not connected to ${url}`);
+      if (!client.isReady) throw new Error(`not connected to ${shown}`);
       await client.ping();
     },
     async close(): Promise<void> {

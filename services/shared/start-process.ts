@@ -12,6 +12,7 @@ import { connectRedis, redisUrlOf } from './redis-connection.ts';
 import { openRuleBook, type RuleBook } from '../../runtime/index.ts';
 import { type BearerSecurity, type DocumentTag } from '../../runtime/http/index.ts';
 import { advertisedAddress } from '../../runtime/discovery/index.ts';
+import { accessGuardOf } from './system-access.ts';
 
 // Any route plugin may be mounted, whatever its routes and decorators.
 type AnyElysia = Elysia<any, any, any, any, any, any, any>;
@@ -32,6 +33,11 @@ export type StartProcessOptions = {
   chaos?: RuleBook;
   /** Its node refuses asks while a service is too far behind (its document lists the 429s). */
   admission?: boolean;
+  /**
+   * When the process is exposed, the paths anyone may call without the service credential (besides `/health` and
+   * `/swagger`): the gateway's shop API, the control plane's own routes (which want the operator token instead).
+   */
+  publicPaths?: (path: string, method: string) => boolean;
 };
 
 /** Requests this process has served (health checks and metric scrapes aside): the traffic the topology shows. */
@@ -66,6 +72,7 @@ export function startProcess(options: StartProcessOptions) {
     checks: redis ? { redis: redis.check } : {},
     chaos,
     admission: options.admission,
+    access: accessGuardOf(options.publicPaths),
   });
   app.onRequest(({ request }) => {
     const path = request.url.slice(request.url.indexOf('/', 8));

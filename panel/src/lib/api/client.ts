@@ -1,5 +1,6 @@
 /**
- * The panel's HTTP client: JSON in and out, the bearer token on every mutating call, and errors carrying the
+ * The panel's HTTP client: JSON in and out, the bearer token on every call (an exposed control plane wants it on
+ * reads too), and errors carrying the
  * control plane's `{code, message}` so a view can show the sentence the server wrote.
  */
 import type { ErrorBody } from './types.ts';
@@ -41,7 +42,7 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const token = this.token();
-    if (method !== 'GET' && token) headers.authorization = `Bearer ${token}`;
+    if (token) headers.authorization = `Bearer ${token}`;
     let res: Response;
     try {
       res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.timeoutMs) });

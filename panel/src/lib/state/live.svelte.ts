@@ -31,6 +31,8 @@ export class LiveStream {
   constructor(
     private readonly url = '/control/events/stream',
     private readonly historyUrl = '/control/events?limit=300',
+    /** The control token: an exposed control plane wants it on reads too. */
+    private readonly token: () => string | null = () => null,
   ) {}
 
   start(): () => void {
@@ -42,7 +44,8 @@ export class LiveStream {
   /** The recent history first (so the views are not empty on a quiet system), then the stream from its last id. */
   private async begin(): Promise<void> {
     try {
-      const res = await fetch(this.historyUrl, { signal: AbortSignal.timeout(5_000) });
+      const token = this.token();
+      const res = await fetch(this.historyUrl, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5_000) });
       if (res.ok) {
         const history = (await res.json()) as LiveEvent[];
         const last = history[history.length - 1];
@@ -83,8 +86,12 @@ export class LiveStream {
 
   private connect(): void {
     if (this.stopped) return;
-    const from = this.lastId ? `?from=${encodeURIComponent(this.lastId)}` : '';
-    const source = new EventSource(`${this.url}${from}`);
+    const query = new URLSearchParams();
+    if (this.lastId) query.set('from', this.lastId);
+    // EventSource cannot send headers: the stream alone takes the token in its query.
+    const token = this.token();
+    if (token) query.set('access_token', token);
+    const source = new EventSource(query.size ? `${this.url}?${query}` : this.url);
     this.source = source;
     source.onopen = () => {
       this.status = 'live';

@@ -21,7 +21,7 @@ export class Panel {
   readonly token: string | null;
   readonly api: ApiClient;
   readonly router = new Router();
-  readonly live = new LiveStream();
+  readonly live = new LiveStream(undefined, undefined, () => this.token);
   /** Ticks every second, for countdowns and "ago". */
   now = $state(Date.now());
   notices = $state<Notice[]>([]);
