@@ -7,6 +7,7 @@ export type { ActorDefinition, ActorOptions, EffectArgs, EffectFn, MailroomEvent
 export { formatAddress, parseAddress, partitionOf, InvalidAddressError } from './address.ts';
 export type { Address, ParsedAddress } from './address.ts';
 export { createNode, AskFailedError, AskTimeoutError } from './node/node.ts';
+export { commitReplicasFromEnv, ReplicasUnconfirmedError, type CommitReplicas } from './node/replica-wait.ts';
 export type { ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node/node.ts';
 export { admissionBoundsFromEnv, DEFAULT_ADMISSION_BOUNDS } from './admission/admission-bounds.ts';
 export type { AdmissionBounds } from './admission/admission-bounds.ts';
