@@ -16,6 +16,7 @@ import type { ProcessSpec } from '../../runtime/supervisor/process-spec.ts';
 import { mailroomProcesses } from '../../services/processes.ts';
 import { startLocalCluster, type LocalCluster } from '../../runtime/supervisor/local-cluster.ts';
 import { freePort, freePortOffset } from '../supervisor/helpers.ts';
+import { isPortFree } from '../../runtime/supervisor/prerequisites.ts';
 
 export const ROOT = resolve(import.meta.dir, '../..');
 
@@ -91,8 +92,15 @@ export async function startChaosSystem(options: { seed: number; replicas: number
 
   let cluster: LocalCluster | undefined;
   if (options.cluster) {
+    // Each node also binds its cluster bus on port + 10,000: that one must be free and clear of the others too.
     const ports: number[] = [];
-    while (ports.length < 6) ports.push(await replicaPort());
+    while (ports.length < 6) {
+      const port = await freePort();
+      const bus = port + 10_000;
+      if (bus > 65_535 || taken.has(port) || taken.has(bus) || !(await isPortFree('127.0.0.1', bus))) continue;
+      taken.add(port).add(bus);
+      ports.push(port);
+    }
     // cluster-node-timeout 2 s, as `bun run dev --cluster`: a master that stops answering is failed over after it.
     cluster = await startLocalCluster({ ports, dataDir: join(dir, 'cluster'), nodeTimeoutMs: 2_000 });
     env.MAILROOM_REDIS_CLUSTER = cluster.env;
