@@ -26,6 +26,7 @@ export type { Address, ParsedAddress } from './address.ts';
 export { createNode, AskFailedError, AskTimeoutError } from './node/node.ts';
 export type { ActorPage, ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node/node.ts';
 export { InvalidCursorError } from './node/actor-index.ts';
+export { commitReplicasFromEnv, ReplicasUnconfirmedError, type CommitReplicas } from './node/replica-wait.ts';
 export { UnknownServiceError } from './unknown-service-error.ts';
 
 // Admission control: new work refused at the door (429 / 503 with a retry time) while a service is too far behind.

@@ -74,6 +74,16 @@ export type NodeOptions = {
   advertise?: string;
   /** More fields for the node's registry entry, read at every heartbeat (e.g. requests served). */
   describe?: () => Record<string, string>;
+  /**
+   * Replicas that must have a turn's commit before its replies, relayed messages and effects leave (`WAIT`
+   * after the commit, on the partition's master). 0: off. Default `MAILROOM_COMMIT_REPLICAS` (0). A commit
+   * fewer replicas confirmed within `commitReplicasTimeoutMs` is an unknown outcome: the worker takes its
+   * partition over again and lets nothing out until a replica has it. A Redis without that many replicas is
+   * refused at start (see `runtime/node/replica-wait.ts` and docs/cluster.md).
+   */
+  commitReplicas?: number;
+  /** How long a commit waits for its replicas. Default `MAILROOM_COMMIT_REPLICAS_TIMEOUT_MS`, else 500 ms. */
+  commitReplicasTimeoutMs?: number;
 };
 
 export type AskResult<TContext = any> = {

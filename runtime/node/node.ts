@@ -28,7 +28,9 @@ import { LeaseManager } from './lease-manager.ts';
 import { RedisClock } from '../redis/redis-clock.ts';
 import { RegistryField } from './registry.ts';
 import { PartitionWorker, type ReplyPayload, type WorkerContext } from './partition-worker.ts';
+import { checkReplicas, commitReplicasFromEnv, ReplicaWait } from './replica-wait.ts';
 import { DEFAULT_PARTITIONS, Router } from './router.ts';
+import { isClusterUrl } from '../redis/cluster-url.ts';
 export type { ActorPage, ActorView, AskResult, DeadLetter, MailroomNode, NodeOptions, SendOptions } from './node-api.ts';
 export { AskFailedError, AskTimeoutError } from './asks.ts';
 
@@ -71,6 +73,20 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect: (e) => inspect(e), clock });
   const wrap = options.wrapLink ?? (chaosRedisEnabled(options) ? redisChaos(chaos, service, clock) : (l: RedisLink) => l);
   const link = wrap(await openLink(url, kind), 'main');
+  const fromEnv = commitReplicasFromEnv();
+  const replicas = options.commitReplicas ?? fromEnv.replicas;
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 5) throw new Error(`commitReplicas must be 0–5, got ${replicas}`);
+  let replicaWait: ReplicaWait | null = null;
+  if (replicas > 0) {
+    try {
+      await checkReplicas(link, url, replicas);
+    } catch (error) {
+      chaos.stop();
+      await link.close();
+      throw error;
+    }
+    replicaWait = new ReplicaWait(wrap(await openLink(url, kind), 'main'), replicas, options.commitReplicasTimeoutMs ?? fromEnv.timeoutMs);
+  }
   await clock.sync(link);
   const router = new Router(link, prefix);
   const g = globalKeys(prefix);
@@ -97,9 +113,13 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   // Asks are where work enters from outside (HTTP handlers): refused while the service asked is too far behind.
   const admission: Admission | null = options.admission ? await openAdmission({ bounds: options.admission, redis: url, keyPrefix: prefix, onError }) : null;
 
-  const xadd = async (address: string, fields: string[]) => {
+  const xadd = async (address: string, fields: string[], confirm = true) => {
     const { mbox } = await router.locate(address);
-    await link.call(['XADD', mbox, '*', ...fields]);
+    if (!replicaWait || !confirm) return void (await link.call(['XADD', mbox, '*', ...fields]));
+    // A message said to be in the mailbox must survive its master's failover. (An ask needs no wait: its answer
+    // comes from a commit that waited, and an ask whose message a failover lost times out as any lost reply does.)
+    await replicaWait.link.call(['XADD', mbox, '*', ...fields]);
+    await replicaWait.confirm(mbox, `the message to ${address}`);
   };
   const effects = new EffectRunner(
     defs,
@@ -128,7 +148,10 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     },
     effects,
     replyChannel: (n) => g.replies(n),
-    replies: replyModeOf(url),
+    // With replicas to wait for, a reply leaves after the wait, so never from inside the commit script.
+    replies: replicaWait ? 'after' : replyModeOf(url),
+    replyCommand: isClusterUrl(url) ? 'SPUBLISH' : 'PUBLISH',
+    replicaWait,
     resolveLocal,
     inspect,
     wantsMessageEvents: () => listeners.size > 0 || writer.mode === 'all',
@@ -246,7 +269,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       const timeoutMs = opts.timeoutMs ?? 5_000;
       const { replyTo, answer } = asks.open(address, event.type, timeoutMs);
       try {
-        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo, traceparent: tracing.on ? sendTraceparent(event.type) : undefined }));
+        await xadd(address, entryFields({ id: opts.id ?? replyTo.q, address, event, from: opts.from, replyTo, traceparent: tracing.on ? sendTraceparent(event.type) : undefined }), false);
       } catch (error) {
         asks.cancel(replyTo.q);
         throw error;
@@ -316,6 +339,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
       asks.clear();
       await admission?.close();
       await stopListening();
+      await replicaWait?.link.close();
       await link.close();
     },
   };

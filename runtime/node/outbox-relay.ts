@@ -9,6 +9,7 @@
 import type { RedisLink } from '../redis/link.ts';
 import { scripts } from '../redis/script.ts';
 import type { OutMsg } from './batch.ts';
+import type { ReplicaWait } from './replica-wait.ts';
 
 const SWEEP_PAGE = 500;
 
@@ -23,7 +24,17 @@ export class OutboxRelay {
     /** Whether the partition is still ours: a worker that lost it or stopped relays nothing more. */
     private readonly active: () => boolean,
     private readonly onError: (error: unknown) => void,
+    /** With `MAILROOM_COMMIT_REPLICAS`: deliveries go through its link and a replica must have them before the outbox lets go. */
+    private readonly replicaWait: ReplicaWait | null = null,
   ) {}
+
+  /** Delivers, then (with replicas to wait for) confirms every mailbox written: only then may the outbox entry go. */
+  private async deliver(msgs: OutMsg[]): Promise<void> {
+    if (!this.replicaWait) return void (await deliver(this.link, msgs));
+    const wait = this.replicaWait;
+    const mailboxes = await deliver(wait.link, msgs);
+    await Promise.all(mailboxes.map((mbox) => wait.confirm(mbox, 'relayed messages')));
+  }
 
   /** Relays one commit's messages after the relays before it, unless the sweep must deliver them in order. */
   committed(msgs: OutMsg[], outboxId: string): void {
@@ -31,7 +42,7 @@ export class OutboxRelay {
     this.chain = this.chain.then(async () => {
       if (this.dirty || !this.active()) return;
       try {
-        await deliver(this.link, msgs);
+        await this.deliver(msgs);
         await this.link.call(['XDEL', this.outboxKey, outboxId]);
       } catch (error) {
         this.dirty = true;
@@ -45,7 +56,7 @@ export class OutboxRelay {
     await this.chain;
     const entries = (await this.link.call(['XRANGE', this.outboxKey, '-', '+', 'COUNT', SWEEP_PAGE])) as [string, string[]][];
     for (const [id, fields] of entries) {
-      await deliver(this.link, JSON.parse(fields[1] ?? '[]') as OutMsg[]);
+      await this.deliver(JSON.parse(fields[1] ?? '[]') as OutMsg[]);
       await this.link.call(['XDEL', this.outboxKey, id]);
     }
     this.dirty = entries.length === SWEEP_PAGE;
@@ -58,7 +69,7 @@ export class OutboxRelay {
 }
 
 /** Appends messages to their mailboxes: one XADD for a lone message, one atomic script call per mailbox else. */
-async function deliver(link: RedisLink, msgs: OutMsg[]): Promise<void> {
+async function deliver(link: RedisLink, msgs: OutMsg[]): Promise<string[]> {
   const byMailbox = new Map<string, string[][]>();
   for (const m of msgs) {
     const list = byMailbox.get(m.mbox);
@@ -70,4 +81,5 @@ async function deliver(link: RedisLink, msgs: OutMsg[]): Promise<void> {
       list.length === 1 ? link.call(['XADD', mbox, '*', ...list[0]!]) : scripts.relayMessages.run(link, [mbox], list.map((fields) => JSON.stringify(fields))),
     ),
   );
+  return [...byMailbox.keys()];
 }

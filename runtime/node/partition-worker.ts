@@ -61,7 +61,7 @@ export class PartitionWorker {
     this.place = { service: ctx.service, partition };
     this.metrics = workerMetrics(ctx.service);
     this.applier = new BatchApplier(ctx, this.place, keys, this.actors, this.retries, this.metrics);
-    this.relay = new OutboxRelay(ctx.link, keys.outbox, () => this.active, (error) => ctx.onError(error, `relaying from partition ${partition}`));
+    this.relay = new OutboxRelay(ctx.link, keys.outbox, () => this.active, (error) => ctx.onError(error, `relaying from partition ${partition}`), ctx.replicaWait);
   }
 
   get state(): WorkerPhase {
@@ -160,6 +160,10 @@ export class PartitionWorker {
     const all = (await this.ctx.link.call(['HGETALL', this.keys.effects])) as Record<string, string> | string[] | null;
     if (!this.active) return;
     const pairs = Array.isArray(all) ? pairsOf(all) : Object.entries(all ?? {});
+    // What this partition holds may include commits no replica confirmed (this worker's own, whose wait failed, or a
+    // previous owner's): nothing read from it leaves — effects, the outbox, replies — until a replica has it all.
+    if (this.ctx.replicaWait) await this.ctx.replicaWait.confirmAll(this.keys.fence, `taking partition ${this.partition} over`);
+    if (!this.active) return;
     for (const [, json] of pairs) {
       try {
         this.ctx.effects.launch(JSON.parse(json) as EffectRecord, this);
@@ -272,15 +276,16 @@ export class PartitionWorker {
 
   /** Publishes a reply outside the commit script (at most once, as pub/sub is: an asker that misses it times out). */
   private publishReply(channel: string, json: string): void {
-    void this.ctx.link.call([this.ctx.replies === 'script' ? 'PUBLISH' : 'SPUBLISH', channel, json]).catch(() => {});
+    void this.ctx.link.call([this.ctx.replyCommand, channel, json]).catch(() => {});
   }
 
   private async commit(batch: Batch): Promise<void> {
     const actors = [...batch.dirty];
     const { settings } = this.ctx;
     const started = performance.now();
+    const { replicaWait } = this.ctx;
     const outcome = await commitBatch(
-      this.ctx.link,
+      replicaWait?.link ?? this.ctx.link,
       this.keys,
       this.leaseValue,
       { group: this.ctx.group, nodeId: this.ctx.nodeId, seenHorizonMs: settings.seenHorizonMs, eventsMaxLen: settings.eventsMaxLen, deadLettersMaxLen: settings.deadLettersMaxLen, replies: this.ctx.replies },
@@ -292,6 +297,8 @@ export class PartitionWorker {
     this.metrics.commitDuration.observe((performance.now() - started) / 1000);
     this.metrics.commit(outcome.kind).inc();
     if (outcome.kind === 'fenced') return this.markLost();
+    // Throws when too few replicas confirmed: the loop treats the commit's outcome as unknown (→ taking-over).
+    if (outcome.kind === 'committed' && replicaWait) await replicaWait.confirm(this.keys.lease, `the commit of partition ${this.partition}`);
     if (outcome.kind !== 'committed') {
       // Nothing was written; the in-memory actors ran ahead of Redis.
       this.actors.clear();

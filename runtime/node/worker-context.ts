@@ -8,6 +8,7 @@ import type { ReplyPayload } from './batch.ts';
 import type { EffectRunner } from './effect-runner.ts';
 import type { ReplyTo } from './envelope.ts';
 import type { ReplyMode } from './asks.ts';
+import type { ReplicaWait } from './replica-wait.ts';
 import type { Router } from './router.ts';
 
 export type WorkerSettings = {
@@ -37,6 +38,13 @@ export type WorkerContext = {
    * (SPUBLISH once the commit succeeded, on a cluster: a sharded channel lives in the asker's slot, not the partition's).
    */
   replies: ReplyMode;
+  /** How a reply leaves when the worker publishes it (`replies: 'after'`): SPUBLISH on a cluster, else PUBLISH. */
+  replyCommand: 'PUBLISH' | 'SPUBLISH';
+  /**
+   * With `MAILROOM_COMMIT_REPLICAS`: the link commits and relays go through, and the wait for their replicas before
+   * anything they caused leaves. Null: off (commits go through `link`, and what they cause leaves at once).
+   */
+  replicaWait: ReplicaWait | null;
   /** Resolves an ask of this node; false when the asker is another node. */
   resolveLocal(replyTo: ReplyTo, payload: ReplyPayload): boolean;
   inspect(event: InspectionEvent): void;

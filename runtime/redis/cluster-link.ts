@@ -38,7 +38,7 @@ export async function openClusterLink(url: string, options: { minimizeConnection
   });
   await cluster.connect();
   return {
-    call: (args) => cluster.sendCommand(firstKeyOf(args), false, args.map(String)) as Promise<unknown>,
+    call: (args, routeKey) => cluster.sendCommand(routeKey ?? firstKeyOf(args), false, args.map(String)) as Promise<unknown>,
     async close() {
       try {
         await cluster.close();

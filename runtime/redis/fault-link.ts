@@ -52,7 +52,7 @@ export class LinkFaultError extends Error {
   }
 }
 
-type Call = { args: RedisArg[]; resolve: (v: unknown) => void; reject: (e: unknown) => void; sent: boolean; settled: boolean; dropReply: boolean };
+type Call = { args: RedisArg[]; routeKey?: string; resolve: (v: unknown) => void; reject: (e: unknown) => void; sent: boolean; settled: boolean; dropReply: boolean };
 
 const SCRIPT_NAMES = new Map(Object.values(scripts).flatMap((s) => [[s.sha, s.name] as const, [s.source, s.name] as const]));
 
@@ -121,10 +121,10 @@ export class FaultLink implements RedisLink {
     this.hold(ms);
   }
 
-  call(args: RedisArg[]): Promise<unknown> {
+  call(args: RedisArg[], routeKey?: string): Promise<unknown> {
     this.calls++;
     return new Promise((resolve, reject) => {
-      const call: Call = { args, resolve, reject, sent: false, settled: false, dropReply: false };
+      const call: Call = { args, routeKey, resolve, reject, sent: false, settled: false, dropReply: false };
       if (this.active && this.inject(call)) return;
       if (this.queue.length > 0 || this.clock.now() < this.holdUntil) {
         this.queue.push(call);
@@ -229,7 +229,7 @@ export class FaultLink implements RedisLink {
     this.inFlight.add(call);
     let reply: Promise<unknown>;
     try {
-      reply = this.inner.call(call.args);
+      reply = this.inner.call(call.args, call.routeKey);
     } catch (error) {
       reply = Promise.reject(error);
     }

@@ -12,8 +12,12 @@ import { isClusterUrl } from './cluster-url.ts';
 export type RedisArg = string | number;
 
 export interface RedisLink {
-  /** Sends one command, e.g. `call(['XADD', key, '*', 'a', '1'])`. Concurrent calls are pipelined in order. */
-  call(args: RedisArg[]): Promise<unknown>;
+  /**
+   * Sends one command, e.g. `call(['XADD', key, '*', 'a', '1'])`. Concurrent calls are pipelined in order. On a
+   * cluster a command goes to the master of its first key's slot; `routeKey` names the slot of a command that has
+   * no key (`WAIT` must reach the master that took the writes it waits for). One Redis ignores it.
+   */
+  call(args: RedisArg[], routeKey?: string): Promise<unknown>;
   /** Closes after the commands in flight (graceful). */
   close(): Promise<void>;
   /** Closes now, failing commands in flight (e.g. to end a blocking read). */

@@ -4,6 +4,7 @@
  * `redis-cli --cluster create … --cluster-replicas R` the first time, and ready once every node reports
  * `cluster_state:ok`. Started again on the same directory, the nodes find each other from their `nodes.conf` and
  * the cluster comes back with its data; a directory from an unfinished start (nodes that never joined) is reset.
+ * Ready also means every replica has synced with its master, so a `WAIT` for a replica can be answered at once.
  */
 import { systemClock } from '../clock.ts';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -69,6 +70,22 @@ export async function clusterInfo(port: number): Promise<Record<string, string>>
   } catch {
     return {};
   }
+}
+
+/** `INFO replication` of one node as a record (empty when it does not answer). */
+export async function replicationInfo(port: number): Promise<Record<string, string>> {
+  try {
+    const text = await withClient(port, (c) => c.sendCommand(['INFO', 'replication']) as Promise<string>);
+    return Object.fromEntries(String(text).split(/\r?\n/).filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]));
+  } catch {
+    return {};
+  }
+}
+
+/** Whether every master has `replicas` connected replicas and every replica's link to its master is up. */
+async function replicasInSync(ports: number[], replicas: number): Promise<boolean> {
+  const infos = await Promise.all(ports.map(replicationInfo));
+  return infos.every((i) => (i.role === 'master' ? Number(i.connected_slaves) >= replicas : i.role === 'slave' && i.master_link_status === 'up'));
 }
 
 /**
@@ -142,7 +159,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     for (;;) {
       const infos = await Promise.all(options.ports.map(clusterInfo));
       const ready = infos.every((i) => i.cluster_state === 'ok' && i.cluster_slots_ok === '16384' && Number(i.cluster_known_nodes) === options.ports.length);
-      if (ready) break;
+      // Serving every slot is not enough: until each replica has synced, a WAIT for it answers 0.
+      if (ready && (await replicasInSync(options.ports, replicas))) break;
       if (systemClock.now() > deadline) throw new Error(`the cluster on ports ${options.ports.join(', ')} did not reach cluster_state:ok within ${options.readyTimeoutMs ?? 30_000} ms`);
       await Bun.sleep(100);
     }

@@ -52,8 +52,8 @@ export function connectRedis(processName: string, url: string = redisUrlOf()) {
 
   return {
     client,
-    /** One command, e.g. `call(['HGET', key, field])`: to the node of its first key on a cluster. */
-    call: (args: string[]): Promise<unknown> => ('slots' in client ? client.sendCommand(firstKeyOf(args), false, args) : client.sendCommand(args)),
+    /** One command, e.g. `call(['HGET', key, field])`: to the node of its first key (or of `routeKey`) on a cluster. */
+    call: (args: string[], routeKey?: string): Promise<unknown> => ('slots' in client ? client.sendCommand(routeKey ?? firstKeyOf(args), false, args) : client.sendCommand(args)),
     /** Resolves when Redis answers PING; throws when it does not. */
     async check(): Promise<void> {
       if ('slots' in client) {

@@ -79,7 +79,7 @@ function world(): CheckContext {
     orders: [placed('A', 'normal', 1000), placed('B', 'short-stock', 249_900)],
     restocks: [],
     seeded: new Map([['BOX-S', 500], ['SCALE-5KG', 5]]),
-    injector: { kills: [], pauses: [], redisRestarts: [], rules: [], skipped: [] },
+    injector: { kills: [], pauses: [], redisRestarts: [], masterKills: [], rules: [], skipped: [] },
     replayed: [],
     violations: [],
     notes: [],

@@ -7,6 +7,7 @@
 import type { ChaosStore } from '../../runtime/ops/index.ts';
 import { providerKeys } from '../../services/payment-provider/keys.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
+import { killMaster, type MasterKillRecord } from './master-kill.ts';
 import type { PlannedFault, PlannedRule } from './plan.ts';
 import { partitionsHeldBy, serviceOf, waitAllRecovered, waitRecovered, type Monitor } from './recovery.ts';
 import type { ChaosSystem } from './system.ts';
@@ -23,12 +24,15 @@ export type RedisRestartRecord = {
   before: Record<string, number>;
   after: Record<string, number>;
 };
+/** A master killed on a cluster (see master-kill.ts), then everything back as after a Redis restart. */
+export type MasterKillReport = MasterKillRecord & { recoveredMs?: number; stragglers: string[]; before: Record<string, number>; after: Record<string, number> };
 export type RuleRecord = { at: number; rule: PlannedRule; id?: string; error?: string };
 
 export type InjectorReport = {
   kills: KillRecord[];
   pauses: PauseRecord[];
   redisRestarts: RedisRestartRecord[];
+  masterKills: MasterKillReport[];
   rules: RuleRecord[];
   /** Planned faults that could not be carried out (e.g. the target was already down), with why. */
   skipped: string[];
@@ -51,7 +55,7 @@ export type Injector = {
  * await injector.heal();
  */
 export function startInjector(system: ChaosSystem, plan: PlannedFault[], store: ChaosStore, redis: Monitor, log: (line: string) => void): Injector {
-  const report: InjectorReport = { kills: [], pauses: [], redisRestarts: [], rules: [], skipped: [] };
+  const report: InjectorReport = { kills: [], pauses: [], redisRestarts: [], masterKills: [], rules: [], skipped: [] };
   const start = Date.now();
   const timers: ReturnType<typeof setTimeout>[] = [];
   const work = new Set<Promise<unknown>>();
@@ -116,6 +120,18 @@ export function startInjector(system: ChaosSystem, plan: PlannedFault[], store: 
     log(`${elapsed()}  redis back (pid ${record.newPid}); everything recovered ${ms === undefined ? `NOT within 60 s (${stragglers.join('; ')})` : `in ${ms} ms`}`);
   };
 
+  const failOver = async (pick: number) => {
+    const before = await monotonicCounters(system, redis);
+    const killed = await killMaster(system, pick, 1_000, 2_000, (line) => log(`${elapsed()}  ${line}`));
+    const record: MasterKillReport = { ...killed, stragglers: [], before, after: {} };
+    report.masterKills.push(record);
+    const { ms, stragglers } = await waitAllRecovered(system, redis, killed.at);
+    record.recoveredMs = ms;
+    record.stragglers = stragglers;
+    record.after = await monotonicCounters(system, redis).catch(() => ({}));
+    log(`${elapsed()}  after the master kill everything recovered ${ms === undefined ? `NOT within 60 s (${stragglers.join('; ')})` : `${ms} ms after the kill`}`);
+  };
+
   const addRule = async (rule: PlannedRule) => {
     const record: RuleRecord = { at: Date.now(), rule };
     report.rules.push(record);
@@ -134,6 +150,7 @@ export function startInjector(system: ChaosSystem, plan: PlannedFault[], store: 
         if (fault.kind === 'kill') spawn(kill(fault.target));
         else if (fault.kind === 'pause') spawn(pause(fault.target, fault.forMs));
         else if (fault.kind === 'redis-restart') spawn(restartRedis());
+        else if (fault.kind === 'master-kill') spawn(failOver(fault.pick));
         else spawn(addRule(fault.rule));
       }, fault.at),
     );

@@ -31,6 +31,8 @@ export type ChaosOptions = {
   dropAny: boolean;
   /** After healing, replay the dead letters injected faults caused, as an operator would (default yes). */
   replay: boolean;
+  /** `--cluster`: the run on a local 3-master / 3-replica Redis Cluster, a master killed instead of Redis restarted. */
+  cluster: boolean;
   /** `--link`: in-process nodes of a test service on faulty links (tests/chaos/link/), not the whole shop. */
   link: boolean;
   /** `--link`: how many seeds, from `seed` on. */
@@ -41,8 +43,10 @@ export type ChaosOptions = {
   linkSettleMs: number;
 };
 
-const USAGE = `usage: bun run chaos [--quick] [--seed N] [--minutes M] [--rate R] [--replicas N] [--json] [--keep] [--drop-any] [--no-replay]
+const USAGE = `usage: bun run chaos [--cluster] [--quick] [--seed N] [--minutes M] [--rate R] [--replicas N] [--json] [--keep] [--drop-any] [--no-replay]
        bun run chaos --link [--seeds N] [--seed S] [--seconds T] [--json]
+  --cluster     on a local 3-master / 3-replica Redis Cluster: a master is SIGKILLed (its replica cut off first)
+                instead of Redis restarted; set MAILROOM_COMMIT_REPLICAS=1 for commits that wait for a replica
   --quick       a ~60 s run (what bun run test includes)
   --seed N      replay a run: the same faults at the same moments, the same orders (default: random)
   --minutes M   how long orders flow and faults are injected (default 10; --quick: 1)
@@ -73,7 +77,7 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"\n${USAGE}`);
     const name = arg.slice(2);
-    if (['quick', 'json', 'keep', 'drop-any', 'no-replay', 'link'].includes(name)) flags.set(name, true);
+    if (['quick', 'json', 'keep', 'drop-any', 'no-replay', 'link', 'cluster'].includes(name)) flags.set(name, true);
     else if (['seed', 'minutes', 'rate', 'replicas', 'seeds', 'seconds'].includes(name)) {
       const value = argv[++i];
       if (value === undefined) throw new UsageError(`--${name} needs a value\n${USAGE}`);
@@ -90,7 +94,7 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
   const quick = flags.has('quick');
   const link = flags.has('link');
   for (const name of ['seeds', 'seconds']) if (!link && flags.has(name)) throw new UsageError(`--${name} goes with --link\n${USAGE}`);
-  if (link) for (const name of ['quick', 'minutes', 'rate', 'replicas', 'keep', 'drop-any', 'no-replay']) if (flags.has(name)) throw new UsageError(`--${name} does not go with --link\n${USAGE}`);
+  if (link) for (const name of ['quick', 'minutes', 'rate', 'replicas', 'keep', 'drop-any', 'no-replay', 'cluster']) if (flags.has(name)) throw new UsageError(`--${name} does not go with --link\n${USAGE}`);
   const seed = number('seed', Math.floor(Math.random() * 2 ** 31), (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 53, 'a whole number ≥ 0');
   const minutes = number('minutes', quick ? 1 : 10, (n) => n > 0 && n <= 24 * 60, 'a number of minutes above 0');
   return {
@@ -106,6 +110,7 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     keep: flags.has('keep'),
     dropAny: flags.has('drop-any'),
     replay: !flags.has('no-replay'),
+    cluster: flags.has('cluster'),
     link,
     seeds: number('seeds', 1, (n) => Number.isInteger(n) && n >= 1 && n <= 10_000, 'a whole number from 1'),
     linkMs: Math.round(number('seconds', 4, (n) => n > 0 && n <= 600, 'a number of seconds above 0') * 1_000),

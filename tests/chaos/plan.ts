@@ -13,6 +13,8 @@ export type PlannedFault =
   | { at: number; kind: 'kill'; target: string }
   | { at: number; kind: 'pause'; target: string; forMs: number }
   | { at: number; kind: 'redis-restart' }
+  /** `--cluster`: a master SIGKILLed (its replica cut off first); `pick` (0–1) chooses among the masters then. */
+  | { at: number; kind: 'master-kill'; pick: number }
   | { at: number; kind: 'rule'; rule: PlannedRule };
 
 /**
@@ -48,6 +50,8 @@ export type PlanInput = {
   pauses: number;
   /** Drop rules may hit every message of a service (an experiment), not only the `DROPPABLE` ones. */
   dropAny?: boolean;
+  /** On a cluster the Redis blow is a master's death and failover, not a restart of the one Redis. */
+  cluster?: boolean;
 };
 
 /**
@@ -69,7 +73,7 @@ export function planFaults(input: PlanInput): PlannedFault[] {
   // survivors take its partitions over (lease TTL 3 s), the moment a takeover is most fragile. Other kills and the
   // pauses keep clear of it, so each recovery is measured alone.
   const redisAt = Math.round(between(0.35, 0.6) * end);
-  plan.push({ at: redisAt, kind: 'redis-restart' });
+  plan.push(input.cluster ? { at: redisAt, kind: 'master-kill', pick: random() } : { at: redisAt, kind: 'redis-restart' });
   plan.push({ at: Math.round(redisAt - between(3_000, 4_500)), kind: 'kill', target: pick(input.pausable) });
   const nearRedis = (at: number, before: number, after: number) => at > redisAt - before && at < redisAt + after;
 

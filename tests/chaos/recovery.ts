@@ -4,27 +4,86 @@
  * leased by a node that is alive — so every mailbox has a consumer again. Read from the leases in Redis and the
  * supervisor's pids, on a connection of the run's own that rides out a Redis restart.
  */
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { SERVICE_NAMES } from '../../services/config.ts';
 import { globalKeys, partitionKeys } from '../../runtime/keys.ts';
+import { clusterOptions } from '../../runtime/redis/cluster-link.ts';
+import { isClusterUrl } from '../../runtime/redis/cluster-url.ts';
+import { firstKeyOf } from '../../runtime/redis/command-keys.ts';
 import type { ChaosSystem } from './system.ts';
 
-const monitorClient = (url: string) =>
-  createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy: (n: number) => Math.min(50 * 2 ** n, 500) } });
-export type Monitor = ReturnType<typeof monitorClient>;
+/** The few commands the run reads the system with, on one Redis or a cluster alike. */
+export type Monitor = {
+  sendCommand(args: string[]): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  /** One GET per key on a cluster (the keys are in several slots). */
+  mGet(keys: string[]): Promise<(string | null)[]>;
+  hGetAll(key: string): Promise<Record<string, string>>;
+  hLen(key: string): Promise<number>;
+  xLen(key: string): Promise<number>;
+  zCard(key: string): Promise<number>;
+  zRangeByScore(key: string, min: number | string, max: number | string): Promise<string[]>;
+  ping(): Promise<unknown>;
+  configGet(name: string): Promise<Record<string, string>>;
+  quit(): Promise<unknown>;
+  destroy(): void;
+};
 
 /**
- * A Redis client that reconnects forever and never queues commands while Redis is down (they fail at once).
+ * A Redis client that reconnects forever and never queues commands while Redis is down (they fail at once); on a
+ * `redis-cluster://` address, a cluster client that routes each command by its key and follows a failover.
  *
  * @example
  * const redis = await openMonitor(system.redisUrl);
  * await redis.ping();
  */
 export async function openMonitor(url: string): Promise<Monitor> {
-  const client = monitorClient(url);
+  if (isClusterUrl(url)) return openClusterMonitor(url);
+  const client = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy: (n: number) => Math.min(50 * 2 ** n, 500) } });
   client.on('error', () => {});
   await client.connect();
-  return client;
+  return {
+    sendCommand: (args) => client.sendCommand(args),
+    get: (key) => client.get(key) as Promise<string | null>,
+    mGet: (keys) => client.mGet(keys) as Promise<(string | null)[]>,
+    hGetAll: (key) => client.hGetAll(key) as Promise<Record<string, string>>,
+    hLen: (key) => client.hLen(key),
+    xLen: (key) => client.xLen(key),
+    zCard: (key) => client.zCard(key),
+    zRangeByScore: (key, min, max) => client.zRangeByScore(key, min, max) as Promise<string[]>,
+    ping: () => client.ping(),
+    configGet: (name) => client.configGet(name) as Promise<Record<string, string>>,
+    quit: () => client.quit(),
+    destroy: () => client.destroy(),
+  };
+}
+
+async function openClusterMonitor(url: string): Promise<Monitor> {
+  const cluster = createCluster(clusterOptions(url));
+  cluster.on('error', () => {});
+  await cluster.connect();
+  const send = (args: string[]) => cluster.sendCommand(firstKeyOf(args), false, args) as Promise<unknown>;
+  const pairs = (flat: unknown) => {
+    if (!Array.isArray(flat)) return (flat ?? {}) as Record<string, string>;
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+    return out;
+  };
+  const get = (key: string) => send(['GET', key]) as Promise<string | null>;
+  return {
+    sendCommand: send,
+    get,
+    mGet: (keys) => Promise.all(keys.map(get)),
+    hGetAll: async (key) => pairs(await send(['HGETALL', key])),
+    hLen: async (key) => Number(await send(['HLEN', key])),
+    xLen: async (key) => Number(await send(['XLEN', key])),
+    zCard: async (key) => Number(await send(['ZCARD', key])),
+    zRangeByScore: async (key, min, max) => (await send(['ZRANGEBYSCORE', key, String(min), String(max)])) as string[],
+    ping: () => send(['PING']),
+    configGet: async (name) => pairs(await send(['CONFIG', 'GET', name])),
+    quit: () => cluster.close(),
+    destroy: () => cluster.destroy(),
+  };
 }
 
 /** The pid in a lease value `<service>-<pid>-<random>|<token>`. */

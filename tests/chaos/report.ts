@@ -27,6 +27,15 @@ export type Figures = {
   partitionsMovedDuringPauses: number;
   redisRestarts: number;
   redisRecoveryMs: number | null;
+  /** `--cluster`: masters killed and failed over, the first failover's time, and how long orders placed meanwhile waited. */
+  cluster: boolean;
+  commitReplicas: number;
+  failovers: number;
+  failoverMs: number | null;
+  ordersAgainMs: number | null;
+  rejoinedMs: number | null;
+  /** Actor records the failovers rolled back (see check-failover.ts: a violation only without commit replicas). */
+  rolledBack: number;
   rules: Record<string, number>;
   injected: Record<string, number>;
   breakerOpened: number;
@@ -42,12 +51,17 @@ export type Figures = {
   violations: number;
 };
 
-export function figuresOf(options: ChaosOptions, ctx: CheckContext, seen: Observations, extra: { settledAfterHealMs: number | undefined; appendfsync: string; durationMs: number }): Figures {
+export function figuresOf(options: ChaosOptions, ctx: CheckContext, seen: Observations, extra: { settledAfterHealMs: number | undefined; appendfsync: string; durationMs: number; commitReplicas: number }): Figures {
   const { confirmed, compensated, parked } = outcomes(ctx.state);
   const kills = ctx.injector.kills;
   const recovered = kills.map((k) => k.recoveredMs).filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b);
   const count = (keys: string[]) => keys.reduce<Record<string, number>>((acc, k) => ((acc[k] = (acc[k] ?? 0) + 1), acc), {});
   const ruleKind = (r: (typeof ctx.injector.rules)[number]) => (r.rule.kind === 'redis' ? `redis ${r.rule.fault} (link)` : `${r.rule.kind}${r.rule.target.dependency ? ' (provider call)' : ' (message)'}`);
+  const masterKills = ctx.injector.masterKills;
+  const first = masterKills[0];
+  // Taking orders again: every order placed between the kill and the failover had its 202 by then.
+  const during = first?.failoverMs === undefined ? [] : ctx.orders.filter((o) => o.placedAt >= first.at && o.placedAt <= first.at + first.failoverMs!);
+  const ordersAgainMs = during.length === 0 ? null : during.some((o) => o.acceptedAt === undefined) ? null : Math.max(...during.map((o) => o.acceptedAt! - first!.at));
   return {
     name: 'chaos',
     seed: options.seed,
@@ -69,6 +83,13 @@ export function figuresOf(options: ChaosOptions, ctx: CheckContext, seen: Observ
     partitionsMovedDuringPauses: ctx.injector.pauses.reduce((s, p) => s + p.movedAway.length, 0),
     redisRestarts: ctx.injector.redisRestarts.length,
     redisRecoveryMs: ctx.injector.redisRestarts[0]?.recoveredMs ?? null,
+    cluster: options.cluster,
+    commitReplicas: extra.commitReplicas,
+    failovers: masterKills.filter((k) => k.failoverMs !== undefined).length,
+    failoverMs: first?.failoverMs ?? null,
+    ordersAgainMs,
+    rejoinedMs: first?.rejoinedMs ?? null,
+    rolledBack: masterKills.reduce((n, k) => n + k.rolledBack.length, 0),
     rules: count(ctx.injector.rules.filter((r) => r.id).map(ruleKind)),
     injected: seen.injected,
     breakerOpened: seen.breakerOpened,
@@ -105,7 +126,9 @@ export function renderFigures(f: Figures): string {
     ['restocks', String(f.restocks)],
     ['SIGKILLs', `${f.kills}: ${fmt(f.killsByTarget)}`],
     ['SIGSTOPs past the lease', `${f.pauses} (${f.partitionsMovedDuringPauses} partitions moved meanwhile)`],
-    ['Redis kill -9 + restart', `${f.redisRestarts}, everything back in ${ms(f.redisRecoveryMs)}`],
+    f.cluster
+      ? ['Redis master SIGKILLs', `${f.failovers} failover(s) in ${ms(f.failoverMs)}; orders placed meanwhile all taken ${ms(f.ordersAgainMs)} after the kill; old master rejoined in ${ms(f.rejoinedMs)}; ${f.rolledBack} actor record(s) rolled back; commits wait for ${f.commitReplicas} replica(s)`]
+      : ['Redis kill -9 + restart', `${f.redisRestarts}, everything back in ${ms(f.redisRecoveryMs)}`],
     ['chaos rules written', fmt(f.rules)],
     ['faults injected (seen)', fmt(f.injected)],
     ['breaker trips', String(f.breakerOpened)],

@@ -9,8 +9,10 @@
  * (tests/chaos/link/run-link.ts).
  */
 import { openChaosStore } from '../../runtime/ops/index.ts';
+import { commitReplicasFromEnv } from '../../runtime/index.ts';
 import { CATALOGUE } from '../../services/inventory/catalogue.ts';
 import type { CheckContext, Violation } from './check-context.ts';
+import { checkFailover } from './check-failover.ts';
 import { checkMailboxes } from './check-mailboxes.ts';
 import { checkMoney } from './check-money.ts';
 import { checkOnce } from './check-once.ts';
@@ -47,7 +49,8 @@ if (options.link) {
   process.exit(await runLinkChaos(options, process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'));
 }
 const given = (flag: string, value: unknown) => (process.argv.includes(flag) ? ` ${flag}${value === true ? '' : ` ${value}`}` : '');
-const reproduce = `bun run chaos --seed ${options.seed}${given('--quick', true)}${given('--minutes', options.chaosMs / 60_000)}${given('--rate', options.rate)}${given('--replicas', options.replicas)}${given('--drop-any', true)}${given('--no-replay', true)}`;
+const commitReplicas = commitReplicasFromEnv().replicas;
+const reproduce = `${commitReplicas ? `MAILROOM_COMMIT_REPLICAS=${commitReplicas} ` : ''}bun run chaos${given('--cluster', true)} --seed ${options.seed}${given('--quick', true)}${given('--minutes', options.chaosMs / 60_000)}${given('--rate', options.rate)}${given('--replicas', options.replicas)}${given('--drop-any', true)}${given('--no-replay', true)}`;
 say(`seed ${options.seed} — reproduce with: ${reproduce}`);
 
 let system: ChaosSystem | undefined;
@@ -65,7 +68,8 @@ process.on('SIGTERM', onSignal);
 const violations: Violation[] = [];
 let exitCode = 1;
 try {
-  system = await startChaosSystem({ seed: options.seed, replicas: options.replicas });
+  system = await startChaosSystem({ seed: options.seed, replicas: options.replicas, cluster: options.cluster });
+  if (system.cluster) say(`Redis Cluster: ${system.cluster.nodes.join(' ')} (3 masters, 3 replicas); commits wait for ${commitReplicas} replica(s)`);
   say(`system up: ${system.supervisor.processes().map((p) => `${p.name}:${p.pid}`).join(' ')} (port offset ${system.offset}, data in ${system.dir})`);
   const monitor = await openMonitor(system.redisUrl);
   const store = await openChaosStore({ redis: system.redisUrl, keyPrefix: system.prefix });
@@ -89,9 +93,11 @@ try {
     killEveryMs: options.killEveryMs,
     pauses: options.pauses,
     dropAny: options.dropAny,
+    cluster: options.cluster,
   });
   const planned = (kind: string) => plan.filter((f) => f.kind === kind).length;
-  say(`plan: ${planned('kill')} kills, ${planned('pause')} pauses, 1 Redis restart at ${(plan.find((f) => f.kind === 'redis-restart')!.at / 1000).toFixed(1)} s, ${planned('rule')} chaos rules over ${options.chaosMs / 1000} s`);
+  const redisBlow = plan.find((f) => f.kind === 'redis-restart' || f.kind === 'master-kill')!;
+  say(`plan: ${planned('kill')} kills, ${planned('pause')} pauses, 1 ${redisBlow.kind === 'master-kill' ? 'Redis master kill' : 'Redis restart'} at ${(redisBlow.at / 1000).toFixed(1)} s, ${planned('rule')} chaos rules over ${options.chaosMs / 1000} s`);
 
   const load = await startLoad({ seed: options.seed, rate: options.rate, urls: { gateway: system.url('gateway', ''), inventory }, log: say });
   const injector = startInjector(system, plan, store, monitor, say);
@@ -142,6 +148,7 @@ try {
     system.supervisor.processes().filter((p) => p.name !== 'redis').map(async (p) => [p.name, await fetch(`${p.url}/health`).then((r) => r.status).catch(() => 0)] as const),
   );
   checkRecovery(ctx, { stalls: watchdog.stalls, health, runStartedAt: started });
+  checkFailover(ctx, commitReplicas);
 
   const appendfsync = String(((await monitor.configGet('appendfsync')) as Record<string, string>).appendfsync ?? '?');
   await observer.stop();
@@ -150,7 +157,7 @@ try {
 
   for (const note of ctx.notes) console.log(`  ${note}`);
   for (const r of injector.report.skipped) console.log(`  skipped: ${r}`);
-  const figures = figuresOf(options, ctx, observer.seen, { settledAfterHealMs, appendfsync, durationMs: Date.now() - started });
+  const figures = figuresOf(options, ctx, observer.seen, { settledAfterHealMs, appendfsync, durationMs: Date.now() - started, commitReplicas });
   console.log(`\n${renderFigures(figures)}\n`);
   if (violations.length) {
     console.log(`${violations.length} violation(s):`);

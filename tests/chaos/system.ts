@@ -14,7 +14,9 @@ import type { ProcessEvent } from '../../runtime/index.ts';
 import { startSupervisor, type Supervisor } from '../../runtime/supervisor/index.ts';
 import type { ProcessSpec } from '../../runtime/supervisor/index.ts';
 import { mailroomProcesses } from '../../services/processes.ts';
+import { startLocalCluster, type LocalCluster } from '../../runtime/supervisor/local-cluster.ts';
 import { freePort, freePortOffset } from '../supervisor/helpers.ts';
+import { isPortFree } from '../../runtime/supervisor/prerequisites.ts';
 
 export const ROOT = resolve(import.meta.dir, '../..');
 
@@ -27,6 +29,8 @@ export type ChaosSystem = {
   prefix: string;
   offset: number;
   redisUrl: string;
+  /** With `--cluster`: the local 3-master / 3-replica Redis Cluster everything runs on (no private Redis then). */
+  cluster?: LocalCluster;
   /** Names of the processes of each actor service (`order`, `order-2`, …). */
   nodesOf: Record<string, string[]>;
   /** Every process the run may SIGKILL. */
@@ -54,12 +58,14 @@ const INHERITED_OUT = /^(REDIS_URL|MAILROOM_.*)$/;
  * await fetch(system.url('gateway', '/api/catalogue'));
  * await system.stop(false);
  */
-export async function startChaosSystem(options: { seed: number; replicas: number; env?: Record<string, string> }): Promise<ChaosSystem> {
+export async function startChaosSystem(options: { seed: number; replicas: number; cluster?: boolean; env?: Record<string, string> }): Promise<ChaosSystem> {
   const dir = mkdtempSync(join(tmpdir(), `mailroom-chaos-${options.seed}-`));
   const offset = await freePortOffset();
   const prefix = `chaos${options.seed}`;
   const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([name]) => !INHERITED_OUT.test(name)));
   Object.assign(env, { MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: prefix, NO_COLOR: '1', MAILROOM_CHAOS_REDIS: '1', ...options.env });
+  // The one setting of the caller's the children keep: whether commits wait for replicas (the run's two modes).
+  for (const name of ['MAILROOM_COMMIT_REPLICAS', 'MAILROOM_COMMIT_REPLICAS_TIMEOUT_MS']) if (process.env[name]) env[name] = process.env[name];
 
   const nodesOf: Record<string, string[]> = {};
   const specs: ProcessSpec[] = mailroomProcesses({ dev: false, bun: process.execPath, env });
@@ -84,6 +90,22 @@ export async function startChaosSystem(options: { seed: number; replicas: number
     }
   }
 
+  let cluster: LocalCluster | undefined;
+  if (options.cluster) {
+    // Each node also binds its cluster bus on port + 10,000: that one must be free and clear of the others too.
+    const ports: number[] = [];
+    while (ports.length < 6) {
+      const port = await freePort();
+      const bus = port + 10_000;
+      if (bus > 65_535 || taken.has(port) || taken.has(bus) || !(await isPortFree('127.0.0.1', bus))) continue;
+      taken.add(port).add(bus);
+      ports.push(port);
+    }
+    // cluster-node-timeout 2 s, as `bun run dev --cluster`: a master that stops answering is failed over after it.
+    cluster = await startLocalCluster({ ports, dataDir: join(dir, 'cluster'), nodeTimeoutMs: 2_000 });
+    env.MAILROOM_REDIS_CLUSTER = cluster.env;
+  }
+
   const log = createWriteStream(join(dir, 'processes.log'));
   const recent = new Map<string, string[]>();
   const remember = (name: string, line: string) => {
@@ -97,22 +119,28 @@ export async function startChaosSystem(options: { seed: number; replicas: number
     log.write(`${new Date(event.at).toISOString()} [event] ${event.process} ${event.type} pid=${event.pid ?? '-'}\n`);
     if (event.type === 'process.healthy') lastHealthy.set(event.process, { at: event.at, pid: event.pid });
   };
-  const supervisor = await startSupervisor({
-    processes: specs,
-    cwd: ROOT,
-    env,
-    host: '127.0.0.1',
-    privateRedis: { port: portOf('redis', env), dataDir: join(dir, 'redis') },
-    onEvent,
-    log: (line) => log.write(`${new Date().toISOString()} ${line}\n`),
-    output: (line) => {
-      log.write(`${new Date().toISOString()} ${line}\n`);
-      // Lines come prefixed with the padded process name and a separator.
-      const name = line.slice(0, line.indexOf(' ')).trim();
-      remember(name, line);
-    },
-    healthTimeoutMs: 60_000,
-  });
+  let supervisor: Supervisor;
+  try {
+    supervisor = await startSupervisor({
+      processes: specs,
+      cwd: ROOT,
+      env,
+      host: '127.0.0.1',
+      ...(cluster ? { redisUrl: cluster.url } : { privateRedis: { port: portOf('redis', env), dataDir: join(dir, 'redis') } }),
+      onEvent,
+      log: (line) => log.write(`${new Date().toISOString()} ${line}\n`),
+      output: (line) => {
+        log.write(`${new Date().toISOString()} ${line}\n`);
+        // Lines come prefixed with the padded process name and a separator.
+        const name = line.slice(0, line.indexOf(' ')).trim();
+        remember(name, line);
+      },
+      healthTimeoutMs: 60_000,
+    });
+  } catch (error) {
+    await cluster?.stop();
+    throw error;
+  }
 
   return {
     supervisor,
@@ -120,6 +148,7 @@ export async function startChaosSystem(options: { seed: number; replicas: number
     prefix,
     offset,
     redisUrl: supervisor.redisUrl,
+    cluster,
     nodesOf,
     victims: [...Object.values(nodesOf).flat(), 'provider', 'gateway'],
     url: (name, path) => `http://127.0.0.1:${portOf(name, env)}${path}`,
@@ -135,6 +164,7 @@ export async function startChaosSystem(options: { seed: number; replicas: number
         } catch {}
       }
       await supervisor.stop();
+      await cluster?.stop();
       await new Promise<void>((done) => log.end(done));
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },

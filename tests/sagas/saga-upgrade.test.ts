@@ -139,7 +139,7 @@ describe('fulfillment sagas across an upgrade of their machine', () => {
         orders: load.orders,
         restocks: load.restocks,
         seeded: new Map(CATALOGUE.map((item) => [item.sku, item.stock])),
-        injector: { kills: [], pauses: [], redisRestarts: [], rules: [], skipped: [] },
+        injector: { kills: [], pauses: [], redisRestarts: [], masterKills: [], rules: [], skipped: [] },
         replayed: [],
         violations: [],
         notes: [],
