@@ -6,7 +6,7 @@
  */
 import { t } from 'elysia';
 import { pageLimit, type DocumentTag } from '../../runtime/index.ts';
-import { EXAMPLE, OrderId } from '../shared/shop-vocabulary.ts';
+import { OrderId } from '../shared/shop-vocabulary.ts';
 
 export const SERVICE = 'notifications';
 
@@ -95,16 +95,6 @@ export const ListNoticesQuerySchema = t.Object({
   cursor: t.Optional(t.String({ maxLength: 200, description: 'From the previous page' })),
   kind: t.Optional(t.Union([t.Literal('confirmation'), t.Literal('cancellation')])),
 });
-
-export const EXAMPLE_NOTICE: Notice = {
-  orderId: EXAMPLE.orderId,
-  kind: 'confirmation',
-  to: EXAMPLE.customer,
-  subject: `Your order ${EXAMPLE.orderId} is confirmed`,
-  text: 'Dear Ada Lovelace, your order is confirmed: 5.98 in total. It is on its way.',
-  eventId: '0123456789abcdef',
-  sentAt: 1_700_000_000_000,
-};
 
 export const NotificationsErrorCode = {
   invalidCursor: 'INVALID_CURSOR',

@@ -108,7 +108,7 @@ async function caughtUp(): Promise<boolean> {
     if (!(await redis.exists(stream))) continue;
     const groups = (await redis.xInfoGroups(stream)) as { name: string; pending: number; 'last-delivered-id': string }[];
     const group = groups.find((g) => g.name === 'notifications');
-    const [last] = await redis.xRevRange(stream, '+', '-', { COUNT: 1 });
+    const last = (await redis.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0];
     if (!group || group.pending > 0 || (last && last.id !== group['last-delivered-id'])) return false;
   }
   return true;

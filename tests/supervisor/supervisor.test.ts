@@ -42,7 +42,7 @@ describe('supervisor', () => {
 
   it('should start every process and its own Redis, each answering its health URL', async () => {
     const names = supervisor.processes().map((p) => p.name);
-    expect(names).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'gateway', 'control']);
+    expect(names).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'notifications', 'gateway', 'control']);
     for (const spec of mailroomProcesses({ dev: false, bun: process.execPath, env })) {
       const res = await fetch(spec.healthUrl);
       expect(res.status).toBe(200);
