@@ -18,7 +18,7 @@ import { freePort, freePortOffset } from '../supervisor/helpers.ts';
 
 export const ROOT = resolve(import.meta.dir, '../..');
 
-/** The processes a run may kill: every actor service's nodes, the provider and the gateway (not Redis: that is once). */
+/** The processes a run may kill: every actor service's nodes, the provider, notifications and the gateway (not Redis: that is once). */
 export type Victim = string;
 
 export type ChaosSystem = {
@@ -121,7 +121,7 @@ export async function startChaosSystem(options: { seed: number; replicas: number
     offset,
     redisUrl: supervisor.redisUrl,
     nodesOf,
-    victims: [...Object.values(nodesOf).flat(), 'provider', 'gateway'],
+    victims: [...Object.values(nodesOf).flat(), 'provider', 'notifications', 'gateway'],
     url: (name, path) => `http://127.0.0.1:${portOf(name, env)}${path}`,
     pid: (name) => supervisor.child(name)?.pid,
     lastHealthy,
