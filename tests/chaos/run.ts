@@ -90,6 +90,8 @@ try {
     killEveryMs: options.killEveryMs,
     pauses: options.pauses,
     dropAny: options.dropAny,
+    // The notices check is only worth something if the subscriber was killed mid-stream at least once.
+    alwaysKill: ['notifications'],
   });
   const planned = (kind: string) => plan.filter((f) => f.kind === kind).length;
   say(`plan: ${planned('kill')} kills, ${planned('pause')} pauses, 1 Redis restart at ${(plan.find((f) => f.kind === 'redis-restart')!.at / 1000).toFixed(1)} s, ${planned('rule')} chaos rules over ${options.chaosMs / 1000} s`);
