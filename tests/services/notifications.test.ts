@@ -11,6 +11,7 @@ import { createNode, readEvents, type DomainEvent, type MailroomNode } from '../
 import { partitionKeys } from '../../runtime/keys.ts';
 import { noticeAddress, type Notice } from '../../services/notifications/protocol.ts';
 import { startShop, type Shop } from '../helpers/shop.ts';
+import { controlApp } from '../control/helpers.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
 const prefix = testPrefix('notifications');
@@ -121,6 +122,27 @@ describe('notifications over real processes', () => {
     expect([...outcomes.values()].sort()).toEqual(['cancelled', 'cancelled', 'confirmed', 'confirmed']);
     await expectOneNoticeEach(outcomes);
   }, 60_000);
+
+  it('should list an order’s notice through the control plane as the notifications service answers it, and 503 when it is down', async () => {
+    const [orderId] = [...(await outbox()).keys()];
+    const control = await controlApp({ prefix, follow: false, origins: { notifications: shop.url('notifications', '') } });
+    try {
+      const direct = await (await fetch(shop.url('notifications', `/notifications?orderId=${orderId}`))).json();
+      const passed = await control.json('GET', `/control/notifications?orderId=${orderId}`);
+      expect(passed).toMatchObject({ status: 200, body: direct as object });
+      expect((passed.body as { items: unknown[] }).items).toHaveLength(1);
+      expect((await control.json('GET', '/control/notifications?limit=0')).status).toBe(422);
+    } finally {
+      await control.close();
+    }
+    const nowhere = await controlApp({ prefix, follow: false });
+    try {
+      const down = await nowhere.json('GET', `/control/notifications?orderId=${orderId}`);
+      expect({ status: down.status, code: down.body.code }).toEqual({ status: 503, code: 'UPSTREAM_UNAVAILABLE' });
+    } finally {
+      await nowhere.close();
+    }
+  });
 
   it('should have none for an order still pending, and answer a page of every notice', async () => {
     const none = await noticesOf('ord-never-placed');
