@@ -75,7 +75,7 @@ describe('the supervisor through the control plane', () => {
     expect(rows.find((p) => p.name === 'order').port).toBe(portOf('order', env));
     const topology = (await call('GET', '/control/topology')).body;
     expect(topology.redis.ok).toBe(true);
-    expect([...new Set(topology.nodes.map((n: any) => n.service))].sort()).toEqual(['inventory', 'order', 'payment', 'shipping']);
+    expect([...new Set(topology.nodes.map((n: any) => n.service))].sort()).toEqual(['inventory', 'notifications', 'order', 'payment', 'shipping']);
   });
 
   it('should refuse a command without the token (the real process got it from the supervisor)', async () => {

@@ -85,7 +85,7 @@ describe('bun services/system.ts', () => {
     const rows = tableOf(first.stdout.text);
     const redisPid = rows.find((r) => r.name === 'redis')!.pid;
     const servicePids = rows.filter((r) => r.name !== 'redis').map((r) => r.pid);
-    expect(servicePids).toHaveLength(7);
+    expect(servicePids).toHaveLength(8);
 
     first.proc.kill('SIGKILL');
     await first.proc.exited;

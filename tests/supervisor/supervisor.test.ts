@@ -71,7 +71,7 @@ describe('supervisor', () => {
 
   it('should stop every process and its Redis within 5 s, leaving no pid alive', async () => {
     const pids = supervisor.pids();
-    expect(pids).toHaveLength(8);
+    expect(pids).toHaveLength(9);
     const started = performance.now();
     await supervisor.stop();
     expect(performance.now() - started).toBeLessThan(5000);
