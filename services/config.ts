@@ -8,7 +8,7 @@ import { hostOf, portFromEnv } from '../runtime/config.ts';
 export const SERVICE_NAMES = ['order', 'inventory', 'payment', 'shipping'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-export type ProcessName = ServiceName | 'gateway' | 'provider' | 'control' | 'panel';
+export type ProcessName = ServiceName | 'gateway' | 'provider' | 'notifications' | 'control' | 'panel';
 
 /** Default ports; `MAILROOM_PORT_<NAME>` overrides one, `MAILROOM_PORT_OFFSET` shifts them all (tests use it). */
 export const DEFAULT_PORTS: Record<ProcessName | 'redis', number> = {
@@ -18,6 +18,7 @@ export const DEFAULT_PORTS: Record<ProcessName | 'redis', number> = {
   payment: 3003,
   shipping: 3004,
   provider: 3005,
+  notifications: 3006,
   control: 3100,
   panel: 5173,
   redis: 6380,

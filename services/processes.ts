@@ -16,6 +16,7 @@ export const BUN_PROCESSES: ReadonlyArray<readonly [ProcessName, string]> = [
   ['payment', 'services/payment/main.ts'],
   ['shipping', 'services/shipping/main.ts'],
   ['provider', 'services/payment-provider/main.ts'],
+  ['notifications', 'services/notifications/main.ts'],
   ['gateway', 'services/gateway/main.ts'],
   ['control', 'services/control/main.ts'],
 ];

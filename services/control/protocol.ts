@@ -27,6 +27,7 @@ export const CONTROL_API = {
     { name: 'events', description: 'Inspection events: history and a live Server-Sent Events stream' },
     { name: 'stats', description: 'Saga outcomes, orders per second and saga latency' },
     { name: 'observability', description: 'The Overview’s charts from every process’s /metrics, the OTLP/HTTP trace receiver, and traces by id or by order' },
+    { name: 'notifications', description: 'The notifications service’s outbox, passed through: the notice of an order, or every notice paged' },
   ] satisfies DocumentTag[],
   bearer: { description: 'The control token: in the panel URL `bun run dev` / `bun run start` prints, and in .data/control-token' },
 };
@@ -210,6 +211,15 @@ export const ResolveBodySchema = t.Object(
   { examples: [{ note: 'refunded by phone' }] },
 );
 
+// ── Notifications (the notifications service's API, passed through) ──────────────────────────────────────────
+
+export const NoticeListQuerySchema = t.Object({
+  orderId: t.Optional(OrderId('Only this order’s notice (a page of at most one)')),
+  limit: pageLimit({ min: 1, max: 100, default: 20 }, 'Notices per page'),
+  cursor: t.Optional(t.String({ maxLength: 200, description: 'From the previous page' })),
+  kind: t.Optional(t.Union([t.Literal('confirmation'), t.Literal('cancellation')])),
+});
+
 // ── Responses ──────────────────────────────────────────────────────────────────────────────────────────────────
 // What the panel codes against (panel/src/lib/api/types.ts), with the fields it reads named and the rest kept: a
 // field added later is no breaking change.
@@ -268,6 +278,14 @@ export const SagaPageSchema = t.Object(
 export const SagaSchema = t.Object(
   { orderId: t.String(), status: t.String(), step: t.String(), log: t.Array(t.Object({}, open)) },
   { ...open, description: 'One saga with its data and log (the order service’s answer)' },
+);
+
+export const NoticePageSchema = t.Object(
+  {
+    items: t.Array(t.Object({ orderId: t.String(), kind: t.String({ description: 'confirmation or cancellation' }), subject: t.String(), sentAt: t.Number() }, open)),
+    cursor: Nullable(t.String()),
+  },
+  { description: 'One page of notices (the notifications service’s answer)' },
 );
 
 export const BreakerRowsSchema = t.Array(

@@ -11,6 +11,7 @@ import type { ControlContext } from './context.ts';
 import { deadLetterRoutes } from './deadletter-routes.ts';
 import { eventRoutes } from './event-routes.ts';
 import { loadRoutes } from './load-routes.ts';
+import { notificationRoutes } from './notification-routes.ts';
 import { sagaRoutes } from './saga-routes.ts';
 import { controlSecurity } from './security.ts';
 import { stranglerRoutes } from './strangler-routes.ts';
@@ -29,6 +30,7 @@ export function controlRoutes(ctx: ControlContext, options: { token: string; ori
         .use(topologyRoutes(ctx))
         .use(actorRoutes(ctx))
         .use(sagaRoutes(ctx))
+        .use(notificationRoutes(ctx))
         .use(breakerRoutes(ctx))
         .use(deadLetterRoutes(ctx))
         .use(chaosRoutes(ctx))

@@ -1,6 +1,6 @@
 /**
  * Calls from the control plane to the processes it fronts for the panel (the order service's saga API, the
- * payment service's and the gateway's breakers, the gateway's strangler dial): plain HTTP with a deadline, the
+ * payment service's and the gateway's breakers, the gateway's strangler dial, the notifications outbox): plain HTTP with a deadline, the
  * answer passed on as it is, and a process that does not answer turned into one 503 naming it.
  */
 import { HttpError } from '../../runtime/http/index.ts';
@@ -10,7 +10,9 @@ import { ControlErrorCode } from './protocol.ts';
  * The processes the control plane calls, by name → origin (`http://host:port`) of one live instance, other than
  * those in `avoid` when another is live (the same origin again when none is).
  */
-export type Origins = (name: 'order' | 'payment' | 'gateway', avoid?: ReadonlySet<string>) => string;
+export type Origins = (name: UpstreamName, avoid?: ReadonlySet<string>) => string;
+
+export type UpstreamName = 'order' | 'payment' | 'gateway' | 'notifications';
 
 /** Where the processes are, and the service credential every call to them carries (exposed processes want it). */
 export type Upstreams = { origins: Origins; serviceToken?: string };
@@ -28,7 +30,7 @@ const NOT_JSON = Symbol('not JSON');
  * @example
  * const { status, body } = await callUpstream(ctx, 'order', '/sagas?state=parked');
  */
-export async function callUpstream(upstreams: Upstreams, name: 'order' | 'payment' | 'gateway', path: string, init: RequestInit = {}, timeoutMs = UPSTREAM_TIMEOUT_MS): Promise<UpstreamReply> {
+export async function callUpstream(upstreams: Upstreams, name: UpstreamName, path: string, init: RequestInit = {}, timeoutMs = UPSTREAM_TIMEOUT_MS): Promise<UpstreamReply> {
   const { origins, serviceToken } = upstreams;
   if (serviceToken) {
     const headers = new Headers(init.headers);

@@ -1,23 +1,28 @@
 /**
  * The chaos run's checks on a small world built by hand: one order confirmed, one compensated, the ledger, stock,
  * mailboxes and events all consistent — no violation; then one thing broken at a time (a second charge, stock left
- * held for a compensated order, a message pending, an order created twice, a saga still running, a dead letter no
- * injected fault explains), and the check that guards it must say so. A check that cannot fail would prove nothing.
+ * held for a compensated order, a message pending, an order created twice, a notice sent twice or not at all, a saga
+ * still running, a dead letter no injected fault explains), and the check that guards it must say so. A check that cannot fail would prove nothing.
  */
 import { describe, expect, it } from 'bun:test';
 import type { ActorView, DomainEvent } from '../../runtime/index.ts';
 import type { CheckContext } from './check-context.ts';
 import { checkMailboxes } from './check-mailboxes.ts';
 import { checkMoney } from './check-money.ts';
+import { checkNotices } from './check-notices.ts';
 import { checkOnce } from './check-once.ts';
 import { checkSagas } from './check-sagas.ts';
 import { checkStock } from './check-stock.ts';
 import type { FinalState } from './final-state.ts';
 import type { PlacedOrder } from './load.ts';
+import type { Notice } from '../../services/notifications/protocol.ts';
 
 const view = <C>(address: string, state: string, context: C): ActorView<C> => ({ address, state, context, version: 1, machineVersion: 1, status: 'active' });
 const event = (service: string, aggregate: string, type: string, extra: Record<string, unknown> = {}): DomainEvent =>
   ({ id: `${aggregate}/${type}/${Math.random()}`, type, aggregate, at: 1, cause: `c-${Math.random()}`, position: '0:1-0', ...extra }) as DomainEvent;
+
+const ada = { name: 'Ada Lovelace', email: 'ada@example.com' };
+const notice = (orderId: string, kind: Notice['kind']): Notice => ({ orderId, kind, to: ada, subject: '', text: '', eventId: `e-${Math.random()}`, sentAt: 1 });
 
 /** Order A (2 × BOX-S at 500) confirmed and shipped; order B (SCALE-5KG × 100) compensated for want of stock. */
 function world(): CheckContext {
@@ -28,8 +33,8 @@ function world(): CheckContext {
   const logB = [{ step: 'saga', phase: 'compensated' }];
   const state: FinalState = {
     orders: new Map([
-      ['A', view('order/order/A', 'confirmed', { orderId: 'A', total: 1000, lines: [line] } as any)],
-      ['B', view('order/order/B', 'cancelled', { orderId: 'B', total: 249_900, lines: [{ sku: 'SCALE-5KG', qty: 100, price: 2499 }] } as any)],
+      ['A', view('order/order/A', 'confirmed', { orderId: 'A', customer: ada, total: 1000, lines: [line] } as any)],
+      ['B', view('order/order/B', 'cancelled', { orderId: 'B', customer: ada, total: 249_900, lines: [{ sku: 'SCALE-5KG', qty: 100, price: 2499 }] } as any)],
     ]),
     sagas: new Map([
       ['A', saga('A', 'completed', 'completed', logA)],
@@ -68,6 +73,10 @@ function world(): CheckContext {
       payment: [event('payment', 'payment/payment/A', 'PaymentCharged')],
       shipping: [event('shipping', 'shipping/shipment/A', 'ShipmentScheduled')],
     },
+    notices: new Map([
+      ['A', [notice('A', 'confirmation')]],
+      ['B', [notice('B', 'cancellation')]],
+    ]),
     mailboxes: [{ service: 'order', partition: 0, pending: 0, undelivered: 0, outbox: 0, timers: 0, effects: 0 }],
     deadLetters: [],
   };
@@ -87,7 +96,7 @@ function world(): CheckContext {
 }
 
 const checkAll = (ctx: CheckContext) => {
-  for (const check of [checkSagas, checkMoney, checkStock, checkMailboxes, checkOnce]) check(ctx);
+  for (const check of [checkSagas, checkMoney, checkStock, checkMailboxes, checkOnce, checkNotices]) check(ctx);
   return ctx.violations.map((v) => v.check);
 };
 
@@ -125,6 +134,23 @@ describe('chaos checks', () => {
     expect(checkAll(ctx)).toEqual(['exactly-once effects']);
   });
 
+  it('should report a second notice, a missing one, one of the wrong kind and one for an order still pending', () => {
+    const twice = world();
+    twice.state.notices.get('A')!.push(notice('A', 'confirmation'));
+    expect(checkAll(twice)).toEqual(['notices']);
+    const missing = world();
+    missing.state.notices.delete('B');
+    expect(checkAll(missing)).toEqual(['notices']);
+    const wrongKind = world();
+    wrongKind.state.notices.set('A', [notice('A', 'cancellation')]);
+    expect(checkAll(wrongKind)).toEqual(['notices']);
+    const pending = world();
+    pending.state.orders.set('C', view('order/order/C', 'pending', { orderId: 'C', customer: ada, total: 0, lines: [] } as any));
+    pending.state.notices.set('C', [notice('C', 'confirmation')]);
+    pending.state.sagas.set('C', pending.state.sagas.get('A')!);
+    expect(checkAll(pending)).toContain('notices');
+  });
+
   it('should report a saga that is still running', () => {
     const ctx = world();
     const saga = ctx.state.sagas.get('B')!;
@@ -147,6 +173,7 @@ describe('chaos checks', () => {
         { at: 104_000, step: 'undoChargePayment', phase: 'parked', reason: `compensation failed 10 times: ${reason}` },
       ];
       ctx.state.orders.get('B')!.state = 'pending';
+      ctx.state.notices.delete('B');
       ctx.state.events.order = ctx.state.events.order!.filter((e) => e.aggregate !== 'order/order/B' || e.type !== 'OrderCancelled');
       ctx.state.events.order = ctx.state.events.order.filter((e) => e.aggregate !== 'order/fulfillment/B');
       for (const l of saga.context.log) ctx.state.events.order.push(event('order', 'order/fulfillment/B', 'SagaStep', { step: l.step, phase: l.phase, attempt: (l as { attempt?: number }).attempt }));

@@ -1,7 +1,7 @@
 /**
  * The system's state once the run has healed and settled, read in one go for the checks: every actor of every
  * service as committed (through client nodes, which read Redis without sending anything), every service's event log,
- * the provider's ledger, and each mailbox's consumer group (pending, undelivered), outbox, timers, running effects
+ * the notifications outbox, the provider's ledger, and each mailbox's consumer group (pending, undelivered), outbox, timers, running effects
  * and dead letters. Reading is done after the faults stopped, so nothing here races a kill.
  */
 import { createNode, readEvents, type ActorView, type DomainEvent, type MailroomNode, type SagaContext } from '../../runtime/index.ts';
@@ -13,6 +13,7 @@ import type { PaymentContext } from '../../services/payment/protocol.ts';
 import { providerKeys } from '../../services/payment-provider/keys.ts';
 import type { Charge, Refund } from '../../services/payment-provider/protocol.ts';
 import type { ShipmentContext } from '../../services/shipping/protocol.ts';
+import type { Notice } from '../../services/notifications/protocol.ts';
 import type { FulfillmentData } from '../../sagas/order-fulfillment.ts';
 import type { Monitor } from './recovery.ts';
 
@@ -43,6 +44,8 @@ export type FinalState = {
   missing: string[];
   ledger: { charges: Charge[]; refunds: Refund[]; voids: string[]; totals: Record<string, number> };
   events: Record<string, DomainEvent[]>;
+  /** The notifications outbox: the notices its `NoticeSent` events recorded, by order id. */
+  notices: Map<string, Notice[]>;
   mailboxes: MailboxState[];
   deadLetters: DeadLetterEntry[];
 };
@@ -145,6 +148,12 @@ export async function readFinalState(url: string, prefix: string, redis: Monitor
     const [charges, refunds, voids, totals] = await Promise.all([redis.hGetAll(pk.charges), redis.hGetAll(pk.refunds), redis.hGetAll(pk.voids), redis.hGetAll(pk.totals)]);
     const events: Record<string, DomainEvent[]> = {};
     for (const service of SERVICE_NAMES) events[service] = await readEvents({ service, keyPrefix: prefix, redis: url, count: 10_000_000 });
+    const notices = new Map<string, Notice[]>();
+    for (const e of await readEvents({ service: 'notifications', keyPrefix: prefix, redis: url, count: 10_000_000 })) {
+      if (e.type !== 'NoticeSent') continue;
+      const notice = e.notice as Notice;
+      notices.set(notice.orderId, [...(notices.get(notice.orderId) ?? []), notice]);
+    }
     const cells = SERVICE_NAMES.flatMap((service) => [...Array(PARTITIONS).keys()].map((p) => [service, p] as const));
     const mailboxes = await Promise.all(cells.map(([s, p]) => mailbox(redis, prefix, s, p)));
     const deadLetters = (await Promise.all(cells.map(([s, p]) => deadLettersOf(redis, prefix, s, p)))).flat();
@@ -163,6 +172,7 @@ export async function readFinalState(url: string, prefix: string, redis: Monitor
         totals: Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Number(v)])),
       },
       events,
+      notices,
       mailboxes,
       deadLetters,
     };

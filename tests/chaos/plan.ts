@@ -52,6 +52,8 @@ export type PlanInput = {
   dropAny?: boolean;
   /** On a cluster the Redis blow is a master's death and failover, not a restart of the one Redis. */
   cluster?: boolean;
+  /** Victims killed at least once whatever the draw (one of the drawn kills is turned on each that none hit). */
+  alwaysKill?: readonly string[];
 };
 
 /**
@@ -80,6 +82,10 @@ export function planFaults(input: PlanInput): PlannedFault[] {
   for (let at = between(2_000, 4_000); at < end - 2_000; at += between(input.killEveryMs.min, input.killEveryMs.max)) {
     if (nearRedis(at, 7_000, 6_000)) at = redisAt + 6_000;
     plan.push({ at: Math.round(at), kind: 'kill', target: pick(input.victims) });
+  }
+  const drawn = plan.filter((f): f is Extract<PlannedFault, { kind: 'kill' }> => f.kind === 'kill').slice(1);
+  for (const target of input.alwaysKill ?? []) {
+    if (drawn.length > 0 && !drawn.some((f) => f.target === target)) pick(drawn).target = target;
   }
 
   const slot = end / input.pauses;

@@ -3,10 +3,10 @@
  * and ports, places orders at a steady rate while a seeded plan SIGKILLs processes, pauses one past its lease,
  * restarts Redis once and writes chaos rules (step errors, latency, drops, duplicates, provider faults); then it
  * heals, waits for the system to settle and checks what Mailroom promises: every saga ended, the money and the stock
- * add up exactly, nothing is left in a mailbox, every dead letter has its reason, and no duplicate had a second
- * effect. It prints a table of figures (the last line is JSON with `--json`) and exits 1 on any violation, naming
- * the seed that reproduces the run. `--link` runs the runtime alone against faulty Redis connections instead
- * (tests/chaos/link/run-link.ts).
+ * add up exactly, nothing is left in a mailbox, every dead letter has its reason, no duplicate had a second
+ * effect, and every settled order has exactly one customer notice. It prints a table of figures (the last line is
+ * JSON with `--json`) and exits 1 on any violation, naming the seed that reproduces the run. `--link` runs the
+ * runtime alone against faulty Redis connections instead (tests/chaos/link/run-link.ts).
  */
 import { openChaosStore } from '../../runtime/ops/index.ts';
 import { commitReplicasFromEnv } from '../../runtime/index.ts';
@@ -15,6 +15,7 @@ import type { CheckContext, Violation } from './check-context.ts';
 import { checkFailover } from './check-failover.ts';
 import { checkMailboxes } from './check-mailboxes.ts';
 import { checkMoney } from './check-money.ts';
+import { checkNotices } from './check-notices.ts';
 import { checkOnce } from './check-once.ts';
 import { checkRecovery } from './check-recovery.ts';
 import { checkSagas } from './check-sagas.ts';
@@ -94,6 +95,8 @@ try {
     pauses: options.pauses,
     dropAny: options.dropAny,
     cluster: options.cluster,
+    // The notices check is only worth something if the subscriber was killed mid-stream at least once.
+    alwaysKill: ['notifications'],
   });
   const planned = (kind: string) => plan.filter((f) => f.kind === kind).length;
   const redisBlow = plan.find((f) => f.kind === 'redis-restart' || f.kind === 'master-kill')!;
@@ -142,7 +145,7 @@ try {
 
   const state = await readFinalState(system.redisUrl, system.prefix, monitor);
   const ctx: CheckContext = { state, orders: load.orders, restocks: load.restocks, seeded, injector: injector.report, replayed, violations, notes: [] };
-  for (const check of [checkSagas, checkMoney, checkStock, checkMailboxes, checkOnce]) check(ctx);
+  for (const check of [checkSagas, checkMoney, checkStock, checkMailboxes, checkOnce, checkNotices]) check(ctx);
 
   const health = await Promise.all(
     system.supervisor.processes().filter((p) => p.name !== 'redis').map(async (p) => [p.name, await fetch(`${p.url}/health`).then((r) => r.status).catch(() => 0)] as const),

@@ -20,7 +20,7 @@ import { isPortFree } from '../../runtime/supervisor/prerequisites.ts';
 
 export const ROOT = resolve(import.meta.dir, '../..');
 
-/** The processes a run may kill: every actor service's nodes, the provider and the gateway (not Redis: that is once). */
+/** The processes a run may kill: every actor service's nodes, the provider, notifications and the gateway (not Redis: that is once). */
 export type Victim = string;
 
 export type ChaosSystem = {
@@ -150,7 +150,7 @@ export async function startChaosSystem(options: { seed: number; replicas: number
     redisUrl: supervisor.redisUrl,
     cluster,
     nodesOf,
-    victims: [...Object.values(nodesOf).flat(), 'provider', 'gateway'],
+    victims: [...Object.values(nodesOf).flat(), 'provider', 'notifications', 'gateway'],
     url: (name, path) => `http://127.0.0.1:${portOf(name, env)}${path}`,
     pid: (name) => supervisor.child(name)?.pid,
     lastHealthy,

@@ -16,7 +16,7 @@ export type Call = (method: string, path: string, options?: { body?: unknown; to
 
 export async function controlApp(options: {
   prefix: string;
-  origins?: Partial<Record<'order' | 'payment' | 'gateway', string>>;
+  origins?: Partial<Record<'order' | 'payment' | 'gateway' | 'notifications', string>>;
   follow?: boolean;
   heartbeatMs?: number;
   redis?: string;

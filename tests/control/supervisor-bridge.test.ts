@@ -67,7 +67,7 @@ afterAll(async () => {
 describe('the supervisor through the control plane', () => {
   it('should show every process the supervisor runs, up, with its pid', async () => {
     const rows = await processes();
-    expect(rows.map((p) => p.name)).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'gateway', 'control']);
+    expect(rows.map((p) => p.name)).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'notifications', 'gateway', 'control']);
     for (const p of rows) {
       expect(p).toMatchObject({ status: 'up', pid: supervisor.child(p.name)!.pid!, restarts: 0, paused: false });
       expect(p.uptimeMs).toBeGreaterThan(0);
@@ -75,7 +75,7 @@ describe('the supervisor through the control plane', () => {
     expect(rows.find((p) => p.name === 'order').port).toBe(portOf('order', env));
     const topology = (await call('GET', '/control/topology')).body;
     expect(topology.redis.ok).toBe(true);
-    expect([...new Set(topology.nodes.map((n: any) => n.service))].sort()).toEqual(['inventory', 'order', 'payment', 'shipping']);
+    expect([...new Set(topology.nodes.map((n: any) => n.service))].sort()).toEqual(['inventory', 'notifications', 'order', 'payment', 'shipping']);
   });
 
   it('should refuse a command without the token (the real process got it from the supervisor)', async () => {

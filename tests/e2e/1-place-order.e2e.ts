@@ -1,6 +1,7 @@
 /**
  * 1. A person places an order from the panel: it is accepted, its saga runs every step to `completed`, and the
- * order shows confirmed — in the Orders view and in the saga's timeline.
+ * order shows confirmed — in the Orders view and in the saga's timeline — with the one confirmation notice the
+ * notifications service recorded from the order's events; the topology draws that subscription.
  */
 import { controlGet, expect, openPanel, screenshot, test } from './fixtures.ts';
 
@@ -10,6 +11,9 @@ test('an order placed from the panel completes its saga and shows confirmed', as
   expect(page.url()).not.toContain('token=');
   expect(await page.evaluate(() => sessionStorage.getItem('mailroom.control-token'))).toBe(system.token);
   await screenshot(page, '01-overview');
+  // The topology draws the notifications service's subscription to the order log.
+  await expect(page.locator('svg.topology g[data-process="notifications"]')).toBeVisible();
+  await expect(page.locator('svg.topology g.link.events')).toHaveCount(1);
 
   await page.locator('[data-nav="orders"]').click();
   await expect(page.locator('[data-testid="order-sku"] option').first()).toBeAttached();
@@ -21,6 +25,10 @@ test('an order placed from the panel completes its saga and shows confirmed', as
   const orderId = (await row.getAttribute('data-order'))!;
   await expect(row.locator('[data-testid="order-state"] [data-state]')).toHaveAttribute('data-state', 'confirmed', { timeout: 30_000 });
   await expect(row.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed');
+  // The customer's notice, from the notifications outbox: one confirmation.
+  await expect(row.locator('[data-testid="order-notice"] [data-state]')).toHaveAttribute('data-state', 'confirmation', { timeout: 20_000 });
+  const notices = await controlGet<{ items: { kind: string; orderId: string }[] }>(system, `/control/notifications?orderId=${orderId}`);
+  expect(notices.items.map((n) => [n.orderId, n.kind])).toEqual([[orderId, 'confirmation']]);
   await screenshot(page, '01-order-confirmed');
 
   // The saga's timeline: every step succeeded, in order, the stock was committed, and the saga completed.

@@ -109,7 +109,7 @@ describe('bad-input barrage', () => {
 
   // Payment before the provider: the provider's barrage sets (and lifts) fault rules that could trip the payment
   // service's breaker if a saga's charge met one.
-  const order: AppName[] = ['order', 'inventory', 'shipping', 'payment', 'provider', 'gateway', 'control'];
+  const order: AppName[] = ['order', 'inventory', 'shipping', 'payment', 'provider', 'notifications', 'gateway', 'control'];
   for (const name of order) {
     describe(name, () => {
       // Reads first, then writes, removals last: the dead letters and rules seeded or added are still there to read.

@@ -1,6 +1,6 @@
 /**
  * The whole shop in this process for the barrage: real nodes for order (with the fulfillment saga), inventory,
- * payment and shipping on the shared Redis under one test prefix, the payment provider, the gateway and the control
+ * payment, shipping and notifications (following the order log) on the shared Redis under one test prefix, the payment provider, the gateway and the control
  * plane, each app built on the service frame as its `main.ts` builds it. The services and the provider also listen
  * on free ports on 127.0.0.1, because the gateway and the payment actor reach them over HTTP. Unexpected errors the
  * frame logs are collected, so a test can show none happened.
@@ -46,9 +46,13 @@ import { providerRoutes } from '../../services/payment-provider/routes.ts';
 import { shipment } from '../../services/shipping/machine.ts';
 import { SHIPPING_API } from '../../services/shipping/protocol.ts';
 import { shippingRoutes } from '../../services/shipping/routes.ts';
+import { noticeActor } from '../../services/notifications/machine.ts';
+import { NOTIFICATIONS_API } from '../../services/notifications/protocol.ts';
+import { notificationRoutes } from '../../services/notifications/routes.ts';
+import { followOrderLog } from '../../services/notifications/subscriber.ts';
 import { cleanupPrefix, freePort, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
 
-export const APP_NAMES = ['gateway', 'order', 'inventory', 'payment', 'shipping', 'provider', 'control'] as const;
+export const APP_NAMES = ['gateway', 'order', 'inventory', 'payment', 'shipping', 'provider', 'notifications', 'control'] as const;
 export type AppName = (typeof APP_NAMES)[number];
 
 /**
@@ -99,25 +103,29 @@ export async function startInProcessShop() {
       teardown.push(() => node.stop());
       return node;
     };
-    const nodes: Record<'order' | 'inventory' | 'payment' | 'shipping', MailroomNode> = {
+    const nodes: Record<'order' | 'inventory' | 'payment' | 'shipping' | 'notifications', MailroomNode> = {
       order: await started({ service: 'order', actors: [orderActor, orderFulfillment.definition], ...common }),
       inventory: await started({ service: 'inventory', actors: [sku, reservation], ...common }),
       payment: await started({ service: 'payment', actors: [definePaymentActor(providerEffects(providerClient))], ...common }),
       shipping: await started({ service: 'shipping', actors: [shipment], ...common }),
+      notifications: await started({ service: 'notifications', actors: [noticeActor], ...common }),
     };
+    const following = followOrderLog(nodes.notifications, { redis: SHARED_REDIS, onError: (error) => onError(error, 'notifications subscriber') });
+    teardown.push(() => following.stop());
     await seedCatalogue(nodes.inventory);
 
     // Each app with its own document's description, tags (and bearer), as its main.ts starts it.
-    const API = { order: ORDER_API, inventory: INVENTORY_API, payment: PAYMENT_API, shipping: SHIPPING_API, provider: PROVIDER_API, gateway: GATEWAY_API, control: CONTROL_API };
+    const API = { order: ORDER_API, inventory: INVENTORY_API, payment: PAYMENT_API, shipping: SHIPPING_API, provider: PROVIDER_API, notifications: NOTIFICATIONS_API, gateway: GATEWAY_API, control: CONTROL_API };
     // The four services' documents list admission control's answers as their main.ts's do (the nodes here run
     // without it, so a barrage is never refused for a backlog of its own making).
-    const frame = (name: AppName, chaos?: MailroomNode['chaos']) =>
-      createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos, trustedOrigins: panelOrigins(), admission: chaos !== undefined });
+    const frame = (name: AppName, chaos?: MailroomNode['chaos'], admission = chaos !== undefined) =>
+      createServiceApp({ name, ...API[name], log: log(name), checks: check, chaos, trustedOrigins: panelOrigins(), admission });
     const order = frame('order', nodes.order.chaos).use(orderRoutes(nodes.order)).use(sagaRoutes(nodes.order, orderFulfillment, FULFILLMENT_SAGA_WORDS));
     const inventory = frame('inventory', nodes.inventory.chaos).use(inventoryRoutes(nodes.inventory));
     const payment = frame('payment', nodes.payment.chaos).use(paymentRoutes({ node: nodes.payment, provider: providerClient }));
     const shipping = frame('shipping', nodes.shipping.chaos).use(shippingRoutes(nodes.shipping));
-    const ports = { order: serve(order), inventory: serve(inventory), payment: serve(payment), shipping: serve(shipping) };
+    const notifications = frame('notifications', nodes.notifications.chaos, false).use(notificationRoutes(nodes.notifications));
+    const ports = { order: serve(order), inventory: serve(inventory), payment: serve(payment), shipping: serve(shipping), notifications: serve(notifications) };
 
     const env = {
       MAILROOM_HOST: '127.0.0.1',
@@ -170,7 +178,7 @@ export async function startInProcessShop() {
       faults,
       /** Where each app listens on 127.0.0.1 (for tests that need a real socket). */
       ports: allPorts,
-      apps: { gateway, order, inventory, payment, shipping, provider, control } satisfies Record<AppName, unknown>,
+      apps: { gateway, order, inventory, payment, shipping, provider, notifications, control } satisfies Record<AppName, unknown>,
       /** Lines the frame logged for unexpected errors (500s), and errors the nodes reported. */
       logged,
       nodeErrors,

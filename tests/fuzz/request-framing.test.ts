@@ -68,7 +68,8 @@ const bodyOfRaw = (answer: string) => {
 
 describe('request framing', () => {
   it('should cover every app and find body routes in each of them', () => {
-    expect(new Set(bodyRoutes.map((r) => r.name))).toEqual(new Set(APP_NAMES));
+    // Notifications only reads (its notices come from the order log): it has no route that takes a body.
+    expect(new Set(bodyRoutes.map((r) => r.name))).toEqual(new Set(APP_NAMES.filter((name) => name !== 'notifications')));
     expect(withBodySchema.size).toBeGreaterThan(15);
   });
 

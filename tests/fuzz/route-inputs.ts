@@ -41,6 +41,8 @@ const query = (fields: Record<string, fc.Arbitrary<string | number>>): fc.Arbitr
 const pageQuery = (states: readonly string[], filter: 'state' | 'status' = 'state') =>
   query({ limit: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 100 }) }), [filter]: fc.constantFrom(...states), cursor: fc.constant('') });
 const ORDER_STATES = ['pending', 'confirmed', 'cancelled'];
+/** The outbox: one order's notice, or a small page of them, by kind. */
+const noticeQuery = query({ orderId, limit: fc.integer({ min: 1, max: 5 }), kind: fc.constantFrom('confirmation', 'cancellation'), cursor: fc.constant('') });
 const SAGA_STATUSES = ['running', 'compensating', 'completed', 'compensated', 'parked'];
 
 /** Every process's frame routes: health, metrics, and the Swagger UI page, document and assets. */
@@ -196,6 +198,10 @@ export function routeInputs(context: InputContext): Record<AppName, Record<strin
       },
       'DELETE /faults': { valid: nothing },
     },
+    notifications: {
+      ...frameRoutes,
+      'GET /notifications': { valid: noticeQuery, queryKeys: ['orderId', 'limit', 'cursor', 'kind'] },
+    },
     control: {
       ...frameRoutes,
       // The built panel: any other path is a file of panel/dist or its index.html.
@@ -248,6 +254,7 @@ export function routeInputs(context: InputContext): Record<AppName, Record<strin
       },
       'GET /control/sagas': { valid: pageQuery(SAGA_STATUSES, 'status'), queryKeys: ['limit', 'cursor', 'status'] },
       'GET /control/sagas/{orderId}': { valid: paramsOnly({ orderId }) },
+      'GET /control/notifications': { valid: noticeQuery, queryKeys: ['orderId', 'limit', 'cursor', 'kind'] },
       'POST /control/sagas/{orderId}/retry': mutation(paramsOnly({ orderId })),
       'POST /control/sagas/{orderId}/resolve': mutation(fc.record({ orderId, note: text(500) }).map(({ orderId, note }) => ({ params: { orderId }, body: { note } }))),
       'PUT /control/strangler': mutation(bodyOnly(fc.record({ weight: fc.integer({ min: 0, max: 100 }) }))),

@@ -9,7 +9,9 @@ import { DEFAULT_PORTS } from '../../services/config.ts';
 import { SHARED_REDIS, waitFor } from './redis.ts';
 
 export const SHOP_PROCESSES = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
-export type ShopProcess = (typeof SHOP_PROCESSES)[number];
+/** Processes a test asks for by name (`startShop(prefix, env, ['notifications'])`); the others do without them. */
+export const OPTIONAL_PROCESSES = ['notifications'] as const;
+export type ShopProcess = (typeof SHOP_PROCESSES)[number] | (typeof OPTIONAL_PROCESSES)[number];
 
 const ENTRY: Record<ShopProcess, string> = {
   order: 'services/order/main.ts',
@@ -18,6 +20,7 @@ const ENTRY: Record<ShopProcess, string> = {
   shipping: 'services/shipping/main.ts',
   provider: 'services/payment-provider/main.ts',
   gateway: 'services/gateway/main.ts',
+  notifications: 'services/notifications/main.ts',
 };
 
 export type Shop = {
@@ -35,11 +38,11 @@ export type Shop = {
 };
 
 /** An offset under which every process's port is free now. */
-function freeOffset(): number {
+function freeOffset(names: readonly ShopProcess[]): number {
   for (let tries = 0; tries < 50; tries++) {
     const offset = 20_000 + Math.floor(Math.random() * 30_000);
     try {
-      const probes = SHOP_PROCESSES.map((name) => Bun.serve({ port: DEFAULT_PORTS[name] + offset, hostname: '127.0.0.1', fetch: () => new Response() }));
+      const probes = names.map((name) => Bun.serve({ port: DEFAULT_PORTS[name] + offset, hostname: '127.0.0.1', fetch: () => new Response() }));
       for (const probe of probes) probe.stop(true);
       return offset;
     } catch {}
@@ -53,14 +56,16 @@ afterAll(async () => {
 });
 
 /**
- * Starts every process with `env` on top of the test's (e.g. a short saga step timeout) and waits until all answer.
+ * Starts every process with `env` on top of the test's (e.g. a short saga step timeout), and the `optional` ones
+ * asked for, and waits until all answer.
  *
  * @example
  * const shop = await startShop(testPrefix('saga'), { MAILROOM_SAGA_SHIPPING_TIMEOUT_MS: '700' });
  * await fetch(shop.url('gateway', '/api/catalogue'));
  */
-export async function startShop(prefix: string, env: Record<string, string> = {}): Promise<Shop> {
-  const offset = freeOffset();
+export async function startShop(prefix: string, env: Record<string, string> = {}, optional: readonly (typeof OPTIONAL_PROCESSES)[number][] = []): Promise<Shop> {
+  const names: readonly ShopProcess[] = [...SHOP_PROCESSES, ...optional];
+  const offset = freeOffset(names);
   const procs = new Map<ShopProcess, ReturnType<typeof Bun.spawn>>();
   const outputs = new Map<ShopProcess, string[]>();
   const url = (name: ShopProcess, path: string) => `http://127.0.0.1:${DEFAULT_PORTS[name] + offset}${path}`;
@@ -132,9 +137,9 @@ export async function startShop(prefix: string, env: Record<string, string> = {}
     },
   };
   everyShop.add(shop);
-  for (const name of SHOP_PROCESSES) spawn(name);
+  for (const name of names) spawn(name);
   try {
-    await Promise.all(SHOP_PROCESSES.map(healthy));
+    await Promise.all(names.map(healthy));
   } catch (error) {
     await shop.close();
     throw error;

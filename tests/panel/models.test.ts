@@ -160,5 +160,16 @@ describe('topologyDiagram', () => {
     expect(orderPayment).toMatchObject({ from: 'order', to: 'payment', perSec: 3.5, label: '3.5 msg/s' });
     expect(links.filter((l) => l.kind === 'messages')).toHaveLength(1);
     expect(links.map((l) => l.id)).toContain('h:payment|provider');
+    expect(links.some((l) => l.kind === 'events')).toBe(false);
+  });
+
+  it('should draw the order log’s subscription by notifications, with what notifications processes', () => {
+    const p = (name: string): ProcessRow => ({ name, pid: 1, status: 'up', restarts: 0, uptimeMs: 1, url: '', port: 1, paused: false, upSince: 0, updatedAt: 0, seq: 0 });
+    const { nodes, links } = topologyDiagram({
+      processes: ['redis', 'gateway', 'order', 'inventory', 'payment', 'shipping', 'provider', 'notifications', 'control'].map(p),
+      rates: { windowS: 10, services: [{ service: 'notifications', processedPerSec: 2.5 }], links: [] },
+    });
+    expect(new Set(nodes.map((n) => `${n.x},${n.y}`)).size).toBe(nodes.length);
+    expect(links.find((l) => l.kind === 'events')).toMatchObject({ id: 'e:order|notifications', from: 'order', to: 'notifications', perSec: 2.5, label: 'events 2.5/s' });
   });
 });

@@ -63,7 +63,7 @@ function listening(rows: Row[]): Record<string, string[]> {
   return Object.fromEntries(rows.map((r) => [r.name, listenersOf([r.pid, ...descendantsOf(r.pid)]).map((l) => `${l.address}:${l.port}`).sort()]));
 }
 
-const EVERY_PROCESS = ['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'gateway', 'control', 'panel'];
+const EVERY_PROCESS = ['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'notifications', 'gateway', 'control', 'panel'];
 
 describe('bun run dev on the default host', () => {
   let system: Awaited<ReturnType<typeof startSystem>>;

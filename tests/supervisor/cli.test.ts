@@ -54,7 +54,7 @@ describe('bun services/system.ts', () => {
       throw new Error(`${(error as Error).message}\nstdout:\n${stdout.text}\nstderr:\n${stderr.text}`);
     }
     const rows = tableOf(stdout.text);
-    expect(rows.map((r) => r.name)).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'gateway', 'control', 'panel']);
+    expect(rows.map((r) => r.name)).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'notifications', 'gateway', 'control', 'panel']);
     // The panel URL carries the control token, kept (mode 600) in the data directory.
     const token = readFileSync(join(dataDir, 'control-token'), 'utf8').trim();
     expect(statSync(join(dataDir, 'control-token')).mode & 0o777).toBe(0o600);
@@ -85,7 +85,7 @@ describe('bun services/system.ts', () => {
     const rows = tableOf(first.stdout.text);
     const redisPid = rows.find((r) => r.name === 'redis')!.pid;
     const servicePids = rows.filter((r) => r.name !== 'redis').map((r) => r.pid);
-    expect(servicePids).toHaveLength(7);
+    expect(servicePids).toHaveLength(8);
 
     first.proc.kill('SIGKILL');
     await first.proc.exited;

@@ -42,7 +42,7 @@ describe('supervisor', () => {
 
   it('should start every process and its own Redis, each answering its health URL', async () => {
     const names = supervisor.processes().map((p) => p.name);
-    expect(names).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'gateway', 'control']);
+    expect(names).toEqual(['redis', 'order', 'inventory', 'payment', 'shipping', 'provider', 'notifications', 'gateway', 'control']);
     for (const spec of mailroomProcesses({ dev: false, bun: process.execPath, env })) {
       const res = await fetch(spec.healthUrl);
       expect(res.status).toBe(200);
@@ -71,7 +71,7 @@ describe('supervisor', () => {
 
   it('should stop every process and its Redis within 5 s, leaving no pid alive', async () => {
     const pids = supervisor.pids();
-    expect(pids).toHaveLength(8);
+    expect(pids).toHaveLength(9);
     const started = performance.now();
     await supervisor.stop();
     expect(performance.now() - started).toBeLessThan(5000);

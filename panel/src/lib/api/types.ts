@@ -64,6 +64,18 @@ export type { ErrorBody } from '../../../../runtime/http/index.ts';
 
 export type CatalogueItem = { sku: string; name: string; price: number; available: number };
 export type OrderAccepted = { orderId: string; state: string; links: { self: string } };
+/** One notice in the notifications outbox (`GET /control/notifications`): exactly one per settled order. */
+export type Notice = {
+  orderId: string;
+  kind: 'confirmation' | 'cancellation';
+  to: { name: string; email: string } | null;
+  subject: string;
+  text: string;
+  eventId: string;
+  sentAt: number;
+};
+export type NoticePage = { items: Notice[]; cursor: string | null };
+
 export type OrderDetail = {
   orderId: string;
   order: { orderId: string; state: string; total: number; reason?: string; createdAt: number; updatedAt: number };

@@ -1,12 +1,13 @@
 /**
  * The Overview's topology diagram: every process at a fixed place by its role (clients' entry on the left, the
  * services in the middle, the external provider on the right, infrastructure below), the links between services
- * with their message rates, and the HTTP calls the gateway and payment make. Unknown processes line up at the bottom.
+ * with their message rates, the event-log subscriptions (order → notifications), and the HTTP calls the gateway and
+ * payment make. Unknown processes line up at the bottom.
  */
 import type { ProcessRow, Topology } from '../api/types.ts';
 
 export type DiagramNode = { name: string; x: number; y: number; process?: ProcessRow; processedPerSec?: number };
-export type DiagramLink = { id: string; from: string; to: string; kind: 'messages' | 'http'; label: string; perSec: number; path: string; labelAt: { x: number; y: number } };
+export type DiagramLink = { id: string; from: string; to: string; kind: 'messages' | 'http' | 'events'; label: string; perSec: number; path: string; labelAt: { x: number; y: number } };
 
 export const DIAGRAM = { width: 760, height: 300, nodeW: 120, nodeH: 44 } as const;
 
@@ -17,10 +18,17 @@ const PLACES: Record<string, [number, number]> = {
   payment: [500, 150],
   shipping: [500, 255],
   provider: [680, 150],
+  notifications: [290, 30],
   control: [90, 255],
   panel: [290, 255],
   redis: [90, 30],
 };
+
+/**
+ * Subscriptions to a service's event log (choreography: the publisher does not know its subscriber): publisher →
+ * subscriber, labelled with what the subscriber processes per second, one message per event it hands on.
+ */
+const EVENT_LINKS: [string, string][] = [['order', 'notifications']];
 
 const HTTP_LINKS: [string, string][] = [
   ['gateway', 'order'],
@@ -56,6 +64,11 @@ export function topologyDiagram(t: Pick<Topology, 'processes' | 'rates'>): { nod
   for (const [key, p] of pairs) {
     const perSec = p.forward + p.back;
     links.push({ id: `m:${key}`, from: p.from, to: p.to, kind: 'messages', perSec, label: `${fmt(perSec)} msg/s`, ...geometry(at.get(p.from)!, at.get(p.to)!, 0) });
+  }
+  for (const [from, to] of EVENT_LINKS) {
+    if (!at.has(from) || !at.has(to)) continue;
+    const perSec = rateOf.get(to) ?? 0;
+    links.push({ id: `e:${from}|${to}`, from, to, kind: 'events', perSec, label: `events ${fmt(perSec)}/s`, ...geometry(at.get(from)!, at.get(to)!, 0) });
   }
   for (const [from, to] of HTTP_LINKS) {
     if (!at.has(from) || !at.has(to) || pairs.has([from, to].sort().join('|'))) continue;

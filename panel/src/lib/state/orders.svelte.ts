@@ -1,11 +1,13 @@
 /**
  * The Orders view's state: the catalogue (through the gateway, as a shopper sees it), placing an order with an
- * Idempotency-Key, and following each placed order until its saga settles it (confirmed or cancelled).
+ * Idempotency-Key, and following each placed order until its saga settles it (confirmed or cancelled) and the
+ * notifications service has recorded its one notice.
  */
-import type { CatalogueItem, OrderAccepted, OrderDetail } from '../api/types.ts';
+import type { CatalogueItem, Notice, NoticePage, OrderAccepted, OrderDetail } from '../api/types.ts';
 import type { Panel } from './panel.svelte.ts';
 
-export type PlacedOrder = { orderId: string; placedAt: number; detail: OrderDetail | null; error: string | null };
+/** `notice`: the customer notice the notifications service recorded once the order settled (null until then). */
+export type PlacedOrder = { orderId: string; placedAt: number; detail: OrderDetail | null; error: string | null; notice: Notice | null };
 
 export type OrderDraft = { name: string; email: string; sku: string; qty: number; line1: string; city: string; country: string };
 
@@ -40,7 +42,7 @@ export class OrdersState {
       const key = `panel-${crypto.randomUUID()}`;
       const accepted = await this.panel.act('order placed', () => this.panel.api.call<OrderAccepted>('POST', '/api/orders', body, { 'idempotency-key': key }));
       if (!accepted) return null;
-      this.placed = [{ orderId: accepted.orderId, placedAt: Date.now(), detail: null, error: null }, ...this.placed].slice(0, 20);
+      this.placed = [{ orderId: accepted.orderId, placedAt: Date.now(), detail: null, error: null, notice: null }, ...this.placed].slice(0, 20);
       this.follow(accepted.orderId);
       return accepted.orderId;
     } finally {
@@ -59,10 +61,25 @@ export class OrdersState {
         this.placed[i] = { ...this.placed[i]!, detail, error: null };
         const done = SETTLED.has(detail.order.state) && (detail.saga?.status === 'completed' || detail.saga?.status === 'compensated');
         if (!done) this.follow(orderId, 700);
+        else this.followNotice(orderId);
       } catch (error) {
         this.placed[i] = { ...this.placed[i]!, error: error instanceof Error ? error.message : String(error) };
         this.follow(orderId, 1500);
       }
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  /** Polls the outbox until the settled order's notice is there (the subscriber follows the order log a moment later). */
+  followNotice(orderId: string, delayMs = 300, tries = 40): void {
+    const timer = setTimeout(async () => {
+      this.timers.delete(timer);
+      const page = await this.panel.api.get<NoticePage>(`/control/notifications?orderId=${encodeURIComponent(orderId)}`).catch(() => null);
+      const i = this.placed.findIndex((p) => p.orderId === orderId);
+      if (i < 0) return;
+      const notice = page?.items[0] ?? null;
+      if (notice) this.placed[i] = { ...this.placed[i]!, notice };
+      else if (tries > 1) this.followNotice(orderId, 700, tries - 1);
     }, delayMs);
     this.timers.add(timer);
   }
