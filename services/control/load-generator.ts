@@ -1,7 +1,8 @@
 /**
  * The order generator behind the panel's load control: places random orders through the gateway
  * (`POST /api/orders`) at a steady rate, for a while or until stopped, and counts what happened to them — placed
- * (sent), accepted (202), failed (anything else, by code). It keeps the SKUs it orders in stock (restocking
+ * (sent), accepted (202), refused (429: the system shedding load while it is behind — a client's cue to come back
+ * later, not a failure), failed (anything else, by code). It keeps the SKUs it orders in stock (restocking
  * through the gateway when one runs low), so a long run shows the system under load rather than an empty shelf.
  */
 import type { Random } from '../../runtime/index.ts';
@@ -15,6 +16,8 @@ export type LoadStatus = {
   endsAt: number | null;
   placed: number;
   accepted: number;
+  /** Refused with 429 `OVERLOADED`: admission control shedding load while a service is behind. */
+  refused: number;
   failed: number;
   inFlight: number;
   /** Failures by error code (`DEPENDENCY_UNAVAILABLE`, `UNREACHABLE`, …). */
@@ -131,7 +134,10 @@ export class LoadGenerator {
     const run = this.send()
       .then(({ status, code, message }) => {
         if (status === 202 || status === 200) this.state.accepted++;
-        else this.fail(code ?? `HTTP_${status}`, message ?? `the gateway answered ${status}`);
+        else if (status === 429) {
+          this.state.refused++;
+          this.state.lastError = message ?? 'the gateway refused the order (429): the system is behind';
+        } else this.fail(code ?? `HTTP_${status}`, message ?? `the gateway answered ${status}`);
       })
       .finally(() => {
         this.state.inFlight--;
@@ -226,5 +232,5 @@ export class LoadGenerator {
 }
 
 function idle(): LoadStatus {
-  return { running: false, ratePerSec: 0, durationS: null, startedAt: null, endsAt: null, placed: 0, accepted: 0, failed: 0, inFlight: 0, failures: {}, lastError: null };
+  return { running: false, ratePerSec: 0, durationS: null, startedAt: null, endsAt: null, placed: 0, accepted: 0, refused: 0, failed: 0, inFlight: 0, failures: {}, lastError: null };
 }

@@ -327,7 +327,7 @@ export const ProcessCommandSchema = t.Object(
 );
 
 export const LoadStatusSchema = t.Object(
-  { running: t.Boolean(), ratePerSec: t.Number(), placed: t.Integer(), accepted: t.Integer(), failed: t.Integer() },
+  { running: t.Boolean(), ratePerSec: t.Number(), placed: t.Integer(), accepted: t.Integer(), refused: t.Integer({ description: 'Refused 429 OVERLOADED by admission control (not failures: come back later)' }), failed: t.Integer() },
   { ...open, description: 'The order generator' },
 );
 

@@ -37,7 +37,9 @@ const row = async (name: string) => (await processes()).find((p) => p.name === n
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'mailroom-bridge-'));
-  env = { ...process.env, MAILROOM_PORT_OFFSET: String(await freePortOffset()), REDIS_URL: undefined, MAILROOM_SAGA_PAYMENT_TIMEOUT_MS: '3000' };
+  env = { ...process.env, MAILROOM_PORT_OFFSET: String(await freePortOffset()), REDIS_URL: undefined, MAILROOM_SAGA_PAYMENT_TIMEOUT_MS: '3000', MAILROOM_ADMISSION_MAX_AGE_MS: '5000' };
+  // Admission control's age bound raised: this file kills, pauses and restarts processes just before it places orders,
+  // and on a loaded machine the default 100 ms bound would refuse them all (tests/services/admission.test.ts tests it).
   bridge = new SupervisorBridge({ keyPrefix: keyPrefixOf(env), refreshMs: 250, log: () => {} });
   supervisor = new Supervisor({
     processes: mailroomProcesses({ dev: false, bun: process.execPath, env, controlToken: TOKEN }),
@@ -141,6 +143,12 @@ describe('the supervisor through the control plane', () => {
 
 describe('the shop through the control plane', () => {
   it('should place orders through the real gateway and count the sagas they start', async () => {
+    // The tests before killed, paused and restarted processes: while a service is behind, the gateway's admission
+    // control refuses new orders (429). Start once it admits one again.
+    await waitFor('the gateway to admit an order', async () => {
+      const { status } = await call('POST', '/api/orders', { customer: { name: 'Ada Lovelace', email: 'ada@example.com' }, lines: [{ sku: 'TAPE-48', qty: 1 }], address: { name: 'Ada', line1: '12 St James Square', city: 'London', country: 'GB' } });
+      return status === 202;
+    }, 20_000, 250);
     const started = await call('POST', '/control/load', { ratePerSec: 20, durationS: 1 });
     expect(started.status).toBe(202);
     const load = await waitFor('the load to finish', async () => {
@@ -148,7 +156,10 @@ describe('the shop through the control plane', () => {
       return !body.running && body.inFlight === 0 ? body : null;
     }, 10_000);
     expect(load.placed).toBeGreaterThan(10);
-    expect(load).toMatchObject({ accepted: load.placed, failed: 0 });
+    // Every order accepted, or refused by admission control (a client's cue to come back): none failed.
+    expect(load).toMatchObject({ failed: 0, failures: {} });
+    expect(load.accepted + load.refused).toBe(load.placed);
+    expect(load.accepted).toBeGreaterThan(0);
     const stats = await waitFor('every saga to complete', async () => {
       const { body } = await call('GET', '/control/stats');
       return body.sagas.completed >= load.accepted ? body : null;

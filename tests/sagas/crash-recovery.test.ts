@@ -77,8 +77,9 @@ async function placeUntilAccepted(order: Planned, deadline: number): Promise<voi
         order.orderId = answer.orderId!;
         return;
       }
-      // The order service is down or restarting (503), or its breaker at the gateway is open: come back.
-      if (res.status !== 503) throw new Error(`placing ${order.key}: ${res.status} ${JSON.stringify(answer)}`);
+      // The order service is down or restarting (503), or its breaker at the gateway is open, or admission control
+      // refuses new work while a service is behind its mailbox (429, as while a killed node's partitions move): come back.
+      if (res.status !== 503 && res.status !== 429) throw new Error(`placing ${order.key}: ${res.status} ${JSON.stringify(answer)}`);
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('placing')) throw error;
     }

@@ -35,8 +35,9 @@ let orders: MailroomNode;
 let redis: Monitor;
 
 beforeAll(async () => {
-  // A short shipping timeout, so a saga whose v1 command went unanswered retries soon under v2.
-  shop = await startShop(prefix, { MAILROOM_SAGA_SHIPPING_TIMEOUT_MS: '3000' });
+  // A short shipping timeout, so a saga whose v1 command went unanswered retries soon under v2. Admission control off:
+  // the test queues 50 sagas behind a paused shipping on purpose, which the gateway would otherwise (rightly) refuse.
+  shop = await startShop(prefix, { MAILROOM_SAGA_SHIPPING_TIMEOUT_MS: '3000', MAILROOM_ADMISSION: 'off' });
   orders = await createNode({ service: 'order', actors: [], consume: false, keyPrefix: prefix, redis: SHARED_REDIS, inspectStream: 'off' });
   redis = await openMonitor(SHARED_REDIS);
 }, 30_000);
