@@ -255,6 +255,11 @@ export function routeInputs(context: InputContext): Record<AppName, Record<strin
       'GET /control/sagas': { valid: pageQuery(SAGA_STATUSES, 'status'), queryKeys: ['limit', 'cursor', 'status'] },
       'GET /control/sagas/{orderId}': { valid: paramsOnly({ orderId }) },
       'GET /control/notifications': { valid: noticeQuery, queryKeys: ['orderId', 'limit', 'cursor', 'kind'] },
+      'GET /control/overview/series': { valid: nothing },
+      'GET /control/sagas/{orderId}/trace': { valid: paramsOnly({ orderId }) },
+      'GET /control/traces/{traceId}': { valid: paramsOnly({ traceId: fc.oneof(fc.stringMatching(/^[0-9a-f]{32}$/), fc.constantFrom('0'.repeat(32), 'nosuch')) }) },
+      // The OTLP/HTTP receiver: its own ingest token (none in this shop, so every post is refused 401 — as JSON).
+      'POST /v1/traces': { valid: bodyOnly(fc.record({ resourceSpans: fc.constant([]) })), headerNames: ['authorization'] },
       'POST /control/sagas/{orderId}/retry': mutation(paramsOnly({ orderId })),
       'POST /control/sagas/{orderId}/resolve': mutation(fc.record({ orderId, note: text(500) }).map(({ orderId, note }) => ({ params: { orderId }, body: { note } }))),
       'PUT /control/strangler': mutation(bodyOnly(fc.record({ weight: fc.integer({ min: 0, max: 100 }) }))),

@@ -135,7 +135,9 @@ describe('notifications over real processes', () => {
     } finally {
       await control.close();
     }
-    const nowhere = await controlApp({ prefix, follow: false });
+    // A system where no notifications instance is registered (another prefix: here, discovery would find the live one)
+    // and the fixed address answers nothing.
+    const nowhere = await controlApp({ prefix: `${prefix}-nowhere`, follow: false });
     try {
       const down = await nowhere.json('GET', `/control/notifications?orderId=${orderId}`);
       expect({ status: down.status, code: down.body.code }).toEqual({ status: 503, code: 'UPSTREAM_UNAVAILABLE' });
