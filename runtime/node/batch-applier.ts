@@ -181,7 +181,11 @@ export class BatchApplier {
     const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
     if (tries >= this.ctx.settings.maxDeliveries) {
       this.retries.clear(env.address);
-      this.deadLetter(batch, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`);
+      // The state it failed against: the committed version, or the one this batch commits when the actor already
+      // changed in it (the dead letter is written in that same commit).
+      const actor = this.actors.get(env.address);
+      const version = actor ? actor.version + (batch.dirty.has(actor) ? 1 : 0) : undefined;
+      addDeadLetter(batch, this.place, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`, this.ctx.clock.now(), version);
       return;
     }
     this.metrics.retries.inc();

@@ -348,7 +348,17 @@ export const BreakerRowsSchema = t.Array(
 );
 
 export const DeadLetterRowsSchema = t.Array(
-  t.Object({ service: t.String(), partition: t.Integer(), id: t.String(), event: t.String(), deliveries: t.Integer() }, open),
+  t.Object(
+    {
+      service: t.String(),
+      partition: t.Integer(),
+      id: t.String(),
+      event: t.String(),
+      deliveries: t.Integer(),
+      actorVersion: t.Optional(t.Integer({ minimum: 1, description: 'The version of the actor’s state it failed against: open it with `/control/actors/:address/at/:version`' })),
+    },
+    open,
+  ),
   { description: 'The newest dead letters, newest first' },
 );
 export const ReplayedSchema = t.Object({ replayed: t.Literal(true), service: t.String(), partition: t.Integer(), id: t.String(), mailboxEntry: t.String() });

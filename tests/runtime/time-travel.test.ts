@@ -9,8 +9,8 @@ import { partitionKeys } from '../../runtime/keys.ts';
 import { openClusterView, type ClusterView } from '../../runtime/ops/index.ts';
 import { openLink } from '../../runtime/redis/link.ts';
 import { ScriptCode, scripts } from '../../runtime/redis/script.ts';
-import { counter } from '../fixtures/test-actors.ts';
-import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
+import { counter, flaky } from '../fixtures/test-actors.ts';
+import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
 const prefixes: string[] = [];
 const nodes: MailroomNode[] = [];
@@ -39,7 +39,7 @@ const lamp = (keep: number) =>
 async function setupNode(name: string, keep: number) {
   const p = testPrefix(`tt-${name}`);
   prefixes.push(p);
-  const n = await createNode({ service: 'svc', actors: [counter, lamp(keep)], keyPrefix: p, redis: SHARED_REDIS, partitions: 2 });
+  const n = await createNode({ service: 'svc', actors: [counter, flaky, lamp(keep)], keyPrefix: p, redis: SHARED_REDIS, partitions: 2, maxDeliveries: 2, retryBaseMs: 10, onError: () => {} });
   nodes.push(n);
   const view = await openClusterView({ redis: SHARED_REDIS, keyPrefix: p });
   views.push(view);
@@ -89,6 +89,23 @@ describe('time travel', () => {
     await off.n.ask('svc/lamp/d', { type: 'flip' });
     expect((await off.view.actors.read('svc/lamp/d'))!.version).toBe(1);
     expect((await off.view.actors.history('svc/lamp/d', { offset: 0, limit: 10 })).total).toBe(0);
+  });
+
+  it('should record on a dead letter the version of the state it failed against, which the history rebuilds', async () => {
+    const { n, view } = await setupNode('dead', 50);
+    await n.ask('svc/flaky/f', { type: 'ok' });
+    await n.ask('svc/flaky/f', { type: 'ok' });
+    await n.send('svc/flaky/f', { type: 'boom' });
+    const [letter] = await waitFor('the dead letter', async () => {
+      const letters = await view.deadLetters.list({ service: 'svc' });
+      return letters.length === 1 ? letters : null;
+    });
+    expect(letter!.actorVersion).toBe(2);
+    expect((await view.actors.at('svc/flaky/f', letter!.actorVersion!))!.context).toEqual({ ok: 2 });
+    // a message to an actor that never committed has no version to open
+    await n.send('svc/flaky/g', { type: 'boom' });
+    const other = await waitFor('the second dead letter', async () => (await view.deadLetters.list({ service: 'svc' })).find((l) => l.actor === 'svc/flaky/g') ?? null);
+    expect(other.actorVersion).toBeUndefined();
   });
 
   it('should reject a negative or fractional history.keep when the type is defined', () => {
