@@ -102,8 +102,8 @@ for n, a in ipairs(actors) do
   if a[6] then redis.call('ZADD', KEYS[12], a[6], a[4]) end
   if a[7] then
     h = h + 1
-    redis.call('LPUSH', KEYS[h], a[7] .. a[3] .. '}')
-    redis.call('LTRIM', KEYS[h], 0, tonumber(a[8]) - 1)
+    -- trimmed only once it outgrew its length: most pushes then cost one call
+    if redis.call('LPUSH', KEYS[h], a[7] .. a[3] .. '}') > tonumber(a[8]) then redis.call('LTRIM', KEYS[h], 0, tonumber(a[8]) - 1) end
     -- an integer, written out: Lua would print a large or fractional number in a form PEXPIREAT refuses
     if a[6] then redis.call('PEXPIREAT', KEYS[h], string.format('%.0f', math.ceil(tonumber(a[6])))) end
   end
