@@ -27,6 +27,8 @@ export type PartitionKeys = {
   /** Sorted set `type/id` → when a finished actor's record may go (its type's `retainDoneMs`). */
   expiry: string;
   actor(type: string, id: string): string;
+  /** List of an actor's last committed versions, newest first (time travel: `node/version-history.ts`). */
+  history(type: string, id: string): string;
 };
 
 export function partitionKeys(prefix: string, service: string, partition: number): PartitionKeys {
@@ -48,6 +50,7 @@ export function partitionKeys(prefix: string, service: string, partition: number
     index: `${base}:index`,
     expiry: `${base}:expiry`,
     actor: (type, id) => `${base}:a:${type}:${id}`,
+    history: (type, id) => `${base}:h:${type}:${id}`,
   };
 }
 

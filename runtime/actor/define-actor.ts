@@ -106,6 +106,12 @@ export type ActorOptions = {
    */
   retainDoneMs?: number;
   /**
+   * Time travel: how many of its last committed versions each actor keeps (state, record and the messages that made
+   * each), for `…/history` and `…/at/:version`. Default 50; 0 keeps none. Written by the commit script in the same
+   * atomic step as the record, so a version listed is exactly one that was committed.
+   */
+  history?: { keep?: number };
+  /**
    * The version of this definition (an integer ≥ 1, default 1). Raise it when the machine changes in a way a record
    * written by the old one would not fit (a state renamed or removed, a context field added), and give `migrate` a
    * step from the previous version. Every record stores the version that wrote it.
@@ -132,7 +138,7 @@ export type ActorDefinition = {
   /** The machine the runtime runs: invoked promise actors replaced by ones that never settle. */
   readonly hosted: AnyStateMachine;
   readonly effects: ReadonlyMap<string, EffectFn>;
-  readonly options: Required<Pick<ActorOptions, 'passivateAfterMs' | 'retainDoneMs'>>;
+  readonly options: Required<Pick<ActorOptions, 'passivateAfterMs' | 'retainDoneMs'>> & { historyKeep: number };
   /** The version records written by this definition carry. */
   readonly version: number;
   /** Migrations by the version they start from. */
@@ -180,10 +186,19 @@ export function defineActor(type: string, machine: AnyStateMachine, options: Act
     machine,
     hosted,
     effects,
-    options: { passivateAfterMs: options.passivateAfterMs ?? 60_000, retainDoneMs: options.retainDoneMs ?? 7 * 24 * 3_600_000 },
+    options: { passivateAfterMs: options.passivateAfterMs ?? 60_000, retainDoneMs: options.retainDoneMs ?? 7 * 24 * 3_600_000, historyKeep: historyKeepOf(type, options.history) },
     version,
     migrations: migrationsOf(type, version, options.migrate ?? {}),
   };
+}
+
+export const DEFAULT_HISTORY_KEEP = 50;
+
+/** How many versions an actor of this type keeps: a whole number ≥ 0. */
+function historyKeepOf(type: string, history: ActorOptions['history']): number {
+  const keep = history?.keep ?? DEFAULT_HISTORY_KEEP;
+  if (!Number.isInteger(keep) || keep < 0) throw new Error(`actor type "${type}": history.keep must be a whole number ≥ 0 (0 keeps none), got ${String(keep)}`);
+  return keep;
 }
 
 /** Checks the migrations fit the version: each starts from an older version and is a function. */

@@ -11,7 +11,7 @@ import { ActorStepError } from '../actor/hosted-actor.ts';
 import { RecordFromNewerVersion, RecordNotRestorable } from '../actor/migration.ts';
 import { InjectedFault } from '../chaos/chaos-rule.ts';
 import type { PartitionKeys } from '../keys.ts';
-import type { Batch, TurnOutput } from './batch.ts';
+import type { Batch, TurnOutput, VersionCause } from './batch.ts';
 import { addDeadLetter, type DeadLetterPlace } from './dead-letter.ts';
 import { envelopeFields, outcomeOf, type Envelope } from './envelope.ts';
 import type { PartitionActors } from './partition-actors.ts';
@@ -139,7 +139,7 @@ export class BatchApplier {
     for (const [, value] of turn!.timers) if (value && value[0] < batch.earliestTimer) batch.earliestTimer = value[0];
     this.markDone(batch, env);
     batch.received.push(env);
-    batch.add(actor, turn!);
+    batch.add(actor, turn!, causeOf(env, event.type));
   }
 
   private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
@@ -181,7 +181,11 @@ export class BatchApplier {
     const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
     if (tries >= this.ctx.settings.maxDeliveries) {
       this.retries.clear(env.address);
-      this.deadLetter(batch, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`);
+      // The state it failed against: the committed version, or the one this batch commits when the actor already
+      // changed in it (the dead letter is written in that same commit).
+      const actor = this.actors.get(env.address);
+      const version = actor ? actor.version + (batch.dirty.has(actor) ? 1 : 0) : undefined;
+      addDeadLetter(batch, this.place, env.streamId, envelopeFields(env), tries, error.cause ?? error, `failed ${tries} times`, this.ctx.clock.now(), version);
       return;
     }
     this.metrics.retries.inc();
@@ -190,4 +194,12 @@ export class BatchApplier {
     this.ctx.onError(error, `${env.address} (attempt ${tries} of ${this.ctx.settings.maxDeliveries})`);
   }
 
+}
+
+/** What the history says made a version: the message, with the event type the actor saw (a timer's, not `timer`). */
+function causeOf(env: Envelope, type: string): VersionCause {
+  const cause: VersionCause = { id: env.id, type };
+  if (env.from) cause.from = env.from;
+  if (env.kind) cause.kind = env.kind;
+  return cause;
 }

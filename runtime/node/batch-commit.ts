@@ -1,13 +1,14 @@
 /**
  * One call of the commit script for a batch: the keys it touches (the partition's, then one record per actor
- * changed), each actor's write with its version check, the replies to publish, and what the script answered.
+ * changed, then one history list per changed actor whose type keeps a history), each actor's write with its version
+ * check and its history entry, the replies to publish, and what the script answered.
  */
 import { parseAddress } from '../address.ts';
 import type { HostedActor } from '../actor/hosted-actor.ts';
 import type { PartitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
-import type { ActorWrite, Batch, ReplyPayload } from './batch.ts';
+import type { ActorWrite, Batch, ReplyPayload, VersionCause } from './batch.ts';
 import type { ReplyTo } from './envelope.ts';
 import type { ReplyMode } from './asks.ts';
 
@@ -40,6 +41,7 @@ export async function commitBatch(
 ): Promise<CommitOutcome> {
   const scriptKeys = [keys.lease, keys.mbox, keys.seen, keys.outbox, keys.events, keys.timers, keys.timerData, keys.effects, keys.tries, keys.index, keys.dlq, keys.expiry];
   const writes: ActorWrite[] = [];
+  const historyKeys: string[] = [];
   for (const actor of actors) {
     const { type, id } = parseAddress(actor.address);
     scriptKeys.push(keys.actor(type, id));
@@ -47,8 +49,14 @@ export async function commitBatch(
     const retain = actor.def.options.retainDoneMs;
     const expiry = actor.done && Number.isFinite(retain) ? now + retain : false;
     // The index only changes with the state: skip the write when it stayed.
-    writes.push([String(actor.version), String(actor.version + 1), actor.recordJson, `${type}/${id}`, state !== actor.indexedState ? state : false, expiry]);
+    const write: ActorWrite = [String(actor.version), String(actor.version + 1), actor.recordJson, `${type}/${id}`, state !== actor.indexedState ? state : false, expiry];
+    const keep = actor.def.options.historyKeep;
+    if (keep > 0) {
+      historyKeys.push(keys.history(type, id));
+      writes.push([...write, historyHead(actor.version + 1, now, batch.causes.get(actor) ?? []), keep]);
+    } else writes.push(write);
   }
+  scriptKeys.push(...historyKeys);
   const remote: [string, string][] = [];
   const local: { to: ReplyTo; payload: ReplyPayload }[] = [];
   for (const r of batch.replies) {
@@ -71,4 +79,9 @@ export async function commitBatch(
     default:
       return { kind: 'refused', what: String(res[1]) };
   }
+}
+
+/** A history entry up to its record (the script appends the record and the closing brace): see `version-history.ts`. */
+function historyHead(version: number, at: number, causes: VersionCause[]): string {
+  return `{"v":${version},"at":${at},"c":${JSON.stringify(causes)},"r":`;
 }

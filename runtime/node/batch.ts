@@ -35,8 +35,16 @@ export type TurnOutput = {
   reply?: { to: ReplyTo; payload: ReplyPayload; json?: string };
 };
 
-/** One actor's write: [expected version, new version, record JSON, index field, new state or false, expiry or false]. */
-export type ActorWrite = [expected: string, next: string, record: string, field: string, state: string | false, expiry: number | false];
+/**
+ * One actor's write: [expected version, new version, record JSON, index field, new state or false, expiry or false],
+ * then, when its type keeps a history, the history entry's head and how many entries to keep.
+ */
+export type ActorWrite =
+  | [expected: string, next: string, record: string, field: string, state: string | false, expiry: number | false]
+  | [expected: string, next: string, record: string, field: string, state: string | false, expiry: number | false, historyHead: string, keep: number];
+
+/** A message that made a version: its id, event type and sender (an actor's address, when an actor sent it). */
+export type VersionCause = { id: string; type: string; from?: string; kind?: string };
 
 /** The commit script's batch argument. */
 export type CommitPayload = {
@@ -59,6 +67,8 @@ export class Batch {
   seen: string[] = [];
   seenInBatch = new Set<string>();
   dirty = new Set<HostedActor>();
+  /** The messages each changed actor applied in this batch, in order: what made its next version. */
+  causes = new Map<HostedActor, VersionCause[]>();
   outbox: OutMsg[] = [];
   events: string[] = [];
   timers = new Map<string, [due: number, data: string] | null>();
@@ -80,9 +90,12 @@ export class Batch {
   delayMs = 0;
   copies: string[][] = [];
 
-  /** Adds one successful turn. */
-  add(actor: HostedActor, turn: TurnOutput): void {
+  /** Adds one successful turn, made by the message `cause` describes. */
+  add(actor: HostedActor, turn: TurnOutput, cause: VersionCause): void {
     this.dirty.add(actor);
+    const causes = this.causes.get(actor);
+    if (causes) causes.push(cause);
+    else this.causes.set(actor, [cause]);
     for (const m of turn.outbox) this.outbox.push(m);
     for (const e of turn.events) this.events.push(e);
     for (const [member, value] of turn.timers) this.timers.set(member, value);

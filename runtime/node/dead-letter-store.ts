@@ -16,6 +16,8 @@ export type DeadLetter = {
   error: string;
   deliveries: number;
   failedAt: number;
+  /** The version of the actor's state the message failed against (absent when it had none, or before time travel). */
+  actorVersion?: number;
 };
 
 /** The newest dead letters of a service (one partition or all), newest first. */
@@ -57,5 +59,6 @@ function toDeadLetter(partition: number, id: string, fields: string[]): DeadLett
     error: f.error ?? '',
     deliveries: Number(f.deliveries ?? 0),
     failedAt: Number(f.failedAt ?? 0),
+    ...(f.actorVersion ? { actorVersion: Number(f.actorVersion) } : {}),
   };
 }

@@ -9,12 +9,17 @@ import { fieldsToRecord, replyToOf } from './envelope.ts';
 
 export type DeadLetterPlace = { service: string; partition: number };
 
-/** Adds a dead letter (and the entry's ack) to a batch; `now` (the node's clock) is when it failed. */
-export function addDeadLetter(batch: Batch, place: DeadLetterPlace, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string, now: number): void {
+/**
+ * Adds a dead letter (and the entry's ack) to a batch; `now` (the node's clock) is when it failed, `actorVersion`
+ * the version of the actor's state the message failed against (time travel opens it there), when an actor had one.
+ */
+export function addDeadLetter(batch: Batch, place: DeadLetterPlace, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string, now: number, actorVersion?: number): void {
   const message = error instanceof Error ? error.message : String(error);
   const reason = `${why}: ${message}`;
   const rec = fieldsToRecord(fields);
-  batch.deadLetters.push([...fields, 'error', reason, 'deliveries', String(deliveries), 'partition', String(place.partition), 'entry', streamId, 'failedAt', String(now)]);
+  const letter = [...fields, 'error', reason, 'deliveries', String(deliveries), 'partition', String(place.partition), 'entry', streamId, 'failedAt', String(now)];
+  if (actorVersion !== undefined && actorVersion > 0) letter.push('actorVersion', String(actorVersion));
+  batch.deadLetters.push(letter);
   batch.acks.push(streamId);
   if (rec.m) batch.triesDel.push(rec.m);
   const inspection: InspectionEvent = {

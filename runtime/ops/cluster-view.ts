@@ -14,11 +14,12 @@ import { globalKeys, partitionKeys } from '../keys.ts';
 import type { MachineGraph } from '../machine-graph.ts';
 import { pageActorIndex, readActorAt, type ActorPage, type ActorView } from '../node/actor-index.ts';
 import { discardDeadLetterAt, listDeadLettersAt, replayDeadLetterAt, type DeadLetter } from '../node/dead-letter-store.ts';
+import { readHistoryAt, readVersionAt, type ActorHistoryPage, type ActorSnapshotAt } from '../node/version-history.ts';
 import { hashReply, openLink, type RedisLink } from '../redis/link.ts';
 import { UnknownServiceError } from '../unknown-service-error.ts';
 import type { TailedEvent } from './inspection-tail.ts';
 
-export type { ActorPage, ActorView, DeadLetter };
+export type { ActorHistoryPage, ActorPage, ActorSnapshotAt, ActorView, DeadLetter };
 export { InvalidCursorError } from '../node/actor-index.ts';
 
 /** A live node as its last heartbeat described it. */
@@ -178,6 +179,18 @@ export function clusterViewOn(link: RedisLink, prefix: string, owns = false, clo
         const { service } = parseAddress(address);
         const partitions = await partitionsOf(service);
         return partitions === null ? null : readActorAt(link, prefix, address, partitions);
+      },
+
+      /** Time travel: the actor's committed versions its type keeps, newest first (`node/version-history.ts`). */
+      async history(address: string, page: { offset: number; limit: number }): Promise<ActorHistoryPage> {
+        const { service } = parseAddress(address);
+        return readHistoryAt(link, prefix, address, await needPartitions(service), page);
+      },
+
+      /** The actor exactly as it was right after `version` committed, or null when that version is not held. */
+      async at(address: string, version: number): Promise<ActorSnapshotAt | null> {
+        const { service } = parseAddress(address);
+        return readVersionAt(link, prefix, address, await needPartitions(service), version);
       },
     },
 

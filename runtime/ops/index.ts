@@ -5,7 +5,7 @@
  * rule book follows. Builds on the core (`runtime/index.ts`); the core never imports it.
  */
 export { openClusterView } from './cluster-view.ts';
-export type { ClusterView, LeaseInfo, NodeInfo, RedisHealth } from './cluster-view.ts';
+export type { ActorHistoryPage, ActorSnapshotAt, ClusterView, LeaseInfo, NodeInfo, RedisHealth } from './cluster-view.ts';
 export { tailInspection } from './inspection-tail.ts';
 export type { TailedEvent } from './inspection-tail.ts';
 export { ChaosStore, openChaosStore } from './chaos-store.ts';

@@ -99,6 +99,8 @@ export type SagaOptions<D> = {
   /** The saga machine's version and its migrations from older ones, as for `defineActor` (see `ActorOptions`). */
   version?: number;
   migrate?: Record<number, Migration>;
+  /** How many committed versions each saga keeps for time travel, as for `defineActor` (default 50; 0 = none). */
+  history?: { keep?: number };
 };
 
 export type SagaLogEntry = {
@@ -506,5 +508,5 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
     states,
   } as any);
 
-  return { definition: defineActor(options.name, machine as AnyStateMachine, { passivateAfterMs: options.passivateAfterMs, version: options.version, migrate: options.migrate }), machine: machine as AnyStateMachine, options };
+  return { definition: defineActor(options.name, machine as AnyStateMachine, { passivateAfterMs: options.passivateAfterMs, version: options.version, migrate: options.migrate, history: options.history }), machine: machine as AnyStateMachine, options };
 }

@@ -1,7 +1,8 @@
 /**
  * The actors controller: page through every actor (server-side, through the per-partition index, so it stays
  * cheap at 100,000+), one actor with its committed state, its machine as a graph and its recent transitions, and
- * the machines themselves — an actor type's as its nodes registered it, and the circuit breaker's.
+ * the machines themselves — an actor type's as its nodes registered it, and the circuit breaker's. Time travel: an
+ * actor's committed versions, and the actor exactly as one of them left it (`runtime/node/version-history.ts`).
  */
 import { Elysia } from 'elysia';
 import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
@@ -9,7 +10,21 @@ import { circuitBreakerMachine } from '../../runtime/resilience/index.ts';
 import { InvalidAddressError, InvalidCursorError, machineGraph, UnknownServiceError } from '../../runtime/index.ts';
 import { TRANSITIONS_PER_ACTOR } from './actor-history.ts';
 import type { ControlContext } from './context.ts';
-import { ActorDetailSchema, ActorListQuerySchema, ActorPageSchema, ActorParamsSchema, ControlErrorCode, inRange, LIMITS, MachineGraphSchema, MachineParamsSchema } from './protocol.ts';
+import {
+  ActorAtSchema,
+  ActorDetailSchema,
+  ActorHistoryQuerySchema,
+  ActorHistorySchema,
+  ActorListQuerySchema,
+  ActorPageSchema,
+  ActorParamsSchema,
+  ActorVersionParamsSchema,
+  ControlErrorCode,
+  inRange,
+  LIMITS,
+  MachineGraphSchema,
+  MachineParamsSchema,
+} from './protocol.ts';
 
 const tags = ['actors'];
 const breakerGraph = machineGraph(circuitBreakerMachine);
@@ -79,6 +94,57 @@ export function actorRoutes(ctx: ControlContext) {
             200: 'The actor',
             404: 'ACTOR_NOT_FOUND: no actor at this address has committed a state; UNKNOWN_SERVICE: no node of this service ever ran here',
             422: 'INVALID_ADDRESS: the address is not service/type/id',
+          }),
+        },
+      },
+    )
+    .get(
+      '/actors/:service/:type/:id/history',
+      async ({ params, query }) => {
+        const address = `${params.service}/${params.type}/${params.id}`;
+        const limit = inRange('query.limit', query.limit, LIMITS.versions);
+        return ctx.view.actors.history(address, { offset: query.offset ?? 0, limit }).catch(asHttp);
+      },
+      {
+        params: ActorParamsSchema,
+        query: ActorHistoryQuerySchema,
+        response: { 200: ActorHistorySchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
+        detail: {
+          summary: 'Time travel: the actor’s committed versions its type keeps (`history.keep`, default 50), newest first, each with when, the messages that made it and the state it left',
+          tags,
+          responses: answers({
+            200: 'One page of versions (empty for an actor without a history)',
+            404: 'UNKNOWN_SERVICE: no node of this service ever ran here',
+            422: 'INVALID_ADDRESS: the address is not service/type/id; VALIDATION: limit outside 1–500 or a negative offset',
+          }),
+        },
+      },
+    )
+    .get(
+      '/actors/:service/:type/:id/at/:version',
+      async ({ params }) => {
+        const address = `${params.service}/${params.type}/${params.id}`;
+        const found = await ctx.view.actors.at(address, params.version).catch(asHttp);
+        if (found) return found;
+        const held = await ctx.view.actors.history(address, { offset: 0, limit: 1 }).catch(asHttp);
+        const range = held.newest === null ? 'it holds no version' : `it holds versions ${held.oldest}–${held.newest}`;
+        throw new HttpError(404, ControlErrorCode.versionNotFound, `version ${params.version} of ${address} is not in its history: ${range}`, {
+          address,
+          version: params.version,
+          oldest: held.oldest,
+          newest: held.newest,
+        });
+      },
+      {
+        params: ActorVersionParamsSchema,
+        response: { 200: ActorAtSchema, 404: ErrorBodySchema, 422: ErrorBodySchema },
+        detail: {
+          summary: 'Time travel: the actor exactly as one committed version left it (state, context, the persisted snapshot, the messages that made it)',
+          tags,
+          responses: answers({
+            200: 'The actor at that version',
+            404: 'VERSION_NOT_FOUND: the version was never reached or is older than the history keeps (the message names the versions held); UNKNOWN_SERVICE: no node of this service ever ran here',
+            422: 'INVALID_ADDRESS: the address is not service/type/id; VALIDATION: the version is not an integer ≥ 1',
           }),
         },
       },

@@ -39,6 +39,7 @@ export function deadLetterRoutes(ctx: ControlContext) {
           error: l.error,
           deliveries: l.deliveries,
           failedAt: l.failedAt,
+          ...(l.actorVersion === undefined ? {} : { actorVersion: l.actorVersion }),
         }));
       },
       {

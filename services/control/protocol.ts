@@ -38,6 +38,8 @@ export const ControlErrorCode = {
   unknownService: 'UNKNOWN_SERVICE',
   unknownProcess: 'UNKNOWN_PROCESS',
   actorNotFound: 'ACTOR_NOT_FOUND',
+  /** Time travel: the version asked for is not in the actor's history (never reached, or older than its type keeps). */
+  versionNotFound: 'VERSION_NOT_FOUND',
   machineNotFound: 'MACHINE_NOT_FOUND',
   deadLetterNotFound: 'DEAD_LETTER_NOT_FOUND',
   ruleNotFound: 'RULE_NOT_FOUND',
@@ -56,7 +58,7 @@ const NAME = '^[a-z][a-z0-9-]{0,62}$';
 const PROCESS_NAME = '^[a-z][a-z0-9-]{0,62}(#[1-9][0-9]?)?$';
 
 /** Page sizes: the range and the default of each list's `limit`. */
-export const LIMITS = { actors: [1, 500, 50], deadLetters: [1, 500, 100], events: [1, 1_000, 200] } as const;
+export const LIMITS = { actors: [1, 500, 50], deadLetters: [1, 500, 100], events: [1, 1_000, 200], versions: [1, 500, 50] } as const;
 const range = ([min, max, fallback]: readonly [number, number, number]) => ({ min, max, default: fallback });
 
 /**
@@ -99,6 +101,58 @@ export const ActorParamsSchema = t.Object({
 });
 
 export const MachineParamsSchema = t.Object({ service: ServiceName, type: ActorType });
+
+// ── Time travel ────────────────────────────────────────────────────────────────────────────────────────────────
+
+export const ActorHistoryQuerySchema = t.Object({
+  offset: t.Optional(t.Integer({ minimum: 0, description: 'Versions to skip from the newest (default 0)' })),
+  limit: pageLimit(range(LIMITS.versions), 'Versions per page'),
+});
+
+export const ActorVersionParamsSchema = t.Object({
+  ...ActorParamsSchema.properties,
+  version: t.Integer({ minimum: 1, description: 'A committed version (1 = the first committed snapshot)', examples: [1] }),
+});
+
+const VersionCauseSchema = t.Object(
+  {
+    id: t.String({ description: 'The message id' }),
+    type: t.String({ description: 'The event type the actor applied' }),
+    from: t.Optional(t.String({ description: 'The sending actor’s address, when an actor sent it' })),
+    kind: t.Optional(t.String({ description: '`timer` or `effect` when the runtime delivered it' })),
+  },
+  { description: 'A message that made this version' },
+);
+
+const actorVersionFields = {
+  version: t.Integer({ minimum: 1 }),
+  at: t.Number({ description: 'When it committed (ms since the epoch)' }),
+  causes: t.Array(VersionCauseSchema, { description: 'The messages applied in the commit, oldest first (usually one)' }),
+  state: t.String({ description: 'The state it left' }),
+  status: t.String({ description: '`active`, `done` or `error`' }),
+  machineVersion: t.Integer({ minimum: 1, description: 'The version of the actor type’s definition that wrote it' }),
+};
+
+export const ActorHistorySchema = t.Object(
+  {
+    address: t.String(),
+    items: t.Array(t.Object(actorVersionFields), { description: 'Newest first' }),
+    total: t.Integer({ description: 'Versions held (at most the type’s `history.keep`)' }),
+    newest: t.Union([t.Integer(), t.Null()], { description: 'The newest version held; null when none is' }),
+    oldest: t.Union([t.Integer(), t.Null()], { description: 'The oldest version held; older ones are gone' }),
+  },
+  { description: 'A page of an actor’s committed versions' },
+);
+
+export const ActorAtSchema = t.Object(
+  {
+    ...actorVersionFields,
+    address: t.String(),
+    context: t.Unknown({ description: 'Its context at that version' }),
+    snapshot: t.Unknown({ description: 'The persisted XState snapshot exactly as committed' }),
+  },
+  { description: 'The actor exactly as it was right after this version committed' },
+);
 
 // ── Dead letters ───────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -294,7 +348,17 @@ export const BreakerRowsSchema = t.Array(
 );
 
 export const DeadLetterRowsSchema = t.Array(
-  t.Object({ service: t.String(), partition: t.Integer(), id: t.String(), event: t.String(), deliveries: t.Integer() }, open),
+  t.Object(
+    {
+      service: t.String(),
+      partition: t.Integer(),
+      id: t.String(),
+      event: t.String(),
+      deliveries: t.Integer(),
+      actorVersion: t.Optional(t.Integer({ minimum: 1, description: 'The version of the actor’s state it failed against: open it with `/control/actors/:address/at/:version`' })),
+    },
+    open,
+  ),
   { description: 'The newest dead letters, newest first' },
 );
 export const ReplayedSchema = t.Object({ replayed: t.Literal(true), service: t.String(), partition: t.Integer(), id: t.String(), mailboxEntry: t.String() });

@@ -6,7 +6,8 @@
   write, because Lua does not roll back: a script that failed half-way would leave half a turn behind.
 
   KEYS[1] lease  KEYS[2] mbox  KEYS[3] seen  KEYS[4] outbox  KEYS[5] events  KEYS[6] timers  KEYS[7] timerdata
-  KEYS[8] effects  KEYS[9] tries  KEYS[10] index  KEYS[11] dlq  KEYS[12] expiry  KEYS[13..] one record key per actor
+  KEYS[8] effects  KEYS[9] tries  KEYS[10] index  KEYS[11] dlq  KEYS[12] expiry  KEYS[13..12+n] one record key per
+  actor, then one history key per actor that keeps a history (those whose entry has a history head), in their order
 
   ARGV[1] expected lease value  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] seen horizon (ms)
   ARGV[5] events max length (approximate)  ARGV[6] the batch as JSON (one argument: far cheaper for the client to
@@ -14,7 +15,10 @@
   The batch, every list optional:
     a   acks: stream ids                      s   seen: message ids
     x   actors, in KEYS order: [expected version, new version, record JSON, index field,
-        index value or false when the state did not change, expiry time (ms) when finished or false]
+        index value or false when the state did not change, expiry time (ms) when finished or false,
+        history head or absent, history length kept]: the head is the JSON of the history entry up to its record
+        (`{"v":…,"at":…,"c":[…],"r":`), which the script completes with the record itself — sent once, stored twice.
+        The history list is newest first, trimmed to its length and expires with a finished actor's record.
     o   the outbox entry (JSON of the messages to relay) or absent
     e   domain events (JSON each)             ts  timers to set: [member, due (ms), data]
     td  timers to delete: members             fs  effects to set: [key, data]
@@ -40,7 +44,9 @@ local acks, seen, actors = list(d.a), list(d.s), list(d.x)
 if not num(ARGV[3]) or not num(ARGV[4]) or not num(ARGV[5]) or (ARGV[7] and not num(ARGV[7])) then
   return {-5, 'now, horizon and lengths must be numbers'}
 end
-if #actors ~= #KEYS - 12 then return {-5, 'one record key per actor'} end
+local histories = 0
+for _, a in ipairs(actors) do if type(a) == 'table' and a[7] then histories = histories + 1 end end
+if #KEYS ~= 12 + #actors + histories then return {-5, 'one record key per actor, then one history key per history'} end
 for _, v in ipairs(acks) do if not str(v) then return {-5, 'acks must be stream ids'} end end
 for _, v in ipairs(seen) do if not str(v) then return {-5, 'seen must be message ids'} end end
 for _, a in ipairs(actors) do
@@ -49,6 +55,9 @@ for _, a in ipairs(actors) do
   end
   if a[5] and not str(a[5]) then return {-5, 'an index value must be a string'} end
   if a[6] and not num(a[6]) then return {-5, 'an expiry must be a number'} end
+  if a[7] and (not str(a[7]) or not num(a[8]) or tonumber(a[8]) < 1) then
+    return {-5, 'a history must be a head (string) and a length of at least 1'}
+  end
 end
 if d.o ~= nil and not str(d.o) then return {-5, 'the outbox entry must be a string'} end
 for _, v in ipairs(list(d.e)) do if not str(v) then return {-5, 'events must be JSON strings'} end end
@@ -85,11 +94,19 @@ end
 
 -- writes
 local now = ARGV[3]
+local h = 12 + #actors
 for n, a in ipairs(actors) do
   local key = KEYS[12 + n]
   redis.call('HSET', key, 'v', a[2], 's', a[3])
   if a[5] then redis.call('HSET', KEYS[10], a[4], a[5]) end
   if a[6] then redis.call('ZADD', KEYS[12], a[6], a[4]) end
+  if a[7] then
+    h = h + 1
+    -- trimmed only once it outgrew its length: most pushes then cost one call
+    if redis.call('LPUSH', KEYS[h], a[7] .. a[3] .. '}') > tonumber(a[8]) then redis.call('LTRIM', KEYS[h], 0, tonumber(a[8]) - 1) end
+    -- an integer, written out: Lua would print a large or fractional number in a form PEXPIREAT refuses
+    if a[6] then redis.call('PEXPIREAT', KEYS[h], string.format('%.0f', math.ceil(tonumber(a[6])))) end
+  end
 end
 
 if #seen > 0 then

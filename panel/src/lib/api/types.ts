@@ -19,6 +19,11 @@ import type { ActorPage } from '../../../../runtime/index.ts';
 export type { ActorPage };
 export type ActorSummary = ActorPage['items'][number];
 
+/** Time travel: an actor's committed versions, and the actor as one of them left it. */
+export type { ActorHistoryPage, ActorSnapshotAt } from '../../../../runtime/ops/index.ts';
+import type { ActorHistoryPage } from '../../../../runtime/ops/index.ts';
+export type ActorVersion = ActorHistoryPage['items'][number];
+
 export type TransitionRow = Extract<InspectionEvent, { type: 'actor.transition' }> & { id?: string };
 
 export type ActorDetail = {

@@ -8,7 +8,7 @@ export type View = (typeof VIEWS)[number];
 
 export type Route =
   | { view: 'overview' }
-  | { view: 'actors'; address?: string }
+  | { view: 'actors'; address?: string; /** Time travel: the committed version to show instead of the live state. */ version?: number }
   | { view: 'sagas'; orderId?: string; /** The order's trace as a waterfall, instead of its timeline. */ trace?: boolean }
   | { view: 'breakers'; process?: string; dependency?: string }
   | { view: 'chaos' }
@@ -19,13 +19,18 @@ export type Route =
 /**
  * @example
  * parseRoute('#/actors/inventory/sku/ABC-1'); // { view: 'actors', address: 'inventory/sku/ABC-1' }
+ * parseRoute('#/actors/order/fulfillment/ord-1/@3'); // { view: 'actors', address: 'order/fulfillment/ord-1', version: 3 }
  */
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   const [view, ...rest] = parts;
   switch (view) {
-    case 'actors':
+    case 'actors': {
+      // A last segment `@<n>` is a version (time travel), never part of the id.
+      const at = /^@([1-9]\d*)$/.exec(rest.at(-1) ?? '');
+      if (at && rest.length >= 4) return { view, address: rest.slice(0, -1).join('/'), version: Number(at[1]) };
       return rest.length >= 3 ? { view, address: rest.join('/') } : { view };
+    }
     case 'sagas':
       if (!rest[0]) return { view };
       return rest[1] === 'trace' ? { view, orderId: rest[0], trace: true } : { view, orderId: rest[0] };
@@ -53,7 +58,8 @@ export function routeHref(route: Route): string {
     case 'overview':
       return '#/';
     case 'actors':
-      return route.address ? `#/actors/${enc(route.address)}` : '#/actors';
+      if (!route.address) return '#/actors';
+      return `#/actors/${enc(route.address)}${route.version ? `/@${route.version}` : ''}`;
     case 'sagas':
       if (!route.orderId) return '#/sagas';
       return `#/sagas/${encodeURIComponent(route.orderId)}${route.trace ? '/trace' : ''}`;

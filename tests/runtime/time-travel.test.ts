@@ -1,0 +1,137 @@
+/**
+ * Time travel: every committed version of an actor is listed and rebuilt exactly from what the commit script wrote
+ * in the same step as the record; retention per actor type; the script refuses a malformed history before writing.
+ */
+import { afterAll, describe, expect, it } from 'bun:test';
+import { assign, setup } from 'xstate';
+import { createNode, defineActor, partitionOf, type MailroomNode } from '../../runtime/index.ts';
+import { partitionKeys } from '../../runtime/keys.ts';
+import { openClusterView, type ClusterView } from '../../runtime/ops/index.ts';
+import { openLink } from '../../runtime/redis/link.ts';
+import { ScriptCode, scripts } from '../../runtime/redis/script.ts';
+import { counter, flaky } from '../fixtures/test-actors.ts';
+import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
+
+const prefixes: string[] = [];
+const nodes: MailroomNode[] = [];
+const views: ClusterView[] = [];
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
+  for (const v of views) await v.close().catch(() => {});
+  for (const p of prefixes) await cleanupPrefix(p);
+});
+
+const lamp = (keep: number) =>
+  defineActor(
+    'lamp',
+    setup({ types: {} as { context: { flips: number }; events: { type: 'flip' } } }).createMachine({
+      context: { flips: 0 },
+      initial: 'off',
+      states: {
+        off: { on: { flip: { target: 'on', actions: assign({ flips: ({ context }) => context.flips + 1 }) } } },
+        on: { on: { flip: { target: 'off', actions: assign({ flips: ({ context }) => context.flips + 1 }) } } },
+      },
+    }),
+    { history: { keep } },
+  );
+
+async function setupNode(name: string, keep: number) {
+  const p = testPrefix(`tt-${name}`);
+  prefixes.push(p);
+  const n = await createNode({ service: 'svc', actors: [counter, flaky, lamp(keep)], keyPrefix: p, redis: SHARED_REDIS, partitions: 2, maxDeliveries: 2, retryBaseMs: 10, onError: () => {} });
+  nodes.push(n);
+  const view = await openClusterView({ redis: SHARED_REDIS, keyPrefix: p });
+  views.push(view);
+  return { p, n, view };
+}
+
+describe('time travel', () => {
+  it('should list every committed version, newest first, with the message that made it and the state it left', async () => {
+    const { n, view } = await setupNode('list', 50);
+    const snapshots: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      await n.ask('svc/lamp/a', { type: 'flip' });
+      snapshots.push((await view.actors.read('svc/lamp/a'))!);
+    }
+    const page = await view.actors.history('svc/lamp/a', { offset: 0, limit: 10 });
+    expect(page.total).toBe(4);
+    expect(page.newest).toBe(4);
+    expect(page.oldest).toBe(1);
+    expect(page.items.map((v) => v.version)).toEqual([4, 3, 2, 1]);
+    expect(page.items.map((v) => v.state)).toEqual(['off', 'on', 'off', 'on']);
+    expect(page.items.every((v) => v.causes.length === 1 && v.causes[0]!.type === 'flip' && v.causes[0]!.id.length > 0)).toBe(true);
+    expect(new Set(page.items.map((v) => v.causes[0]!.id)).size).toBe(4);
+    // each version rebuilt equals what the actor read right after it committed
+    for (let v = 1; v <= 4; v++) {
+      const at = (await view.actors.at('svc/lamp/a', v))!;
+      const then = snapshots[v - 1] as { state: string; context: unknown; version: number };
+      expect(at.version).toBe(then.version);
+      expect(at.state).toBe(then.state);
+      expect(at.context).toEqual(then.context);
+    }
+    // paging
+    const second = await view.actors.history('svc/lamp/a', { offset: 2, limit: 2 });
+    expect(second.items.map((v) => v.version)).toEqual([2, 1]);
+    expect(await view.actors.at('svc/lamp/a', 5)).toBeNull();
+    expect(await view.actors.at('svc/lamp/a', 0)).toBeNull();
+  });
+
+  it('should keep only the last `history.keep` versions, and none with 0', async () => {
+    const { n, view } = await setupNode('keep', 2);
+    for (let i = 0; i < 5; i++) await n.ask('svc/lamp/c', { type: 'flip' });
+    const page = await view.actors.history('svc/lamp/c', { offset: 0, limit: 10 });
+    expect(page.items.map((v) => v.version)).toEqual([5, 4]);
+    expect(await view.actors.at('svc/lamp/c', 3)).toBeNull();
+    expect((await view.actors.at('svc/lamp/c', 4))!.context).toEqual({ flips: 4 });
+
+    const off = await setupNode('off', 0);
+    await off.n.ask('svc/lamp/d', { type: 'flip' });
+    expect((await off.view.actors.read('svc/lamp/d'))!.version).toBe(1);
+    expect((await off.view.actors.history('svc/lamp/d', { offset: 0, limit: 10 })).total).toBe(0);
+  });
+
+  it('should record on a dead letter the version of the state it failed against, which the history rebuilds', async () => {
+    const { n, view } = await setupNode('dead', 50);
+    await n.ask('svc/flaky/f', { type: 'ok' });
+    await n.ask('svc/flaky/f', { type: 'ok' });
+    await n.send('svc/flaky/f', { type: 'boom' });
+    const [letter] = await waitFor('the dead letter', async () => {
+      const letters = await view.deadLetters.list({ service: 'svc' });
+      return letters.length === 1 ? letters : null;
+    });
+    expect(letter!.actorVersion).toBe(2);
+    expect((await view.actors.at('svc/flaky/f', letter!.actorVersion!))!.context).toEqual({ ok: 2 });
+    // a message to an actor that never committed has no version to open
+    await n.send('svc/flaky/g', { type: 'boom' });
+    const other = await waitFor('the second dead letter', async () => (await view.deadLetters.list({ service: 'svc' })).find((l) => l.actor === 'svc/flaky/g') ?? null);
+    expect(other.actorVersion).toBeUndefined();
+  });
+
+  it('should reject a negative or fractional history.keep when the type is defined', () => {
+    expect(() => lamp(-1)).toThrow(/history.keep must be a whole number/);
+    expect(() => lamp(1.5)).toThrow(/history.keep must be a whole number/);
+  });
+
+  it('should refuse a history entry without its key, or with a length below 1, before writing anything', async () => {
+    const { p, n } = await setupNode('script', 50);
+    await n.ask('svc/lamp/e', { type: 'flip' });
+    const k = partitionKeys(p, 'svc', partitionOf('svc/lamp/e', 2));
+    const link = await openLink(SHARED_REDIS, 'node-redis');
+    try {
+      const lease = String(await link.call(['GET', k.lease]));
+      const base = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('lamp', 'e')];
+      const write = (keep: number) => JSON.stringify({ s: ['m-tt'], x: [['1', '2', '{"s":{}}', 'lamp/e', false, false, '{"v":2,"at":1,"c":[],"r":', keep]] });
+      const missingKey = (await scripts.commitTurn.run(link, base, [lease, 'svc', Date.now(), 60_000, 1_000, write(5), 1_000])) as [number, string];
+      expect(missingKey[0]).toBe(ScriptCode.InvalidArgument);
+      const zero = (await scripts.commitTurn.run(link, [...base, k.history('lamp', 'e')], [lease, 'svc', Date.now(), 60_000, 1_000, write(0), 1_000])) as [number, string];
+      expect(zero[0]).toBe(ScriptCode.InvalidArgument);
+      expect(zero[1]).toContain('history');
+      expect(await link.call(['HGET', k.actor('lamp', 'e'), 'v'])).toBe('1');
+      expect(Number(await link.call(['LLEN', k.history('lamp', 'e')]))).toBe(1);
+      expect(await link.call(['ZSCORE', k.seen, 'm-tt'])).toBeNull();
+    } finally {
+      await link.close();
+    }
+  });
+});
