@@ -107,8 +107,10 @@ export type ActorOptions = {
   retainDoneMs?: number;
   /**
    * Time travel: how many of its last committed versions each actor keeps (state, record and the messages that made
-   * each), for `…/history` and `…/at/:version`. Default 50; 0 keeps none. Written by the commit script in the same
-   * atomic step as the record, so a version listed is exactly one that was committed.
+   * each), for `…/history` and `…/at/:version`. Default 0 (none) for actors, 50 for sagas: each version kept costs a
+   * copy of the record per turn (+35 % Redis CPU per message on `bench mailbox` at 50), so an actor type opts in.
+   * Written by the commit script in the same atomic step as the record, so a version listed is exactly one that was
+   * committed.
    */
   history?: { keep?: number };
   /**
@@ -192,7 +194,8 @@ export function defineActor(type: string, machine: AnyStateMachine, options: Act
   };
 }
 
-export const DEFAULT_HISTORY_KEEP = 50;
+/** Versions an actor keeps unless its type says otherwise: none (history is opt-in; sagas keep `SAGA_HISTORY_KEEP`). */
+export const DEFAULT_HISTORY_KEEP = 0;
 
 /** How many versions an actor of this type keeps: a whole number ≥ 0. */
 function historyKeepOf(type: string, history: ActorOptions['history']): number {

@@ -99,7 +99,7 @@ export type SagaOptions<D> = {
   /** The saga machine's version and its migrations from older ones, as for `defineActor` (see `ActorOptions`). */
   version?: number;
   migrate?: Record<number, Migration>;
-  /** How many committed versions each saga keeps for time travel, as for `defineActor` (default 50; 0 = none). */
+  /** How many committed versions each saga keeps for time travel, as for `defineActor` (default `SAGA_HISTORY_KEEP`, 50; 0 = none). */
   history?: { keep?: number };
 };
 
@@ -171,6 +171,9 @@ export const undoName = (step: string) => `undo${step[0]!.toUpperCase()}${step.s
  * });
  * // host transfer.definition in a node, then: node.send('bank/transfer/t1', { type: 'saga.start', data: { … } })
  */
+/** Versions a saga keeps for time travel by default: a saga's turns are few and its history is what an operator reads. */
+export const SAGA_HISTORY_KEEP = 50;
+
 export function defineSaga<D extends Record<string, unknown>>(options: SagaOptions<D>): Saga<D> {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
@@ -508,5 +511,5 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
     states,
   } as any);
 
-  return { definition: defineActor(options.name, machine as AnyStateMachine, { passivateAfterMs: options.passivateAfterMs, version: options.version, migrate: options.migrate, history: options.history }), machine: machine as AnyStateMachine, options };
+  return { definition: defineActor(options.name, machine as AnyStateMachine, { passivateAfterMs: options.passivateAfterMs, version: options.version, migrate: options.migrate, history: options.history ?? { keep: SAGA_HISTORY_KEEP } }), machine: machine as AnyStateMachine, options };
 }

@@ -218,4 +218,4 @@ function releaseStray(): any {
   }) as any);
 }
 
-export const reservation = defineActor('reservation', reservationMachine);
+export const reservation = defineActor('reservation', reservationMachine, { history: { keep: 20 } });

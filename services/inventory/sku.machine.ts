@@ -157,4 +157,4 @@ export const skuMachine = setup({
   },
 });
 
-export const sku = defineActor('sku', skuMachine);
+export const sku = defineActor('sku', skuMachine, { history: { keep: 20 } });

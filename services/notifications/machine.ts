@@ -71,4 +71,4 @@ export const noticeMachine = setup({
   },
 });
 
-export const noticeActor = defineActor(NOTICE_ACTOR, noticeMachine);
+export const noticeActor = defineActor(NOTICE_ACTOR, noticeMachine, { history: { keep: 20 } });

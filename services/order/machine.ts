@@ -118,4 +118,4 @@ export const orderMachine = setup({
   },
 });
 
-export const orderActor = defineActor(ORDER_ACTOR, orderMachine);
+export const orderActor = defineActor(ORDER_ACTOR, orderMachine, { history: { keep: 20 } });

@@ -346,5 +346,5 @@ export function createPaymentMachine(effects: PaymentEffects) {
  * const node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))] });
  */
 export function definePaymentActor(effects: PaymentEffects): ActorDefinition {
-  return defineActor('payment', createPaymentMachine(effects));
+  return defineActor('payment', createPaymentMachine(effects), { history: { keep: 20 } });
 }

@@ -107,4 +107,4 @@ export const shipmentMachine = setup({
   },
 });
 
-export const shipment = defineActor('shipment', shipmentMachine);
+export const shipment = defineActor('shipment', shipmentMachine, { history: { keep: 20 } });

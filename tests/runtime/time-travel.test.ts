@@ -39,7 +39,7 @@ const lamp = (keep: number) =>
 async function setupNode(name: string, keep: number) {
   const p = testPrefix(`tt-${name}`);
   prefixes.push(p);
-  const n = await createNode({ service: 'svc', actors: [counter, flaky, lamp(keep)], keyPrefix: p, redis: SHARED_REDIS, partitions: 2, maxDeliveries: 2, retryBaseMs: 10, onError: () => {} });
+  const n = await createNode({ service: 'svc', actors: [counter, defineActor('flaky', flaky.machine, { history: { keep: 50 } }), lamp(keep)], keyPrefix: p, redis: SHARED_REDIS, partitions: 2, maxDeliveries: 2, retryBaseMs: 10, onError: () => {} });
   nodes.push(n);
   const view = await openClusterView({ redis: SHARED_REDIS, keyPrefix: p });
   views.push(view);
