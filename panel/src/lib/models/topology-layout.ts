@@ -64,7 +64,7 @@ export function topologyDiagram(
     const instances =
       replicas.length < 2
         ? []
-        : replicas.map((p, k) => ({ label: p.name === name ? '#1' : p.name.slice(name.length), process: p, perSec: rateOfPid.get(p.pid) ?? null, y: y + DIAGRAM.nodeH / 2 + DIAGRAM.instanceLine * (k + 1) }));
+        : replicas.map((p, k) => ({ label: p.name === name ? '#1' : p.name.slice(name.length), process: p, perSec: p.pid === null ? null : (rateOfPid.get(p.pid) ?? null), y: y + DIAGRAM.nodeH / 2 + DIAGRAM.instanceLine * (k + 1) }));
     for (const i of instances) height = Math.max(height, i.y + 6);
     const label = replicas.length < 2 ? name : `${name} ×${replicas.length}`;
     nodes.push({ name, label, x, y, process: { ...first, status, restarts: replicas.reduce((n, p) => n + p.restarts, 0) }, processedPerSec: rateOf.get(name), instances });
