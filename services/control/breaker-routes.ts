@@ -102,6 +102,9 @@ export function breakerRoutes(ctx: ControlContext) {
     });
 }
 
+/** One shared breaker as `GET /control/breakers/shared` lists it (the panel reads it as this type). */
+export type SharedBreakerRow = Awaited<ReturnType<typeof sharedBreakers>>[number];
+
 /** How long a request waits for the store's first connection before saying Redis cannot be read. */
 const STORE_WAIT_MS = 1_000;
 
