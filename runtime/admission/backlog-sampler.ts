@@ -44,6 +44,9 @@ export class BacklogSampler {
   private timer: ReturnType<typeof setInterval> | undefined;
   private sampling: Promise<void> | null = null;
   private stopped = false;
+  private get idleMs(): number {
+    return this.options.idleMs ?? IDLE_MS;
+  }
 
   constructor(
     private readonly options: {
@@ -55,6 +58,8 @@ export class BacklogSampler {
       /** The consumer group of a service's mailboxes (the runtime names it after the service). */
       groupOf?: (service: string) => string;
       onError?: (error: unknown, where: string) => void;
+      /** How long nobody may ask before sampling stops (until someone asks again). Default 10 s. */
+      idleMs?: number;
     },
   ) {}
 
@@ -71,9 +76,10 @@ export class BacklogSampler {
     if (!w) {
       this.watched.set(service, (w = { askedAt: now, since: now, okAt: null, backlog: null, unknown: false, error: '' }));
       this.start();
-    } else if (now - w.askedAt > IDLE_MS) {
-      // Asked again after a pause: what it knew then says nothing about now.
-      Object.assign(w, { since: now, okAt: null, backlog: null, error: '' });
+    } else if (now - w.askedAt > this.idleMs) {
+      // Asked again after a pause: what it knew then says nothing about now. Marked asked before sampling restarts:
+      // the first sample would otherwise find every service idle and stop the timer again, for good.
+      Object.assign(w, { askedAt: now, since: now, okAt: null, backlog: null, error: '' });
       this.start();
     }
     w.askedAt = now;
@@ -102,7 +108,7 @@ export class BacklogSampler {
 
   private async sampleAll(): Promise<void> {
     const now = performance.now();
-    const services = [...this.watched].filter(([, w]) => now - w.askedAt <= IDLE_MS);
+    const services = [...this.watched].filter(([, w]) => now - w.askedAt <= this.idleMs);
     if (services.length === 0 && this.timer) {
       // Nobody asks any more: stop reading until someone does.
       clearInterval(this.timer);

@@ -181,6 +181,17 @@ export class BreakerStore {
       .sort((a, b) => b.at - a.at);
   }
 
+  /**
+   * The names of every shared breaker a process has joined under this prefix, sorted.
+   *
+   * @example
+   * await store.names(); // ['order', 'provider']
+   */
+  async names(): Promise<string[]> {
+    const raw = (await this.link.call(['SMEMBERS', globalKeys(this.prefix).sharedBreakers])) as string[] | null;
+    return [...(raw ?? [])].map(String).sort();
+  }
+
   /** Stops the poll and closes both connections. */
   close(): void {
     if (this.closed) return;

@@ -9,6 +9,8 @@ import { openChaosStore, openClusterView, tailInspection, type ChaosStore, type 
 import { openInspector, type Inspector } from '../../runtime/index.ts';
 import { openProcessTable, type ProcessTable } from '../../runtime/supervisor/index.ts';
 import { openDiscovery, type Discovery } from '../../runtime/discovery/index.ts';
+import { isClusterUrl } from '../../runtime/redis/index.ts';
+import { createBreakerStore, type BreakerStore } from '../../runtime/resilience/index.ts';
 import { ActorHistory } from './actor-history.ts';
 import { LoadGenerator } from './load-generator.ts';
 import { OverviewScraper, type ScrapeTarget } from './overview-series.ts';
@@ -30,6 +32,8 @@ export type ControlContext = {
   origins: Origins;
   /** The registry's live instances of every service and gateway, for the topology. */
   discovery: Discovery;
+  /** Reads shared breakers' records and instances (none on a Redis Cluster: the store speaks to one Redis). */
+  breakerStore: BreakerStore | undefined;
   /** The services (and gateway) whose instances the topology lists. */
   watched: readonly string[];
   load: LoadGenerator;
@@ -79,6 +83,7 @@ export async function openControlContext(options: {
     openDiscovery({ redis, keyPrefix, services: options.instancesOf ?? [] }),
   ]);
   const origins = discoveredOrigins(discovery, options.origins);
+  const breakerStore = isClusterUrl(redis) ? undefined : createBreakerStore({ url: redis, prefix: keyPrefix, instance: `control:${process.pid}` });
   const history = new ActorHistory();
   const sagas = new SagaStats();
   const rates = new RateSampler(view);
@@ -116,6 +121,7 @@ export async function openControlContext(options: {
     inspect: inspector.inspect,
     origins,
     discovery,
+    breakerStore,
     watched: options.instancesOf ?? [],
     load,
     history,
@@ -131,6 +137,7 @@ export async function openControlContext(options: {
       await load.drain();
       await tail?.stop();
       await inspector.close();
+      breakerStore?.close();
       await Promise.all([view.close(), table.close(), chaos.close(), discovery.close()]);
     },
   };

@@ -347,6 +347,28 @@ export const BreakerRowsSchema = t.Array(
   { description: 'One row per breaker of every process' },
 );
 
+export const SharedBreakersSchema = t.Array(
+  t.Object({
+    name: t.String({ description: 'The breaker’s name, the same in every process that shares it (`provider`, `order`, `order@127.0.0.1:3011`)' }),
+    state: t.String({ description: 'The shared state: closed, open, halfOpen, forcedOpen or disabled' }),
+    version: t.Integer({ description: 'Bumped by every change of the shared record' }),
+    trips: t.Integer(),
+    openedAt: Nullable(t.Number({ description: 'When it last opened (ms since the epoch)' })),
+    cause: t.String({ description: 'What moved it last: created, trip, wait, reopen, closed, evaluated or operator' }),
+    instances: t.Array(
+      t.Object({
+        instance: t.String({ description: 'The process using it (`payment:4242`)' }),
+        source: t.String({ description: 'The calling process kind (payment, gateway)' }),
+        pid: t.Integer(),
+        state: t.String({ description: 'This process’s own view of the breaker' }),
+        mode: t.Union([t.Literal('shared'), t.Literal('local')], { description: 'shared: follows the record in Redis; local: cut off from Redis, judging alone' }),
+        ageMs: t.Number({ description: 'ms since its last heartbeat (instances silent for 5 s are left out)' }),
+      }),
+    ),
+  }),
+  { description: 'One row per shared breaker, with every process using it' },
+);
+
 export const DeadLetterRowsSchema = t.Array(
   t.Object(
     {

@@ -4,7 +4,7 @@
  * (a breaker and bulkhead per instance); with no instance listed, the service's address from `portOf`/`hostOf`. A call that cannot be served — breaker open, service down, slow or failing — becomes one
  * 503 `DEPENDENCY_UNAVAILABLE` naming the service and when to retry, with a `Retry-After` header.
  */
-import { BulkheadRejectedError, CircuitOpenError, createHttpClient, NetworkError, TimeoutError, UpstreamStatusError, type HttpClient, type HttpClientOptions, type HttpPolicyOptions } from '../../runtime/resilience/index.ts';
+import { BulkheadRejectedError, CircuitOpenError, createHttpClient, NetworkError, TimeoutError, UpstreamStatusError, type BreakerStore, type HttpClient, type HttpClientOptions, type HttpPolicyOptions } from '../../runtime/resilience/index.ts';
 import { hostOf } from '../../runtime/config.ts';
 import { type Inspector } from '../../runtime/index.ts';
 import { HttpError } from '../../runtime/http/index.ts';
@@ -47,6 +47,8 @@ export type DownstreamClientOptions = {
   discovery?: Pick<Discovery, 'origins'>;
   /** The system's service credential, sent on every call (exposed services want it). */
   serviceToken?: string;
+  /** Given (`MAILROOM_SHARED_BREAKERS=1`), each instance's breaker is shared with every gateway replica's. */
+  breakerStore?: BreakerStore;
 };
 
 /**
@@ -62,7 +64,9 @@ export function createDownstreamClient(options: DownstreamClientOptions = {}): H
   const dependencies = Object.fromEntries(
     DOWNSTREAMS.map((name) => [name, { baseUrl: `http://${hostOf(env)}:${portOf(name, env)}`, instances: discovery && (() => discovery.origins(name)) }]),
   );
-  return createHttpClient({ source: 'gateway', dependencies, defaults: options.policy ?? gatewayPolicy, inspector: options.inspector, fetch: options.fetch, faults: options.faults, bearerToken: options.serviceToken });
+  const policy = options.policy ?? gatewayPolicy;
+  const defaults = options.breakerStore && policy.circuitBreaker !== undefined ? { ...policy, circuitBreaker: { ...policy.circuitBreaker, shared: true } } : policy;
+  return createHttpClient({ source: 'gateway', dependencies, defaults, breakerStore: options.breakerStore, inspector: options.inspector, fetch: options.fetch, faults: options.faults, bearerToken: options.serviceToken });
 }
 
 /** A service's answer that is not a failure (2xx–4xx): its status and parsed JSON body. */

@@ -11,13 +11,16 @@ import { createDownstreamClient } from './downstreams.ts';
 import { gatewayRoutes } from './routes.ts';
 import { Strangler } from './strangler.ts';
 import { DOWNSTREAMS, GATEWAY_API, isPublicPath } from './protocol.ts';
+import { openSharedBreakers } from '../shared/shared-breakers.ts';
 
 // Breaker transitions go to the shared inspection stream (the panel's breaker strip); chaos rules reach the client.
 const inspector = await openInspector({ source: 'gateway', redis: redisUrlOf() });
 const chaos = openRuleBook({ source: 'gateway', redis: redisUrlOf(), inspect: inspector.inspect });
 // The services' live instances, from the node registry; refreshed often enough to drop a dead one within its TTL.
 const discovery = await openDiscovery({ redis: redisUrlOf(), services: DOWNSTREAMS, refreshMs: 250 });
-const http = createDownstreamClient({ inspector: inspector.inspect, faults: chaos.forHttpClient('gateway'), discovery, serviceToken: serviceTokenOf() });
+// With MAILROOM_SHARED_BREAKERS=1 every gateway replica's breaker to an instance shares one state through Redis.
+const breakerStore = openSharedBreakers('gateway');
+const http = createDownstreamClient({ inspector: inspector.inspect, faults: chaos.forHttpClient('gateway'), discovery, serviceToken: serviceTokenOf(), breakerStore });
 // Orders and restocks are refused at the door while a service they would queue for is too far behind.
 const bounds = admissionBoundsFromEnv();
 const admission = bounds ? await openAdmission({ bounds, redis: redisUrlOf(), onError: (error, where) => console.error(`[gateway] admission: ${where}: ${error instanceof Error ? error.message : String(error)}`) }) : undefined;
@@ -33,6 +36,7 @@ onShutdown(async () => {
   await entry.stop();
   await discovery.close();
   http.dispose();
+  breakerStore?.close();
   chaos.stop();
   await admission?.close();
   await inspector.close();

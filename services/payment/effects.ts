@@ -6,7 +6,7 @@
  * meaning: a declined card or another 4xx refusal is terminal, everything else is "provider unavailable" with a
  * reason a person can act on.
  */
-import { BulkheadRejectedError, CircuitOpenError, createHttpClient, NetworkError, TimeoutError, UpstreamStatusError, type HttpClient, type HttpClientOptions, type HttpPolicyOptions } from '../../runtime/resilience/index.ts';
+import { BulkheadRejectedError, CircuitOpenError, createHttpClient, NetworkError, TimeoutError, UpstreamStatusError, type BreakerStore, type HttpClient, type HttpClientOptions, type HttpPolicyOptions } from '../../runtime/resilience/index.ts';
 import { type Clock, type EffectArgs, type Inspector, type Random } from '../../runtime/index.ts';
 import { chargeKeyOf, PaymentDeclinedError, ProviderRejectedError, ProviderUnavailableError, refundKeyOf } from './protocol.ts';
 
@@ -46,6 +46,8 @@ export type ProviderClientOptions = {
   inspector?: Inspector;
   /** The system's service credential, sent on every call (an exposed provider wants it). */
   serviceToken?: string;
+  /** Given (`MAILROOM_SHARED_BREAKERS=1`), the provider's breaker shares its window and state with every replica's. */
+  breakerStore?: BreakerStore;
 };
 
 /**
@@ -59,7 +61,8 @@ export type ProviderClientOptions = {
 export function createProviderClient(options: ProviderClientOptions): HttpClient {
   return createHttpClient({
     source: 'payment',
-    dependencies: { [PROVIDER]: { baseUrl: options.baseUrl, policy: { ...providerPolicy, ...options.policy } } },
+    dependencies: { [PROVIDER]: { baseUrl: options.baseUrl, policy: sharedIf(options.breakerStore, { ...providerPolicy, ...options.policy }) } },
+    breakerStore: options.breakerStore,
     fetch: options.fetch,
     clock: options.clock,
     random: options.random,
@@ -67,6 +70,11 @@ export function createProviderClient(options: ProviderClientOptions): HttpClient
     faults: options.faults,
     bearerToken: options.serviceToken,
   });
+}
+
+/** The policy with its breaker shared when there is a store to share it through. */
+function sharedIf(store: BreakerStore | undefined, policy: HttpPolicyOptions): HttpPolicyOptions {
+  return store && policy.circuitBreaker !== undefined ? { ...policy, circuitBreaker: { ...policy.circuitBreaker, shared: true } } : policy;
 }
 
 export type ChargeInput = { orderId: string; amount: number };

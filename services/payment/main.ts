@@ -9,6 +9,7 @@ import { admissionBoundsFromEnv } from '../../runtime/index.ts';
 import { portOf } from '../config.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
+import { openSharedBreakers } from '../shared/shared-breakers.ts';
 import { serviceTokenOf } from '../shared/system-access.ts';
 import { createProviderClient, PROVIDER, providerEffects } from './effects.ts';
 import { definePaymentActor } from './machine.ts';
@@ -18,11 +19,14 @@ import { PAYMENT_API } from './protocol.ts';
 // The client exists before the node (the node's actor needs its effects): it reaches the node's chaos rules and
 // inspection stream through this reference once the node is up.
 let node: MailroomNode | undefined;
+const breakerStore = openSharedBreakers('payment');
 const provider = createProviderClient({
   baseUrl: `http://${hostOf()}:${portOf('provider')}`,
   inspector: (event) => node?.inspect(event),
   faults: (dependency) => node?.chaos.forHttpClient('payment')(dependency) ?? null,
   serviceToken: serviceTokenOf(),
+  // With MAILROOM_SHARED_BREAKERS=1 every payment replica's breaker to the provider shares one state through Redis.
+  breakerStore,
 });
 provider.breaker(PROVIDER).subscribe((event) => {
   if (event.type === 'breaker.transition') console.log(`[payment] breaker "${PROVIDER}" ${event.from} → ${event.to}: ${event.reason}`);
@@ -43,4 +47,5 @@ startProcess({
 onShutdown(async () => {
   await node?.stop();
   provider.dispose();
+  breakerStore?.close();
 });

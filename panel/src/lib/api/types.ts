@@ -46,7 +46,7 @@ export type {
   FulfillmentSagaView as SagaView,
 } from '../../../../services/order/saga-protocol.ts';
 
-export type { BreakerRow } from '../../../../services/control/breaker-routes.ts';
+export type { BreakerRow, SharedBreakerRow } from '../../../../services/control/breaker-routes.ts';
 
 export type { DeadLetterRow } from '../../../../services/control/deadletter-routes.ts';
 

@@ -2,14 +2,21 @@
  * The Overview's topology diagram: every process at a fixed place by its role (clients' entry on the left, the
  * services in the middle, the external provider on the right, infrastructure below), the links between services
  * with their message rates, the event-log subscriptions (order → notifications), and the HTTP calls the gateway and
- * payment make. Unknown processes line up at the bottom.
+ * payment make. Unknown processes line up at the bottom. Replicas (`order#2` …) share their service's box, drawn
+ * stacked as `order ×2`, with one line per instance under it: its status and the requests per second it serves.
  */
 import type { ProcessRow, Topology } from '../api/types.ts';
 
-export type DiagramNode = { name: string; x: number; y: number; process?: ProcessRow; processedPerSec?: number };
+/** One replica of a service: its process, and the requests per second the registry's counters show it serving. */
+export type DiagramInstance = { label: string; process: ProcessRow; perSec: number | null; y: number };
+/** `process` is the service's first replica but with the group's status (the worst one); `instances` only with replicas. */
+export type DiagramNode = { name: string; label: string; x: number; y: number; process?: ProcessRow; processedPerSec?: number; instances: DiagramInstance[] };
 export type DiagramLink = { id: string; from: string; to: string; kind: 'messages' | 'http' | 'events'; label: string; perSec: number; path: string; labelAt: { x: number; y: number } };
 
-export const DIAGRAM = { width: 760, height: 300, nodeW: 120, nodeH: 44 } as const;
+export const DIAGRAM = { width: 760, height: 300, nodeW: 120, nodeH: 44, instanceLine: 12 } as const;
+
+/** Which status a group of replicas shows: the worst among them. */
+const WORST_FIRST = ['down', 'restarting', 'starting', 'stopped', 'up'];
 
 const PLACES: Record<string, [number, number]> = {
   gateway: [90, 120],
@@ -40,13 +47,27 @@ const HTTP_LINKS: [string, string][] = [
  * const { nodes, links } = topologyDiagram(topology);
  * links.find((l) => l.from === 'order' && l.to === 'payment')?.label; // '12.5 msg/s'
  */
-export function topologyDiagram(t: Pick<Topology, 'processes' | 'rates'>): { nodes: DiagramNode[]; links: DiagramLink[] } {
+export function topologyDiagram(
+  t: Pick<Topology, 'processes' | 'rates'> & Partial<Pick<Topology, 'instances'>>,
+  traffic: Record<string, number | null> = {},
+): { nodes: DiagramNode[]; links: DiagramLink[]; height: number } {
   const nodes: DiagramNode[] = [];
   let extra = 0;
+  let height: number = DIAGRAM.height;
   const rateOf = new Map(t.rates.services.map((s) => [s.service, s.processedPerSec]));
-  for (const p of t.processes) {
-    const place = PLACES[p.name] ?? [290 + 140 * ++extra, 255];
-    nodes.push({ name: p.name, x: place[0], y: place[1], process: p, processedPerSec: rateOf.get(p.name) });
+  const rateOfPid = new Map(Object.values(t.instances ?? {}).flatMap((list) => list.map((i) => [i.pid, traffic[i.id] ?? null] as const)));
+  for (const [name, replicas] of groupReplicas(t.processes)) {
+    const place = PLACES[name] ?? [290 + 140 * ++extra, 255];
+    const [x, y] = place;
+    const first = replicas[0]!;
+    const status = replicas.map((p) => p.status).sort((a, b) => rank(a) - rank(b))[0]!;
+    const instances =
+      replicas.length < 2
+        ? []
+        : replicas.map((p, k) => ({ label: p.name === name ? '#1' : p.name.slice(name.length), process: p, perSec: p.pid === null ? null : (rateOfPid.get(p.pid) ?? null), y: y + DIAGRAM.nodeH / 2 + DIAGRAM.instanceLine * (k + 1) }));
+    for (const i of instances) height = Math.max(height, i.y + 6);
+    const label = replicas.length < 2 ? name : `${name} ×${replicas.length}`;
+    nodes.push({ name, label, x, y, process: { ...first, status, restarts: replicas.reduce((n, p) => n + p.restarts, 0) }, processedPerSec: rateOf.get(name), instances });
   }
   const at = new Map(nodes.map((n) => [n.name, n]));
   const links: DiagramLink[] = [];
@@ -74,8 +95,27 @@ export function topologyDiagram(t: Pick<Topology, 'processes' | 'rates'>): { nod
     if (!at.has(from) || !at.has(to) || pairs.has([from, to].sort().join('|'))) continue;
     links.push({ id: `h:${from}|${to}`, from, to, kind: 'http', perSec: 0, label: 'HTTP', ...geometry(at.get(from)!, at.get(to)!, 0) });
   }
-  return { nodes, links };
+  return { nodes, links, height };
 }
+
+/** Processes by service: `order`, `order#2` … together, in the supervisor's order, the first replica first. */
+function groupReplicas(processes: readonly ProcessRow[]): Map<string, ProcessRow[]> {
+  const groups = new Map<string, ProcessRow[]>();
+  for (const p of processes) {
+    const name = p.name.replace(/#\d+$/, '');
+    const group = groups.get(name) ?? [];
+    group.push(p);
+    groups.set(name, group);
+  }
+  for (const group of groups.values()) group.sort((a, b) => replicaNumber(a.name) - replicaNumber(b.name));
+  return groups;
+}
+
+const replicaNumber = (name: string) => Number(/#(\d+)$/.exec(name)?.[1] ?? 1);
+const rank = (status: string) => {
+  const at = WORST_FIRST.indexOf(status);
+  return at === -1 ? WORST_FIRST.length : at;
+};
 
 function fmt(n: number): string {
   return String(Number(n.toFixed(n >= 10 ? 0 : 1)));

@@ -8,6 +8,7 @@ import { ApiClient } from '../api/client.ts';
 import { loadToken } from '../api/token.ts';
 import type { OverviewSeries } from '../api/observe-types.ts';
 import type { BreakerRow, Stats, Topology } from '../api/types.ts';
+import { baselineOf, instanceRates, TRAFFIC_WINDOW_MS, type InstanceSample } from '../models/instance-traffic.ts';
 import { RollingSeries } from '../models/series.ts';
 import { LiveStream } from './live.svelte.ts';
 import { Poll } from './poll.svelte.ts';
@@ -36,6 +37,9 @@ export class Panel {
   seriesVersion = $state(0);
 
   readonly topology: Poll<Topology>;
+  /** Requests/s per service instance id over the last TRAFFIC_WINDOW_MS, from the topology's counters. */
+  instanceTraffic = $state.raw<Record<string, number | null>>({});
+  private instanceSamples: InstanceSample[] = [];
   readonly stats: Poll<Stats>;
   /** The Overview's charts as the control plane derives them from every process's `/metrics`. */
   readonly overview: Poll<OverviewSeries>;
@@ -52,7 +56,8 @@ export class Panel {
       this.api,
       () => '/control/topology',
       1_000,
-      (t) => {
+      (t, at) => {
+        this.observeInstances({ at, instances: t.instances });
         const pid = t.processes.find((p) => p.name === 'control')?.pid ?? null;
         if (this.controlPid !== null && pid !== null && pid !== this.controlPid) this.live.reconnect();
         if (pid !== null) this.controlPid = pid;
@@ -75,6 +80,11 @@ export class Panel {
       }
       this.seriesVersion++;
     });
+  }
+
+  private observeInstances(sample: InstanceSample): void {
+    this.instanceSamples = [...this.instanceSamples.filter((s) => sample.at - s.at <= 2 * TRAFFIC_WINDOW_MS), sample];
+    this.instanceTraffic = instanceRates(baselineOf(this.instanceSamples, sample.at), sample);
   }
 
   start(): () => void {
