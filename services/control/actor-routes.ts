@@ -115,7 +115,7 @@ export function actorRoutes(ctx: ControlContext) {
           responses: answers({
             200: 'One page of versions (empty for an actor without a history)',
             404: 'UNKNOWN_SERVICE: no node of this service ever ran here',
-            422: 'INVALID_ADDRESS: the address is not service/type/id; VALIDATION: limit outside 1–500 or a negative offset',
+            422: 'INVALID_ADDRESS: the address is not service/type/id; VALIDATION: limit outside 1–500, or an offset outside 0–1,000,000',
           }),
         },
       },

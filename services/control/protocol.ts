@@ -105,13 +105,14 @@ export const MachineParamsSchema = t.Object({ service: ServiceName, type: ActorT
 // ── Time travel ────────────────────────────────────────────────────────────────────────────────────────────────
 
 export const ActorHistoryQuerySchema = t.Object({
-  offset: t.Optional(t.Integer({ minimum: 0, description: 'Versions to skip from the newest (default 0)' })),
+  // Bounded: a history holds at most a few thousand versions, and Redis refuses an index past 2^63 (a 500 the barrage found).
+  offset: t.Optional(t.Integer({ minimum: 0, maximum: 1_000_000, description: 'Versions to skip from the newest (default 0, at most 1,000,000)' })),
   limit: pageLimit(range(LIMITS.versions), 'Versions per page'),
 });
 
 export const ActorVersionParamsSchema = t.Object({
   ...ActorParamsSchema.properties,
-  version: t.Integer({ minimum: 1, description: 'A committed version (1 = the first committed snapshot)', examples: [1] }),
+  version: t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'A committed version (1 = the first committed snapshot)', examples: [1] }),
 });
 
 const VersionCauseSchema = t.Object(

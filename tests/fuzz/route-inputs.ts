@@ -256,6 +256,18 @@ export function routeInputs(context: InputContext): Record<AppName, Record<strin
       'GET /control/sagas/{orderId}': { valid: paramsOnly({ orderId }) },
       'GET /control/notifications': { valid: noticeQuery, queryKeys: ['orderId', 'limit', 'cursor', 'kind'] },
       'GET /control/overview/series': { valid: nothing },
+      'GET /control/breakers/shared': { valid: nothing },
+      'GET /control/actors/{service}/{type}/{id}/history': {
+        valid: fc
+          .record({ id: fc.constantFrom(['inventory', 'sku', 'BOX-M'], ['order', 'fulfillment', 'ord-fuzz-1']), offset: fc.integer({ min: 0, max: 100 }), limit: fc.integer({ min: 1, max: 100 }) })
+          .map(({ id: [service, type, id], offset, limit }) => ({ params: { service: service!, type: type!, id: id! }, query: `offset=${offset}&limit=${limit}` })),
+        queryKeys: ['offset', 'limit'],
+      },
+      'GET /control/actors/{service}/{type}/{id}/at/{version}': {
+        valid: fc
+          .record({ id: fc.constantFrom(['inventory', 'sku', 'BOX-M'], ['order', 'fulfillment', 'ord-fuzz-1']), version: fc.integer({ min: 1, max: 50 }) })
+          .map(({ id: [service, type, id], version }) => ({ params: { service: service!, type: type!, id: id!, version: String(version) } })),
+      },
       'GET /control/sagas/{orderId}/trace': { valid: paramsOnly({ orderId }) },
       'GET /control/traces/{traceId}': { valid: paramsOnly({ traceId: fc.oneof(fc.stringMatching(/^[0-9a-f]{32}$/), fc.constantFrom('0'.repeat(32), 'nosuch')) }) },
       // The OTLP/HTTP receiver: its own ingest token (none in this shop, so every post is refused 401 — as JSON).
