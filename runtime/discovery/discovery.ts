@@ -9,7 +9,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { RedisClock } from '../redis/redis-clock.ts';
 import { keyPrefixOf, redisUrlOf } from '../config.ts';
 import { globalKeys } from '../keys.ts';
-import { openLink, type RedisLink } from '../redis/link.ts';
+import { hashReply, openLink, type RedisLink } from '../redis/link.ts';
 import { RegistryField } from '../node/registry.ts';
 
 /** One live instance of a service, as its last heartbeat described it. */
@@ -113,7 +113,7 @@ export class Discovery {
           const hashes = await Promise.all(ids.map((id) => this.link.call(['HGETALL', g.node(id)])));
           const members: Instance[] = [];
           ids.forEach((id, i) => {
-            const info = toRecord(hashes[i]);
+            const info = hashReply(hashes[i]);
             const address = info[RegistryField.http];
             const at = Number(info[RegistryField.at]);
             if (!address || !Number.isFinite(at)) return; // not discoverable, or its hash expired
@@ -147,14 +147,4 @@ export async function openDiscovery(options: DiscoveryOptions = {}): Promise<Dis
   await discovery.refresh();
   discovery.start();
   return discovery;
-}
-
-function toRecord(raw: unknown): Record<string, string> {
-  if (Array.isArray(raw)) {
-    const out: Record<string, string> = {};
-    for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = String(raw[i + 1]);
-    return out;
-  }
-  if (raw instanceof Map) return Object.fromEntries([...raw].map(([k, v]) => [String(k), String(v)]));
-  return (raw ?? {}) as Record<string, string>;
 }

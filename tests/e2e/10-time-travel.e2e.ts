@@ -3,18 +3,11 @@
  * first version: the statechart lights the state the saga's first turn left (not `completed` any more), the label
  * says version 1, and the message that made it is shown — all as the control API's `…/at/1` rebuilds it.
  */
-import { controlGet, expect, openPanel, screenshot, test } from './fixtures.ts';
+import { controlGet, expect, openPanel, placeOrderFromPanel, screenshot, test } from './fixtures.ts';
 
 test('the scrubber takes a saga back to its first version and the statechart follows', async ({ page, system }) => {
   await openPanel(page, system);
-  await page.locator('[data-nav="orders"]').click();
-  await expect(page.locator('[data-testid="order-sku"] option').first()).toBeAttached();
-  await page.locator('[data-testid="order-sku"]').selectOption('BOX-S');
-  await page.locator('[data-testid="place-order"]').click();
-  const row = page.locator('[data-testid="placed-orders"] tr[data-order]').first();
-  await expect(row).toBeVisible();
-  const orderId = (await row.getAttribute('data-order'))!;
-  await expect(row.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed', { timeout: 30_000 });
+  const { orderId } = await placeOrderFromPanel(page);
 
   const saga = `order/fulfillment/${orderId}`;
   const history = await controlGet<{ newest: number; oldest: number }>(system, `/control/actors/${saga}/history`);

@@ -4,7 +4,7 @@
  * turns and saga steps, inventory's, payment's and shipping's turns — each with its duration, indented under its
  * parent. And the Overview's charts say which Prometheus metric they plot.
  */
-import { expect, openPanel, screenshot, test } from './fixtures.ts';
+import { expect, openPanel, placeOrderFromPanel, screenshot, test } from './fixtures.ts';
 
 const MUST = ['gateway', 'order', 'inventory', 'payment', 'shipping'];
 
@@ -13,14 +13,7 @@ test('an order placed from the panel opens its trace as a waterfall across the s
   await expect(page.locator('[data-testid="chart-metric"][data-chart="throughput"] code')).toHaveText(['mailroom_sagas_total', 'mailroom_turns_total']);
   await expect(page.locator('[data-testid="chart-metric"][data-chart="latency"] code').first()).toHaveText('mailroom_saga_duration_seconds');
 
-  await page.locator('[data-nav="orders"]').click();
-  await expect(page.locator('[data-testid="order-sku"] option').first()).toBeAttached();
-  await page.locator('[data-testid="order-sku"]').selectOption('BOX-S');
-  await page.locator('[data-testid="place-order"]').click();
-  const row = page.locator('[data-testid="placed-orders"] tr[data-order]').first();
-  await expect(row).toBeVisible();
-  const orderId = (await row.getAttribute('data-order'))!;
-  await expect(row.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed', { timeout: 30_000 });
+  const { row, orderId } = await placeOrderFromPanel(page);
 
   // The saga's timeline, then its trace.
   await row.locator('a').first().click();

@@ -108,4 +108,20 @@ export async function offline(page: Page): Promise<string[]> {
   return outside;
 }
 
+/**
+ * Places one order of BOX-S from the panel's Orders view and waits until its saga completed; answers its row and id.
+ * Assumes the panel is open.
+ */
+export async function placeOrderFromPanel(page: Page): Promise<{ row: ReturnType<Page['locator']>; orderId: string }> {
+  await page.locator('[data-nav="orders"]').click();
+  await expect(page.locator('[data-testid="order-sku"] option').first()).toBeAttached();
+  await page.locator('[data-testid="order-sku"]').selectOption('BOX-S');
+  await page.locator('[data-testid="place-order"]').click();
+  const row = page.locator('[data-testid="placed-orders"] tr[data-order]').first();
+  await expect(row).toBeVisible();
+  const orderId = (await row.getAttribute('data-order'))!;
+  await expect(row.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed', { timeout: 30_000 });
+  return { row, orderId };
+}
+
 export { expect };
