@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_PORTS } from '../../services/config.ts';
+import { freeLoopbackOffset } from '../helpers/port-offset.ts';
 
 export const SHOP = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
 export type ShopName = (typeof SHOP)[number];
@@ -39,18 +40,6 @@ export function processCpuMs(pid: number): number {
   }
 }
 
-function freeOffset(): number {
-  for (let tries = 0; tries < 50; tries++) {
-    const offset = 20_000 + Math.floor(Math.random() * 30_000);
-    try {
-      const probes = SHOP.map((name) => Bun.serve({ port: DEFAULT_PORTS[name] + offset, hostname: '127.0.0.1', fetch: () => new Response() }));
-      for (const probe of probes) probe.stop(true);
-      return offset;
-    } catch {}
-  }
-  throw new Error('no free port range found');
-}
-
 /**
  * Starts every process and waits for each `/health` and the seeded catalogue. `profileDir`: the processes named in
  * `profiled` run under `bun --cpu-prof`, each writing into `<profileDir>/<name>/`.
@@ -65,7 +54,7 @@ export async function startBenchShop(options: {
   profileDir?: string;
   profiled?: readonly ShopName[];
 }): Promise<BenchShop> {
-  const offset = freeOffset();
+  const offset = freeLoopbackOffset(SHOP);
   const url = (name: ShopName, path: string) => `http://127.0.0.1:${DEFAULT_PORTS[name] + offset}${path}`;
   const procs = new Map<ShopName, ReturnType<typeof Bun.spawn>>();
   let seeded = false;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { openDiscovery, type Discovery } from '../../runtime/discovery/index.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
+import { freeOffset } from '../helpers/port-offset.ts';
 
 const prefix = testPrefix('three-hosts');
 type Name = 'order' | 'inventory' | 'payment' | 'shipping' | 'provider' | 'gateway';
@@ -31,20 +32,7 @@ const PLACEMENT: [host: string, name: Name][] = [
   ['127.0.0.4', 'provider'],
 ];
 
-/** An offset under which every port is free on every host. */
-function freeOffset(): number {
-  for (let tries = 0; tries < 50; tries++) {
-    const offset = 20_000 + Math.floor(Math.random() * 30_000);
-    try {
-      const probes = PLACEMENT.map(([host, name]) => Bun.serve({ port: DEFAULT_PORTS[name] + offset, hostname: host, fetch: () => new Response() }));
-      for (const probe of probes) probe.stop(true);
-      return offset;
-    } catch {}
-  }
-  throw new Error('no free port range found');
-}
-
-const offset = freeOffset();
+const offset = freeOffset(PLACEMENT);
 const procs: { host: string; name: Name; proc: ReturnType<typeof Bun.spawn>; out: string[] }[] = [];
 const at = (host: string, name: Name, path: string) => `http://${host}:${DEFAULT_PORTS[name] + offset}${path}`;
 let discovery: Discovery;

@@ -17,17 +17,6 @@ const STATE_FILE = join(ARTIFACTS, 'system.json');
 
 export type SystemInfo = { pid: number; offset: number; dataDir: string; panelUrl: string; token: string; control: string; gateway: string; panel: string };
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
 function isFree(port: number): Promise<boolean> {
   return new Promise((done) => {
     const server = createServer();
@@ -42,7 +31,8 @@ async function freeOffset(): Promise<number> {
   const base = Math.min(...ports);
   const span = Math.max(...ports) - base;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const offset = (await freePort()) - base;
+    // Below Linux's ephemeral range (32768+): a port there can be taken by any outbound connection before the child binds it.
+    const offset = 1000 + Math.floor(Math.random() * (32_000 - base - span - 1000));
     if (offset < 1000 || base + offset + span > 65_000) continue;
     if ((await Promise.all(ports.map((p) => isFree(p + offset)))).every(Boolean)) return offset;
   }

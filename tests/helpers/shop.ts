@@ -7,6 +7,7 @@
 import { afterAll } from 'bun:test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { SHARED_REDIS, waitFor } from './redis.ts';
+import { freeLoopbackOffset } from './port-offset.ts';
 
 export const SHOP_PROCESSES = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
 /** Processes a test asks for by name (`startShop(prefix, env, ['notifications'])`); the others do without them. */
@@ -37,19 +38,6 @@ export type Shop = {
   close(): Promise<void>;
 };
 
-/** An offset under which every process's port is free now. */
-function freeOffset(names: readonly ShopProcess[]): number {
-  for (let tries = 0; tries < 50; tries++) {
-    const offset = 20_000 + Math.floor(Math.random() * 30_000);
-    try {
-      const probes = names.map((name) => Bun.serve({ port: DEFAULT_PORTS[name] + offset, hostname: '127.0.0.1', fetch: () => new Response() }));
-      for (const probe of probes) probe.stop(true);
-      return offset;
-    } catch {}
-  }
-  throw new Error('no free port range found');
-}
-
 const everyShop = new Set<Shop>();
 afterAll(async () => {
   await Promise.all([...everyShop].map((shop) => shop.close()));
@@ -65,7 +53,7 @@ afterAll(async () => {
  */
 export async function startShop(prefix: string, env: Record<string, string> = {}, optional: readonly (typeof OPTIONAL_PROCESSES)[number][] = []): Promise<Shop> {
   const names: readonly ShopProcess[] = [...SHOP_PROCESSES, ...optional];
-  const offset = freeOffset(names);
+  const offset = freeLoopbackOffset(names);
   const procs = new Map<ShopProcess, ReturnType<typeof Bun.spawn>>();
   const outputs = new Map<ShopProcess, string[]>();
   const url = (name: ShopProcess, path: string) => `http://127.0.0.1:${DEFAULT_PORTS[name] + offset}${path}`;

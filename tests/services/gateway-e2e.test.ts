@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
+import { freeLoopbackOffset } from '../helpers/port-offset.ts';
 
 const NAMES = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
 type Name = (typeof NAMES)[number];
@@ -20,21 +21,8 @@ const ENTRY: Record<Name, string> = {
   gateway: 'services/gateway/main.ts',
 };
 
-/** An offset under which all six ports are free now. */
-function freeOffset(): number {
-  for (let tries = 0; tries < 50; tries++) {
-    const offset = 20_000 + Math.floor(Math.random() * 30_000);
-    try {
-      const probes = NAMES.map((name) => Bun.serve({ port: DEFAULT_PORTS[name] + offset, hostname: '127.0.0.1', fetch: () => new Response() }));
-      for (const probe of probes) probe.stop(true);
-      return offset;
-    } catch {}
-  }
-  throw new Error('no free port range found');
-}
-
 const prefix = testPrefix('gateway-e2e');
-const offset = freeOffset();
+const offset = freeLoopbackOffset(NAMES);
 const url = (name: Name, path: string) => `http://127.0.0.1:${DEFAULT_PORTS[name] + offset}${path}`;
 const processes = new Map<Name, ReturnType<typeof Bun.spawn>>();
 const output = new Map<Name, string[]>();

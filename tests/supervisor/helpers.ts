@@ -32,7 +32,8 @@ export async function freePortOffset(): Promise<number> {
   const base = Math.min(...ports);
   const span = Math.max(...ports) - base;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const offset = (await freePort()) - base;
+    // Below Linux's ephemeral range (32768+): a port there can be taken by any outbound connection before the child binds it.
+    const offset = 1000 + Math.floor(Math.random() * (32_000 - base - span - 1000));
     if (offset < 1000 || base + offset + span > 65_000) continue;
     const free = await Promise.all(ports.map((p) => isPortFree('127.0.0.1', p + offset)));
     if (free.every(Boolean)) return offset;
