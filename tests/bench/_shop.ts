@@ -7,18 +7,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { freeLoopbackOffset } from '../helpers/port-offset.ts';
+import { BUN_PROCESSES } from '../../services/processes.ts';
 
 export const SHOP = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
 export type ShopName = (typeof SHOP)[number];
 
-const ENTRY: Record<ShopName, string> = {
-  order: 'services/order/main.ts',
-  inventory: 'services/inventory/main.ts',
-  payment: 'services/payment/main.ts',
-  shipping: 'services/shipping/main.ts',
-  provider: 'services/payment-provider/main.ts',
-  gateway: 'services/gateway/main.ts',
-};
+/** Each process's entry file, as the supervisor starts it. */
+const ENTRY = Object.fromEntries(BUN_PROCESSES) as Record<ShopName, string>;
 
 export type BenchShop = {
   url(name: ShopName, path: string): string;

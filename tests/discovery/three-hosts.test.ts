@@ -10,17 +10,12 @@ import { DEFAULT_PORTS } from '../../services/config.ts';
 import { openDiscovery, type Discovery } from '../../runtime/discovery/index.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { freeOffset } from '../helpers/port-offset.ts';
+import { BUN_PROCESSES } from '../../services/processes.ts';
 
 const prefix = testPrefix('three-hosts');
 type Name = 'order' | 'inventory' | 'payment' | 'shipping' | 'provider' | 'gateway';
-const ENTRY: Record<Name, string> = {
-  order: 'services/order/main.ts',
-  inventory: 'services/inventory/main.ts',
-  payment: 'services/payment/main.ts',
-  shipping: 'services/shipping/main.ts',
-  provider: 'services/payment-provider/main.ts',
-  gateway: 'services/gateway/main.ts',
-};
+/** Each process's entry file, as the supervisor starts it. */
+const ENTRY = Object.fromEntries(BUN_PROCESSES) as Record<Name, string>;
 /** Which host runs what: two order nodes on different hosts; the provider beside payment (payment calls it on its own host). */
 const PLACEMENT: [host: string, name: Name][] = [
   ['127.0.0.2', 'gateway'],

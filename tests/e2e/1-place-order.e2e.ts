@@ -3,7 +3,7 @@
  * order shows confirmed — in the Orders view and in the saga's timeline — with the one confirmation notice the
  * notifications service recorded from the order's events; the topology draws that subscription.
  */
-import { controlGet, expect, openPanel, screenshot, test } from './fixtures.ts';
+import { controlGet, expect, openPanel, placeOrderFromPanel, screenshot, test } from './fixtures.ts';
 
 test('an order placed from the panel completes its saga and shows confirmed', async ({ page, system }) => {
   await openPanel(page, system);
@@ -15,15 +15,8 @@ test('an order placed from the panel completes its saga and shows confirmed', as
   await expect(page.locator('svg.topology g[data-process="notifications"]')).toBeVisible();
   await expect(page.locator('svg.topology g.link.events')).toHaveCount(1);
 
-  await page.locator('[data-nav="orders"]').click();
-  await expect(page.locator('[data-testid="order-sku"] option').first()).toBeAttached();
-  await page.locator('[data-testid="order-sku"]').selectOption('BOX-S');
-  await page.locator('[data-testid="place-order"]').click();
-
-  const row = page.locator('[data-testid="placed-orders"] tr[data-order]').first();
-  await expect(row).toBeVisible();
-  const orderId = (await row.getAttribute('data-order'))!;
-  await expect(row.locator('[data-testid="order-state"] [data-state]')).toHaveAttribute('data-state', 'confirmed', { timeout: 30_000 });
+  const { row, orderId } = await placeOrderFromPanel(page);
+  await expect(row.locator('[data-testid="order-state"] [data-state]')).toHaveAttribute('data-state', 'confirmed');
   await expect(row.locator('[data-testid="saga-status"] [data-state]')).toHaveAttribute('data-state', 'completed');
   // The customer's notice, from the notifications outbox: one confirmation.
   await expect(row.locator('[data-testid="order-notice"] [data-state]')).toHaveAttribute('data-state', 'confirmation', { timeout: 20_000 });

@@ -8,21 +8,15 @@ import { afterAll } from 'bun:test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { SHARED_REDIS, waitFor } from './redis.ts';
 import { freeLoopbackOffset } from './port-offset.ts';
+import { BUN_PROCESSES } from '../../services/processes.ts';
 
 export const SHOP_PROCESSES = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
 /** Processes a test asks for by name (`startShop(prefix, env, ['notifications'])`); the others do without them. */
 export const OPTIONAL_PROCESSES = ['notifications'] as const;
 export type ShopProcess = (typeof SHOP_PROCESSES)[number] | (typeof OPTIONAL_PROCESSES)[number];
 
-const ENTRY: Record<ShopProcess, string> = {
-  order: 'services/order/main.ts',
-  inventory: 'services/inventory/main.ts',
-  payment: 'services/payment/main.ts',
-  shipping: 'services/shipping/main.ts',
-  provider: 'services/payment-provider/main.ts',
-  gateway: 'services/gateway/main.ts',
-  notifications: 'services/notifications/main.ts',
-};
+/** Each process's entry file, as the supervisor starts it. */
+const ENTRY = Object.fromEntries(BUN_PROCESSES) as Record<ShopProcess, string>;
 
 export type Shop = {
   prefix: string;

@@ -9,17 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { freeLoopbackOffset } from '../helpers/port-offset.ts';
+import { BUN_PROCESSES } from '../../services/processes.ts';
 
 const NAMES = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
 type Name = (typeof NAMES)[number];
-const ENTRY: Record<Name, string> = {
-  order: 'services/order/main.ts',
-  inventory: 'services/inventory/main.ts',
-  payment: 'services/payment/main.ts',
-  shipping: 'services/shipping/main.ts',
-  provider: 'services/payment-provider/main.ts',
-  gateway: 'services/gateway/main.ts',
-};
+/** Each process's entry file, as the supervisor starts it. */
+const ENTRY = Object.fromEntries(BUN_PROCESSES) as Record<Name, string>;
 
 const prefix = testPrefix('gateway-e2e');
 const offset = freeLoopbackOffset(NAMES);
