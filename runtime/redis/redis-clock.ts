@@ -14,7 +14,7 @@ import type { RedisLink } from './link.ts';
 /** How many recent samples the offset is chosen from: a clock step is followed within this many ticks. */
 const SAMPLES = 8;
 
-type Sample = { offsetMs: number; roundTripMs: number };
+export type Sample = { offsetMs: number; roundTripMs: number };
 
 export class RedisClock implements Clock {
   private offsetMs = 0;
@@ -52,7 +52,18 @@ export class RedisClock implements Clock {
     if (!Number.isFinite(redisNow)) throw new Error(`Redis answered TIME with ${JSON.stringify([seconds, micros])}`);
     this.samples.push({ offsetMs: redisNow - (sentAt + receivedAt) / 2, roundTripMs: Math.max(0, receivedAt - sentAt) });
     if (this.samples.length > SAMPLES) this.samples.shift();
-    const best = this.samples.reduce((a, b) => (b.roundTripMs < a.roundTripMs ? b : a));
-    this.offsetMs = Math.round(best.offsetMs);
+    this.offsetMs = offsetOf(this.samples);
   }
+}
+
+/**
+ * The offset of the sample with the shortest round trip — unless zero lies within that sample's own uncertainty
+ * (half its round trip, plus the local clock's millisecond): Redis's time is then indistinguishable from the local
+ * one, and shifting by a measurement's noise would only make this node disagree by a few milliseconds with the times
+ * its machines stamp with the local clock (a saga's log, say) when they run on the same host as Redis.
+ */
+export function offsetOf(samples: readonly Sample[]): number {
+  if (samples.length === 0) return 0;
+  const best = samples.reduce((a, b) => (b.roundTripMs < a.roundTripMs ? b : a));
+  return Math.abs(best.offsetMs) <= best.roundTripMs / 2 + 1 ? 0 : Math.round(best.offsetMs);
 }

@@ -7,6 +7,8 @@
 import { afterAll, describe, expect, it } from 'bun:test';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
 import { createNode, type MailroomNode } from '../../runtime/index.ts';
+import { offsetOf, RedisClock } from '../../runtime/redis/redis-clock.ts';
+import { openLink } from '../../runtime/redis/link.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { alarm, counter } from '../fixtures/test-actors.ts';
 
@@ -69,5 +71,27 @@ describe('clock skew between nodes', () => {
     expect(a.owned().length).toBeGreaterThan(0);
     expect(b.owned().length).toBeGreaterThan(0);
     expect([...a.owned(), ...b.owned()].sort((x, y) => x - y).join()).toBe('0,1,2,3,4,5,6,7');
+  });
+});
+
+describe('the offset a node takes from Redis', () => {
+  it('should be none when Redis\'s time is within a sample\'s own uncertainty, and the best sample\'s midpoint beyond it', () => {
+    expect(offsetOf([])).toBe(0);
+    // A sample taken under load: 14 ms round trip, Redis read 6 ms "behind" — noise, not skew (a CI run's saga log and
+    // event log disagreed by 6 ms when the node took it).
+    expect(offsetOf([{ offsetMs: -6.2, roundTripMs: 14 }, { offsetMs: 3, roundTripMs: 9 }])).toBe(0);
+    expect(offsetOf([{ offsetMs: 60_000.4, roundTripMs: 2 }, { offsetMs: 59_990, roundTripMs: 30 }])).toBe(60_000);
+    expect(offsetOf([{ offsetMs: -5, roundTripMs: 0.4 }])).toBe(-5);
+  });
+
+  it('should be zero for a node on Redis\'s own machine, however loaded the link', async () => {
+    const link = await openLink(SHARED_REDIS, 'node-redis');
+    try {
+      const clock = new RedisClock(systemClock, `${testPrefix('clock')}:clock`);
+      for (let i = 0; i < 20; i++) await clock.sync(link);
+      expect(clock.offset).toBe(0);
+    } finally {
+      await link.close();
+    }
   });
 });
