@@ -2,10 +2,12 @@
  * Mailroom's Prometheus metrics: one registry per process (prom-client), every metric declared here once, named
  * per Prometheus conventions (`mailroom_` prefix, `_total` counters, `_seconds` histograms, base units) with
  * low-cardinality labels only — service, partition, actor type, route, breaker, saga, step; never an actor or
- * order id. The hot path holds label-bound children (`.labels(...)` once, `.inc()` per use), so a count costs a
- * field update, not a label lookup. `GET /metrics` answers `metricsText()`.
+ * order id. What is counted per message, per commit or per request is a `HotCounter` / `HotHistogram`
+ * (`hot-metrics.ts`): the hot path holds label-bound children (`.labels(...)` once, `.inc()` per use), so a count
+ * costs a field update, not a label hash. `GET /metrics` answers `metricsText()`.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.ts';
 
 export const registry = new Registry();
 
@@ -28,39 +30,39 @@ const SLOW = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 const registers = [registry];
 
 // ---------------------------------------------------------------------------------------------- turns
-export const turnsTotal = new Counter({
+export const turnsTotal = new HotCounter({
   name: 'mailroom_turns_total',
   help: 'Messages applied by an actor (one turn each), committed or not.',
   labelNames: ['service', 'actor_type'] as const,
   registers,
 });
-export const turnDuration = new Histogram({
+export const turnDuration = new HotHistogram({
   name: 'mailroom_turn_duration_seconds',
   help: 'Time an actor took to apply one message (its XState step and the encoding of what it decided).',
   labelNames: ['service'] as const,
   buckets: FAST,
   registers,
 });
-export const messagesAckedTotal = new Counter({
+export const messagesAckedTotal = new HotCounter({
   name: 'mailroom_messages_acked_total',
   help: 'Mailbox entries acknowledged by committed batches (applied, duplicates, dropped and dead-lettered ones).',
   labelNames: ['service'] as const,
   registers,
 });
-export const commitsTotal = new Counter({
+export const commitsTotal = new HotCounter({
   name: 'mailroom_commits_total',
   help: 'Batch commits by outcome: committed, fenced (a newer lease holder), conflict (actor version), duplicate, refused.',
   labelNames: ['service', 'outcome'] as const,
   registers,
 });
-export const commitDuration = new Histogram({
+export const commitDuration = new HotHistogram({
   name: 'mailroom_commit_duration_seconds',
   help: 'Time of one batch commit (the commit script round trip).',
   labelNames: ['service'] as const,
   buckets: FAST,
   registers,
 });
-export const batchSize = new Histogram({
+export const batchSize = new HotHistogram({
   name: 'mailroom_batch_size',
   help: 'Mailbox entries acknowledged per committed batch.',
   labelNames: ['service'] as const,
@@ -79,13 +81,13 @@ export const mailboxPending = new Gauge({
   labelNames: ['service', 'partition'] as const,
   registers,
 });
-export const deadLettersTotal = new Counter({
+export const deadLettersTotal = new HotCounter({
   name: 'mailroom_dead_letters_total',
   help: 'Messages moved to a dead-letter stream.',
   labelNames: ['service'] as const,
   registers,
 });
-export const messageRetriesTotal = new Counter({
+export const messageRetriesTotal = new HotCounter({
   name: 'mailroom_message_retries_total',
   help: 'Failed turns scheduled for another delivery (before the dead-letter limit).',
   labelNames: ['service'] as const,
@@ -97,20 +99,20 @@ export const effectsRunning = new Gauge({
   labelNames: ['service'] as const,
   registers,
 });
-export const effectDuration = new Histogram({
+export const effectDuration = new HotHistogram({
   name: 'mailroom_effect_duration_seconds',
   help: 'Time an effect took, from its start to its outcome, by effect and outcome (done, error).',
   labelNames: ['service', 'effect', 'outcome'] as const,
   buckets: SLOW,
   registers,
 });
-export const timersArmedTotal = new Counter({
+export const timersArmedTotal = new HotCounter({
   name: 'mailroom_timers_armed_total',
   help: 'Durable timers armed by committed turns.',
   labelNames: ['service'] as const,
   registers,
 });
-export const timersFiredTotal = new Counter({
+export const timersFiredTotal = new HotCounter({
   name: 'mailroom_timers_fired_total',
   help: 'Durable timers whose firing an actor applied.',
   labelNames: ['service'] as const,
@@ -175,13 +177,13 @@ export const admissionRefusedTotal = new Counter({
 });
 
 // ---------------------------------------------------------------------------------------------- http
-export const httpRequestsTotal = new Counter({
+export const httpRequestsTotal = new HotCounter({
   name: 'mailroom_http_requests_total',
   help: 'HTTP requests answered, by route pattern and status code.',
   labelNames: ['service', 'method', 'route', 'status'] as const,
   registers,
 });
-export const httpRequestDuration = new Histogram({
+export const httpRequestDuration = new HotHistogram({
   name: 'mailroom_http_request_duration_seconds',
   help: 'Time to answer an HTTP request, by route pattern.',
   labelNames: ['service', 'method', 'route'] as const,
@@ -190,20 +192,20 @@ export const httpRequestDuration = new Histogram({
 });
 
 // ---------------------------------------------------------------------------------------------- sagas
-export const sagasTotal = new Counter({
+export const sagasTotal = new HotCounter({
   name: 'mailroom_sagas_total',
   help: 'Sagas by what happened to them: started, completed, compensated, parked.',
   labelNames: ['service', 'saga', 'outcome'] as const,
   registers,
 });
-export const sagaDuration = new Histogram({
+export const sagaDuration = new HotHistogram({
   name: 'mailroom_saga_duration_seconds',
   help: 'Time a saga took from its start to its end, by how it ended (completed, compensated).',
   labelNames: ['service', 'saga', 'outcome'] as const,
   buckets: SLOW,
   registers,
 });
-export const sagaStepDuration = new Histogram({
+export const sagaStepDuration = new HotHistogram({
   name: 'mailroom_saga_step_duration_seconds',
   help: 'Time of a saga step or compensation, from its first try to its end, by how it ended.',
   labelNames: ['service', 'saga', 'step', 'phase'] as const,
@@ -277,56 +279,26 @@ export type WorkerMetrics = {
   retries: { inc(): void };
 };
 
-const workerMetricsOf = new Map<string, WorkerMetrics>();
-
-/**
- * The partition workers' metrics for one service, bound to their labels once (every worker of the service shares
- * them): on the hot path a count is a field update.
- */
 const NOTHING = { inc() {}, observe() {} };
 const NO_WORKER_METRICS: WorkerMetrics = { turns: () => NOTHING, turnDuration: NOTHING, acked: NOTHING, commit: () => NOTHING, commitDuration: NOTHING, batchSize: NOTHING, retries: NOTHING };
 
+/**
+ * The partition workers' metrics for one service, bound to its label once (every worker of the service shares
+ * them). A worker keeps the children it uses; `turns` and `commit` look theirs up by one small key.
+ *
+ * @example
+ * const m = workerMetrics('order');
+ * m.turns('order').inc();
+ */
 export function workerMetrics(service: string): WorkerMetrics {
   if (!metricsOn) return NO_WORKER_METRICS;
-  let m = workerMetricsOf.get(service);
-  if (m) return m;
-  // Turns are counted in plain fields and handed to prom-client at scrape time: a prom-client increment hashes its
-  // labels on every call, which is too much once per message.
-  const turns = new Map<string, { n: number; inc(): void }>();
-  const commits = new Map<string, { inc(): void }>();
-  onScrape(() => {
-    for (const [actorType, count] of turns) {
-      if (count.n === 0) continue;
-      turnsTotal.labels(service, actorType).inc(count.n);
-      count.n = 0;
-    }
-  });
-  m = {
-    turns(actorType) {
-      let count = turns.get(actorType);
-      if (!count) {
-        const fresh = {
-          n: 0,
-          inc() {
-            fresh.n++;
-          },
-        };
-        turns.set(actorType, (count = fresh));
-        turnsTotal.labels(service, actorType).inc(0); // the series exists from the first turn on
-      }
-      return count;
-    },
+  return {
+    turns: (actorType) => turnsTotal.labels(service, actorType),
     turnDuration: turnDuration.labels(service),
     acked: messagesAckedTotal.labels(service),
-    commit(outcome) {
-      let child = commits.get(outcome);
-      if (!child) commits.set(outcome, (child = commitsTotal.labels(service, outcome)));
-      return child;
-    },
+    commit: (outcome) => commitsTotal.labels(service, outcome),
     commitDuration: commitDuration.labels(service),
     batchSize: batchSize.labels(service),
     retries: messageRetriesTotal.labels(service),
   };
-  workerMetricsOf.set(service, m);
-  return m;
 }

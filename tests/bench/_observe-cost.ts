@@ -57,7 +57,7 @@ type Figures = { perSec: number; cpu: number };
 /** What a benchmark's `--json` line says about throughput and CPU per unit of work. */
 const figuresOf: Record<string, { args: string[]; unit: string; cpuUnit: string; read(json: any): Figures }> = {
   mailbox: {
-    args: ['--mailroom-only', '--rounds', '1', '--messages', '20000', '--alt-client', 'none'],
+    args: ['--mailroom-only', '--rounds', '1', '--messages', '100000', '--alt-client', 'none'],
     unit: 'msg/s',
     cpuUnit: 'consumer µs/msg',
     read: (j) => ({ perSec: j.mailroom.perSec, cpu: j.mailroom.consumerCpuUs }),
@@ -88,7 +88,8 @@ export async function observeCost(name: string, rounds: number, extraArgs: strin
   const results = new Map<Mode, Figures[]>(MODES.map((m) => [m, []]));
   const load = loadavg()[0]!;
   const began = Date.now();
-  const args = [...spec.args, ...extraArgs];
+  // The first occurrence of a flag wins (`flag()` in _kit.ts): extra arguments go first to override the defaults.
+  const args = [...extraArgs, ...spec.args];
   console.log(`observe-cost: bench ${name} ${args.join(' ')} --json, modes ${MODES.join(', ')}, ${rounds} round(s), interleaved; load average ${load.toFixed(2)}`);
   try {
     for (let round = 0; round < rounds; round++) {
