@@ -69,7 +69,7 @@ export class EffectRunner {
     let run: Promise<unknown>;
     let traceparent: string | undefined;
     // Traced, the effect starts inside its span, so the calls it makes carry it on.
-    if (tracing.on && effect.trace) ({ result: run, traceparent } = traceEffect(effect.src, effect.key, effect.trace, start));
+    if (tracing.on) ({ result: run, traceparent } = traceEffect(effect.src, effect.key, effect.trace, start));
     else run = start();
     const started = performance.now();
     const took = (outcome: string) => effectDuration.labels(this.service, effect.src, outcome).observe((performance.now() - started) / 1000);

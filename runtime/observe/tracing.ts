@@ -7,6 +7,12 @@
  * A trace crosses processes as a W3C `traceparent`: in HTTP headers, and in the `p` field of a mailbox entry, a
  * timer and an effect record, so one order — gateway → order → saga → inventory, payment → provider, shipping — is
  * one trace, through retries, timers and takeovers.
+ *
+ * Only a recorded (sampled) trace travels through the mailboxes: a message without `p` belongs to a trace that is not
+ * recorded, and everything it causes stays unrecorded. At 1 % sampling this keeps 99 of 100 messages as small and as
+ * cheap as with tracing off — no span object, no ids, no 55 bytes through Redis — where carrying every unsampled
+ * `traceparent` cost about 15 % of the mailbox's throughput. Over HTTP, where W3C expects it, an unrecorded trace
+ * still travels as a `traceparent` with its sampled flag off (see `runUnrecorded`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
@@ -42,6 +48,42 @@ export const tracing: { on: boolean; tracer: Tracer; flush(): Promise<void> } = 
   tracer: trace.getTracer('mailroom'),
   flush: async () => {},
 };
+
+/** Whether a new trace is recorded, from its trace id alone (the root decision of the sampler in use). */
+let recordsRoot: (traceId: string, name: string) => boolean = () => true;
+
+/**
+ * Trace ids from the process's random source — except the one a root decision was taken on (`presetTraceId`), which
+ * the span started right after it gets, so the span is the trace the decision was about.
+ */
+class RootIds {
+  private preset: string | undefined;
+  presetTraceId(traceId: string): void {
+    this.preset = traceId;
+  }
+  generateTraceId(): string {
+    const id = this.preset ?? randomHex(16);
+    this.preset = undefined;
+    return id;
+  }
+  generateSpanId(): string {
+    return randomHex(8);
+  }
+}
+const rootIds = new RootIds();
+
+const RANDOM = new Uint8Array(4096);
+let randomAt = RANDOM.length;
+/** `bytes` random bytes as lowercase hex (never all zero, which W3C reserves for "invalid"), drawn from a pool. */
+function randomHex(bytes: number): string {
+  if (randomAt + bytes > RANDOM.length) {
+    crypto.getRandomValues(RANDOM);
+    randomAt = 0;
+  }
+  const id = Buffer.from(RANDOM.buffer, randomAt, bytes).toString('hex');
+  randomAt += bytes;
+  return /^0+$/.test(id) ? randomHex(bytes) : id;
+}
 
 /** AsyncLocalStorage as OpenTelemetry's context manager, plus `enter` for hooks that cannot wrap what follows them. */
 class StorageContextManager implements ContextManager {
@@ -89,9 +131,15 @@ export function startTracing(service: string, env: Env = process.env): Promise<v
       import('@opentelemetry/exporter-trace-otlp-http'),
       import('@opentelemetry/resources'),
     ]);
+    const sampler = await samplerFrom(env);
+    const { SamplingDecision } = await import('@opentelemetry/sdk-trace');
+    // Every sampler `samplerFrom` makes decides a root from its trace id alone, so asking it before any span exists
+    // gives the decision the tracer will take for a span with that id.
+    recordsRoot = (traceId, name) => sampler.shouldSample(ROOT_CONTEXT, traceId, name, SpanKind.PRODUCER, {}, []).decision === SamplingDecision.RECORD_AND_SAMPLED;
     const provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || service, 'service.namespace': 'mailroom' }),
-      sampler: await samplerFrom(env),
+      sampler,
+      idGenerator: rootIds,
       spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: Number(env.OTEL_BSP_SCHEDULE_DELAY) || 1_000 })],
     });
     manager = new StorageContextManager();
@@ -161,20 +209,30 @@ export function isSampled(traceparent: string): boolean {
 }
 
 /**
- * The `traceparent` a message sent now carries: the active span's, or — sent from outside any span, by a script, a
- * subscriber or a test — a new trace's, which the sampler keeps or not (`send <event>`).
+ * The `traceparent` a message sent now carries when its trace is recorded: the active span's, or — sent from outside
+ * any span, by a script, a subscriber or a test — a new trace's if the sampler records it (a `send <event>` span).
+ * Undefined for a trace that is not recorded: the message goes without one (see the top of this file), and its root
+ * decision costs a random id and the sampler's answer, no span.
  */
 export function sendTraceparent(eventType: string): string | undefined {
-  const active = traceparentOf();
-  if (active) return active;
-  const span = tracing.tracer.startSpan(`send ${eventType}`, { kind: SpanKind.PRODUCER }, ROOT_CONTEXT);
+  const active = trace.getActiveSpan()?.spanContext();
+  if (active && trace.isSpanContextValid(active)) return (active.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? traceparentOf(trace.getActiveSpan()) : undefined;
+  const name = `send ${eventType}`;
+  const traceId = randomHex(16);
+  if (!recordsRoot(traceId, name)) return undefined;
+  rootIds.presetTraceId(traceId);
+  const span = tracing.tracer.startSpan(name, { kind: SpanKind.PRODUCER }, ROOT_CONTEXT);
   span.end();
   return traceparentOf(span);
 }
 
-/** Runs `fn` with a remote parent active (an unsampled trace carried on without a span of its own). */
-export function withParent<T>(traceparent: string, fn: () => T): T {
-  return otelContext.with(contextOf(traceparent), fn);
+/**
+ * Runs `fn` inside a trace that is not recorded, for work a message without a `traceparent` caused (an effect):
+ * the HTTP calls it makes then say so (`…-00`), and the processes they reach record nothing either, instead of each
+ * call starting a new trace of its own that the sampler might keep — a fragment without its beginning.
+ */
+export function runUnrecorded<T>(fn: () => T): T {
+  return otelContext.with(contextOf(`00-${randomHex(16)}-${randomHex(8)}-00`), fn);
 }
 
 /** Starts a span under a parent given as a `traceparent` or a context (default: the active one). */

@@ -4,18 +4,18 @@
  * one per saga step or compensation once it ends (backdated to its start, a child of the turn that ended it).
  */
 import type { InspectionEvent } from '../inspection.ts';
-import { failSpan, isSampled, SpanKind, SpanStatusCode, startSpan, traceparentOf, withParent, withSpan } from './tracing.ts';
+import { failSpan, isSampled, runUnrecorded, SpanKind, SpanStatusCode, startSpan, traceparentOf, withSpan } from './tracing.ts';
 
 type TracedEnvelope = { id: string; address: string; event: { type: string }; kind?: string; deliveries: number; traceparent?: string; turnTrace?: string };
 
 /**
  * Applies one message inside its span: the span's `traceparent` goes on the envelope (`turnTrace`) for what the
- * turn sends, arms and starts; the span fails when the turn did. A message of an unsampled trace (or of none) gets
- * no span: what it sends carries its `traceparent` on unchanged.
+ * turn sends, arms and starts; the span fails when the turn did. A message of a trace that is not recorded (no
+ * `traceparent`, or one whose sampled flag is off) gets no span, and what it sends, arms and starts carries none.
  */
 export function traceTurn(service: string, partition: number, env: TracedEnvelope, apply: () => Promise<void>, failed: () => boolean): Promise<void> {
   if (env.traceparent === undefined || !isSampled(env.traceparent)) {
-    env.turnTrace = env.traceparent;
+    env.turnTrace = undefined;
     return apply();
   }
   return recordTurn(service, partition, env, apply, failed);
@@ -46,11 +46,12 @@ async function recordTurn(service: string, partition: number, env: TracedEnvelop
 }
 
 /**
- * Runs an effect inside its span; resolves with the effect's `traceparent` for its outcome message. In an unsampled
- * trace it runs under its parent, so the calls it makes carry the trace on.
+ * Runs an effect inside its span; resolves with the effect's `traceparent` for its outcome message. An effect of a
+ * trace that is not recorded (`parent` undefined, or not sampled) runs in an unrecorded trace: the calls it makes say
+ * so, and its outcome message carries nothing.
  */
-export function traceEffect<T>(src: string, key: string, parent: string, run: () => Promise<T>): { result: Promise<T>; traceparent: string | undefined } {
-  if (!isSampled(parent)) return { result: withParent(parent, run), traceparent: parent };
+export function traceEffect<T>(src: string, key: string, parent: string | undefined, run: () => Promise<T>): { result: Promise<T>; traceparent: string | undefined } {
+  if (parent === undefined || !isSampled(parent)) return { result: runUnrecorded(run), traceparent: undefined };
   const span = startSpan(`effect ${src}`, parent, { kind: SpanKind.INTERNAL, attributes: { 'mailroom.effect': src, 'mailroom.effect.key': key } });
   const result = withSpan(span, run).then(
     (value) => {

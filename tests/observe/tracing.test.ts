@@ -32,20 +32,21 @@ const hex = (bytes: number) => [...crypto.getRandomValues(new Uint8Array(bytes))
 
 let seq = 0;
 /** Places an order under a trace of the test's own (its root span id is the caller's); returns both ids. */
-async function place(): Promise<{ orderId: string; traceId: string; rootId: string }> {
+async function place(recorded = true): Promise<{ orderId: string; traceId: string; rootId: string }> {
   const traceId = hex(16);
   const rootId = hex(8);
   const res = await fetch(shop.url('gateway', '/api/orders'), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': `${prefix}-${seq++}`, traceparent: `00-${traceId}-${rootId}-01` },
+    headers: { 'content-type': 'application/json', 'idempotency-key': `${prefix}-${seq++}`, traceparent: `00-${traceId}-${rootId}-${recorded ? '01' : '00'}` },
     body: JSON.stringify({ customer: { name: 'Ada', email: 'ada@example.com' }, lines: [{ sku: 'BOX-M', qty: 1 }], address: { name: 'Ada', line1: '1 Sq', city: 'London', country: 'GB' } }),
   });
   expect(res.status).toBe(202);
   return { orderId: ((await res.json()) as { orderId: string }).orderId, traceId, rootId };
 }
 
-const completed = (orderId: string, timeoutMs = 15_000) =>
-  waitFor(`the saga of ${orderId} to complete`, async () => ((await (await fetch(shop.url('gateway', `/api/orders/${orderId}`))).json()) as any).saga?.status === 'completed', timeoutMs, 50);
+/** Polls the order until its saga completed; `headers` let the polling itself go unrecorded. */
+const completed = (orderId: string, timeoutMs = 15_000, headers: Record<string, string> = {}) =>
+  waitFor(`the saga of ${orderId} to complete`, async () => ((await (await fetch(shop.url('gateway', `/api/orders/${orderId}`), { headers })).json()) as any).saga?.status === 'completed', timeoutMs, 50);
 
 /** A trace's spans, as an indented tree (for failure messages). */
 function drawTree(spans: ReceivedSpan[], rootId: string): string {
@@ -139,4 +140,24 @@ describe('tracing an order across processes', () => {
     expect(spans.some((s) => s.service === 'order' && s.attributes['mailroom.message.kind'] === 'timer') ? 'timer' : tree).toBe('timer');
     expect(spans.filter((s) => s.service === 'shipping' && s.name.startsWith('shipment ')).length).toBeGreaterThanOrEqual(2);
   }, 60_000);
+
+  it('should record nothing anywhere for an order whose trace is not recorded — no fragment starting a trace of its own', async () => {
+    // Every process samples parent-based, always on: a span started without a parent anywhere in the order's path
+    // (a message sent without the trace, an effect's call to the provider) would be recorded and arrive here.
+    // The shop's start (seeding the catalogue) is traced: wait until its spans are all in.
+    let quietSince = receiver.spans.length;
+    await waitFor('the receiver to be quiet', async () => {
+      await Bun.sleep(400);
+      const quiet = receiver.spans.length === quietSince;
+      quietSince = receiver.spans.length;
+      return quiet;
+    }, 10_000, 0);
+    const before = receiver.spans.length;
+    const { orderId, traceId } = await place(false);
+    await completed(orderId, 15_000, { traceparent: `00-${hex(16)}-${hex(8)}-00` });
+    await Bun.sleep(1_500); // several export intervals (OTEL_BSP_SCHEDULE_DELAY=100)
+    const after = receiver.spans.slice(before);
+    expect(receiver.trace(traceId)).toEqual([]);
+    expect(after.map((s) => `${s.service}: ${s.name}`)).toEqual([]);
+  }, 40_000);
 });
