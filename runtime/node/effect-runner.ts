@@ -10,7 +10,7 @@ import { effectDuration } from '../observe/metrics.ts';
 import { tracing } from '../observe/tracing.ts';
 import { traceEffect } from '../observe/turn-spans.ts';
 
-/** An effect as its actor's record keeps it; `trace` is the `traceparent` of the turn that started it (tracing on). */
+/** An effect as its actor's record keeps it; `trace` is the `traceparent` of the turn that started it (a recorded trace's). */
 export type EffectRecord = { key: string; address: string; invokeId: string; src: string; input: unknown; trace?: string };
 
 export type SendRaw = (msg: { id: string; address: string; event: { type: string; [k: string]: unknown }; kind: string; traceparent?: string }) => Promise<unknown>;

@@ -5,7 +5,7 @@
  *   m  message id (dedup key)        a  actor address          e  event (JSON)
  *   t  sent at (ms, fractional)      r  reply-to (JSON)        k  kind: '' | 'timer' | 'effect'
  *   f  sender's address, if an actor sent it
- *   p  W3C traceparent of the span that sent it, when tracing is on (`runtime/observe/tracing.ts`)
+ *   p  W3C traceparent of the span that sent it, when tracing is on and that trace is recorded (`runtime/observe/tracing.ts`)
  */
 
 export type ReplyTo = { n: string; q: string };

@@ -198,8 +198,9 @@ export function traceparentOf(span: Span | undefined = trace.getActiveSpan()): s
 }
 
 /**
- * Whether a `traceparent` says its trace is recorded (the sampled flag). An unsampled trace is carried on as it is,
- * without spans: what a parent-based sampler would decide anyway, for a string check instead of a span.
+ * Whether a `traceparent` says its trace is recorded (the sampled flag). A message of a trace that is not gets no
+ * span, and what it causes carries no `traceparent` on: what a parent-based sampler would decide anyway, for a string
+ * check instead of a span.
  *
  * @example
  * isSampled('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'); // true

@@ -67,7 +67,11 @@ async function openBunLink(url: string): Promise<RedisLink> {
           broken = true;
         };
         old.onclose = null;
-        old.close();
+        try {
+          old.close();
+        } catch {
+          // already closed
+        }
       }
       return client.send(String(args[0]), toStrings(args.slice(1)));
     },

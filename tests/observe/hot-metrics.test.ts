@@ -40,17 +40,36 @@ describe('hot metrics', () => {
     expect(text).toContain('demo_turns_total{service="order",actor_type="order"} 42');
   });
 
-  it('should refuse what prom-client refuses: a wrong number of labels, a counter going down, a value that is not finite', () => {
+  it('should write a series from its first use on, as prom-client does, not from the moment a child is bound', async () => {
+    const { theirs, ours, histograms, counters } = pair();
+    for (const h of histograms) h.labels('order', 'unused');
+    for (const c of counters) c.labels('order', 'unused');
+    for (const c of counters) c.labels('order', 'zero').inc(0);
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    expect(await ours.metrics()).not.toContain('unused');
+  });
+
+  it('should refuse what prom-client refuses: a wrong number of labels, a counter going down or by infinity, a value that is not finite', () => {
     const { histograms, counters } = pair();
     expect(() => histograms[1].labels('order')).toThrow('takes 2 label values');
-    expect(() => counters[1].labels('order', 'order').inc(-1)).toThrow('cannot go down');
+    expect(() => counters[1].labels('order', 'order').inc(-1)).toThrow('finite number');
+    expect(() => counters[1].labels('order', 'order').inc(Infinity)).toThrow('finite number');
     expect(() => histograms[1].labels('order', 'order').observe(Number.NaN)).toThrow('finite');
   });
 
-  it('should forget its series when the registry is reset', async () => {
-    const { ours, counters } = pair();
-    counters[1].labels('order', 'order').inc(3);
+  it('should zero its series on a registry reset, and keep counting through the children already held', async () => {
+    const { theirs, ours, histograms, counters } = pair();
+    const held = [counters[0].labels('order', 'order'), counters[1].labels('order', 'order')] as const;
+    const heldH = [histograms[0].labels('order', 'order'), histograms[1].labels('order', 'order')] as const;
+    for (const c of held) c.inc(3);
+    for (const h of heldH) h.observe(0.5);
+    theirs.resetMetrics();
     ours.resetMetrics();
     expect(await ours.metrics()).not.toContain('demo_turns_total{');
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    for (const c of held) c.inc(2);
+    for (const h of heldH) h.observe(0.0004);
+    expect(await ours.metrics()).toContain('demo_turns_total{service="order",actor_type="order"} 2');
+    expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 });
