@@ -87,9 +87,12 @@ for n, a in ipairs(actors) do
   if stored ~= a[1] then return {-3, key, stored} end
 end
 
--- preconditions: no message of the batch was processed before
-for _, mid in ipairs(seen) do
-  if redis.call('ZSCORE', KEYS[3], mid) then return {-4, mid} end
+-- preconditions: no message of the batch was processed before (one ZMSCORE for the batch)
+if #seen > 0 then
+  local scores = redis.call('ZMSCORE', KEYS[3], unpack(seen))
+  for i = 1, #seen do
+    if scores[i] then return {-4, seen[i]} end
+  end
 end
 
 -- writes

@@ -33,13 +33,31 @@ end
 local entries, dups = {}, {}
 local last = ''
 
-local function take(id, fields, deliveries)
-  local mid = fields[2]
-  if fields[1] == 'm' and mid and redis.call('ZSCORE', KEYS[3], mid) then
-    redis.call('XACK', KEYS[2], ARGV[2], id)
-    dups[#dups + 1] = {id, fields}
-  else
-    entries[#entries + 1] = {id, fields, deliveries}
+-- Takes a run of entries ({id, fields} each, in stream order) with one ZMSCORE for their message ids: a ZSCORE per
+-- entry was a call per message on the hot path.
+local function takeAll(list, deliveriesOf)
+  local mids, at = {}, {}
+  for i, e in ipairs(list) do
+    local fields = e[2]
+    if fields[1] == 'm' and fields[2] then
+      mids[#mids + 1] = fields[2]
+      at[#mids] = i
+    end
+  end
+  local dup = {}
+  if #mids > 0 then
+    local scores = redis.call('ZMSCORE', KEYS[3], unpack(mids))
+    for j = 1, #mids do
+      if scores[j] then dup[at[j]] = true end
+    end
+  end
+  for i, e in ipairs(list) do
+    if dup[i] then
+      redis.call('XACK', KEYS[2], ARGV[2], e[1])
+      dups[#dups + 1] = {e[1], e[2]}
+    else
+      entries[#entries + 1] = {e[1], e[2], deliveriesOf(e[1])}
+    end
   end
 end
 
@@ -75,7 +93,7 @@ for _ = 1, 10 do
   if #ids > 0 then
     -- XCLAIM skips (and un-pends) entries trimmed from the stream since they were read.
     local claimed = redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, unpack(ids))
-    for _, e in ipairs(claimed) do take(e[1], e[2], deliveries[e[1]] + 1) end
+    takeAll(claimed, function(id) return deliveries[id] + 1 end)
   end
   if #page < count then
     complete = true
@@ -88,10 +106,12 @@ local room = count - #entries
 if complete and room > 0 then
   local res = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', room, 'STREAMS', KEYS[2], '>')
   if res and res[1] then
+    local fresh = {}
     for _, e in ipairs(res[1][2]) do
       last = e[1]
-      if not isBlocked(e[2]) then take(e[1], e[2], 1) end
+      if not isBlocked(e[2]) then fresh[#fresh + 1] = e end
     end
+    takeAll(fresh, function() return 1 end)
   end
 end
 -- As JSON: one bulk string decodes far faster in the client than hundreds of nested RESP arrays.
