@@ -58,20 +58,12 @@ async function openBunLink(url: string): Promise<RedisLink> {
     async call(args) {
       if (closed) throw new Error('redis link is closed');
       if (broken) {
-        // Bun gives up after its retries (or an idle timeout): start over with a fresh client, and close the old one
-        // (else it keeps its own reconnect loop running, one more per outage).
+        // Bun gives up after its retries (or an idle timeout): start over with a fresh client.
         broken = false;
-        const old = client;
         client = make();
         client.onclose = () => {
           broken = true;
         };
-        old.onclose = null;
-        try {
-          old.close();
-        } catch {
-          // already closed
-        }
       }
       return client.send(String(args[0]), toStrings(args.slice(1)));
     },

@@ -1,0 +1,51 @@
+/**
+ * The opt-in Bun `RedisClient` link (`MAILROOM_REDIS_CLIENT=bun`) across Redis restarts: it answers again once Redis
+ * is back, on one connection. (Bun's client reconnects by itself and fires `onclose` only once it gives up, so the
+ * link's replace-on-close path is for that case, not for an outage.)
+ */
+import { afterAll, describe, expect, it } from 'bun:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openLink, type RedisLink } from '../../runtime/redis/link.ts';
+import { freePort, startRedisServer, waitFor, type PrivateRedis } from '../helpers/redis.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mailroom-bun-link-'));
+const port = freePort();
+let redis: PrivateRedis | undefined;
+let link: RedisLink | undefined;
+afterAll(async () => {
+  link?.abort();
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Connections Redis holds now, the one asking included. */
+async function connections(url: string): Promise<number> {
+  const probe = await openLink(url, 'node-redis');
+  try {
+    return Number(/connected_clients:(\d+)/.exec(String(await probe.call(['INFO', 'clients'])))![1]) - 1;
+  } finally {
+    await probe.close();
+  }
+}
+
+describe("Bun's Redis link", () => {
+  it('should answer again after Redis restarts, on one connection however many outages it saw', async () => {
+    redis = await startRedisServer({ port, dir, appendonly: false });
+    link = await openLink(redis.url, 'bun');
+    expect(await link.call(['PING'])).toBe('PONG');
+    for (let outage = 0; outage < 3; outage++) {
+      await redis.stop();
+      // A command sent while Redis is down waits for the reconnect (Bun queues it) or fails: either settles.
+      const during = link.call(['PING']).catch(() => 'failed');
+      await Bun.sleep(300);
+      redis = await startRedisServer({ port, dir, appendonly: false });
+      expect(['PONG', 'failed']).toContain(String(await during));
+      await waitFor('the link to answer again', async () => (await link!.call(['PING']).catch(() => null)) === 'PONG', 15_000, 100);
+    }
+    // Time for any client left behind to reconnect, as it would if it were still retrying.
+    await Bun.sleep(1_500);
+    expect(await connections(redis.url)).toBe(1);
+  }, 60_000);
+});
