@@ -292,11 +292,15 @@ const NO_WORKER_METRICS: WorkerMetrics = { turns: () => NOTHING, turnDuration: N
  */
 export function workerMetrics(service: string): WorkerMetrics {
   if (!metricsOn) return NO_WORKER_METRICS;
+  // Looked up per turn and per commit: by the one varying label, without joining label values into a key each time.
+  const turns = new Map<string, { inc(): void }>();
+  const commits = new Map<string, { inc(): void }>();
+  const cached = (map: Map<string, { inc(): void }>, value: string, bind: () => { inc(): void }) => map.get(value) ?? map.set(value, bind()).get(value)!;
   return {
-    turns: (actorType) => turnsTotal.labels(service, actorType),
+    turns: (actorType) => cached(turns, actorType, () => turnsTotal.labels(service, actorType)),
     turnDuration: turnDuration.labels(service),
     acked: messagesAckedTotal.labels(service),
-    commit: (outcome) => commitsTotal.labels(service, outcome),
+    commit: (outcome) => cached(commits, outcome, () => commitsTotal.labels(service, outcome)),
     commitDuration: commitDuration.labels(service),
     batchSize: batchSize.labels(service),
     retries: messageRetriesTotal.labels(service),

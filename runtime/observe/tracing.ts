@@ -216,8 +216,9 @@ export function isSampled(traceparent: string): boolean {
  * decision costs a random id and the sampler's answer, no span.
  */
 export function sendTraceparent(eventType: string): string | undefined {
-  const active = trace.getActiveSpan()?.spanContext();
-  if (active && trace.isSpanContextValid(active)) return (active.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? traceparentOf(trace.getActiveSpan()) : undefined;
+  const activeSpan = trace.getActiveSpan();
+  const active = activeSpan?.spanContext();
+  if (active && trace.isSpanContextValid(active)) return (active.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? traceparentOf(activeSpan) : undefined;
   const name = `send ${eventType}`;
   const traceId = randomHex(16);
   if (!recordsRoot(traceId, name)) return undefined;
