@@ -1,5 +1,5 @@
 /**
- * Child process of root-sends.test.ts: starts tracing from the environment, takes `ROOT_SENDS` root decisions the way
+ * Child process of root-sends.test.ts: starts tracing from the environment, takes as many root decisions as its argument says the way
  * a send from outside any span does, flushes the spans, and prints the traceparents it got (one per line, `-` for
  * a send that carries none).
  */
@@ -7,7 +7,7 @@ import { sendTraceparent, startTracing, tracing } from '../../runtime/observe/tr
 
 await startTracing('root-sends');
 const lines: string[] = [];
-for (let i = 0; i < Number(process.env.ROOT_SENDS); i++) lines.push(sendTraceparent('inc') ?? '-');
+for (let i = 0; i < Number(process.argv[2]); i++) lines.push(sendTraceparent('inc') ?? '-');
 await tracing.flush();
 console.log(lines.join('\n'));
 process.exit(0);

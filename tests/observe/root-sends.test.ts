@@ -11,8 +11,8 @@ const receiver = startOtlpReceiver();
 afterAll(() => receiver.stop());
 
 async function rootSends(sampler: string, arg: string, sends: number): Promise<string[]> {
-  const child = Bun.spawn(['bun', join(import.meta.dir, '_root-sends.ts')], {
-    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: arg, ROOT_SENDS: String(sends) },
+  const child = Bun.spawn(['bun', join(import.meta.dir, '_root-sends.ts'), String(sends)], {
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: arg },
     stdout: 'pipe',
     stderr: 'inherit',
   });
