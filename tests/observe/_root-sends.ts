@@ -1,7 +1,7 @@
 /**
- * Child process of root-sends.test.ts: starts tracing from the environment, takes as many root decisions as its argument says the way
- * a send from outside any span does, flushes the spans, and prints the traceparents it got (one per line, `-` for
- * a send that carries none).
+ * Child process of root-sends.test.ts: starts tracing from the environment, takes as many root decisions as its
+ * argument says, as a send from outside any span does, flushes the spans, and prints the traceparents it got (one per
+ * line, `-` for a send that carries none).
  */
 import { sendTraceparent, startTracing, tracing } from '../../runtime/observe/tracing.ts';
 
