@@ -65,12 +65,14 @@ export const orderMachine = setup({
               address: context.address,
               total: context.total,
             })),
-            // The saga starts in the same atomic step as the order (through the outbox): no order without one.
+            // The saga starts in the same atomic step as the order (through the outbox): no order without one. It
+            // starts past its createOrder step — this turn took it — rather than ask for an order that exists.
             tell(
               ({ context }: Args) => fulfillmentAddress(context.orderId),
               ({ context }: Args) => ({
                 type: 'saga.start',
                 data: { orderId: context.orderId, customer: context.customer, lines: context.lines, address: context.address, total: context.total },
+                done: ['createOrder'],
               }),
               { id: ({ context }: Args) => `start:${context.orderId}` },
             ),
