@@ -30,6 +30,8 @@ export class PartitionReader {
   private complete = true;
   /** After the commit script refused a batch: read one entry at a time for this many reads, to find the culprit. */
   private isolate = 0;
+  /** The last read returned fewer entries than it asked for. */
+  private short = false;
 
   constructor(
     private readonly ctx: ReaderContext,
@@ -49,7 +51,18 @@ export class PartitionReader {
     if (res[0] === ScriptCode.NotLeaseHolder) return 'fenced';
     this.complete = Number(res[3]) === 1;
     if (res[4]) this.lastSeen = maxId(res[4], this.lastSeen);
-    return { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
+    const got = { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
+    this.short = got.raw.length + got.dups.length < count;
+    return got;
+  }
+
+  /**
+   * Whether the last read took everything there was: it looked at every pending entry and got fewer entries than it
+   * asked for, so the next one is new (newer than `lastSeen`) — what `wait` watches for — and reading again at once
+   * would find nothing. Pending entries held back for a retry come due at times the caller's wait accounts for.
+   */
+  get drained(): boolean {
+    return this.complete && this.short && this.isolate === 0;
   }
 
   /** Reads the next `reads` batches one entry at a time. */
@@ -81,6 +94,7 @@ export class PartitionReader {
   reset(): void {
     this.lastSeen = null;
     this.complete = true;
+    this.short = false;
   }
 
   /** Closes the doorbell connection, ending a wait in flight. */

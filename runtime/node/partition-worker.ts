@@ -44,6 +44,8 @@ export class PartitionWorker {
   private readonly applier: BatchApplier;
   private readonly place: { service: string; partition: number };
   private housekeepingDue = false;
+  /** The last batch committed and its read took everything there was (see `PartitionReader.drained`). */
+  private caughtUp = false;
   private readonly metrics: WorkerMetrics;
   processed = 0;
   /** Messages this partition's actors sent, by target service (for the panel's message rates). */
@@ -131,9 +133,13 @@ export class PartitionWorker {
         if (this.active && this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
         if (this.active && this.relay.dirty) await this.relay.sweep();
         if (!this.active) break;
+        this.caughtUp = false;
         const progressed = await this.processBatch();
         failures = 0;
-        if (!progressed && this.active) await this.reader.wait(this.blockMs(this.ctx.clock.now()), () => this.active);
+        // After a batch that took all there was, wait for the next entry rather than read again: the doorbell
+        // answers at once when one came meanwhile, and an empty read costs a script call per turn.
+        const waitNow = !progressed || (this.caughtUp && !this.relay.dirty && !this.housekeepingDue);
+        if (waitNow && this.active) await this.reader.wait(this.blockMs(this.ctx.clock.now()), () => this.active);
       } catch (error) {
         if (!this.active) break;
         this.ctx.onError(error, `partition ${this.partition}`);
@@ -310,6 +316,7 @@ export class PartitionWorker {
       actor.version++;
       actor.indexedState = actor.state;
     }
+    this.caughtUp = this.reader.drained;
     this.processed += batch.seen.length;
     this.metrics.acked.inc(batch.acks.length);
     this.metrics.batchSize.observe(batch.acks.length);
