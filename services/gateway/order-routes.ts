@@ -9,6 +9,7 @@ import { BACKLOG_UNREADABLE_ANSWER, OVERLOADED_ANSWER } from '../../runtime/http
 import { type Admission } from '../../runtime/index.ts';
 import { callerFor, json, passOn } from './downstreams.ts';
 import { orderDetail } from './order-detail.ts';
+import { PriceBook } from './price-book.ts';
 import {
   DOWNSTREAMS,
   GatewayErrorCode,
@@ -35,11 +36,12 @@ export function orderIdFor(idempotencyKey: string | undefined): string {
 
 /**
  * `admission`: an order is refused (429, nothing done) while any service its saga goes through is too far behind.
+ * `priceBook`: the prices read so far (one per gateway).
  *
  * @example
  * createServiceApp({ name: 'gateway' }).use(gatewayOrderRoutes(createDownstreamClient(), await openAdmission({ bounds })));
  */
-export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission, 'gate'>) {
+export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission, 'gate'>, priceBook = new PriceBook()) {
   return new Elysia({ name: 'gateway:orders' })
     .post(
       '/api/orders',
@@ -50,17 +52,18 @@ export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission,
         const key = headers['idempotency-key'];
         const orderId = orderIdFor(key);
 
-        // Price every line from the catalogue, all SKUs at once.
+        // Price every line from the catalogue, all SKUs at once (a listed SKU's price is read once: see PriceBook).
         const skus = [...new Set(body.lines.map((line) => line.sku))];
-        const found = await Promise.all(skus.map((sku) => call('inventory', `/skus/${encodeURIComponent(sku)}`)));
-        const unknown = skus.filter((_, i) => found[i]!.status === 404);
+        const { prices, replies } = await priceBook.lookUp(skus, (sku) => call('inventory', `/skus/${encodeURIComponent(sku)}`));
+        const unknown = skus.filter((sku) => replies.get(sku)?.status === 404);
         if (unknown.length > 0) {
           throw new HttpError(422, GatewayErrorCode.unknownSku, `unknown SKU ${unknown.join(', ')}: not in the catalogue (GET /api/catalogue lists what is)`, { skus: unknown });
         }
-        const failed = found.find((reply) => reply.status !== 200);
-        if (failed) throw passOn('inventory', failed);
-        const price = new Map(skus.map((sku, i) => [sku, found[i]!.body.price as number]));
-        const lines = body.lines.map((line) => ({ sku: line.sku, qty: line.qty, price: price.get(line.sku)! }));
+        for (const [sku, reply] of replies) {
+          if (reply.status !== 200) throw passOn('inventory', reply);
+          throw new HttpError(503, GatewayErrorCode.dependencyUnavailable, `inventory answered SKU ${sku} without a valid price; try again later`, { dependency: 'inventory', cause: 'bad-reply' });
+        }
+        const lines = body.lines.map((line) => ({ sku: line.sku, qty: line.qty, price: prices.get(line.sku)! }));
 
         // The order id makes the create repeat-safe, so the client may retry it.
         const created = await call('order', '/orders', json('POST', { orderId, customer: body.customer, lines, address: body.address }, { 'idempotency-key': orderId }));

@@ -3,6 +3,9 @@
  * `listed` for good. It holds units per order (at most once per order), gives them back on release and counts them
  * as shipped on commit, so onHand + Σreserved + shipped always equals seeded + restocked and nothing goes negative.
  * One actor per SKU processes one message at a time, so concurrent holds for the last units cannot oversell.
+ * Its price is fixed once listed — no message changes it — and the gateway's price book
+ * (`services/gateway/price-book.ts`) relies on that: a price change would need a message here and an event the
+ * book follows.
  */
 import { assign, setup } from 'xstate';
 import { defineActor, participant, publish, reply } from '../../runtime/index.ts';

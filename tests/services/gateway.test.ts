@@ -164,6 +164,22 @@ describe('gateway orders', () => {
     expect(stored!.context.total).toBe(3 * 299 + 399);
   });
 
+  it('should price a SKU from inventory once: later orders with it ask inventory nothing, an unknown SKU is asked each time', async () => {
+    // A gateway of its own: its price book starts empty.
+    const gw = gatewayApp(createDownstreamClient({ env: envFor(ports()) }));
+    const priced = () => inventory.paths.filter((p) => ['GET /skus/BOX-M', 'GET /skus/TAPE-48', 'GET /skus/NOPE-1'].includes(p)).length;
+    const before = priced();
+    for (let i = 0; i < 3; i++) expect((await send(gw, 'POST', '/api/orders', placeOrder())).status).toBe(202);
+    // Without the price book: 2 SKUs × 3 orders = 6 reads.
+    expect(priced() - before).toBe(2);
+    for (let i = 0; i < 2; i++) {
+      const res = await send(gw, 'POST', '/api/orders', placeOrder({ lines: [{ sku: 'NOPE-1', qty: 1 }] }));
+      expect(res.status).toBe(422);
+      expect(await body(res)).toMatchObject({ code: 'UNKNOWN_SKU', details: { skus: ['NOPE-1'] } });
+    }
+    expect(priced() - before).toBe(4);
+  });
+
   it('should create one order for one Idempotency-Key, however often and concurrently it is sent', async () => {
     const key = `checkout-${crypto.randomUUID()}`;
     const answers = await Promise.all(Array.from({ length: 5 }, () => send(app, 'POST', '/api/orders', placeOrder(), { 'idempotency-key': key })));

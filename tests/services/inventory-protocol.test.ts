@@ -45,6 +45,12 @@ const reservedFor = async (code: string, orderId: string) => (await skuOf(code))
 const seed = (code: string, stock: number) => seedCatalogue(inventory, [{ sku: code, name: code, price: 250, stock }]);
 
 describe('inventory protocol (saga-facing)', () => {
+  it('should keep a listed SKU’s price for good: seeding it again with another price changes nothing (the gateway’s price book relies on it)', async () => {
+    await seedCatalogue(inventory, [{ sku: 'P-FIXED', name: 'fixed', price: 250, stock: 1 }]);
+    await seedCatalogue(inventory, [{ sku: 'P-FIXED', name: 'fixed', price: 999, stock: 7 }]);
+    expect(await skuOf('P-FIXED')).toMatchObject({ price: 250, onHand: 1 });
+  });
+
   it('should tell replyTo inventory.reserved with orderId, commandId and the merged lines', async () => {
     await seed('P-OK-A', 5);
     await seed('P-OK-B', 5);
