@@ -41,7 +41,6 @@ export async function commitBatch(
 ): Promise<CommitOutcome> {
   const scriptKeys = [keys.lease, keys.mbox, keys.seen, keys.outbox, keys.events, keys.timers, keys.timerData, keys.effects, keys.tries, keys.index, keys.dlq, keys.expiry];
   const writes: ActorWrite[] = [];
-  const records: string[] = [];
   const historyKeys: string[] = [];
   for (const actor of actors) {
     const { type, id } = parseAddress(actor.address);
@@ -50,8 +49,7 @@ export async function commitBatch(
     const retain = actor.def.options.retainDoneMs;
     const expiry = actor.done && Number.isFinite(retain) ? now + retain : false;
     // The index only changes with the state: skip the write when it stayed.
-    const write: ActorWrite = [String(actor.version), String(actor.version + 1), `${type}/${id}`, state !== actor.indexedState ? state : false, expiry];
-    records.push(actor.recordJson);
+    const write: ActorWrite = [String(actor.version), String(actor.version + 1), actor.recordJson, `${type}/${id}`, state !== actor.indexedState ? state : false, expiry];
     const keep = actor.def.options.historyKeep;
     if (keep > 0) {
       historyKeys.push(keys.history(type, id));
@@ -67,7 +65,7 @@ export async function commitBatch(
     else remote.push([replyChannel(r.to.n), r.json ?? JSON.stringify(r.payload)]);
   }
   const payload = JSON.stringify(batch.payload(writes, settings.replies === 'script' ? remote : []));
-  const args = [leaseValue, settings.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen, ...records];
+  const args = [leaseValue, settings.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen];
   const res = (await scripts.commitTurn.run(link, scriptKeys, args)) as [number, string?, (string | number)?];
   switch (res[0]) {
     case ScriptCode.Ok:

@@ -36,13 +36,12 @@ export type TurnOutput = {
 };
 
 /**
- * One actor's write: [expected version, new version, index field, new state or false, expiry or false], then, when
- * its type keeps a history, the history entry's head and how many entries to keep. Its record goes to the script as
- * an argument of its own (see `commit-turn-12.lua`).
+ * One actor's write: [expected version, new version, record JSON, index field, new state or false, expiry or false],
+ * then, when its type keeps a history, the history entry's head and how many entries to keep.
  */
 export type ActorWrite =
-  | [expected: string, next: string, field: string, state: string | false, expiry: number | false]
-  | [expected: string, next: string, field: string, state: string | false, expiry: number | false, historyHead: string, keep: number];
+  | [expected: string, next: string, record: string, field: string, state: string | false, expiry: number | false]
+  | [expected: string, next: string, record: string, field: string, state: string | false, expiry: number | false, historyHead: string, keep: number];
 
 /** A message that made a version: its id, event type and sender (an actor's address, when an actor sent it). */
 export type VersionCause = { id: string; type: string; from?: string; kind?: string };

@@ -27,8 +27,8 @@ describe('lease fencing', () => {
     expect(b[1]).toBeGreaterThan(a[1]);
 
     const entryId = jsonList<[string]>(read[1])[0]![0];
-    const batch = JSON.stringify({ a: [entryId], s: ['msg-1'], x: [['0', '1', 'counter/a', 'x', false]] });
-    const commitArgs = [aValue, 'svc', Date.now(), 60_000, 1000, batch, 1000, '{"s":{}}'];
+    const batch = JSON.stringify({ a: [entryId], s: ['msg-1'], x: [['0', '1', '{"s":{}}', 'counter/a', 'x', false]] });
+    const commitArgs = [aValue, 'svc', Date.now(), 60_000, 1000, batch];
     const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('counter', 'a')];
     const stale = (await scripts.commitTurn.run(link, keys, commitArgs)) as [number, string];
     expect(stale[0]).toBe(ScriptCode.NotLeaseHolder);

@@ -121,10 +121,10 @@ describe('time travel', () => {
     try {
       const lease = String(await link.call(['GET', k.lease]));
       const base = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('lamp', 'e')];
-      const write = (keep: number) => JSON.stringify({ s: ['m-tt'], x: [['1', '2', 'lamp/e', false, false, '{"v":2,"at":1,"c":[],"r":', keep]] });
-      const missingKey = (await scripts.commitTurn.run(link, base, [lease, 'svc', Date.now(), 60_000, 1_000, write(5), 1_000, '{"s":{}}'])) as [number, string];
+      const write = (keep: number) => JSON.stringify({ s: ['m-tt'], x: [['1', '2', '{"s":{}}', 'lamp/e', false, false, '{"v":2,"at":1,"c":[],"r":', keep]] });
+      const missingKey = (await scripts.commitTurn.run(link, base, [lease, 'svc', Date.now(), 60_000, 1_000, write(5), 1_000])) as [number, string];
       expect(missingKey[0]).toBe(ScriptCode.InvalidArgument);
-      const zero = (await scripts.commitTurn.run(link, [...base, k.history('lamp', 'e')], [lease, 'svc', Date.now(), 60_000, 1_000, write(0), 1_000, '{"s":{}}'])) as [number, string];
+      const zero = (await scripts.commitTurn.run(link, [...base, k.history('lamp', 'e')], [lease, 'svc', Date.now(), 60_000, 1_000, write(0), 1_000])) as [number, string];
       expect(zero[0]).toBe(ScriptCode.InvalidArgument);
       expect(zero[1]).toContain('history');
       expect(await link.call(['HGET', k.actor('lamp', 'e'), 'v'])).toBe('1');

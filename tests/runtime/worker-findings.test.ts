@@ -131,8 +131,8 @@ describe('partition worker', () => {
     // the script itself refuses a malformed timer before writing anything
     const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('sleeper', 'y')];
     const lease = String(await link.call(['GET', k.lease]));
-    const batch = JSON.stringify({ s: ['m-nan'], x: [['0', '1', 'sleeper/y', 'asleep', false]], ts: [['svc/sleeper/y|t', null, '{}']] });
-    const res = (await scripts.commitTurn.run(link, keys, [lease, 'svc', Date.now(), 60_000, 1_000, batch, 1_000, '{"s":{}}'])) as [number, string];
+    const batch = JSON.stringify({ s: ['m-nan'], x: [['0', '1', '{"s":{}}', 'sleeper/y', 'asleep', false]], ts: [['svc/sleeper/y|t', null, '{}']] });
+    const res = (await scripts.commitTurn.run(link, keys, [lease, 'svc', Date.now(), 60_000, 1_000, batch, 1_000])) as [number, string];
     expect(res[0]).toBe(ScriptCode.InvalidArgument);
     expect(await link.call(['EXISTS', k.actor('sleeper', 'y')])).toBe(0);
     expect(await link.call(['ZSCORE', k.seen, 'm-nan'])).toBeNull();

@@ -11,11 +11,10 @@
 
   ARGV[1] expected lease value  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] seen horizon (ms)
   ARGV[5] events max length (approximate)  ARGV[6] the batch as JSON (one argument: far cheaper for the client to
-  send than hundreds)  ARGV[7] dead letters max length (approximate)  ARGV[8..7+n] each actor's new record (JSON),
-  in KEYS order: an argument of its own, so neither the client nor cjson escapes and unescapes it inside the batch
+  send than hundreds)  ARGV[7] dead letters max length (approximate)
   The batch, every list optional:
     a   acks: stream ids                      s   seen: message ids
-    x   actors, in KEYS order: [expected version, new version, index field,
+    x   actors, in KEYS order: [expected version, new version, record JSON, index field,
         index value or false when the state did not change, expiry time (ms) when finished or false,
         history head or absent, history length kept]: the head is the JSON of the history entry up to its record
         (`{"v":…,"at":…,"c":[…],"r":`), which the script completes with the record itself — sent once, stored twice.
@@ -42,23 +41,21 @@ local function num(v) return tonumber(v) ~= nil and tonumber(v) == tonumber(v) e
 local acks, seen, actors = list(d.a), list(d.s), list(d.x)
 
 -- preconditions: the shape of every argument
-if not num(ARGV[3]) or not num(ARGV[4]) or not num(ARGV[5]) or not num(ARGV[7]) then
+if not num(ARGV[3]) or not num(ARGV[4]) or not num(ARGV[5]) or (ARGV[7] and not num(ARGV[7])) then
   return {-5, 'now, horizon and lengths must be numbers'}
 end
 local histories = 0
-for _, a in ipairs(actors) do if type(a) == 'table' and a[6] then histories = histories + 1 end end
+for _, a in ipairs(actors) do if type(a) == 'table' and a[7] then histories = histories + 1 end end
 if #KEYS ~= 12 + #actors + histories then return {-5, 'one record key per actor, then one history key per history'} end
-if #ARGV ~= 7 + #actors then return {-5, 'one record argument per actor, after the dead letters max length'} end
-for n = 1, #actors do if ARGV[7 + n] == '' then return {-5, 'a record must not be empty'} end end
 for _, v in ipairs(acks) do if not str(v) then return {-5, 'acks must be stream ids'} end end
 for _, v in ipairs(seen) do if not str(v) then return {-5, 'seen must be message ids'} end end
 for _, a in ipairs(actors) do
-  if type(a) ~= 'table' or not str(a[1]) or not str(a[2]) or not str(a[3]) then
-    return {-5, 'actor entries must be [version, version, field, state|false, expiry|false]'}
+  if type(a) ~= 'table' or not str(a[1]) or not str(a[2]) or not str(a[3]) or a[3] == '' or not str(a[4]) then
+    return {-5, 'actor entries must be [version, version, record, field, state|false, expiry|false]'}
   end
-  if a[4] and not str(a[4]) then return {-5, 'an index value must be a string'} end
-  if a[5] and not num(a[5]) then return {-5, 'an expiry must be a number'} end
-  if a[6] and (not str(a[6]) or not num(a[7]) or tonumber(a[7]) < 1) then
+  if a[5] and not str(a[5]) then return {-5, 'an index value must be a string'} end
+  if a[6] and not num(a[6]) then return {-5, 'an expiry must be a number'} end
+  if a[7] and (not str(a[7]) or not num(a[8]) or tonumber(a[8]) < 1) then
     return {-5, 'a history must be a head (string) and a length of at least 1'}
   end
 end
@@ -102,16 +99,16 @@ end
 local now = ARGV[3]
 local h = 12 + #actors
 for n, a in ipairs(actors) do
-  local key, record = KEYS[12 + n], ARGV[7 + n]
-  redis.call('HSET', key, 'v', a[2], 's', record)
-  if a[4] then redis.call('HSET', KEYS[10], a[3], a[4]) end
-  if a[5] then redis.call('ZADD', KEYS[12], a[5], a[3]) end
-  if a[6] then
+  local key = KEYS[12 + n]
+  redis.call('HSET', key, 'v', a[2], 's', a[3])
+  if a[5] then redis.call('HSET', KEYS[10], a[4], a[5]) end
+  if a[6] then redis.call('ZADD', KEYS[12], a[6], a[4]) end
+  if a[7] then
     h = h + 1
     -- trimmed only once it outgrew its length: most pushes then cost one call
-    if redis.call('LPUSH', KEYS[h], a[6] .. record .. '}') > tonumber(a[7]) then redis.call('LTRIM', KEYS[h], 0, tonumber(a[7]) - 1) end
+    if redis.call('LPUSH', KEYS[h], a[7] .. a[3] .. '}') > tonumber(a[8]) then redis.call('LTRIM', KEYS[h], 0, tonumber(a[8]) - 1) end
     -- an integer, written out: Lua would print a large or fractional number in a form PEXPIREAT refuses
-    if a[5] then redis.call('PEXPIREAT', KEYS[h], string.format('%.0f', math.ceil(tonumber(a[5])))) end
+    if a[6] then redis.call('PEXPIREAT', KEYS[h], string.format('%.0f', math.ceil(tonumber(a[6])))) end
   end
 end
 
@@ -149,7 +146,7 @@ local dls = list(d.dl)
 if #dls > 0 then
   local before = redis.call('XLEN', KEYS[11])
   for _, fields in ipairs(dls) do
-    redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[7], '*', unpack(fields))
+    redis.call('XADD', KEYS[11], 'MAXLEN', '~', ARGV[7] or 100000, '*', unpack(fields))
   end
   trimmed = before + #dls - redis.call('XLEN', KEYS[11])
 end
