@@ -61,6 +61,7 @@ export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission,
         }
         for (const [sku, reply] of replies) {
           if (reply.status !== 200) throw passOn('inventory', reply);
+          set.headers['retry-after'] = '1';
           throw new HttpError(503, GatewayErrorCode.dependencyUnavailable, `inventory answered SKU ${sku} without a valid price; try again later`, { dependency: 'inventory', cause: 'bad-reply' });
         }
         const lines = body.lines.map((line) => ({ sku: line.sku, qty: line.qty, price: prices.get(line.sku)! }));

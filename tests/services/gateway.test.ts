@@ -180,6 +180,18 @@ describe('gateway orders', () => {
     expect(priced() - before).toBe(4);
   });
 
+  it('should answer 503 with Retry-After, and create nothing, when inventory answers a SKU without a valid price', async () => {
+    const odd = standIn(() => Response.json({ sku: 'BOX-M', name: 'Box', price: 'free', onHand: 5, reserved: 0, shipped: 0 }));
+    standIns.push(odd);
+    const gw = gatewayApp(createDownstreamClient({ env: envFor({ ...ports(), inventory: odd.port }) }));
+    const before = (await body(await send(app, 'GET', '/api/orders?limit=100'))).items.length;
+    const res = await send(gw, 'POST', '/api/orders', placeOrder({ lines: [{ sku: 'BOX-M', qty: 1 }] }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await body(res)).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', message: 'inventory answered SKU BOX-M without a valid price; try again later', details: { dependency: 'inventory' } });
+    expect((await body(await send(app, 'GET', '/api/orders?limit=100'))).items.length).toBe(before);
+  });
+
   it('should create one order for one Idempotency-Key, however often and concurrently it is sent', async () => {
     const key = `checkout-${crypto.randomUUID()}`;
     const answers = await Promise.all(Array.from({ length: 5 }, () => send(app, 'POST', '/api/orders', placeOrder(), { 'idempotency-key': key })));
