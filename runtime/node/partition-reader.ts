@@ -58,8 +58,9 @@ export class PartitionReader {
 
   /**
    * Whether the last read took everything there was: it looked at every pending entry and got fewer entries than it
-   * asked for, so the next one is new (newer than `lastSeen`) — what `wait` watches for — and reading again at once
-   * would find nothing. Pending entries held back for a retry come due at times the caller's wait accounts for.
+   * asked for, so the next one is new (newer than `lastSeen`) — what `wait` watches for. Entries the batch then left
+   * pending (an actor's messages held back behind one that failed) are not new: the caller reads again after such a
+   * batch rather than wait.
    */
   get drained(): boolean {
     return this.complete && this.short && this.isolate === 0;

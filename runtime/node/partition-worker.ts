@@ -316,7 +316,9 @@ export class PartitionWorker {
       actor.version++;
       actor.indexedState = actor.state;
     }
-    this.caughtUp = this.reader.drained;
+    // Not after a batch where a message failed: an actor's later entries it held back stay pending (not newer than
+    // what the doorbell watches for), and a dead-lettered failure schedules no retry that would wake the wait.
+    this.caughtUp = this.reader.drained && batch.failures.length === 0 && batch.blocked.size === 0;
     this.processed += batch.seen.length;
     this.metrics.acked.inc(batch.acks.length);
     this.metrics.batchSize.observe(batch.acks.length);

@@ -278,32 +278,34 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
   /**
    * `saga.start` may name, in `done`, the first steps its sender already took in the very turn that sent it (the
    * order actor creates the order and starts the saga in one atomic turn): each is logged as started and succeeded
-   * and the saga begins at the next, saving the turns that would only echo it. `done` must be the first steps, in
-   * order; anything else fails the start with a message saying so (the message is retried, then dead-lettered).
+   * and the saga begins at the next, saving the turns that would only echo it. `done` must be some of the first
+   * steps, in order, leaving at least one; anything else fails the start with a message saying so (the message is
+   * retried, then dead-lettered). A done step's log has no duration: it took no time of the saga's, and a 0 would
+   * skew its step-duration metric.
    */
   const stepNames = steps.map((s) => s.name);
   const doneCount = (event: any): number | null => {
     const done: unknown = event.done ?? [];
-    if (!Array.isArray(done) || done.length > steps.length || done.some((name, i) => name !== stepNames[i])) return null;
+    if (!Array.isArray(done) || done.length >= steps.length || done.some((name, i) => name !== stepNames[i])) return null;
     return done.length;
   };
   const startAt = (k: number) => ({
     guard: ({ event }: Args) => doneCount(event) === k,
-    target: k < steps.length ? steps[k]!.name : completion.length > 0 ? completion[0]!.name : 'completed',
+    target: steps[k]!.name,
     actions: [
       assign({ data: ({ event }: Args) => event.data as D, status: 'running', startedAt: () => clock.now() }),
       ...steps.slice(0, k).flatMap((step) => [
         ...record(({ context }) => entry(context, step.name, 'started', { attempt: 1 })),
-        ...record(({ context }) => entry(context, step.name, 'succeeded', { attempt: 1, durationMs: 0, reason: 'taken by the turn that started the saga' })),
+        ...record(({ context }) => entry(context, step.name, 'succeeded', { attempt: 1, reason: 'taken by the turn that started the saga' })),
       ]),
     ],
   });
   const badStart = ({ event }: Args): never => {
-    throw new Error(`saga ${options.name}: saga.start's "done" must list its first steps in order (${stepNames.join(', ')}), got ${JSON.stringify(event.done)}`);
+    throw new Error(`saga ${options.name}: saga.start's "done" must list some of its first steps in order, leaving at least one (${stepNames.join(', ')}), got ${JSON.stringify(event.done)}`);
   };
   const states: Record<string, any> = {
     idle: {
-      on: { 'saga.start': [...Array.from({ length: steps.length + 1 }, (_, k) => startAt(k)), { actions: badStart }] },
+      on: { 'saga.start': [...Array.from({ length: steps.length }, (_, k) => startAt(k)), { actions: badStart }] },
     },
   };
 
