@@ -44,8 +44,6 @@ export class PartitionWorker {
   private readonly applier: BatchApplier;
   private readonly place: { service: string; partition: number };
   private housekeepingDue = false;
-  /** The last batch committed and its read took everything there was (see `PartitionReader.drained`). */
-  private caughtUp = false;
   private readonly metrics: WorkerMetrics;
   processed = 0;
   /** Messages this partition's actors sent, by target service (for the panel's message rates). */
@@ -133,12 +131,11 @@ export class PartitionWorker {
         if (this.active && this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
         if (this.active && this.relay.dirty) await this.relay.sweep();
         if (!this.active) break;
-        this.caughtUp = false;
-        const progressed = await this.processBatch();
+        const round = await this.processBatch();
         failures = 0;
         // After a batch that took all there was, wait for the next entry rather than read again: the doorbell
         // answers at once when one came meanwhile, and an empty read costs a script call per turn.
-        const waitNow = !progressed || (this.caughtUp && !this.relay.dirty && !this.housekeepingDue);
+        const waitNow = round === 'idle' || (round === 'caught-up' && !this.relay.dirty && !this.housekeepingDue);
         if (waitNow && this.active) await this.reader.wait(this.blockMs(this.ctx.clock.now()), () => this.active);
       } catch (error) {
         if (!this.active) break;
@@ -220,17 +217,21 @@ export class PartitionWorker {
     return Math.max(1, Math.ceil(until - now));
   }
 
-  /** One read → process → commit round. Returns whether anything was acked (else the loop waits for work). */
-  private async processBatch(): Promise<boolean> {
+  /**
+   * One read → process → commit round: `idle` when nothing was acked (the loop waits for work), `caught-up` when a
+   * batch committed that took everything there was and held nothing back (the loop waits too: see
+   * `PartitionReader.drained`), else `progressed` (it reads again at once).
+   */
+  private async processBatch(): Promise<'idle' | 'progressed' | 'caught-up'> {
     const got = await this.reader.read(this.retries.blocked(this.ctx.clock.now()));
     if (got === 'fenced') {
       this.markLost();
-      return false;
+      return 'idle';
     }
-    if (!this.active) return false;
+    if (!this.active) return 'idle';
     const { raw, dups } = got;
     if (dups.length) await this.answerDuplicates(dups);
-    if (raw.length === 0) return dups.length > 0;
+    if (raw.length === 0) return dups.length > 0 ? 'progressed' : 'idle';
 
     const batch = new Batch();
     const envelopes: Envelope[] = [];
@@ -249,12 +250,14 @@ export class PartitionWorker {
     );
     await this.applier.apply(batch, envelopes, now);
     if (batch.earliestTimer !== Infinity && (this.nextTimerDue === -1 || batch.earliestTimer < this.nextTimerDue)) this.nextTimerDue = batch.earliestTimer;
-    if (batch.acks.length === 0) return false;
+    if (batch.acks.length === 0) return 'idle';
     if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
-    if (!this.active) return false;
-    await this.commit(batch);
+    if (!this.active) return 'idle';
+    const committed = await this.commit(batch);
     for (const fields of batch.copies) await this.ctx.link.call(['XADD', this.keys.mbox, '*', ...fields]);
-    return true;
+    // Not after a batch that held an actor's entries back (behind a failed message): they stay pending, not newer
+    // than what the doorbell watches for, and a dead-lettered failure schedules no retry that would end the wait.
+    return committed && this.reader.drained && batch.blocked.size === 0 ? 'caught-up' : 'progressed';
   }
 
   /** Answers the askers of messages that were processed before (their entries came back as duplicates). */
@@ -285,7 +288,8 @@ export class PartitionWorker {
     void this.ctx.link.call([this.ctx.replyCommand, channel, json]).catch(() => {});
   }
 
-  private async commit(batch: Batch): Promise<void> {
+  /** Commits a batch; returns whether it committed (false: fenced, or nothing was written). */
+  private async commit(batch: Batch): Promise<boolean> {
     const actors = [...batch.dirty];
     const { settings } = this.ctx;
     const started = performance.now();
@@ -302,7 +306,10 @@ export class PartitionWorker {
     );
     this.metrics.commitDuration.observe((performance.now() - started) / 1000);
     this.metrics.commit(outcome.kind).inc();
-    if (outcome.kind === 'fenced') return this.markLost();
+    if (outcome.kind === 'fenced') {
+      this.markLost();
+      return false;
+    }
     // Throws when too few replicas confirmed: the loop treats the commit's outcome as unknown (→ taking-over).
     if (outcome.kind === 'committed' && replicaWait) await replicaWait.confirm(this.keys.lease, `the commit of partition ${this.partition}`);
     if (outcome.kind !== 'committed') {
@@ -310,15 +317,12 @@ export class PartitionWorker {
       this.actors.clear();
       if (outcome.kind === 'conflict') this.ctx.onError(new Error(`version conflict on ${outcome.key} (stored ${outcome.stored}); rebuilding partition ${this.partition}`), 'commit');
       if (outcome.kind === 'refused') await this.refused(batch, outcome.what);
-      return;
+      return false;
     }
     for (const actor of actors) {
       actor.version++;
       actor.indexedState = actor.state;
     }
-    // Not after a batch where a message failed: an actor's later entries it held back stay pending (not newer than
-    // what the doorbell watches for), and a dead-lettered failure schedules no retry that would wake the wait.
-    this.caughtUp = this.reader.drained && batch.failures.length === 0 && batch.blocked.size === 0;
     this.processed += batch.seen.length;
     this.metrics.acked.inc(batch.acks.length);
     this.metrics.batchSize.observe(batch.acks.length);
@@ -343,6 +347,7 @@ export class PartitionWorker {
         this.ctx.inspect({ type: 'message.received', at: this.ctx.clock.now(), source: this.ctx.service, actor: env.address, event: env.event.type, messageId: env.id, latencyMs: at - env.sentAt });
       }
     }
+    return true;
   }
 
   /**

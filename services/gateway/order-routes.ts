@@ -59,7 +59,10 @@ export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission,
         if (unknown.length > 0) {
           throw new HttpError(422, GatewayErrorCode.unknownSku, `unknown SKU ${unknown.join(', ')}: not in the catalogue (GET /api/catalogue lists what is)`, { skus: unknown });
         }
-        for (const [sku, reply] of replies) {
+        // Any other reply that is not a price: the first one's failure is passed on.
+        const [notPriced] = replies;
+        if (notPriced) {
+          const [sku, reply] = notPriced;
           if (reply.status !== 200) throw passOn('inventory', reply);
           set.headers['retry-after'] = '1';
           throw new HttpError(503, GatewayErrorCode.dependencyUnavailable, `inventory answered SKU ${sku} without a valid price; try again later`, { dependency: 'inventory', cause: 'bad-reply' });

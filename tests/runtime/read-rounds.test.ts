@@ -13,7 +13,7 @@ const prefix = testPrefix('read-rounds');
 const nodes: MailroomNode[] = [];
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
-  await cleanupPrefix(prefix);
+  for (const p of [prefix, `${prefix}-2`, `${prefix}-3`]) await cleanupPrefix(p);
 });
 
 describe('reads per turn', () => {
@@ -53,7 +53,6 @@ describe('reads per turn', () => {
     const lastSent = performance.now();
     await waitFor('200 increments applied', async () => (await node.read<{ n: number }>('svc/counter/b'))?.context.n === 200, 5_000);
     expect(performance.now() - lastSent).toBeLessThan(800);
-    await cleanupPrefix(`${prefix}-2`);
   });
 
   it('an actor’s message behind one that was dead-lettered in the same batch is applied at once, not after an idle block', async () => {
@@ -67,6 +66,5 @@ describe('reads per turn', () => {
     // Before the fix: 1.1 s (the ok stayed pending while the worker waited for a new entry); else well under 0.1 s.
     expect(performance.now() - since).toBeLessThan(800);
     expect((await node.deadLetters.list()).length).toBe(1);
-    await cleanupPrefix(`${prefix}-3`);
   });
 });
