@@ -9,3 +9,4 @@
 export { GAP_EVENT_TYPE, isGapNotice, type DomainEvent, type GapNotice } from './event-log/domain-event.ts';
 export { subscribeEvents, type EventSubscription, type SubscribeOptions } from './event-log/subscribe.ts';
 export { readEvents } from './event-log/read-events.ts';
+export { tailEvents, type EventTail } from './event-log/tail-events.ts';

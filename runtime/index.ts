@@ -35,11 +35,15 @@ export type { AdmissionBounds } from './admission/admission-bounds.ts';
 export { openAdmission } from './admission/admission.ts';
 export type { Admission } from './admission/admission.ts';
 export { AdmissionRefusedError } from './admission/admission-refused-error.ts';
+export { InFlightLimit } from './admission/in-flight-limit.ts';
+export type { InFlightLimitOptions } from './admission/in-flight-limit.ts';
+export { openInFlight } from './admission/in-flight.ts';
+export type { InFlight } from './admission/in-flight.ts';
 export type { AdmissionReason } from './admission/admission-refused-error.ts';
 
 // The event log.
-export { GAP_EVENT_TYPE, isGapNotice, readEvents, subscribeEvents } from './event-log.ts';
-export type { DomainEvent, EventSubscription, GapNotice, SubscribeOptions } from './event-log.ts';
+export { GAP_EVENT_TYPE, isGapNotice, readEvents, subscribeEvents, tailEvents } from './event-log.ts';
+export type { DomainEvent, EventSubscription, EventTail, GapNotice, SubscribeOptions } from './event-log.ts';
 
 // Sagas.
 export { defineSaga } from './saga/define-saga.ts';

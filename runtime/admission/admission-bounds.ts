@@ -18,13 +18,20 @@ export type AdmissionBounds = {
    * 503, as it could not be queued either.
    */
   staleMs: number;
+  /**
+   * Where work is admitted by a holder that hears of its end (the gateway's orders: `in-flight-limit.ts`): the
+   * latency (ms) the in-flight limit keeps the 90th percentile of that work under; 0 turns the limit off.
+   */
+  targetMs: number;
+  /** The most work such a holder lets be in flight at once, however fast it ends. */
+  maxInFlight: number;
 };
 
 /**
  * The saga bench peaks near 120–170 sagas/s here; a saga is ~8 of the order service's turns, so each of its 8
  * partitions takes ~150 messages/s: 15 waiting is ~100 ms of its work, and a wait past 100 ms means it is behind.
  */
-export const DEFAULT_ADMISSION_BOUNDS: AdmissionBounds = { maxBacklog: 15, maxAgeMs: 100, sampleMs: 50, staleMs: 2_000 };
+export const DEFAULT_ADMISSION_BOUNDS: AdmissionBounds = { maxBacklog: 15, maxAgeMs: 100, sampleMs: 50, staleMs: 2_000, targetMs: 150, maxInFlight: 1_000 };
 
 function numberFromEnv(env: Env, name: string, min: number, max: number): number | undefined {
   const raw = env[name];
@@ -52,5 +59,7 @@ export function admissionBoundsFromEnv(env: Env = process.env): AdmissionBounds 
     maxAgeMs: numberFromEnv(env, 'MAILROOM_ADMISSION_MAX_AGE_MS', 1, 3_600_000) ?? d.maxAgeMs,
     sampleMs: numberFromEnv(env, 'MAILROOM_ADMISSION_SAMPLE_MS', 10, 10_000) ?? d.sampleMs,
     staleMs: numberFromEnv(env, 'MAILROOM_ADMISSION_STALE_MS', 100, 3_600_000) ?? d.staleMs,
+    targetMs: numberFromEnv(env, 'MAILROOM_ADMISSION_TARGET_MS', 0, 3_600_000) ?? d.targetMs,
+    maxInFlight: numberFromEnv(env, 'MAILROOM_ADMISSION_MAX_IN_FLIGHT', 1, 10_000_000) ?? d.maxInFlight,
   };
 }

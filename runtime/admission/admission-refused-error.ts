@@ -6,7 +6,7 @@
  */
 import { HttpError } from '../http-error.ts';
 
-export type AdmissionReason = 'backlog' | 'age' | 'unsampled';
+export type AdmissionReason = 'backlog' | 'age' | 'in-flight' | 'unsampled';
 
 /**
  * @example

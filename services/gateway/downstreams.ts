@@ -121,7 +121,7 @@ export function unavailable(dependency: string, error: unknown): DependencyUnava
 }
 
 /** Headers the gateway can set on the response it is building (Elysia's `set.headers`). */
-type ResponseHeaders = { headers: Record<string, string | number> };
+export type ResponseHeaders = { headers: Record<string, string | number> };
 
 /**
  * Calls for one request: each failure to reach a service is thrown as `DependencyUnavailableError` after the

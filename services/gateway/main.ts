@@ -2,7 +2,7 @@
  * The API gateway process, Mailroom's public face (`/api/*`), its composition root: one resilient client to the
  * services' instances the registry lists (discovery), the strangler dial on the process's Redis connection, the routes.
  */
-import { admissionBoundsFromEnv, onShutdown, openAdmission, openInspector, openRuleBook } from '../../runtime/index.ts';
+import { admissionBoundsFromEnv, onShutdown, openAdmission, openInFlight, openInspector, openRuleBook } from '../../runtime/index.ts';
 import { announce, openDiscovery } from '../../runtime/discovery/index.ts';
 import { redisUrlOf, type connectRedis } from '../shared/redis-connection.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
@@ -24,11 +24,23 @@ const http = createDownstreamClient({ inspector: inspector.inspect, faults: chao
 // Orders and restocks are refused at the door while a service they would queue for is too far behind.
 const bounds = admissionBoundsFromEnv();
 const admission = bounds ? await openAdmission({ bounds, redis: redisUrlOf(), onError: (error, where) => console.error(`[gateway] admission: ${where}: ${error instanceof Error ? error.message : String(error)}`) }) : undefined;
+// Orders are also refused while as many sagas as the limit allows are running (it adapts to keep them within
+// MAILROOM_ADMISSION_TARGET_MS); a saga ends with the order confirmed or cancelled, as the order service's log says.
+const ordersInFlight = bounds && bounds.targetMs > 0
+  ? openInFlight({
+      service: 'order',
+      targetMs: bounds.targetMs,
+      max: bounds.maxInFlight,
+      endedBy: (event) => (event.type === 'OrderConfirmed' || event.type === 'OrderCancelled' ? String(event.orderId) : null),
+      redis: redisUrlOf(),
+      onError: (error) => console.error(`orders in flight: ${error instanceof Error ? error.message : String(error)}`),
+    })
+  : undefined;
 // The dial reads through the connection the process opens (and reports in /health); it exists once routes do.
 let redis: ReturnType<typeof connectRedis> | undefined;
 const strangler = new Strangler({ store: () => redis?.client });
 
-({ redis } = startProcess({ name: 'gateway', ...GATEWAY_API, redis: true, routes: gatewayRoutes({ http, strangler, admission }), chaos, publicPaths: isPublicPath }));
+({ redis } = startProcess({ name: 'gateway', ...GATEWAY_API, redis: true, routes: gatewayRoutes({ http, strangler, admission, ordersInFlight: ordersInFlight?.limit }), chaos, publicPaths: isPublicPath }));
 // In the registry once it listens, so the control plane (and a load balancer) find every gateway instance.
 const { advertise, describe } = registryEntry('gateway');
 const entry = await announce({ service: 'gateway', address: advertise, describe, redis: redisUrlOf() });
@@ -39,5 +51,6 @@ onShutdown(async () => {
   breakerStore?.close();
   chaos.stop();
   await admission?.close();
+  await ordersInFlight?.close();
   await inspector.close();
 });

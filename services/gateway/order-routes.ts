@@ -7,9 +7,10 @@ import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts
 import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { BACKLOG_UNREADABLE_ANSWER, OVERLOADED_ANSWER } from '../../runtime/http/index.ts';
 import { type Admission } from '../../runtime/index.ts';
-import { callerFor, json, passOn } from './downstreams.ts';
+import { callerFor, json, passOn, type ResponseHeaders } from './downstreams.ts';
 import { orderDetail } from './order-detail.ts';
 import { PriceBook } from './price-book.ts';
+import type { InFlightLimit } from '../../runtime/admission/in-flight-limit.ts';
 import {
   DOWNSTREAMS,
   GatewayErrorCode,
@@ -18,6 +19,7 @@ import {
   OrderDetailSchema,
   OrderIdParamsSchema,
   OrderPageSchema,
+  type PlaceOrderBody,
   PlaceOrderBodySchema,
   PlaceOrderHeadersSchema,
 } from './protocol.ts';
@@ -35,49 +37,67 @@ export function orderIdFor(idempotencyKey: string | undefined): string {
 }
 
 /**
+ * Prices the order's lines and creates it (the order service then starts its saga). `replayed`: the order existed
+ * already (a retried request with the same Idempotency-Key).
+ */
+async function placeOrder(http: HttpClient, set: ResponseHeaders, priceBook: PriceBook, orderId: string, key: string | undefined, body: PlaceOrderBody) {
+  const call = callerFor(http, set);
+  // Price every line from the catalogue, all SKUs at once (a listed SKU's price is read once: see PriceBook).
+  const skus = [...new Set(body.lines.map((line) => line.sku))];
+  const { prices, replies } = await priceBook.lookUp(skus, (sku) => call('inventory', `/skus/${encodeURIComponent(sku)}`));
+  const unknown = skus.filter((sku) => replies.get(sku)?.status === 404);
+  if (unknown.length > 0) {
+    throw new HttpError(422, GatewayErrorCode.unknownSku, `unknown SKU ${unknown.join(', ')}: not in the catalogue (GET /api/catalogue lists what is)`, { skus: unknown });
+  }
+  // Any other reply that is not a price: the first one's failure is passed on.
+  const [notPriced] = replies;
+  if (notPriced) {
+    const [sku, reply] = notPriced;
+    if (reply.status !== 200) throw passOn('inventory', reply);
+    set.headers['retry-after'] = '1';
+    throw new HttpError(503, GatewayErrorCode.dependencyUnavailable, `inventory answered SKU ${sku} without a valid price; try again later`, { dependency: 'inventory', cause: 'bad-reply' });
+  }
+  const lines = body.lines.map((line) => ({ sku: line.sku, qty: line.qty, price: prices.get(line.sku)! }));
+
+  // The order id makes the create repeat-safe, so the client may retry it.
+  const created = await call('order', '/orders', json('POST', { orderId, customer: body.customer, lines, address: body.address }, { 'idempotency-key': orderId }));
+  if (created.status === 409 && key !== undefined) {
+    throw new HttpError(409, GatewayErrorCode.keyReused, `Idempotency-Key "${key}" was already used for a different order; use a new key for a new order`, { orderId });
+  }
+  if (created.status !== 200 && created.status !== 201) throw passOn('order', created);
+  if (created.status === 200) set.headers['idempotent-replayed'] = 'true';
+  return { replayed: created.status === 200, answer: { orderId, state: created.body.state, links: { self: `/api/orders/${orderId}` } } };
+}
+
+/**
  * `admission`: an order is refused (429, nothing done) while any service its saga goes through is too far behind.
  * `priceBook`: the prices read so far (one per gateway).
+ * `inFlight`: orders whose saga has not ended (confirmed or cancelled, as the order service's events say); an order
+ * is refused (429) while it holds as many as it allows. An order that is not accepted gives its place back.
  *
  * @example
  * createServiceApp({ name: 'gateway' }).use(gatewayOrderRoutes(createDownstreamClient(), await openAdmission({ bounds })));
  */
-export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission, 'gate'>, priceBook = new PriceBook()) {
+export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission, 'gate'>, priceBook = new PriceBook(), inFlight?: InFlightLimit) {
   return new Elysia({ name: 'gateway:orders' })
     .post(
       '/api/orders',
       async ({ body, headers, set }) => {
         // First, before any call: a refused order costs a lookup and leaves nothing behind.
         admission?.gate.admit(DOWNSTREAMS);
-        const call = callerFor(http, set);
         const key = headers['idempotency-key'];
         const orderId = orderIdFor(key);
-
-        // Price every line from the catalogue, all SKUs at once (a listed SKU's price is read once: see PriceBook).
-        const skus = [...new Set(body.lines.map((line) => line.sku))];
-        const { prices, replies } = await priceBook.lookUp(skus, (sku) => call('inventory', `/skus/${encodeURIComponent(sku)}`));
-        const unknown = skus.filter((sku) => replies.get(sku)?.status === 404);
-        if (unknown.length > 0) {
-          throw new HttpError(422, GatewayErrorCode.unknownSku, `unknown SKU ${unknown.join(', ')}: not in the catalogue (GET /api/catalogue lists what is)`, { skus: unknown });
+        const held = inFlight?.admit(orderId) ?? false;
+        try {
+          const accepted = await placeOrder(http, set, priceBook, orderId, key, body);
+          // A repeat of an order placed before: no new saga runs for it.
+          if (held && accepted.replayed) inFlight!.release(orderId, { timed: false });
+          set.status = 202;
+          return accepted.answer;
+        } catch (error) {
+          if (held) inFlight!.release(orderId, { timed: false });
+          throw error;
         }
-        // Any other reply that is not a price: the first one's failure is passed on.
-        const [notPriced] = replies;
-        if (notPriced) {
-          const [sku, reply] = notPriced;
-          if (reply.status !== 200) throw passOn('inventory', reply);
-          set.headers['retry-after'] = '1';
-          throw new HttpError(503, GatewayErrorCode.dependencyUnavailable, `inventory answered SKU ${sku} without a valid price; try again later`, { dependency: 'inventory', cause: 'bad-reply' });
-        }
-        const lines = body.lines.map((line) => ({ sku: line.sku, qty: line.qty, price: prices.get(line.sku)! }));
-
-        // The order id makes the create repeat-safe, so the client may retry it.
-        const created = await call('order', '/orders', json('POST', { orderId, customer: body.customer, lines, address: body.address }, { 'idempotency-key': orderId }));
-        if (created.status === 409 && key !== undefined) {
-          throw new HttpError(409, GatewayErrorCode.keyReused, `Idempotency-Key "${key}" was already used for a different order; use a new key for a new order`, { orderId });
-        }
-        if (created.status !== 200 && created.status !== 201) throw passOn('order', created);
-        if (created.status === 200) set.headers['idempotent-replayed'] = 'true';
-        set.status = 202;
-        return { orderId, state: created.body.state, links: { self: `/api/orders/${orderId}` } };
       },
       {
         body: PlaceOrderBodySchema,
@@ -92,7 +112,7 @@ export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission,
             202: 'Accepted: the order is created (pending) and its saga fulfils it; follow links.self. A repeat with the same Idempotency-Key answers the same order (header idempotent-replayed: true)',
             409: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for a different order',
             422: 'UNKNOWN_SKU: a SKU is not in the catalogue (details.skus), or TOTAL_TOO_LARGE',
-            429: `${OVERLOADED_ANSWER} (any of order, inventory, payment, shipping: the saga goes through all of them)`,
+            429: `${OVERLOADED_ANSWER} (any of order, inventory, payment, shipping: the saga goes through all of them). Or details.reason in-flight: as many sagas are running as the gateway's limit allows now (details.inFlight, details.limit; it adapts to keep them within details.targetMs)`,
             503: `DEPENDENCY_UNAVAILABLE: inventory or order could not answer (details.dependency; Retry-After says when to try again); or ${BACKLOG_UNREADABLE_ANSWER}`,
           }),
         },

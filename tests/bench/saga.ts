@@ -159,8 +159,11 @@ try {
   const rejections = new Map<string, number>();
   let n = 0;
   const placeUrl = shop.url('gateway', '/api/orders');
-  /** Places one order; resolves with its id if the gateway accepted it (202), else null. */
-  async function place(phase: string): Promise<string | null> {
+  /**
+   * Places one order; resolves with its id if the gateway accepted it (202), else null. `onRefused` hears how long
+   * the answer's Retry-After asks the client to wait (ms; 0 without one).
+   */
+  async function place(phase: string, onRefused?: (retryAfterMs: number) => void): Promise<string | null> {
     const i = n++;
     const key = `bench-${phase.replace(/[^A-Za-z0-9]+/g, '_')}-${i}`;
     const orderId = orderIdFor(key);
@@ -187,6 +190,7 @@ try {
       } catch {}
       const why = `${res.status} ${code}`.trim();
       rejections.set(why, (rejections.get(why) ?? 0) + 1);
+      onRefused?.(Number(res.headers.get('retry-after') ?? 0) * 1000);
       return null;
     } catch (error) {
       rejections.set(String(error), (rejections.get(String(error)) ?? 0) + 1);
@@ -215,7 +219,7 @@ try {
     return orderId;
   }
 
-  type System = { name: Phase['system']; place: (phase: string) => Promise<string | null>; cpuMs: () => Record<string, number> };
+  type System = { name: Phase['system']; place: (phase: string, onRefused?: (retryAfterMs: number) => void) => Promise<string | null>; cpuMs: () => Record<string, number> };
   const mailroom: System = { name: 'mailroom', place, cpuMs: () => shop.cpuMs() };
   let system = mailroom;
 
@@ -309,7 +313,10 @@ try {
       return total;
     });
 
-  /** Closed loop: `clients` clients, each placing its next order once the last one is confirmed (or cancelled). */
+  /**
+   * Closed loop: `clients` clients, each placing its next order once the last one is confirmed (or cancelled), or
+   * after the wait a refusal asks for.
+   */
   const fullSpeed = (clients: number, seconds: number) =>
     measure(`${system.name === 'restate' ? 'restate ' : ''}full speed (${clients} clients)`, null, async (accepted) => {
       const end = preciseNow() + seconds * 1000;
@@ -318,9 +325,12 @@ try {
         Array.from({ length: clients }, async () => {
           while (preciseNow() < end) {
             sent++;
-            const id = await system.place(`${system.name}-full`);
+            // A refused client waits as Retry-After asks (at most 1 s, so that the phase stays saturated; 50 ms
+            // without one): hammering a gateway that refuses only spends its CPU on refusals.
+            let waitMs = 50;
+            const id = await system.place(`${system.name}-full`, (retryAfterMs) => (waitMs = Math.min(1_000, Math.max(50, retryAfterMs))));
             if (!id) {
-              await Bun.sleep(50);
+              await Bun.sleep(waitMs);
               continue;
             }
             accepted.push(id);

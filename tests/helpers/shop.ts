@@ -128,3 +128,28 @@ export async function startShop(prefix: string, env: Record<string, string> = {}
   }
   return shop;
 }
+
+/**
+ * Places an order of one `BOX-M` through the shop's gateway with Idempotency-Key `key` (15 s at most).
+ *
+ * @example
+ * const res = await placeOrder(shop, 'order-1'); // 202, or a refusal
+ */
+export function placeOrder(shop: Shop, key: string, name = 'Ada Admission') {
+  return fetch(shop.url('gateway', '/api/orders'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify({
+      customer: { name, email: 'ada@example.com' },
+      lines: [{ sku: 'BOX-M', qty: 1 }],
+      address: { name, line1: '1 Queue Street', city: 'London', country: 'GB' },
+    }),
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+/** An order's state as the gateway shows it, or `HTTP <status>` when it does not answer 200 (404: no such order). */
+export async function orderStateOf(shop: Shop, orderId: string): Promise<string> {
+  const res = await fetch(shop.url('gateway', `/api/orders/${orderId}`));
+  return res.status === 200 ? ((await res.json()) as { order: { state: string } }).order.state : `HTTP ${res.status}`;
+}

@@ -23,7 +23,7 @@ afterAll(async () => {
   await cleanupPrefix(prefix);
 });
 
-const bounds: AdmissionBounds = { maxBacklog: 5, maxAgeMs: 3_600_000, sampleMs: 20, staleMs: 60_000 };
+const bounds: AdmissionBounds = { maxBacklog: 5, maxAgeMs: 3_600_000, sampleMs: 20, staleMs: 60_000, targetMs: 0, maxInFlight: 1_000 };
 
 async function start(options: { consume: boolean; admission?: AdmissionBounds }) {
   const node = await createNode({ service: 'adm', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, partitions: PARTITIONS, leaseTtlMs: 1_000, onError: () => {}, ...options });

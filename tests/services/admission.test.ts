@@ -10,7 +10,7 @@ import { createNode } from '../../runtime/index.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { orderIdFor } from '../../services/gateway/order-routes.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
-import { startShop } from '../helpers/shop.ts';
+import { orderStateOf, placeOrder, startShop } from '../helpers/shop.ts';
 
 const prefix = testPrefix('admission-shop');
 const PARTITIONS = 8;
@@ -24,22 +24,8 @@ afterAll(async () => {
   await cleanupPrefix(prefix);
 });
 
-const place = (key: string) =>
-  fetch(shop.url('gateway', '/api/orders'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify({
-      customer: { name: 'Ada Admission', email: 'ada@example.com' },
-      lines: [{ sku: 'BOX-M', qty: 1 }],
-      address: { name: 'Ada Admission', line1: '1 Queue Street', city: 'London', country: 'GB' },
-    }),
-    signal: AbortSignal.timeout(15_000),
-  });
-
-const orderState = async (orderId: string) => {
-  const res = await fetch(shop.url('gateway', `/api/orders/${orderId}`));
-  return res.status === 200 ? ((await res.json()) as { order: { state: string } }).order.state : `HTTP ${res.status}`;
-};
+const place = (key: string) => placeOrder(shop, key);
+const orderState = (orderId: string) => orderStateOf(shop, orderId);
 
 /** Every key and mailbox entry that would exist had any part of the order been written. */
 async function tracesOf(orderId: string): Promise<string[]> {

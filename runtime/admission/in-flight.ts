@@ -1,0 +1,73 @@
+/**
+ * An in-flight limit whose work ends are read from a service's event log: the work admitted is keyed by an id that
+ * the events name (an order id), and `endedBy` says which events end it. The log is followed from now on, without
+ * a consumer group (`tailEvents`). The limit holds only once the log is followed: until then (the service may
+ * register after the holder starts; Redis may not answer) nothing is counted or refused — a count whose ends cannot
+ * be heard would only fill up — and the tail is tried again every second.
+ */
+import { tailEvents, type EventTail } from '../event-log/tail-events.ts';
+import type { DomainEvent } from '../event-log/domain-event.ts';
+import { admissionRefusedTotal, inFlightLimits } from '../observe/metrics.ts';
+import { InFlightLimit, type InFlightLimitOptions } from './in-flight-limit.ts';
+
+export type InFlight = { readonly limit: InFlightLimit; close(): Promise<void> };
+
+/**
+ * @example
+ * const inFlight = openInFlight({ service: 'order', targetMs: 150, endedBy: (e) => (e.type === 'OrderConfirmed' ? String(e.orderId) : null) });
+ * inFlight.limit.admit(orderId); // throws 429 OVERLOADED (in-flight) when full
+ */
+export function openInFlight(
+  options: Omit<InFlightLimitOptions, 'onRefused'> & {
+    /** The id of the work an event ends, or null. */
+    endedBy: (event: DomainEvent) => string | null;
+    redis?: string;
+    keyPrefix?: string;
+    onError?: (error: unknown) => void;
+  },
+): InFlight {
+  const refused = admissionRefusedTotal.labels(options.service, 'in-flight');
+  const limit = new InFlightLimit({ ...options, enforcing: false, onRefused: () => refused.inc() });
+  const shown = { service: options.service, get size() { return limit.size; }, get limit() { return limit.enforced ? limit.limit : 0; } };
+  inFlightLimits.add(shown);
+  let tail: EventTail | null = null;
+  let closed = false;
+  let reported = '';
+  const opening = (async () => {
+    while (!closed) {
+      try {
+        const opened = await tailEvents({
+          service: options.service,
+          redis: options.redis,
+          keyPrefix: options.keyPrefix,
+          onEvent: (event) => {
+            const id = options.endedBy(event);
+            if (id !== null) limit.release(id);
+          },
+          onError: options.onError,
+        });
+        if (closed) await opened.stop();
+        else {
+          tail = opened;
+          limit.enforce();
+        }
+        return;
+      } catch (error) {
+        // Each new reason once, not once a second.
+        const why = error instanceof Error ? error.message : String(error);
+        if (why !== reported) options.onError?.(new Error(`the in-flight limit waits to follow ${options.service}'s events (nothing is refused by it meanwhile): ${why}`));
+        reported = why;
+        await Bun.sleep(1_000);
+      }
+    }
+  })();
+  return {
+    limit,
+    async close() {
+      closed = true;
+      inFlightLimits.delete(shown);
+      await opening;
+      await tail?.stop();
+    },
+  };
+}
