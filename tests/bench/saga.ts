@@ -110,7 +110,12 @@ const phases: Phase[] = [];
 let overload: { phase: Phase; memoryMiB: [number, number] } | null = null;
 const profiles: string[] = [];
 let peer: RestatePeer | null = null;
-const shop = await startBenchShop({ redis: redis.url, prefix, profileDir: PROFILE_DIR, profiled: PROFILED });
+/**
+ * Beside Restate, which sheds no load, Mailroom runs without its in-flight limit (unless the environment sets one):
+ * the comparison is of capacity, and the limit trades peak throughput for latency (docs/admission-control.md).
+ */
+const PEER_ENV: Record<string, string> = VS === 'restate' && process.env.MAILROOM_ADMISSION_TARGET_MS === undefined ? { MAILROOM_ADMISSION_TARGET_MS: '0' } : {};
+const shop = await startBenchShop({ redis: redis.url, prefix, profileDir: PROFILE_DIR, profiled: PROFILED, env: PEER_ENV });
 stopShop = () => shop.stop();
 const redisClient = new RedisClient(redis.url);
 
@@ -361,7 +366,8 @@ try {
     systems.push({ name: 'restate', place: placeOnRestate, cpuMs: () => peer!.cpuMs() });
     console.log(
       `restate ${peer.version}: restate-server (log fsynced on every write, its default), the SDK endpoint on Bun, Mailroom's payment provider; ` +
-        'phases interleaved, the two systems taking turns going first, so that both meet the same machine',
+        'phases interleaved, the two systems taking turns going first, so that both meet the same machine' +
+        (PEER_ENV.MAILROOM_ADMISSION_TARGET_MS ? "; Mailroom without the gateway's in-flight limit (MAILROOM_ADMISSION_TARGET_MS=0: Restate sheds no load either)" : ''),
     );
   }
   /** One phase on each system in turn (the `k`th pair in alternating order); Mailroom's Redis commands are counted. */
