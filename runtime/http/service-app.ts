@@ -12,6 +12,7 @@ import { checkHealth, type HealthCheck } from './health.ts';
 import { metricsRoute } from './metrics-route.ts';
 import { openApiDocuments, type BearerSecurity, type DocumentTag } from './openapi-document.ts';
 import { traceHook } from './trace-hook.ts';
+import { startTracing, tracingWanted } from '../observe/tracing.ts';
 import { swaggerUi } from './swagger-ui.ts';
 import { crossSiteRefusal } from './cross-site.ts';
 import { accessRefusal, type AccessGuard } from './access-guard.ts';
@@ -108,6 +109,9 @@ export function createServiceApp(options: ServiceAppOptions) {
   const version = options.version ?? '0.1.0';
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const startedAt = performance.now();
+  // With tracing wanted, the process is not ready until its SDK is: a request answered before would have no span,
+  // and the calls it made once tracing came on mid-request would start traces of their own (seen under load).
+  const checks = tracingWanted() ? { ...options.checks, tracing: () => startTracing(options.name) } : options.checks;
   const log: ErrorLogger = options.log ?? ((line) => console.error(`[${options.name}] ${line}`));
   const trusted = new Set(options.trustedOrigins ?? []);
 
@@ -158,7 +162,7 @@ export function createServiceApp(options: ServiceAppOptions) {
       .get(
         '/health',
         async ({ set }) => {
-          const { status, body } = await checkHealth({ service: options.name, version, startedAt, checks: options.checks });
+          const { status, body } = await checkHealth({ service: options.name, version, startedAt, checks });
           set.status = status;
           return body;
         },

@@ -10,7 +10,7 @@ import { type Admission } from '../../runtime/index.ts';
 import { callerFor, json, passOn, type ResponseHeaders } from './downstreams.ts';
 import { orderDetail } from './order-detail.ts';
 import { PriceBook } from './price-book.ts';
-import type { InFlightLimit } from '../../runtime/admission/in-flight-limit.ts';
+import type { InFlightLimit } from '../../runtime/index.ts';
 import {
   DOWNSTREAMS,
   GatewayErrorCode,

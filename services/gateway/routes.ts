@@ -11,7 +11,7 @@ import { gatewayCatalogueRoutes } from './catalogue-routes.ts';
 import { gatewayOrderRoutes } from './order-routes.ts';
 import { gatewaySagaRoutes } from './saga-routes.ts';
 import type { Strangler } from './strangler.ts';
-import type { InFlightLimit } from '../../runtime/admission/in-flight-limit.ts';
+import type { InFlightLimit } from '../../runtime/index.ts';
 
 /**
  * `admission`: the routes that start work refuse it (429) while a service it would queue for is too far behind.
