@@ -5,7 +5,10 @@
  * register after the holder starts; Redis may not answer) nothing is counted or refused — a count whose ends cannot
  * be heard would only fill up — and the tail is tried again every second.
  */
+import { keyPrefixOf, redisUrlOf } from '../config.ts';
+import { partitionCount } from '../event-log/partitions.ts';
 import { tailEvents, type EventTail } from '../event-log/tail-events.ts';
+import { openLink, type RedisLink } from '../redis/link.ts';
 import type { DomainEvent } from '../event-log/domain-event.ts';
 import { admissionRefusedTotal, inFlightLimits } from '../observe/metrics.ts';
 import { InFlightLimit, type InFlightLimitOptions } from './in-flight-limit.ts';
@@ -33,10 +36,34 @@ export function openInFlight(
   let tail: EventTail | null = null;
   let closed = false;
   let reported = '';
+  const failed = async (error: unknown) => {
+    // Each new reason once, not once a second.
+    const why = error instanceof Error ? error.message : String(error);
+    if (why !== reported) options.onError?.(new Error(`the in-flight limit waits to follow ${options.service}'s events (nothing is refused by it meanwhile): ${why}`));
+    reported = why;
+    await Bun.sleep(1_000);
+  };
   const opening = (async () => {
+    // The service may register after this process starts: wait for it on one connection, not a new one a second
+    // (each new connection is briefly an unauthenticated one on a Redis with a password).
+    let probe: RedisLink | null = null;
     while (!closed) {
       try {
+        probe ??= await openLink(options.redis ?? redisUrlOf(), 'node-redis', { blocking: true });
+        await partitionCount(probe, options.keyPrefix ?? keyPrefixOf(), options.service);
+        break;
+      } catch (error) {
+        await failed(error);
+      }
+    }
+    if (closed) return void (await probe?.close().catch(() => probe?.abort()));
+    while (!closed) {
+      try {
+        // The tail reads on the connection that saw the service (a new one only after a failure).
+        const link = probe ?? undefined;
+        probe = null;
         const opened = await tailEvents({
+          link,
           service: options.service,
           redis: options.redis,
           keyPrefix: options.keyPrefix,
@@ -53,11 +80,7 @@ export function openInFlight(
         }
         return;
       } catch (error) {
-        // Each new reason once, not once a second.
-        const why = error instanceof Error ? error.message : String(error);
-        if (why !== reported) options.onError?.(new Error(`the in-flight limit waits to follow ${options.service}'s events (nothing is refused by it meanwhile): ${why}`));
-        reported = why;
-        await Bun.sleep(1_000);
+        await failed(error);
       }
     }
   })();

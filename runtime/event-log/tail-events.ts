@@ -33,11 +33,13 @@ export async function tailEvents(options: {
   blockMs?: number;
   /** Each failed read (it is sent again after 200 ms). */
   onError?: (error: unknown) => void;
+  /** A connection to read on, which the tail then owns (closes when it stops, or when it cannot begin). */
+  link?: RedisLink;
 }): Promise<EventTail> {
   const url = options.redis ?? redisUrlOf();
   const prefix = options.keyPrefix ?? keyPrefixOf();
   const blockMs = options.blockMs ?? 1_000;
-  const first = await openLink(url, 'node-redis', { blocking: true });
+  const first = options.link ?? (await openLink(url, 'node-redis', { blocking: true }));
   let partitions: number;
   try {
     partitions = await partitionCount(first, prefix, options.service);
