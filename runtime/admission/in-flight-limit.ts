@@ -91,6 +91,7 @@ export class InFlightLimit {
 
   /** Work admitted and not yet ended. */
   get size(): number {
+    this.expire(this.clock.now());
     return this.inFlight.size;
   }
 

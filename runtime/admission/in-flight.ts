@@ -36,6 +36,8 @@ export function openInFlight(
   let tail: EventTail | null = null;
   let closed = false;
   let reported = '';
+  let lastReadError = '';
+  let lastReadErrorAt = 0;
   const failed = async (error: unknown) => {
     // Each new reason once, not once a second.
     const why = error instanceof Error ? error.message : String(error);
@@ -71,7 +73,15 @@ export function openInFlight(
             const id = options.endedBy(event);
             if (id !== null) limit.release(id);
           },
-          onError: options.onError,
+          // A broken link fails every read (one each 200 ms): each reason is told once per 10 s.
+          onError: (error) => {
+            const why = error instanceof Error ? error.message : String(error);
+            const now = Date.now();
+            if (why === lastReadError && now - lastReadErrorAt < 10_000) return;
+            lastReadError = why;
+            lastReadErrorAt = now;
+            options.onError?.(error);
+          },
         });
         if (closed) await opened.stop();
         else {
@@ -89,7 +99,8 @@ export function openInFlight(
     async close() {
       closed = true;
       inFlightLimits.delete(shown);
-      await opening;
+      // While Redis does not answer, the opening may wait on a connection: shutdown does not wait for it.
+      await Promise.race([opening, Bun.sleep(2_000)]);
       await tail?.stop();
     },
   };

@@ -40,22 +40,25 @@ export async function tailEvents(options: {
   const prefix = options.keyPrefix ?? keyPrefixOf();
   const blockMs = options.blockMs ?? 1_000;
   const first = options.link ?? (await openLink(url, 'node-redis', { blocking: true }));
-  let partitions: number;
+  const links: RedisLink[] = [first];
+  let streams: string[];
+  let after: string[];
+  let groups: number[][];
   try {
-    partitions = await partitionCount(first, prefix, options.service);
+    const partitions = await partitionCount(first, prefix, options.service);
+    streams = Array.from({ length: partitions }, (_, p) => partitionKeys(prefix, options.service, p).events);
+    // Where each slice ends now: what is added later is what the tail hands on.
+    after = await Promise.all(streams.map(async (stream) => {
+      const [last] = (await first.call(['XREVRANGE', stream, '+', '-', 'COUNT', 1])) as [string, string[]][];
+      return last ? String(last[0]) : '0-0';
+    }));
+    groups = isClusterUrl(url) ? streams.map((_, p) => [p]) : [streams.map((_, p) => p)];
+    for (let i = 1; i < groups.length; i++) links.push(await openLink(url, 'node-redis', { blocking: true }));
   } catch (error) {
-    await first.close().catch(() => first.abort());
+    // It could not begin: nothing it opened stays open.
+    await Promise.all(links.map((link) => link.close().catch(() => link.abort())));
     throw error;
   }
-  const streams = Array.from({ length: partitions }, (_, p) => partitionKeys(prefix, options.service, p).events);
-  // Where each slice ends now: what is added later is what the tail hands on.
-  const after = await Promise.all(streams.map(async (stream) => {
-    const [last] = (await first.call(['XREVRANGE', stream, '+', '-', 'COUNT', 1])) as [string, string[]][];
-    return last ? String(last[0]) : '0-0';
-  }));
-  const groups = isClusterUrl(url) ? streams.map((_, p) => [p]) : [streams.map((_, p) => p)];
-  const links: RedisLink[] = [first];
-  for (let i = 1; i < groups.length; i++) links.push(await openLink(url, 'node-redis', { blocking: true }));
   let stopped = false;
 
   const follow = async (link: RedisLink, slices: number[]) => {

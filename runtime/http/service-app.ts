@@ -111,7 +111,8 @@ export function createServiceApp(options: ServiceAppOptions) {
   const startedAt = performance.now();
   // With tracing wanted, the process is not ready until its SDK is: a request answered before would have no span,
   // and the calls it made once tracing came on mid-request would start traces of their own (seen under load).
-  const checks = tracingWanted() ? { ...options.checks, tracing: () => startTracing(options.name) } : options.checks;
+  // An SDK that failed to load is reported by the trace hook and passes: the process serves, untraced.
+  const checks = tracingWanted() ? { ...options.checks, tracing: () => startTracing(options.name).catch(() => {}) } : options.checks;
   const log: ErrorLogger = options.log ?? ((line) => console.error(`[${options.name}] ${line}`));
   const trusted = new Set(options.trustedOrigins ?? []);
 

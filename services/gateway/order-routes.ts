@@ -6,11 +6,10 @@ import { Elysia } from 'elysia';
 import { answers, ErrorBodySchema, HttpError } from '../../runtime/http/index.ts';
 import { type HttpClient } from '../../runtime/resilience/index.ts';
 import { BACKLOG_UNREADABLE_ANSWER, OVERLOADED_ANSWER } from '../../runtime/http/index.ts';
-import { type Admission } from '../../runtime/index.ts';
+import { type Admission, type InFlightLimit } from '../../runtime/index.ts';
 import { callerFor, json, passOn, type ResponseHeaders } from './downstreams.ts';
 import { orderDetail } from './order-detail.ts';
 import { PriceBook } from './price-book.ts';
-import type { InFlightLimit } from '../../runtime/index.ts';
 import {
   DOWNSTREAMS,
   GatewayErrorCode,
@@ -40,7 +39,7 @@ export function orderIdFor(idempotencyKey: string | undefined): string {
  * Prices the order's lines and creates it (the order service then starts its saga). `replayed`: the order existed
  * already (a retried request with the same Idempotency-Key).
  */
-async function placeOrder(http: HttpClient, set: ResponseHeaders, priceBook: PriceBook, orderId: string, key: string | undefined, body: PlaceOrderBody) {
+async function placeOrder(http: HttpClient, set: ResponseHeaders, priceBook: PriceBook, orderId: string, key: string | undefined, body: PlaceOrderBody, progress: { createSent: boolean }) {
   const call = callerFor(http, set);
   // Price every line from the catalogue, all SKUs at once (a listed SKU's price is read once: see PriceBook).
   const skus = [...new Set(body.lines.map((line) => line.sku))];
@@ -60,6 +59,7 @@ async function placeOrder(http: HttpClient, set: ResponseHeaders, priceBook: Pri
   const lines = body.lines.map((line) => ({ sku: line.sku, qty: line.qty, price: prices.get(line.sku)! }));
 
   // The order id makes the create repeat-safe, so the client may retry it.
+  progress.createSent = true;
   const created = await call('order', '/orders', json('POST', { orderId, customer: body.customer, lines, address: body.address }, { 'idempotency-key': orderId }));
   if (created.status === 409 && key !== undefined) {
     throw new HttpError(409, GatewayErrorCode.keyReused, `Idempotency-Key "${key}" was already used for a different order; use a new key for a new order`, { orderId });
@@ -88,14 +88,18 @@ export function gatewayOrderRoutes(http: HttpClient, admission?: Pick<Admission,
         const key = headers['idempotency-key'];
         const orderId = orderIdFor(key);
         const held = inFlight?.admit(orderId) ?? false;
+        const progress = { createSent: false };
         try {
-          const accepted = await placeOrder(http, set, priceBook, orderId, key, body);
-          // A repeat of an order placed before: no new saga runs for it.
-          if (held && accepted.replayed) inFlight!.release(orderId, { timed: false });
+          const accepted = await placeOrder(http, set, priceBook, orderId, key, body, progress);
+          // An order that existed already and whose saga has ended: nothing runs for it. One still pending keeps its
+          // place — its saga runs (the client's repeat, or this request's own retry of a create that timed out).
+          if (held && accepted.replayed && (accepted.answer.state === 'confirmed' || accepted.answer.state === 'cancelled')) inFlight!.release(orderId, { timed: false });
           set.status = 202;
           return accepted.answer;
         } catch (error) {
-          if (held) inFlight!.release(orderId, { timed: false });
+          // The place is given back only when no saga can be running: refused before the create was sent, or the order
+          // service refused it (4xx). After a timeout or a 5xx the order may exist: its end, or the expiry, frees it.
+          if (held && (!progress.createSent || (error instanceof HttpError && error.status < 500))) inFlight!.release(orderId, { timed: false });
           throw error;
         }
       },

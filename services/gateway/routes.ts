@@ -5,13 +5,12 @@
 import { Elysia, t } from 'elysia';
 import { answers } from '../../runtime/http/index.ts';
 import { type HttpClient } from '../../runtime/resilience/index.ts';
-import { type Admission } from '../../runtime/index.ts';
+import { type Admission, type InFlightLimit } from '../../runtime/index.ts';
 import { gatewayAdminRoutes } from './admin-routes.ts';
 import { gatewayCatalogueRoutes } from './catalogue-routes.ts';
 import { gatewayOrderRoutes } from './order-routes.ts';
 import { gatewaySagaRoutes } from './saga-routes.ts';
 import type { Strangler } from './strangler.ts';
-import type { InFlightLimit } from '../../runtime/index.ts';
 
 /**
  * `admission`: the routes that start work refuse it (429) while a service it would queue for is too far behind.

@@ -11,7 +11,8 @@ import { cleanupPrefix, testPrefix, waitFor } from '../helpers/redis.ts';
 import { orderStateOf, placeOrder, startShop } from '../helpers/shop.ts';
 
 const prefix = testPrefix('in-flight-shop');
-const shop = await startShop(prefix, { MAILROOM_ADMISSION_MAX_IN_FLIGHT: '2', MAILROOM_ADMISSION_MAX_BACKLOG: '100000', MAILROOM_ADMISSION_MAX_AGE_MS: '3600000' });
+// The payment step's timeout is long: the sagas held by the stopped payment service must not time out meanwhile.
+const shop = await startShop(prefix, { MAILROOM_ADMISSION_MAX_IN_FLIGHT: '2', MAILROOM_ADMISSION_MAX_BACKLOG: '100000', MAILROOM_ADMISSION_MAX_AGE_MS: '3600000', MAILROOM_SAGA_PAYMENT_TIMEOUT_MS: '120000' });
 let paymentStopped = false;
 afterAll(async () => {
   if (paymentStopped) await shop.signal('payment', 'SIGCONT');
@@ -24,9 +25,11 @@ const orderState = (orderId: string) => orderStateOf(shop, orderId);
 
 describe('the gateway’s in-flight limit', () => {
   it('should refuse an order with 429 (in-flight) while two sagas cannot end, and accept orders again once they have', async () => {
+    // The limit holds once the gateway follows the order service's log: its gauge says so (0 until then).
+    await waitFor('the gateway to follow the order service’s events', async () => /mailroom_admission_in_flight_limit\{service="order"\} 2\b/.test(await (await fetch(shop.url('gateway', '/metrics'))).text()), 30_000, 100);
     await shop.signal('payment', 'SIGSTOP');
     paymentStopped = true;
-    // Orders go through until the gateway follows the order service's events and two of them are counted in flight.
+    // Two orders are counted in flight; the third is refused.
     const accepted: string[] = [];
     let n = 0;
     const refusal = await waitFor('an order refused for the sagas in flight', async () => {
@@ -36,6 +39,7 @@ describe('the gateway’s in-flight limit', () => {
       if (res.status !== 429) throw new Error(`answered ${res.status}: ${await res.text()}`);
       return { key, res, body: (await res.json()) as { code: string; message: string; details: Record<string, unknown> } };
     }, 30_000, 100);
+    expect(accepted).toHaveLength(2);
 
     expect(refusal.res.headers.get('retry-after')).toBe('1');
     expect(refusal.body.code).toBe('OVERLOADED');
