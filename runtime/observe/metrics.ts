@@ -177,26 +177,28 @@ export const admissionRefusedTotal = new Counter({
 });
 /** The in-flight limits of this process (`admission/in-flight-limit.ts`), read at scrape time. */
 export const inFlightLimits = new Set<{ readonly service: string; readonly size: number; readonly limit: number }>();
-export const admissionInFlight = new Gauge({
-  name: 'mailroom_admission_in_flight',
-  help: 'Work admitted under an in-flight limit whose end has not been heard of yet (the gateway: sagas of its orders); service = where the work goes; read at scrape time.',
-  labelNames: ['service'] as const,
-  registers,
-  collect() {
-    this.reset();
-    for (const limit of inFlightLimits) this.inc({ service: limit.service }, limit.size);
-  },
-});
-export const admissionInFlightLimit = new Gauge({
-  name: 'mailroom_admission_in_flight_limit',
-  help: 'How much work an in-flight limit lets be in flight now (it adapts to keep that work within its target latency); read at scrape time.',
-  labelNames: ['service'] as const,
-  registers,
-  collect() {
-    this.reset();
-    for (const limit of inFlightLimits) this.inc({ service: limit.service }, limit.limit);
-  },
-});
+/** A gauge read at scrape time from every in-flight limit of the process. */
+const inFlightGauge = (name: string, help: string, read: (limit: { size: number; limit: number }) => number) =>
+  new Gauge({
+    name,
+    help,
+    labelNames: ['service'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const limit of inFlightLimits) this.inc({ service: limit.service }, read(limit));
+    },
+  });
+export const admissionInFlight = inFlightGauge(
+  'mailroom_admission_in_flight',
+  'Work admitted under an in-flight limit whose end has not been heard of yet (the gateway: sagas of its orders); service = where the work goes; read at scrape time.',
+  (limit) => limit.size,
+);
+export const admissionInFlightLimit = inFlightGauge(
+  'mailroom_admission_in_flight_limit',
+  'How much work an in-flight limit lets be in flight now (it adapts to keep that work within its target latency; 0 until it holds); read at scrape time.',
+  (limit) => limit.limit,
+);
 
 // ---------------------------------------------------------------------------------------------- http
 export const httpRequestsTotal = new HotCounter({
