@@ -9,6 +9,7 @@ import { createProviderClient } from '../../services/payment/effects.ts';
 import { openSharedBreakers, sharedBreakersOf } from '../../services/shared/shared-breakers.ts';
 import { cleanupPrefix, freePort, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { controlApp } from './helpers.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 const prefix = testPrefix('shared-breakers-route');
 const nowhere = `http://127.0.0.1:${freePort()}`;
@@ -59,7 +60,7 @@ describe('GET /control/breakers/shared', () => {
 
   it('should say why when Redis cannot be read (a cluster, where the store does not run)', async () => {
     const { sharedBreakers } = await import('../../services/control/breaker-routes.ts');
-    await expect(sharedBreakers(undefined)).rejects.toMatchObject({ status: 503, code: 'UPSTREAM_UNAVAILABLE' });
+    expect(await rejectionOf(sharedBreakers(undefined))).toMatchObject({ status: 503, code: 'UPSTREAM_UNAVAILABLE' });
   });
 });
 

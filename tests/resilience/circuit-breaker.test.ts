@@ -10,6 +10,7 @@ import {
   type CircuitBreakerOptions,
 } from '../../runtime/resilience/index.ts';
 import { collector, deferred, flush } from './support.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 const START = 1_700_000_000_000;
 
@@ -425,7 +426,7 @@ describe('CircuitBreaker', () => {
   it('should follow its machine: events sent straight to the actor change what callers see', async () => {
     const subject = setup();
     subject.breaker.actor.send({ type: 'operator.forceOpen' });
-    await expect(subject.breaker.execute(async () => 1)).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(await rejectionOf(subject.breaker.execute(async () => 1))).toBeInstanceOf(CircuitOpenError);
     subject.breaker.actor.send({ type: 'operator.reset' });
     expect(await subject.breaker.execute(async () => 1)).toBe(1);
   });

@@ -10,6 +10,7 @@ import {
   type HttpPolicyOptions,
 } from '../../runtime/resilience/index.ts';
 import { collector, deferred, flush, track, until } from './support.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 // A real server on a free port: the client is tested over real HTTP, with the simulated clock driving only the
 // policy's timers (retry waits, timeouts, the breaker's open wait).
@@ -112,7 +113,7 @@ describe('HttpClient', () => {
     const stats = client.stats().inventory!.breaker;
     expect(stats).toMatchObject({ name: 'inventory', state: 'open', reason: 'opened: 5 of 5 calls failed (100%) ≥ 50% within the last 10 calls' });
     expect(stats.lastTrips).toHaveLength(1);
-    await expect(client.request('inventory', '/ok')).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(await rejectionOf(client.request('inventory', '/ok'))).toBeInstanceOf(CircuitOpenError);
     expect(hits.get('/ok')).toBeUndefined();
     expect(inspection.of('breaker.transition')).toMatchObject([{ source: 'order', breaker: 'inventory', from: 'closed', to: 'open' }]);
     expect(inspection.of('breaker.rejected')).toMatchObject([{ source: 'order', breaker: 'inventory', state: 'open', retryAfterMs: 30_000 }]);

@@ -13,6 +13,7 @@ import { commitReplicasFromEnv, ReplicasUnconfirmedError } from '../../runtime/n
 import { counter } from '../fixtures/test-actors.ts';
 import { startTestCluster, type TestCluster } from '../helpers/redis-cluster.ts';
 import { testPrefix, waitFor } from '../helpers/redis.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 let cluster: TestCluster;
 let link: RedisLink;
@@ -54,9 +55,8 @@ describe('MAILROOM_COMMIT_REPLICAS', () => {
     const info = String(await single.call(['INFO', 'replication']));
     await single.close();
     expect(info).toContain('connected_slaves:0');
-    await expect(createNode({ service: 'svc', actors: [counter], keyPrefix: testPrefix('replicas-single'), redis: 'redis://127.0.0.1:6379', commitReplicas: 1 })).rejects.toThrow(
-      'MAILROOM_COMMIT_REPLICAS=1 needs a Redis with 1 connected replica(s), and redis://127.0.0.1:6379 has 0 (role master)',
-    );
+    const refused = await rejectionOf(createNode({ service: 'svc', actors: [counter], keyPrefix: testPrefix('replicas-single'), redis: 'redis://127.0.0.1:6379', commitReplicas: 1 }));
+    expect(refused.message).toContain('MAILROOM_COMMIT_REPLICAS=1 needs a Redis with 1 connected replica(s), and redis://127.0.0.1:6379 has 0 (role master)');
   });
 
   it('should answer only once a replica has the commit, and apply a turn whose replica was paused exactly once', async () => {
@@ -80,9 +80,9 @@ describe('MAILROOM_COMMIT_REPLICAS', () => {
     process.kill(pid, 'SIGSTOP');
     stopped.add(pid);
     // The turn commits on the master, but no replica confirms it: its reply never leaves.
-    await expect(client.ask(address, { type: 'inc' }, { id: 'during', timeoutMs: 1_500 })).rejects.toBeInstanceOf(AskTimeoutError);
+    expect(await rejectionOf(client.ask(address, { type: 'inc' }, { id: 'during', timeoutMs: 1_500 }))).toBeInstanceOf(AskTimeoutError);
     // A send is "in the mailbox" only once a replica has it: unconfirmed, its outcome is unknown to the caller.
-    await expect(client.send(address, { type: 'inc' }, { id: 'sent-during' })).rejects.toBeInstanceOf(ReplicasUnconfirmedError);
+    expect(await rejectionOf(client.send(address, { type: 'inc' }, { id: 'sent-during' }))).toBeInstanceOf(ReplicasUnconfirmedError);
     expect(errors.some((e) => e.includes('the commit of partition') && e.includes('0 of 1 replica(s) confirmed it within 1000 ms'))).toBe(true);
 
     process.kill(pid, 'SIGCONT');

@@ -8,6 +8,7 @@ import { createNode, readEvents, UnknownServiceError, type MailroomNode } from '
 import { globalKeys } from '../../runtime/keys.ts';
 import { counter } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 const prefix = testPrefix('unknown-service');
 const nodes: MailroomNode[] = [];
@@ -39,8 +40,8 @@ describe('unknown services', () => {
     expect(error.service).toBe('nosuch');
     expect(error.message).toContain('"nosuch"');
     expect(error.message).toContain('registered services: svc');
-    await expect(svc.ask('nosuch/counter/a', { type: 'get' }, { timeoutMs: 1_000 })).rejects.toBeInstanceOf(UnknownServiceError);
-    await expect(readEvents({ service: 'nosuch', keyPrefix: prefix, redis: SHARED_REDIS })).rejects.toBeInstanceOf(UnknownServiceError);
+    expect(await rejectionOf(svc.ask('nosuch/counter/a', { type: 'get' }, { timeoutMs: 1_000 }))).toBeInstanceOf(UnknownServiceError);
+    expect(await rejectionOf(readEvents({ service: 'nosuch', keyPrefix: prefix, redis: SHARED_REDIS }))).toBeInstanceOf(UnknownServiceError);
     expect(await redis.exists(globalKeys(prefix).service('nosuch'))).toBe(0);
 
     // The real service, with its own partition count, can still start — and then the same tell goes through.

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { collect, descendantsOf, freePortOffset, isAlive, ROOT, waitFor } from '../supervisor/helpers.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'mailroom-exposed-system-'));
 let proc: ReturnType<typeof Bun.spawn> | undefined;
@@ -80,7 +81,7 @@ describe('bun run start, exposed', () => {
     await admin.quit();
     const anonymous = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false } });
     anonymous.on('error', () => {});
-    await expect(anonymous.connect()).rejects.toThrow(/NOAUTH/);
+    expect((await rejectionOf(anonymous.connect())).message).toMatch(/NOAUTH/);
     anonymous.destroy();
   });
 
