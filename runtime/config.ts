@@ -41,6 +41,20 @@ export function keyPrefixOf(env: Env = process.env): string {
 }
 
 /**
+ * The client of a node's own connections (mailbox reads, commits, relays, doorbells): Bun's built-in `RedisClient`
+ * unless `MAILROOM_REDIS_CLIENT=node-redis` (see docs/architecture.md#redis-client). Anything else is an error.
+ *
+ * @example
+ * redisClientOf({}); // 'bun'
+ */
+export function redisClientOf(env: Env = process.env): 'bun' | 'node-redis' {
+  const raw = env.MAILROOM_REDIS_CLIENT;
+  if (raw === undefined || raw === '' || raw === 'bun') return 'bun';
+  if (raw === 'node-redis') return 'node-redis';
+  throw new Error(`MAILROOM_REDIS_CLIENT=${raw} is not a client: use bun (the default) or node-redis`);
+}
+
+/**
  * The Redis the runtime talks to when it is not told: the cluster of `MAILROOM_REDIS_CLUSTER` (as a
  * `redis-cluster://` address, see `redis/cluster-url.ts`), else `REDIS_URL`, else `fallback` (a local Redis on 6379).
  *

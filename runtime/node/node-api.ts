@@ -43,7 +43,7 @@ export type NodeOptions = {
   inspectStream?: 'all' | 'transitions' | 'off';
   /** Time and timers (default: the wall clock). The node shifts its `now()` to Redis's clock (see redis-clock.ts). */
   clock?: Clock;
-  /** Client for the hot path; default node-redis (`MAILROOM_REDIS_CLIENT=bun` for Bun's; see the README). */
+  /** Client of the node's own connections; default Bun's `RedisClient` (`MAILROOM_REDIS_CLIENT=node-redis` for node-redis; see the README). */
   client?: LinkKind;
   /** false: a client node that sends and asks but hosts no partition. Default true. */
   consume?: boolean;

@@ -6,7 +6,7 @@
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { redisUrlOf, keyPrefixOf } from '../config.ts';
+import { redisClientOf, redisUrlOf, keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
@@ -54,7 +54,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const ttl = options.leaseTtlMs ?? 3_000;
   // Set to Redis's clock: what this node writes (timer due times, heartbeats) is read against other nodes' clocks.
   const clock = new RedisClock(options.clock ?? systemClock, globalKeys(prefix).clock);
-  const kind = options.client ?? ((process.env.MAILROOM_REDIS_CLIENT as LinkKind | undefined) || 'node-redis');
+  const kind: LinkKind = options.client ?? redisClientOf();
   const consume = options.consume ?? true;
   const onError =
     options.onError ?? ((error: unknown, where: string) => console.error(`[mailroom ${nodeId}] ${where}: ${error instanceof Error ? error.message : String(error)}`));

@@ -36,7 +36,7 @@ const json = process.argv.includes('--json');
 const ROUNDS = numberFlag('rounds', 3);
 const MESSAGES = numberFlag('messages', 50_000);
 const WINDOW = numberFlag('window', 1_000);
-const ALT_CLIENT = flag('alt-client', 'bun');
+const ALT_CLIENT = flag('alt-client', 'node-redis');
 if (!['bun', 'node-redis', 'none'].includes(ALT_CLIENT)) throw new Error(`--alt-client must be bun, node-redis or none, not "${ALT_CLIENT}"`);
 const PROFILE_DIR = flag('profile');
 /** Only Mailroom at full speed (what `--observe-cost` compares across modes). */
