@@ -1,8 +1,8 @@
 /**
- * One small interface over a Redis connection, so the runtime's hot path can use Bun's built-in `RedisClient`
- * (measured here at about twice node-redis's stream throughput) while everything else uses node-redis, the
- * project's client. Replies are whatever RESP gives back; the runtime only reads Lua script replies and simple
- * values through it, which both clients return alike.
+ * One small interface over a Redis connection, so a node's own connections use Bun's built-in `RedisClient` (its
+ * default: less CPU per command than node-redis, see docs/architecture.md#redis-client) while everything else uses
+ * node-redis, the project's client. Replies are whatever the client gives back — Bun's speaks RESP3, so a hash or a
+ * stream read may come as an object where node-redis gives an array: `hashReply` and `streamReadReply` read both.
  */
 import { RedisClient } from 'bun';
 import { createClient } from 'redis';
@@ -54,6 +54,8 @@ async function openBunLink(url: string): Promise<RedisLink> {
     broken = true;
   };
   await client.connect();
+  // Commands sent and not answered yet: close() lets them finish (for up to 2 s), as node-redis's QUIT does.
+  const inFlight = new Set<Promise<unknown>>();
   return {
     async call(args) {
       if (closed) throw new Error('redis link is closed');
@@ -65,10 +67,18 @@ async function openBunLink(url: string): Promise<RedisLink> {
           broken = true;
         };
       }
-      return client.send(String(args[0]), toStrings(args.slice(1)));
+      const reply = client.send(String(args[0]), toStrings(args.slice(1)));
+      inFlight.add(reply);
+      try {
+        return await reply;
+      } finally {
+        inFlight.delete(reply);
+      }
     },
     async close() {
       closed = true;
+      // At most 2 s: a Redis that does not answer must not hold a shutdown (what is left then fails, as on abort).
+      await Promise.race([Promise.allSettled(inFlight), Bun.sleep(2_000)]);
       client.close();
     },
     abort() {

@@ -7,7 +7,8 @@
  * is not affected; the runtime never runs the loop synchronously, so only tests did, and they no longer do
  * (`tests/house/test-style.test.ts`).
  *
- * The first case asserts the fault as Bun 1.4.5 has it: when it fails, Bun has fixed it, and this note can go.
+ * The first case asserts the fault as Bun 1.4.5 has it, and runs on that version only (the suite must not turn red when
+ * Bun is upgraded): on a newer Bun, add its version to `FAULTY_BUN` and run it — when it fails, Bun has fixed it.
  */
 import { describe, expect, it } from 'bun:test';
 import { RedisClient } from 'bun';
@@ -20,29 +21,39 @@ import { rejectionOf } from '../helpers/rejection.ts';
  * their own.
  */
 async function misassigned(wait: (settlesLater: Promise<unknown>) => void | Promise<void>): Promise<string[]> {
-  const client = new RedisClient(SHARED_REDIS);
-  await client.connect();
   const wrong: string[] = [];
+  let client: RedisClient | undefined;
   try {
+    const redis = (client = new RedisClient(SHARED_REDIS));
+    await redis.connect();
     for (let round = 0; round < 20; round++) {
-      const a = client.send('ECHO', [`a${round}`]);
-      const b = client.send('ECHO', [`b${round}`]);
+      const a = redis.send('ECHO', [`a${round}`]);
+      const b = redis.send('ECHO', [`b${round}`]);
       let d: Promise<unknown> | undefined;
       await a.then(async () => {
-        d = client.send('ECHO', [`d${round}`]);
+        d = redis.send('ECHO', [`d${round}`]);
         await wait(new Promise((_, reject) => setTimeout(() => reject(new Error('later')), 20)));
       });
-      if ((await b) !== `b${round}`) wrong.push(`b${round}`);
-      if ((await d) !== `d${round}`) wrong.push(`d${round}`);
+      // A reply given to another command may leave this one waiting for good: that counts as wrong too.
+      if ((await within(b)) !== `b${round}`) wrong.push(`b${round}`);
+      if ((await within(d!)) !== `d${round}`) wrong.push(`d${round}`);
     }
   } finally {
-    client.close();
+    client?.close();
   }
   return wrong;
 }
 
+/** The promise's value, or 'no reply' after 2 s. */
+function within(reply: Promise<unknown>): Promise<unknown> {
+  return Promise.race([reply, Bun.sleep(2_000).then(() => 'no reply')]);
+}
+
+/** The Bun versions the fault was seen on. */
+const FAULTY_BUN = ['1.4.5'].includes(Bun.version);
+
 describe("Bun's RedisClient when a reply's continuation runs the event loop", () => {
-  it("should give later commands others' replies when the wait runs the loop (bun:test's expect().rejects; Bun 1.4.5)", async () => {
+  it.if(FAULTY_BUN)("should give later commands others' replies when the wait runs the loop (bun:test's expect().rejects; Bun 1.4.5)", async () => {
     const wrong = await misassigned((settlesLater) => {
       expect(settlesLater).rejects.toThrow('later');
     });

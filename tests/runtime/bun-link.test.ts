@@ -1,14 +1,16 @@
 /**
- * The opt-in Bun `RedisClient` link (`MAILROOM_REDIS_CLIENT=bun`) across Redis restarts: it answers again once Redis
- * is back, on one connection. (Bun's client reconnects by itself and fires `onclose` only once it gives up, so the
- * link's replace-on-close path is for that case, not for an outage.)
+ * The Bun `RedisClient` link (a node's default; `MAILROOM_REDIS_CLIENT=node-redis` opts out): across Redis restarts it
+ * answers again once Redis is back, on one connection (Bun's client reconnects by itself and fires `onclose` only once
+ * it gives up, so the link's replace-on-close path is for that case, not for an outage); and `close()` lets the
+ * commands in flight finish, as node-redis's QUIT does.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLink, type RedisLink } from '../../runtime/redis/link.ts';
-import { freePort, startRedisServer, waitFor, type PrivateRedis } from '../helpers/redis.ts';
+import { freePort, SHARED_REDIS, startRedisServer, testPrefix, waitFor, type PrivateRedis } from '../helpers/redis.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-bun-link-'));
 const port = freePort();
@@ -48,4 +50,13 @@ describe("Bun's Redis link", () => {
     await Bun.sleep(1_500);
     expect(await connections(redis.url)).toBe(1);
   }, 60_000);
+
+  it('should let the commands in flight finish when closed, and refuse new ones', async () => {
+    const own = await openLink(SHARED_REDIS, 'bun');
+    // BLPOP on a key nobody writes answers null after 0.3 s: a command still in flight when close() is called.
+    const slow = own.call(['BLPOP', `${testPrefix('bun-link-close')}:nothing`, '0.3']);
+    await own.close();
+    expect(await slow).toBeNull();
+    expect((await rejectionOf(own.call(['PING']))).message).toContain('redis link is closed');
+  });
 });

@@ -79,10 +79,10 @@ describe('node', () => {
   it('should dead-letter a throwing message after exactly maxDeliveries while the partition keeps flowing', async () => {
     const p = prefix('dlq');
     const n = await node(p, { maxDeliveries: 5, retryBaseMs: 10, partitions: 1 });
-    const failed = n.ask('svc/flaky/f', { type: 'boom' }, { timeoutMs: 10_000 });
+    const failed = rejectionOf(n.ask('svc/flaky/f', { type: 'boom' }, { timeoutMs: 10_000 }));
     for (let i = 0; i < 20; i++) await n.send('svc/counter/other', { type: 'inc' });
     await n.send('svc/flaky/f', { type: 'ok' });
-    const failure = await rejectionOf(failed);
+    const failure = await failed;
     expect(failure).toBeInstanceOf(AskFailedError);
     expect(failure.message).toContain('boom on purpose');
     const other = await n.ask<{ n: number }>('svc/counter/other', { type: 'get' });
