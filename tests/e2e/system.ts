@@ -25,7 +25,18 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** An offset under which every default port (3000…6380 + offset) is free. */
+/**
+ * Ports Chromium refuses to open (`net::ERR_UNSAFE_PORT`; its `kRestrictedPorts` above 1000): an e2e run whose random
+ * offset put the gateway on 6665 failed both Swagger specs.
+ */
+const BROWSER_REFUSED = new Set([1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
+
+/** Whether the browser can open every default port shifted by `offset`. */
+export function browserCanReach(offset: number): boolean {
+  return Object.values(DEFAULT_PORTS).every((port) => !BROWSER_REFUSED.has(port + offset));
+}
+
+/** An offset under which every default port (3000…6380 + offset) is free, and none is one the browser refuses. */
 async function freeOffset(): Promise<number> {
   const ports = Object.values(DEFAULT_PORTS);
   const base = Math.min(...ports);
@@ -33,7 +44,7 @@ async function freeOffset(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     // Below Linux's ephemeral range (32768+): a port there can be taken by any outbound connection before the child binds it.
     const offset = 1000 + Math.floor(Math.random() * (32_000 - base - span - 1000));
-    if (offset < 1000 || base + offset + span > 65_000) continue;
+    if (offset < 1000 || base + offset + span > 65_000 || !browserCanReach(offset)) continue;
     if ((await Promise.all(ports.map((p) => isFree(p + offset)))).every(Boolean)) return offset;
   }
   throw new Error('no free port range for the e2e system');
