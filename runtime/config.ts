@@ -41,6 +41,23 @@ export function keyPrefixOf(env: Env = process.env): string {
 }
 
 /**
+ * A service's partition count for a node not told one (`MAILROOM_PARTITIONS`, 1–1024), or undefined when unset (the
+ * runtime's default, 8). The first node of a service records it; every later node must start with the same count.
+ * Fewer partitions batch more messages into each read and commit (docs/benchmarks.md#partitions), more let more
+ * nodes share a service.
+ *
+ * @example
+ * partitionsOf({ MAILROOM_PARTITIONS: '2' }); // 2
+ */
+export function partitionsOf(env: Env = process.env): number | undefined {
+  const raw = env.MAILROOM_PARTITIONS;
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 1024) throw new Error(`MAILROOM_PARTITIONS=${raw} is not a partition count: use a whole number from 1 to 1024`);
+  return value;
+}
+
+/**
  * The client of a node's own connections (mailbox reads, commits, relays, doorbells): Bun's built-in `RedisClient`
  * unless `MAILROOM_REDIS_CLIENT=node-redis` (see docs/architecture.md#redis-client). Anything else is an error.
  *

@@ -10,6 +10,15 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export type ProcessName = ServiceName | 'gateway' | 'provider' | 'notifications' | 'control' | 'panel';
 
+/**
+ * Partitions of each shop service when it first starts (`MAILROOM_PARTITIONS` overrides; a service keeps the count it
+ * was first registered with). Two, not the runtime's eight: on the 2-core machine the shop is measured on, fewer
+ * partitions put more messages into each read and commit — `bun run bench saga` peaked at 157–168 sagas/s with 2
+ * against 118–126 with 8, at 10 against 14 ms of CPU per saga (docs/benchmarks.md#partitions) — and two nodes of a
+ * service still share its work, one partition each.
+ */
+export const SHOP_PARTITIONS = 2;
+
 /** Default ports; `MAILROOM_PORT_<NAME>` overrides one, `MAILROOM_PORT_OFFSET` shifts them all (tests use it). */
 export const DEFAULT_PORTS: Record<ProcessName | 'redis', number> = {
   gateway: 3000,

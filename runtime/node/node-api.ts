@@ -15,8 +15,13 @@ export type NodeOptions = {
   actors: readonly ActorDefinition[];
   /** Redis URL; default `REDIS_URL` or redis://127.0.0.1:6379. */
   redis?: string;
-  /** Partitions of the service (default 8); every node of a service must agree. */
+  /**
+   * Partitions of the service (default `MAILROOM_PARTITIONS`); every node of a service must agree. Unset, a node takes
+   * the count its service already runs with, else `defaultPartitions`.
+   */
   partitions?: number;
+  /** The count for a service no node has registered yet, when `partitions` is unset. Default 8. */
+  defaultPartitions?: number;
   /** Prefix of every key (default `MAILROOM_PREFIX` or `mr`). */
   keyPrefix?: string;
   nodeId?: string;

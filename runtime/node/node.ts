@@ -6,7 +6,7 @@
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { redisClientOf, redisUrlOf, keyPrefixOf } from '../config.ts';
+import { partitionsOf, redisClientOf, redisUrlOf, keyPrefixOf } from '../config.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
@@ -48,8 +48,12 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   parseAddress(`${service}/x/y`);
   const prefix = options.keyPrefix ?? keyPrefixOf();
   const url = options.redis ?? redisUrlOf();
-  const partitions = options.partitions ?? DEFAULT_PARTITIONS;
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) throw new Error(`partitions must be 1–1024, got ${partitions}`);
+  const asked = options.partitions ?? partitionsOf();
+  const checkCount = (n: number, what: string) => {
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`${what} must be 1–1024, got ${n}`);
+  };
+  if (asked !== undefined) checkCount(asked, 'partitions');
+  if (options.defaultPartitions !== undefined) checkCount(options.defaultPartitions, 'defaultPartitions');
   const nodeId = options.nodeId ?? `${service}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const ttl = options.leaseTtlMs ?? 3_000;
   // Set to Redis's clock: what this node writes (timer due times, heartbeats) is read against other nodes' clocks.
@@ -90,6 +94,9 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   await clock.sync(link);
   const router = new Router(link, prefix);
   const g = globalKeys(prefix);
+  // Not told a count: the one the service already runs with, else the default — so a changed default never stops the
+  // nodes of a service registered under the old one.
+  const partitions = asked ?? (await router.registeredPartitions(service)) ?? options.defaultPartitions ?? DEFAULT_PARTITIONS;
   if (consume) {
     await router.register(service, partitions);
     // What the panel draws: each hosted actor type's machine, as a graph.

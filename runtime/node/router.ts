@@ -30,10 +30,16 @@ export class Router {
     const stored = Number(await this.link.call(['HGET', key, 'partitions']));
     if (stored !== partitions) {
       throw new Error(
-        `service "${service}" already runs with ${stored} partitions in this Redis (key ${key}); start this node with partitions: ${stored}`,
+        `service "${service}" already runs with ${stored} partitions in this Redis (key ${key}); start this node with partitions: ${stored} (MAILROOM_PARTITIONS=${stored}), not ${partitions}`,
       );
     }
     this.counts.set(service, stored);
+  }
+
+  /** The partition count a service was registered with, or undefined when no node of it has registered. */
+  async registeredPartitions(service: string): Promise<number | undefined> {
+    const stored = await this.link.call(['HGET', globalKeys(this.prefix).service(service), 'partitions']);
+    return stored === null || stored === undefined ? undefined : Number(stored);
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import { admissionBoundsFromEnv, createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
+import { SHOP_PARTITIONS } from '../config.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { seedCatalogue } from './catalogue.ts';
 import { INVENTORY_API, SERVICE } from './protocol.ts';
@@ -14,7 +15,7 @@ import { sku } from './sku.machine.ts';
 
 // Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
 const admission = admissionBoundsFromEnv();
-const node = await createNode({ service: SERVICE, actors: [sku, reservation], redis: redisUrlOf(), admission, ...registryEntry('inventory') });
+const node = await createNode({ service: SERVICE, actors: [sku, reservation], redis: redisUrlOf(), admission, defaultPartitions: SHOP_PARTITIONS, ...registryEntry('inventory') });
 startProcess({
   name: 'inventory',
   ...INVENTORY_API,

@@ -5,13 +5,14 @@
  */
 import { createNode, onShutdown } from '../../runtime/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
+import { SHOP_PARTITIONS } from '../config.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { noticeActor } from './machine.ts';
 import { NOTIFICATIONS_API, SERVICE } from './protocol.ts';
 import { notificationRoutes } from './routes.ts';
 import { followOrderLog } from './subscriber.ts';
 
-const node = await createNode({ service: SERVICE, actors: [noticeActor], redis: redisUrlOf(), ...registryEntry('notifications') });
+const node = await createNode({ service: SERVICE, actors: [noticeActor], redis: redisUrlOf(), defaultPartitions: SHOP_PARTITIONS, ...registryEntry('notifications') });
 startProcess({ name: 'notifications', ...NOTIFICATIONS_API, redis: true, routes: notificationRoutes(node), chaos: node.chaos });
 
 let waitingSaid = false;

@@ -6,6 +6,7 @@ import { Elysia } from 'elysia';
 import { admissionBoundsFromEnv, createNode, onShutdown } from '../../runtime/index.ts';
 import { sagaRoutes } from '../../runtime/http/index.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
+import { SHOP_PARTITIONS } from '../config.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { orderFulfillment } from '../../sagas/order-fulfillment.ts';
 import { orderActor } from './machine.ts';
@@ -15,7 +16,7 @@ import { ORDER_API } from './protocol.ts';
 
 // Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
 const admission = admissionBoundsFromEnv();
-const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf(), admission, ...registryEntry('order') });
+const node = await createNode({ service: 'order', actors: [orderActor, orderFulfillment.definition], redis: redisUrlOf(), admission, defaultPartitions: SHOP_PARTITIONS, ...registryEntry('order') });
 startProcess({
   name: 'order',
   ...ORDER_API,

@@ -6,7 +6,7 @@
 import { createNode, onShutdown, type MailroomNode } from '../../runtime/index.ts';
 import { hostOf } from '../../runtime/config.ts';
 import { admissionBoundsFromEnv } from '../../runtime/index.ts';
-import { portOf } from '../config.ts';
+import { portOf, SHOP_PARTITIONS } from '../config.ts';
 import { redisUrlOf } from '../shared/redis-connection.ts';
 import { registryEntry, startProcess } from '../shared/start-process.ts';
 import { openSharedBreakers } from '../shared/shared-breakers.ts';
@@ -34,7 +34,7 @@ provider.breaker(PROVIDER).subscribe((event) => {
 
 // Asks from its routes are refused (429) while the service is too far behind (MAILROOM_ADMISSION_*).
 const admission = admissionBoundsFromEnv();
-node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf(), admission, ...registryEntry('payment') });
+node = await createNode({ service: 'payment', actors: [definePaymentActor(providerEffects(provider))], redis: redisUrlOf(), admission, defaultPartitions: SHOP_PARTITIONS, ...registryEntry('payment') });
 
 startProcess({
   name: 'payment',

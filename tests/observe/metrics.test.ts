@@ -6,7 +6,7 @@
  * mailbox backlog per partition. No label may hold an order id.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { DEFAULT_PORTS } from '../../services/config.ts';
+import { DEFAULT_PORTS, SHOP_PARTITIONS } from '../../services/config.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { startShop, SHOP_PROCESSES, type Shop } from '../helpers/shop.ts';
 import { createServiceApp } from '../../runtime/http/index.ts';
@@ -103,11 +103,11 @@ describe('GET /metrics', () => {
     expect(sample(order, 'mailroom_commit_duration_seconds_count', { service: 'order' })).toBeGreaterThan(0);
     expect(sample(order, 'mailroom_batch_size_count', { service: 'order' })).toBeGreaterThan(0);
     expect(sample(order, 'mailroom_timers_armed_total', { service: 'order' })).toBeGreaterThan(0);
-    expect(sample(order, 'mailroom_partitions_owned', { service: 'order' })).toBe(8);
+    expect(sample(order, 'mailroom_partitions_owned', { service: 'order' })).toBe(SHOP_PARTITIONS);
     expect(sample(order, 'mailroom_nodes', { service: 'order' })).toBe(1);
     expect(sample(order, 'mailroom_lease_moves_total', { service: 'order', direction: 'acquired' })).toBe(8);
     // A backlog gauge for each owned partition, read at scrape time.
-    for (let p = 0; p < 8; p++) expect(sample(order, 'mailroom_mailbox_pending_messages', { service: 'order', partition: String(p) })).toBe(0);
+    for (let p = 0; p < SHOP_PARTITIONS; p++) expect(sample(order, 'mailroom_mailbox_pending_messages', { service: 'order', partition: String(p) })).toBe(0);
     expect(sample(order, 'mailroom_mailbox_undelivered_messages', { service: 'order' })).toBe(0);
 
     expect(sample(scrapes.payment!, 'mailroom_effect_duration_seconds_count', { service: 'payment', outcome: 'done' })).toBeGreaterThan(0);

@@ -1,0 +1,70 @@
+/**
+ * A node's settings from the environment: which client its own Redis connections use (`MAILROOM_REDIS_CLIENT`: Bun's
+ * `RedisClient` unless node-redis is asked for) and its service's partition count (`MAILROOM_PARTITIONS`). A misspelt
+ * value stops the node at start instead of quietly picking something.
+ */
+import { afterAll, describe, expect, it } from 'bun:test';
+import { createNode } from '../../runtime/index.ts';
+import { counter } from '../fixtures/test-actors.ts';
+import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
+import { partitionsOf, redisClientOf } from '../../runtime/config.ts';
+
+describe('MAILROOM_REDIS_CLIENT', () => {
+  it("should default to Bun's client and take node-redis when asked", () => {
+    expect(redisClientOf({})).toBe('bun');
+    expect(redisClientOf({ MAILROOM_REDIS_CLIENT: '' })).toBe('bun');
+    expect(redisClientOf({ MAILROOM_REDIS_CLIENT: 'bun' })).toBe('bun');
+    expect(redisClientOf({ MAILROOM_REDIS_CLIENT: 'node-redis' })).toBe('node-redis');
+  });
+
+  it('should refuse any other value, naming the variable and the choices', () => {
+    expect(() => redisClientOf({ MAILROOM_REDIS_CLIENT: 'ioredis' })).toThrow('MAILROOM_REDIS_CLIENT=ioredis is not a client: use bun (the default) or node-redis');
+  });
+});
+
+describe('MAILROOM_PARTITIONS', () => {
+  it('should give the count asked for, and nothing when unset (the runtime default then)', () => {
+    expect(partitionsOf({})).toBeUndefined();
+    expect(partitionsOf({ MAILROOM_PARTITIONS: '' })).toBeUndefined();
+    expect(partitionsOf({ MAILROOM_PARTITIONS: '2' })).toBe(2);
+    expect(partitionsOf({ MAILROOM_PARTITIONS: '1024' })).toBe(1024);
+  });
+
+  it('should refuse what is not a count from 1 to 1024, naming the variable', () => {
+    for (const raw of ['0', '1025', '2.5', 'two', '-1']) {
+      expect(() => partitionsOf({ MAILROOM_PARTITIONS: raw })).toThrow(`MAILROOM_PARTITIONS=${raw} is not a partition count: use a whole number from 1 to 1024`);
+    }
+  });
+});
+
+describe('a node started with MAILROOM_PARTITIONS', () => {
+  const prefix = testPrefix('env-partitions');
+  afterAll(() => cleanupPrefix(prefix));
+
+  it('should run its service with that many partitions, and a later node with another count should be told which', async () => {
+    const before = process.env.MAILROOM_PARTITIONS;
+    process.env.MAILROOM_PARTITIONS = '2';
+    try {
+      const node = await createNode({ service: 'svc', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, onError: () => {} });
+      try {
+        expect(node.partitions).toBe(2);
+        await node.send('svc/counter/a', { type: 'inc' });
+        expect((await node.ask<{ n: number }>('svc/counter/a', { type: 'get' })).context.n).toBe(1);
+        const other = await rejectionOf(
+          createNode({ service: 'svc', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4, onError: () => {} }).then(async (wrong) => {
+            await wrong.stop();
+            return wrong;
+          }),
+        );
+        expect(other.message).toContain('already runs with 2 partitions in this Redis');
+        expect(other.message).toContain('(MAILROOM_PARTITIONS=2), not 4');
+      } finally {
+        await node.stop();
+      }
+    } finally {
+      if (before === undefined) delete process.env.MAILROOM_PARTITIONS;
+      else process.env.MAILROOM_PARTITIONS = before;
+    }
+  });
+});
