@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
 import { partitionKeys } from '../../runtime/keys.ts';
+import { SHOP_PARTITIONS } from '../../services/config.ts';
 import { openLink, type RedisLink } from '../../runtime/redis/link.ts';
 import { startTestCluster, type TestCluster } from '../helpers/redis-cluster.ts';
 import { testPrefix, waitFor } from '../helpers/redis.ts';
@@ -43,7 +44,7 @@ describe('the shop on a Redis Cluster', () => {
     const ranges = (await link.call(['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
     const masters = new Set<number>();
     for (const service of ['order', 'inventory', 'payment', 'shipping']) {
-      for (let p = 0; p < 8; p++) {
+      for (let p = 0; p < SHOP_PARTITIONS; p++) {
         const slot = Number(await link.call(['CLUSTER', 'KEYSLOT', partitionKeys(shop.prefix, service, p).mbox]));
         masters.add(ranges.find(([from, to]) => slot >= from && slot <= to)![2][1]);
       }
