@@ -16,7 +16,7 @@
  *                 order is answered, when the mailboxes would hold any backlog)
  * A saga's end-to-end latency is from the moment its POST leaves this process to the commit of the turn that
  * confirmed its order: the `at` of its `OrderConfirmed` event, which this process reads from the order service's
- * event log with `subscribeEvents` (so the subscriber's own lag does not count; it is shown apart). Completed
+ * event log with `tailEvents` (so its own lag does not count; it is shown apart). Completed
  * sagas/s = confirmed orders of a phase over the time from its first request to its last confirmation. Per phase the
  * table also shows the CPU time each process spent per completed saga (from /proc), which is where the time goes.
  * `--profile DIR`: order, inventory and payment run under `bun --cpu-prof`; their profiles are summarised at the end
@@ -32,7 +32,7 @@ import { RedisClient } from 'bun';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { subscribeEvents, type DomainEvent } from '../../runtime/index.ts';
+import { tailEvents, type DomainEvent } from '../../runtime/index.ts';
 import { orderIdFor } from '../../services/gateway/order-routes.ts';
 import { benchRedis, deletePrefix, flag, numberFlag, percentile, preciseNow } from './_kit.ts';
 import { benchOrder, vsRestate } from './_orders.ts';
@@ -135,14 +135,15 @@ try {
   const waiting = new Map<string, () => void>();
   /** Accepted orders not yet confirmed or cancelled. */
   const pending = new Set<string>();
-  const subscription = await subscribeEvents({
+  // A tail, not a consumer group: a group acks every event, and on a Redis that fsyncs every write (`--fsync always`,
+  // `--vs restate`) those acks made the bench's own reading lag by seconds — and its closed-loop clients, who wait to
+  // hear of their order's end, with it.
+  const subscription = await tailEvents({
     service: 'order',
-    group: `bench-${process.pid}`,
-    from: '$',
     redis: redis.url,
     keyPrefix: prefix,
     blockMs: 100,
-    handler: (event: DomainEvent) => {
+    onEvent: (event: DomainEvent) => {
       if (event.type !== 'OrderConfirmed' && event.type !== 'OrderCancelled') return;
       const orderId = String(event.orderId);
       if (event.type === 'OrderConfirmed') {
