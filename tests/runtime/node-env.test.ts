@@ -68,3 +68,32 @@ describe('a node started with MAILROOM_PARTITIONS', () => {
     }
   });
 });
+
+describe('a node not told a partition count', () => {
+  const prefix = testPrefix('adopt-partitions');
+  afterAll(() => cleanupPrefix(prefix));
+
+  it('should take the count its service already runs with over its default, so an upgrade with a new default starts', async () => {
+    const first = await createNode({ service: 'svc', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4, onError: () => {} });
+    await first.stop();
+    const later = await createNode({ service: 'svc', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, defaultPartitions: 2, onError: () => {} });
+    try {
+      expect(later.partitions).toBe(4);
+      await later.send('svc/counter/b', { type: 'inc' });
+      expect((await later.ask<{ n: number }>('svc/counter/b', { type: 'get' })).context.n).toBe(1);
+    } finally {
+      await later.stop();
+    }
+  });
+
+  it('should take its default for a service no node has registered', async () => {
+    const fresh = testPrefix('default-partitions');
+    const node = await createNode({ service: 'svc', actors: [counter], keyPrefix: fresh, redis: SHARED_REDIS, defaultPartitions: 2, onError: () => {} });
+    try {
+      expect(node.partitions).toBe(2);
+    } finally {
+      await node.stop();
+      await cleanupPrefix(fresh);
+    }
+  });
+});
