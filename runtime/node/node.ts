@@ -7,6 +7,7 @@ import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { partitionsOf, redisClientOf, redisUrlOf, keyPrefixOf } from '../config.ts';
+import { registeredPartitionCount } from '../event-log/partitions.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import { openLink, type LinkKind, type RedisLink } from '../redis/link.ts';
@@ -96,7 +97,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const g = globalKeys(prefix);
   // Not told a count: the one the service already runs with, else the default — so a changed default never stops the
   // nodes of a service registered under the old one.
-  const partitions = asked ?? (await router.registeredPartitions(service)) ?? options.defaultPartitions ?? DEFAULT_PARTITIONS;
+  const partitions = asked ?? (await registeredPartitionCount(link, prefix, service)) ?? options.defaultPartitions ?? DEFAULT_PARTITIONS;
   if (consume) {
     await router.register(service, partitions);
     // What the panel draws: each hosted actor type's machine, as a graph.

@@ -6,7 +6,7 @@
 import { parseAddress, partitionOf } from '../address.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
-import { UnknownServiceError } from '../unknown-service-error.ts';
+import { partitionCount } from '../event-log/partitions.ts';
 
 export const DEFAULT_PARTITIONS = 8;
 
@@ -36,12 +36,6 @@ export class Router {
     this.counts.set(service, stored);
   }
 
-  /** The partition count a service was registered with, or undefined when no node of it has registered. */
-  async registeredPartitions(service: string): Promise<number | undefined> {
-    const stored = await this.link.call(['HGET', globalKeys(this.prefix).service(service), 'partitions']);
-    return stored === null || stored === undefined ? undefined : Number(stored);
-  }
-
   /**
    * The partition count of a service, from cache or Redis. Throws `UnknownServiceError` for a service no node has
    * registered (asked again next time: the service may start meanwhile).
@@ -52,14 +46,9 @@ export class Router {
   async partitions(service: string): Promise<number> {
     const known = this.counts.get(service);
     if (known) return known;
-    const g = globalKeys(this.prefix);
-    const stored = await this.link.call(['HGET', g.service(service), 'partitions']);
-    if (stored === null || stored === undefined) {
-      const registered = ((await this.link.call(['SMEMBERS', g.services])) as string[]).map(String).sort();
-      throw new UnknownServiceError(service, registered);
-    }
-    this.counts.set(service, Number(stored));
-    return Number(stored);
+    const count = await partitionCount(this.link, this.prefix, service);
+    this.counts.set(service, count);
+    return count;
   }
 
   cachedPartitions(service: string): number | undefined {

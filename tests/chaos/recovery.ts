@@ -7,6 +7,7 @@
 import { createClient, createCluster } from 'redis';
 import { SERVICE_NAMES } from '../../services/config.ts';
 import { globalKeys, partitionKeys } from '../../runtime/keys.ts';
+import { partitionCount } from '../../runtime/event-log/partitions.ts';
 import { clusterOptions } from '../../runtime/redis/cluster-link.ts';
 import { isClusterUrl } from '../../runtime/redis/cluster-url.ts';
 import { firstKeyOf } from '../../runtime/redis/command-keys.ts';
@@ -94,15 +95,11 @@ function holderPid(lease: string | null): number | undefined {
 }
 
 /** The partition count `service` was registered with (the shop's default, or `MAILROOM_PARTITIONS`). */
-async function partitionCount(system: ChaosSystem, redis: Monitor, service: string): Promise<number> {
-  const count = Number((await redis.hGetAll(globalKeys(system.prefix).service(service))).partitions);
-  if (!Number.isInteger(count) || count < 1) throw new Error(`service ${service} has no partition count in Redis`);
-  return count;
-}
+const partitionsOf = (system: ChaosSystem, redis: Monitor, service: string) => partitionCount({ call: (args) => redis.sendCommand(args.map(String)) }, system.prefix, service);
 
 /** Partitions of `service` not leased by a live node of it (empty when all are owned). */
 export async function unownedPartitions(system: ChaosSystem, redis: Monitor, service: string): Promise<number[]> {
-  const partitions = await partitionCount(system, redis, service);
+  const partitions = await partitionsOf(system, redis, service);
   const live = new Set(system.nodesOf[service]!.map((name) => system.pid(name)).filter((pid) => pid !== undefined));
   const leases = (await redis.mGet([...Array(partitions).keys()].map((p) => partitionKeys(system.prefix, service, p).lease))) as (string | null)[];
   return leases.flatMap((lease, p) => (live.has(holderPid(lease)!) ? [] : [p]));
@@ -110,7 +107,7 @@ export async function unownedPartitions(system: ChaosSystem, redis: Monitor, ser
 
 /** Partitions of each service held by the node with `pid`. */
 export async function partitionsHeldBy(system: ChaosSystem, redis: Monitor, service: string, pid: number): Promise<number[]> {
-  const partitions = await partitionCount(system, redis, service);
+  const partitions = await partitionsOf(system, redis, service);
   const leases = (await redis.mGet([...Array(partitions).keys()].map((p) => partitionKeys(system.prefix, service, p).lease))) as (string | null)[];
   return leases.flatMap((lease, p) => (holderPid(lease) === pid ? [p] : []));
 }

@@ -2,7 +2,7 @@
  * The Bun `RedisClient` link (a node's default; `MAILROOM_REDIS_CLIENT=node-redis` opts out): across Redis restarts it
  * answers again once Redis is back, on one connection (Bun's client reconnects by itself and fires `onclose` only once
  * it gives up, so the link's replace-on-close path is for that case, not for an outage); and `close()` lets the
- * commands in flight finish, as node-redis's QUIT does.
+ * commands in flight finish, as node-redis's QUIT does, but for no more than 2 s.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,4 +59,21 @@ describe("Bun's Redis link", () => {
     expect(await slow).toBeNull();
     expect((await rejectionOf(own.call(['PING']))).message).toContain('redis link is closed');
   });
+
+  it('should not let a Redis that does not answer hold close() past 2 s, and fail what was left in flight', async () => {
+    redis ??= await startRedisServer({ port, dir, appendonly: false });
+    const own = await openLink(redis.url, 'bun');
+    process.kill(redis.proc.pid, 'SIGSTOP');
+    try {
+      const stuck = own.call(['PING']).then(() => 'answered', () => 'failed');
+      const started = performance.now();
+      await own.close();
+      const tookMs = performance.now() - started;
+      expect(tookMs).toBeGreaterThanOrEqual(1_900);
+      expect(tookMs).toBeLessThan(4_000);
+      expect(await stuck).toBe('failed');
+    } finally {
+      process.kill(redis.proc.pid, 'SIGCONT');
+    }
+  }, 20_000);
 });
