@@ -72,6 +72,21 @@ export function redisClientOf(env: Env = process.env): 'bun' | 'node-redis' {
 }
 
 /**
+ * How a node's committed messages reach their mailboxes when its options do not say: `MAILROOM_DELIVERY=commit`
+ * (the commit script appends them) or `relay` (through the partition's outbox); unset, the node picks (commit on one
+ * Redis, relay on a cluster or with commit replicas). Anything else is an error.
+ *
+ * @example
+ * deliveryOf({ MAILROOM_DELIVERY: 'relay' }); // 'relay'
+ */
+export function deliveryOf(env: Env = process.env): 'commit' | 'relay' | undefined {
+  const raw = env.MAILROOM_DELIVERY;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'commit' || raw === 'relay') return raw;
+  throw new Error(`MAILROOM_DELIVERY=${raw} is not a delivery: use commit (one Redis, the default there) or relay`);
+}
+
+/**
  * The Redis the runtime talks to when it is not told: the cluster of `MAILROOM_REDIS_CLUSTER` (as a
  * `redis-cluster://` address, see `redis/cluster-url.ts`), else `REDIS_URL`, else `fallback` (a local Redis on 6379).
  *

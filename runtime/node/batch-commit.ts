@@ -12,7 +12,14 @@ import type { ActorWrite, Batch, ReplyPayload, VersionCause } from './batch.ts';
 import type { ReplyTo } from './envelope.ts';
 import type { ReplyMode } from './asks.ts';
 
-export type CommitSettings = { group: string; nodeId: string; seenHorizonMs: number; eventsMaxLen: number; deadLettersMaxLen: number; replies: ReplyMode };
+export type CommitSettings = { group: string; nodeId: string; seenHorizonMs: number; eventsMaxLen: number; deadLettersMaxLen: number; replies: ReplyMode; delivery: Delivery };
+
+/**
+ * How a committed batch's messages reach their mailboxes: `commit` (appended by the commit script itself, one Redis:
+ * no outbox entry to relay and delete) or `relay` (through the partition's outbox, relayed after the commit — a
+ * cluster, whose mailboxes live in other slots, or commits that wait for replicas before anything leaves).
+ */
+export type Delivery = 'commit' | 'relay';
 
 export type CommitOutcome =
   | {
@@ -28,6 +35,15 @@ export type CommitOutcome =
   | { kind: 'duplicate' }
   | { kind: 'refused'; what: string };
 
+/**
+ * Records longer than this (characters of JSON) go to the script as arguments of their own rather than inside the
+ * batch's JSON, where the client escapes them and the script's JSON decoder unescapes them again — a saga's record
+ * is ~1.7 KB. Small ones (a counter's ~60 bytes) stay inside: an argument each costs more than their escaping.
+ */
+export const LARGE_RECORD = 256;
+/** The script's argument number of the first large record (ARGV[8]: see commit-turn-12.lua). */
+const FIRST_RECORD_ARG = 8;
+
 /** Commits a batch; throws when Redis does not answer (then whether it committed is unknown). */
 export async function commitBatch(
   link: RedisLink,
@@ -41,6 +57,7 @@ export async function commitBatch(
 ): Promise<CommitOutcome> {
   const scriptKeys = [keys.lease, keys.mbox, keys.seen, keys.outbox, keys.events, keys.timers, keys.timerData, keys.effects, keys.tries, keys.index, keys.dlq, keys.expiry];
   const writes: ActorWrite[] = [];
+  const records: string[] = [];
   const historyKeys: string[] = [];
   for (const actor of actors) {
     const { type, id } = parseAddress(actor.address);
@@ -49,7 +66,9 @@ export async function commitBatch(
     const retain = actor.def.options.retainDoneMs;
     const expiry = actor.done && Number.isFinite(retain) ? now + retain : false;
     // The index only changes with the state: skip the write when it stayed.
-    const write: ActorWrite = [String(actor.version), String(actor.version + 1), actor.recordJson, `${type}/${id}`, state !== actor.indexedState ? state : false, expiry];
+    // A large record travels as an argument of its own (see LARGE_RECORD); the entry names its argument's number.
+    const record = actor.recordJson.length > LARGE_RECORD ? FIRST_RECORD_ARG + records.push(actor.recordJson) - 1 : actor.recordJson;
+    const write: ActorWrite = [String(actor.version), String(actor.version + 1), record, `${type}/${id}`, state !== actor.indexedState ? state : false, expiry];
     const keep = actor.def.options.historyKeep;
     if (keep > 0) {
       historyKeys.push(keys.history(type, id));
@@ -57,6 +76,8 @@ export async function commitBatch(
     } else writes.push(write);
   }
   scriptKeys.push(...historyKeys);
+  // Filled by the payload with the mailboxes the batch's messages go to, in the order it numbers them.
+  const mailboxes = settings.delivery === 'commit' ? [] as string[] : undefined;
   const remote: [string, string][] = [];
   const local: { to: ReplyTo; payload: ReplyPayload }[] = [];
   for (const r of batch.replies) {
@@ -64,8 +85,9 @@ export async function commitBatch(
     if (r.to.n === settings.nodeId) local.push(r);
     else remote.push([replyChannel(r.to.n), r.json ?? JSON.stringify(r.payload)]);
   }
-  const payload = JSON.stringify(batch.payload(writes, settings.replies === 'script' ? remote : []));
-  const args = [leaseValue, settings.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen];
+  const payload = JSON.stringify(batch.payload(writes, settings.replies === 'script' ? remote : [], mailboxes));
+  if (mailboxes) scriptKeys.push(...mailboxes);
+  const args = [leaseValue, settings.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen, ...records];
   const res = (await scripts.commitTurn.run(link, scriptKeys, args)) as [number, string?, (string | number)?];
   switch (res[0]) {
     case ScriptCode.Ok:

@@ -36,12 +36,13 @@ export type TurnOutput = {
 };
 
 /**
- * One actor's write: [expected version, new version, record JSON, index field, new state or false, expiry or false],
+ * One actor's write: [expected version, new version, record JSON (or the number of the script argument holding it),
+ * index field, new state or false, expiry or false],
  * then, when its type keeps a history, the history entry's head and how many entries to keep.
  */
 export type ActorWrite =
-  | [expected: string, next: string, record: string, field: string, state: string | false, expiry: number | false]
-  | [expected: string, next: string, record: string, field: string, state: string | false, expiry: number | false, historyHead: string, keep: number];
+  | [expected: string, next: string, record: string | number, field: string, state: string | false, expiry: number | false]
+  | [expected: string, next: string, record: string | number, field: string, state: string | false, expiry: number | false, historyHead: string, keep: number];
 
 /** A message that made a version: its id, event type and sender (an actor's address, when an actor sent it). */
 export type VersionCause = { id: string; type: string; from?: string; kind?: string };
@@ -52,6 +53,9 @@ export type CommitPayload = {
   s: string[];
   x: ActorWrite[];
   o?: string;
+  /** Messages the commit delivers itself: [n, field, value, …] for the n-th of the `mk` mailbox keys. */
+  m?: (number | string)[][];
+  mk?: number;
   e: string[];
   ts: [member: string, due: number, data: string][];
   td: string[];
@@ -108,19 +112,33 @@ export class Batch {
     if (turn.reply) this.replies.push(turn.reply);
   }
 
-  /** The script's argument; `actors` in the order of their record keys, `remote` the replies to publish. */
-  payload(actors: ActorWrite[], remote: [string, string][]): CommitPayload {
+  /**
+   * The script's argument; `actors` in the order of their record keys, `remote` the replies to publish, and
+   * `mailboxes` the target mailbox keys when the commit delivers the messages itself (else they go to the outbox).
+   */
+  payload(actors: ActorWrite[], remote: [string, string][], mailboxes?: string[]): CommitPayload {
     const ts: [string, number, string][] = [];
     const td: string[] = [];
     for (const [member, v] of this.timers) {
       if (v) ts.push([member, v[0], v[1]]);
       else td.push(member);
     }
+    let direct: Pick<CommitPayload, 'm' | 'mk'> = {};
+    if (mailboxes && this.outbox.length) {
+      const numberOf = new Map<string, number>();
+      const m = this.outbox.map(({ mbox, fields }) => {
+        let n = numberOf.get(mbox);
+        if (n === undefined) numberOf.set(mbox, (n = mailboxes.push(mbox)));
+        return [n, ...fields];
+      });
+      direct = { m, mk: mailboxes.length };
+    }
     return {
       a: this.acks,
       s: this.seen,
       x: actors,
-      o: this.outbox.length ? JSON.stringify(this.outbox) : undefined,
+      o: this.outbox.length && !mailboxes ? JSON.stringify(this.outbox) : undefined,
+      ...direct,
       e: this.events,
       ts,
       td,

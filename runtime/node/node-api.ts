@@ -8,6 +8,7 @@ import type { RuleBook } from '../chaos/rule-book.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import type { LinkKind, RedisLink } from '../redis/link.ts';
 import type { ActorPage, ActorView } from './actor-index.ts';
+import type { Delivery } from './batch-commit.ts';
 import type { DeadLetter } from './dead-letter-store.ts';
 
 export type NodeOptions = {
@@ -89,6 +90,12 @@ export type NodeOptions = {
   commitReplicas?: number;
   /** How long a commit waits for its replicas. Default `MAILROOM_COMMIT_REPLICAS_TIMEOUT_MS`, else 500 ms. */
   commitReplicasTimeoutMs?: number;
+  /**
+   * How a turn's messages reach their mailboxes: `commit` (the commit script appends them itself) or `relay`
+   * (through the partition's outbox, relayed once the commit answered). Default `commit` on one Redis; a cluster
+   * (other slots) and `commitReplicas` (nothing leaves before the replicas have it) always relay, and refuse `commit`.
+   */
+  delivery?: Delivery;
 };
 
 export type AskResult<TContext = any> = {

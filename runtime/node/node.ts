@@ -6,7 +6,7 @@
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { partitionsOf, redisClientOf, redisUrlOf, keyPrefixOf } from '../config.ts';
+import { deliveryOf, partitionsOf, redisClientOf, redisUrlOf, keyPrefixOf } from '../config.ts';
 import { registeredPartitionCount } from '../event-log/partitions.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
@@ -18,6 +18,7 @@ import { countInspection } from '../observe/inspection-metrics.ts';
 import { sendTraceparent, startTracing, tracing } from '../observe/tracing.ts';
 import { effectsRunning, mailboxPending, mailboxUndelivered, nodesGauge, onScrape, partitionsOwned } from '../observe/metrics.ts';
 import { openAdmission, type Admission } from '../admission/admission.ts';
+import type { Delivery } from './batch-commit.ts';
 import { pageActorIndex, readActorAt } from './actor-index.ts';
 import { AskFailedError, AskTimeoutError, listenForReplies, PendingAsks, replyModeOf } from './asks.ts';
 import { discardDeadLetterAt, listDeadLettersAt, replayDeadLetterAt } from './dead-letter-store.ts';
@@ -60,6 +61,10 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   // Set to Redis's clock: what this node writes (timer due times, heartbeats) is read against other nodes' clocks.
   const clock = new RedisClock(options.clock ?? systemClock, globalKeys(prefix).clock);
   const kind: LinkKind = options.client ?? redisClientOf();
+  const fromEnv = commitReplicasFromEnv();
+  const replicas = options.commitReplicas ?? fromEnv.replicas;
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 5) throw new Error(`commitReplicas must be 0–5, got ${replicas}`);
+  const delivery = deliveryFor(options.delivery ?? deliveryOf(), replicas, isClusterUrl(url));
   const consume = options.consume ?? true;
   const onError =
     options.onError ?? ((error: unknown, where: string) => console.error(`[mailroom ${nodeId}] ${where}: ${error instanceof Error ? error.message : String(error)}`));
@@ -78,9 +83,6 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const chaos = openRuleBook({ redis: url, keyPrefix: prefix, source: service, inspect: (e) => inspect(e), clock });
   const wrap = options.wrapLink ?? (chaosRedisEnabled(options) ? redisChaos(chaos, service, clock) : (l: RedisLink) => l);
   const link = wrap(await openLink(url, kind), 'main');
-  const fromEnv = commitReplicasFromEnv();
-  const replicas = options.commitReplicas ?? fromEnv.replicas;
-  if (!Number.isInteger(replicas) || replicas < 0 || replicas > 5) throw new Error(`commitReplicas must be 0–5, got ${replicas}`);
   let replicaWait: ReplicaWait | null = null;
   if (replicas > 0) {
     try {
@@ -159,6 +161,7 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     // With replicas to wait for, a reply leaves after the wait, so never from inside the commit script.
     replies: replicaWait ? 'after' : replyModeOf(url),
     replyCommand: isClusterUrl(url) ? 'SPUBLISH' : 'PUBLISH',
+    delivery,
     replicaWait,
     resolveLocal,
     inspect,
@@ -384,3 +387,18 @@ function validateEvent(event: MailroomEvent): void {
   }
 }
 
+/**
+ * How this node's committed messages reach their mailboxes: as asked, else `commit` on one Redis and `relay` on a
+ * cluster (a mailbox lives in another slot than the commit) or with commit replicas (nothing may leave before the
+ * replicas have it) — where `commit` is refused.
+ */
+function deliveryFor(asked: Delivery | undefined, replicas: number, cluster: boolean): Delivery {
+  if (asked !== undefined && asked !== 'relay' && asked !== 'commit') throw new Error(`delivery must be "commit" or "relay", got ${JSON.stringify(asked)}`);
+  if (asked === 'commit' && cluster) {
+    throw new Error('delivery "commit" needs one Redis: on a cluster a mailbox lives in another slot than the commit, so messages are relayed (delivery "relay")');
+  }
+  if (asked === 'commit' && replicas > 0) {
+    throw new Error('delivery "commit" cannot wait for replicas before a message leaves: with commitReplicas, messages are relayed (delivery "relay")');
+  }
+  return asked ?? (cluster || replicas > 0 ? 'relay' : 'commit');
+}

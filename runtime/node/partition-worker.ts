@@ -298,7 +298,7 @@ export class PartitionWorker {
       replicaWait?.link ?? this.ctx.link,
       this.keys,
       this.leaseValue,
-      { group: this.ctx.group, nodeId: this.ctx.nodeId, seenHorizonMs: settings.seenHorizonMs, eventsMaxLen: settings.eventsMaxLen, deadLettersMaxLen: settings.deadLettersMaxLen, replies: this.ctx.replies },
+      { group: this.ctx.group, nodeId: this.ctx.nodeId, seenHorizonMs: settings.seenHorizonMs, eventsMaxLen: settings.eventsMaxLen, deadLettersMaxLen: settings.deadLettersMaxLen, replies: this.ctx.replies, delivery: this.ctx.delivery },
       this.ctx.replyChannel,
       batch,
       actors,
@@ -334,7 +334,8 @@ export class PartitionWorker {
         const target = m.fields[3]!.slice(0, m.fields[3]!.indexOf('/'));
         this.sentTo.set(target, (this.sentTo.get(target) ?? 0) + 1);
       }
-      this.relay.committed(batch.outbox, outcome.outboxId);
+      // Delivered by the commit itself (one Redis) unless it wrote an outbox entry for the relay.
+      if (outcome.outboxId) this.relay.committed(batch.outbox, outcome.outboxId);
     }
     for (const fx of batch.effectsSet) this.ctx.effects.launch(fx, this);
     if (batch.effectsDel.length) this.ctx.effects.abort((key) => batch.effectsDel.includes(key));

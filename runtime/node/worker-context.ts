@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { InspectionEvent } from '../inspection.ts';
 import type { RedisLink } from '../redis/link.ts';
 import type { ReplyPayload } from './batch.ts';
+import type { Delivery } from './batch-commit.ts';
 import type { EffectRunner } from './effect-runner.ts';
 import type { ReplyTo } from './envelope.ts';
 import type { ReplyMode } from './asks.ts';
@@ -40,6 +41,8 @@ export type WorkerContext = {
   replies: ReplyMode;
   /** How a reply leaves when the worker publishes it (`replies: 'after'`): SPUBLISH on a cluster, else PUBLISH. */
   replyCommand: 'PUBLISH' | 'SPUBLISH';
+  /** How a committed turn's messages reach their mailboxes (see `Delivery`). */
+  delivery: Delivery;
   /**
    * With `MAILROOM_COMMIT_REPLICAS`: the link commits and relays go through, and the wait for their replicas before
    * anything they caused leaves. Null: off (commits go through `link`, and what they cause leaves at once).

@@ -41,8 +41,11 @@ if (!['bun', 'node-redis', 'none'].includes(ALT_CLIENT)) throw new Error(`--alt-
 const PROFILE_DIR = flag('profile');
 /** Only Mailroom at full speed (what `--observe-cost` compares across modes). */
 const MAILROOM_ONLY = process.argv.includes('--mailroom-only');
+/** Only Mailroom paced at 5,000/s (what the latency goal reads). */
+const PACED_ONLY = process.argv.includes('--paced-only');
 const ACTORS = 1_000;
-const PARTITIONS = 8;
+/** Partitions of the counters' service, and streams of the bare loop (the same number, to compare like with like). */
+const PARTITIONS = numberFlag('partitions', 8);
 const PACED_RATE = 5_000;
 const BULLMQ_CONCURRENCY = 50;
 const CEILING_COUNT = 200;
@@ -240,6 +243,10 @@ try {
       record('mailroom', await run('mailroom'));
       continue;
     }
+    if (PACED_ONLY) {
+      record(PACED, await run('mailroom', { rate: PACED_RATE }));
+      continue;
+    }
     for (let i = 0; i < fullSpeed.length; i++) {
       const kind = fullSpeed[(i + round) % fullSpeed.length]!;
       record(kind, await run(kind));
@@ -258,9 +265,9 @@ try {
     record('ceiling drain', await run('ceiling', { drain: true }));
   }
   if (PROFILE_DIR) {
-    console.log(`profiling one more Mailroom full-speed run (consumer under bun --cpu-prof, written to ${PROFILE_DIR})`);
+    console.log(`profiling one more Mailroom ${PACED_ONLY ? 'paced' : 'full-speed'} run (consumer under bun --cpu-prof, written to ${PROFILE_DIR})`);
     const before = new Set(safeList(PROFILE_DIR));
-    record('mailroom (profiled)', await run('mailroom', { bunFlags: ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-interval=250`, `--cpu-prof-dir=${PROFILE_DIR}`] }));
+    record('mailroom (profiled)', await run('mailroom', { rate: PACED_ONLY ? PACED_RATE : undefined, bunFlags: ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-interval=250`, `--cpu-prof-dir=${PROFILE_DIR}`] }));
     const file = safeList(PROFILE_DIR).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
     profileSummary = file ? `profile ${join(PROFILE_DIR, file)}\n${summarise(JSON.parse(readFileSync(join(PROFILE_DIR, file), 'utf8')))}` : 'no profile was written';
   }
@@ -314,7 +321,7 @@ const rows: Row[] = [
   row('mailroom (full speed)', 'mailroom', "send → committed turn, runtime's default client; counters verified"),
   row(`mailroom (paced ${format(PACED_RATE)}/s)`, PACED, 'the same, open-loop arrivals'),
   row(`bullmq 6 (concurrency ${BULLMQ_CONCURRENCY})`, 'bullmq', 'add → completed, HINCRBY per job; counters verified'),
-  row('ceiling (bare stream loop)', 'ceiling', `XADD → XREADGROUP COUNT ${CEILING_COUNT} → XACK, 8 streams, no state`),
+  row('ceiling (bare stream loop)', 'ceiling', `XADD → XREADGROUP COUNT ${CEILING_COUNT} → XACK, ${PARTITIONS} streams, no state`),
 ];
 if (ALT_CLIENT !== 'none') {
   rows.push(row(`diag: mailroom, ${ALT_CLIENT} client`, ALT, `client: '${ALT_CLIENT}' in producer and consumer nodes`));

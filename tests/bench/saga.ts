@@ -356,7 +356,8 @@ try {
       `rates ${RATES.join(', ')}/s × ${DURATION_S} s${FULL_SPEED ? `, full speed with ${CONCURRENCY} clients` : ''}, load average ${loadBefore.toFixed(2)}` +
       (PROFILE_DIR ? `, ${PROFILED.join(', ')} under bun --cpu-prof` : '') +
       (process.env.MAILROOM_PARTITIONS ? `, MAILROOM_PARTITIONS=${process.env.MAILROOM_PARTITIONS}` : '') +
-      (process.env.MAILROOM_REDIS_CLIENT ? `, MAILROOM_REDIS_CLIENT=${process.env.MAILROOM_REDIS_CLIENT}` : ''),
+      (process.env.MAILROOM_REDIS_CLIENT ? `, MAILROOM_REDIS_CLIENT=${process.env.MAILROOM_REDIS_CLIENT}` : '') +
+      (process.env.MAILROOM_DELIVERY ? `, MAILROOM_DELIVERY=${process.env.MAILROOM_DELIVERY}` : ''),
   );
   /** After an overloaded phase, lets the backlog clear (uncounted) so the next phase starts from an idle shop. */
   const settleBacklog = async () => {

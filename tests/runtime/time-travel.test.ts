@@ -9,6 +9,7 @@ import { partitionKeys } from '../../runtime/keys.ts';
 import { openClusterView, type ClusterView } from '../../runtime/ops/index.ts';
 import { openLink } from '../../runtime/redis/link.ts';
 import { ScriptCode, scripts } from '../../runtime/redis/script.ts';
+import { LARGE_RECORD } from '../../runtime/node/batch-commit.ts';
 import { counter, flaky } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
@@ -36,10 +37,20 @@ const lamp = (keep: number) =>
     { history: { keep } },
   );
 
+/** Keeps every note it is given: its record grows with each. */
+const scribe = defineActor(
+  'scribe',
+  setup({ types: {} as { context: { notes: string[] }; events: { type: 'note'; text: string } } }).createMachine({
+    context: { notes: [] },
+    on: { note: { actions: assign({ notes: ({ context, event }) => [...context.notes, event.text] }) } },
+  }),
+  { history: { keep: 10 } },
+);
+
 async function setupNode(name: string, keep: number) {
   const p = testPrefix(`tt-${name}`);
   prefixes.push(p);
-  const n = await createNode({ service: 'svc', actors: [counter, defineActor('flaky', flaky.machine, { history: { keep: 50 } }), lamp(keep)], keyPrefix: p, redis: SHARED_REDIS, partitions: 2, maxDeliveries: 2, retryBaseMs: 10, onError: () => {} });
+  const n = await createNode({ service: 'svc', actors: [counter, defineActor('flaky', flaky.machine, { history: { keep: 50 } }), lamp(keep), scribe], keyPrefix: p, redis: SHARED_REDIS, partitions: 2, maxDeliveries: 2, retryBaseMs: 10, onError: () => {} });
   nodes.push(n);
   const view = await openClusterView({ redis: SHARED_REDIS, keyPrefix: p });
   views.push(view);
@@ -106,6 +117,42 @@ describe('time travel', () => {
     await n.send('svc/flaky/g', { type: 'boom' });
     const other = await waitFor('the second dead letter', async () => (await view.deadLetters.list({ service: 'svc' })).find((l) => l.actor === 'svc/flaky/g') ?? null);
     expect(other.actorVersion).toBeUndefined();
+  });
+
+  it('should store a record too large to travel inside the batch whole, in its version and its history, each time', async () => {
+    const { p, n, view } = await setupNode('large', 50);
+    // Each note makes the record longer: past LARGE_RECORD it goes to the script as an argument of its own.
+    const sizes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await n.ask('svc/scribe/w', { type: 'note', text: `${i}:${'é"\\'.repeat(40 * i)}` });
+      const stored = await view.actors.read('svc/scribe/w');
+      sizes.push(JSON.stringify(stored!.context).length);
+      expect((stored!.context as { notes: string[] }).notes.length).toBe(i + 1);
+    }
+    expect(Math.min(...sizes)).toBeLessThan(LARGE_RECORD);
+    expect(Math.max(...sizes)).toBeGreaterThan(LARGE_RECORD * 4);
+    const latest = (await view.actors.read('svc/scribe/w'))!.context as { notes: string[] };
+    expect(latest.notes.at(-1)).toBe(`5:${'é"\\'.repeat(200)}`);
+    for (let v = 1; v <= 6; v++) {
+      const at = await view.actors.at('svc/scribe/w', v);
+      expect((at!.context as { notes: string[] }).notes.length).toBe(v);
+    }
+    // The script refuses a record argument that is not there, before writing anything.
+    const k = partitionKeys(p, 'svc', partitionOf('svc/scribe/w', 2));
+    const link = await openLink(SHARED_REDIS, 'node-redis');
+    try {
+      const lease = String(await link.call(['GET', k.lease]));
+      const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('scribe', 'w')];
+      for (const record of [9, 7, 8.5]) {
+        const batch = JSON.stringify({ s: ['m-large'], x: [['6', '7', record, 'scribe/w', false, false]] });
+        const res = (await scripts.commitTurn.run(link, keys, [lease, 'svc', Date.now(), 60_000, 1_000, batch, 1_000, '{"s":{}}'])) as [number, string];
+        expect(res[0]).toBe(ScriptCode.InvalidArgument);
+      }
+      expect(await link.call(['HGET', k.actor('scribe', 'w'), 'v'])).toBe('6');
+      expect(await link.call(['ZSCORE', k.seen, 'm-large'])).toBeNull();
+    } finally {
+      await link.close();
+    }
   });
 
   it('should reject a negative or fractional history.keep when the type is defined', () => {

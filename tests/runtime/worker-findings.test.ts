@@ -138,8 +138,8 @@ describe('partition worker', () => {
     expect(await link.call(['ZSCORE', k.seen, 'm-nan'])).toBeNull();
   }, 20_000);
 
-  it('finding 3: a commit whose reply is lost still relays its outbox and starts its effects', async () => {
-    const p = prefix('lost-reply');
+  it.each(['relay', 'commit'] as const)('finding 3: a commit whose reply is lost still delivers its messages and starts its effects (delivery %s)', async (delivery) => {
+    const p = prefix(`lost-reply-${delivery}`);
     const faults = new ScriptedFaults();
     const charger = defineActor(
       'charger',
@@ -155,13 +155,13 @@ describe('partition worker', () => {
         },
       }),
     );
-    const n = await node(p, faults, { actors: [counter, sequencer, forwarder, charger] });
+    const n = await node(p, faults, { actors: [counter, sequencer, forwarder, charger], delivery });
     // Every first commit of a turn that tells or starts an effect runs, but its reply is lost.
     let dropped = 0;
     faults.decide = (call) => {
       const batch = ScriptedFaults.commitBatch(call);
       if (batch === undefined) return 'run';
-      if ((batch.includes('"o":') || batch.includes('"fs":[[')) && dropped < 2) {
+      if ((batch.includes(delivery === 'relay' ? '"o":' : '"m":') || batch.includes('"fs":[[')) && dropped < 2) {
         dropped++;
         return 'drop-reply';
       }
@@ -316,7 +316,8 @@ describe('partition worker', () => {
   it('finding 11: after a failed relay, a sender’s later messages do not overtake the earlier ones', async () => {
     const p = prefix('relay-order');
     const faults = new ScriptedFaults();
-    const n = await node(p, faults, { actors: [sequencer, forwarder] });
+    // The relay's path (a cluster's, or with commit replicas); on one Redis the commit delivers its messages itself.
+    const n = await node(p, faults, { actors: [sequencer, forwarder], delivery: 'relay' });
     const mbox = partitionKeys(p, 'svc', 0).mbox;
     let failed = 0;
     faults.decide = (call) => {

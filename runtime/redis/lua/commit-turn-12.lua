@@ -7,19 +7,23 @@
 
   KEYS[1] lease  KEYS[2] mbox  KEYS[3] seen  KEYS[4] outbox  KEYS[5] events  KEYS[6] timers  KEYS[7] timerdata
   KEYS[8] effects  KEYS[9] tries  KEYS[10] index  KEYS[11] dlq  KEYS[12] expiry  KEYS[13..12+n] one record key per
-  actor, then one history key per actor that keeps a history (those whose entry has a history head), in their order
+  actor, then one history key per actor that keeps a history (those whose entry has a history head), in their order,
+  then the mailboxes the batch's messages go to when the commit delivers them itself (`mk` of them)
 
   ARGV[1] expected lease value  ARGV[2] group  ARGV[3] now (ms)  ARGV[4] seen horizon (ms)
   ARGV[5] events max length (approximate)  ARGV[6] the batch as JSON (one argument: far cheaper for the client to
-  send than hundreds)  ARGV[7] dead letters max length (approximate)
+  send than hundreds)  ARGV[7] dead letters max length (approximate)  ARGV[8..] large records, each an argument of
+  its own (a record inside the batch's JSON is escaped by the client and unescaped here: costly for a large one)
   The batch, every list optional:
     a   acks: stream ids                      s   seen: message ids
-    x   actors, in KEYS order: [expected version, new version, record JSON, index field,
+    x   actors, in KEYS order: [expected version, new version, record JSON or the number of its ARGV, index field,
         index value or false when the state did not change, expiry time (ms) when finished or false,
         history head or absent, history length kept]: the head is the JSON of the history entry up to its record
         (`{"v":…,"at":…,"c":[…],"r":`), which the script completes with the record itself — sent once, stored twice.
         The history list is newest first, trimmed to its length and expires with a finished actor's record.
-    o   the outbox entry (JSON of the messages to relay) or absent
+    o   the outbox entry (JSON of the messages to relay) or absent; or, on one Redis, the messages delivered here:
+    m   messages, in the order they were sent: [n, field, value, …], appended to the n-th mailbox key
+    mk  how many mailbox keys follow the history keys
     e   domain events (JSON each)             ts  timers to set: [member, due (ms), data]
     td  timers to delete: members             fs  effects to set: [key, data]
     fd  effects to delete: keys               tr  message ids whose try counts go
@@ -46,10 +50,16 @@ if not num(ARGV[3]) or not num(ARGV[4]) or not num(ARGV[5]) or (ARGV[7] and not 
 end
 local histories = 0
 for _, a in ipairs(actors) do if type(a) == 'table' and a[7] then histories = histories + 1 end end
-if #KEYS ~= 12 + #actors + histories then return {-5, 'one record key per actor, then one history key per history'} end
+local msgs, mailboxes = list(d.m), d.mk or 0
+if type(mailboxes) ~= 'number' or mailboxes < 0 or mailboxes % 1 ~= 0 then return {-5, 'mk must be a count of mailbox keys'} end
+if #KEYS ~= 12 + #actors + histories + mailboxes then
+  return {-5, 'one record key per actor, then one history key per history, then the mailboxes'}
+end
 for _, v in ipairs(acks) do if not str(v) then return {-5, 'acks must be stream ids'} end end
 for _, v in ipairs(seen) do if not str(v) then return {-5, 'seen must be message ids'} end end
 for _, a in ipairs(actors) do
+  -- a record sent as an argument of its own: from here on, the entry holds the record itself
+  if type(a) == 'table' and type(a[3]) == 'number' and a[3] >= 8 and a[3] % 1 == 0 then a[3] = ARGV[a[3]] end
   if type(a) ~= 'table' or not str(a[1]) or not str(a[2]) or not str(a[3]) or a[3] == '' or not str(a[4]) then
     return {-5, 'actor entries must be [version, version, record, field, state|false, expiry|false]'}
   end
@@ -60,6 +70,12 @@ for _, a in ipairs(actors) do
   end
 end
 if d.o ~= nil and not str(d.o) then return {-5, 'the outbox entry must be a string'} end
+for _, m in ipairs(msgs) do
+  if type(m) ~= 'table' or type(m[1]) ~= 'number' or m[1] < 1 or m[1] > mailboxes or m[1] % 1 ~= 0 or #m < 3 or #m % 2 ~= 1 then
+    return {-5, 'a message must be [mailbox number, field, value, ...]'}
+  end
+  for i = 2, #m do if not str(m[i]) then return {-5, 'message fields must be strings'} end end
+end
 for _, v in ipairs(list(d.e)) do if not str(v) then return {-5, 'events must be JSON strings'} end end
 for _, t in ipairs(list(d.ts)) do
   if type(t) ~= 'table' or not str(t[1]) or not num(t[2]) or not str(t[3]) then
@@ -124,6 +140,9 @@ end
 
 local outboxId = ''
 if str(d.o) then outboxId = redis.call('XADD', KEYS[4], '*', 'm', d.o) end
+-- Delivered in the commit: no outbox entry to relay and delete afterwards (three writes become one).
+local firstMailbox = 12 + #actors + histories
+for _, m in ipairs(msgs) do redis.call('XADD', KEYS[firstMailbox + m[1]], '*', unpack(m, 2)) end
 
 for _, e in ipairs(list(d.e)) do redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', e) end
 

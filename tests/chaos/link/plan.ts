@@ -1,5 +1,6 @@
 /**
- * What one seed of the link chaos run does, drawn from the seed alone: how many nodes, which calls the faults aim
+ * What one seed of the link chaos run does, drawn from the seed alone: how many nodes (and how each delivers its
+ * turns' messages), which calls the faults aim
  * at (every call, only the commit script, or only XADDs — the relay, sends and effect outcomes), how likely each
  * fault is on each node's connections, how often a lease is stolen and for how long, and how many actors of each
  * kind the clients use. The same seed gives the same plan; the exact interleaving still depends on timing.
@@ -15,6 +16,11 @@ export type SchedulePlan = {
   partitions: number;
   leaseTtlMs: number;
   focus: LinkFocus;
+  /**
+   * How each node's turns deliver their messages: the nodes alternate between the commit delivering them itself and
+   * the outbox relay, so both paths meet the faults, and partitions move between nodes of either kind.
+   */
+  deliveries: ('commit' | 'relay')[];
   /** The fault plan of one node's connection (role: its main link or a partition's doorbell). */
   faults(node: number, role: 'main' | 'doorbell', n: number): LinkFaultPlan;
   /** Milliseconds between two lease steals, and how long the thief holds one. */
@@ -45,9 +51,11 @@ export function planSchedule(seed: number): SchedulePlan {
     stall: pick(0.0003, 0.001) * scale,
   };
   const only = focus === 'commit' ? { scripts: ['commit-turn-12'] } : focus === 'xadd' ? { commands: ['XADD'] } : undefined;
+  const nodes = 2 + Math.floor(random() * 2);
   return {
     seed,
-    nodes: 2 + Math.floor(random() * 2),
+    nodes,
+    deliveries: Array.from({ length: nodes }, (_, i) => ((seed + i) % 2 === 0 ? 'commit' : 'relay')),
     partitions: 4,
     leaseTtlMs: 1_000,
     focus,

@@ -69,6 +69,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
           keyPrefix: prefix,
           redis,
           partitions: plan.partitions,
+          delivery: plan.deliveries[i],
           leaseTtlMs: plan.leaseTtlMs,
           nodeId: `lk${seed}-n${i}`,
           retryBaseMs: 20,
