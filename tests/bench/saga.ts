@@ -96,6 +96,11 @@ type Phase = {
   cpuMsPerSaga: Record<string, number>;
   /** p50 / p99 ms of each part of a saga's latency, from the logs of a sample of its confirmed sagas. */
   breakdown: Record<string, [number, number]>;
+  /**
+   * With `--vs`: CPU (in cores) the other system's processes used during this phase while they had nothing to do —
+   * work left from their own phases (a log compacting, a backlog) that this system's phase ran beside.
+   */
+  besideCores?: number;
 };
 
 /** The parts of a saga's latency: until the saga started, then each step as its log times it. */
@@ -232,6 +237,8 @@ try {
   /** Runs one phase and measures it: `drive` places orders and returns the ids, then every accepted one is awaited. */
   async function measure(label: string, rate: number | null, drive: (accepted: string[]) => Promise<number>): Promise<Phase> {
     const cpuBefore = system.cpuMs();
+    const others = systems.filter((s) => s !== system);
+    const besideBefore = others.map((s) => s.cpuMs());
     const benchBefore = process.cpuUsage();
     const redisBefore = await redisCpuMs();
     lag.length = 0;
@@ -244,6 +251,9 @@ try {
     const drainUntil = Date.now() + DRAIN_MS;
     while (accepted.some((id) => !settled(id)) && Date.now() < drainUntil) await Bun.sleep(20);
     const cpuAfter = system.cpuMs();
+    // Processes both systems use (the payment provider) count for the phase's own system only.
+    const own = new Set(Object.keys(cpuAfter));
+    const besideMs = others.reduce((sum, s, i) => sum + total(s.cpuMs(), own) - total(besideBefore[i]!, own), 0);
     const benchCpu = process.cpuUsage(benchBefore);
     const redisAfter = await redisCpuMs();
     const done = accepted.filter((id) => confirmedAt.has(id));
@@ -274,11 +284,13 @@ try {
         bench: perSaga((benchCpu.user + benchCpu.system) / 1000),
       },
       breakdown,
+      besideCores: others.length ? besideMs / (preciseNow() - first) : undefined,
     };
     console.log(
       `  ${label.padEnd(22)} ${fmt(phase.completedPerSec).padStart(7)} sagas/s   p50 ${ms(phase.p50Ms).padStart(6)} ms   p99 ${ms(phase.p99Ms).padStart(6)} ms   ` +
         `${phase.confirmed}/${phase.sent} confirmed, ${phase.rejected} rejected, ${phase.cancelled} cancelled, ${phase.unfinished} unfinished` +
-        (rejections.size ? ` (rejected: ${[...rejections].map(([why, count]) => `${count} × ${why}`).join(', ')})` : ''),
+        (rejections.size ? ` (rejected: ${[...rejections].map(([why, count]) => `${count} × ${why}`).join(', ')})` : '') +
+        (phase.besideCores !== undefined ? `; beside it, the other system's processes used ${phase.besideCores.toFixed(2)} cores` : ''),
     );
     return phase;
   }
@@ -427,6 +439,11 @@ try {
   else await deletePrefix(redis.url, prefix);
 }
 
+/** The CPU ms of a system's processes, summed, leaving out those named in `except`. */
+function total(cpu: Record<string, number>, except: Set<string>): number {
+  return Object.entries(cpu).reduce((sum, [name, ms]) => (except.has(name) ? sum : sum + ms), 0);
+}
+
 /** Redis's used_memory, in MiB. */
 async function redisMemoryMiB(): Promise<number> {
   const info = String(await redisClient.send('INFO', ['memory']));
@@ -550,6 +567,7 @@ if (json) {
       completedPerSec: r2(p.completedPerSec),
       cpuMsPerSaga: r2(cpuSum(p)),
       cpuMsPerProcess: Object.fromEntries(Object.entries(p.cpuMsPerSaga).map(([name, v]) => [name, r2(v)])),
+      ...(p.besideCores !== undefined ? { besideCores: r2(p.besideCores) } : {}),
     }));
   console.log(
     JSON.stringify({
