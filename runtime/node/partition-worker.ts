@@ -129,7 +129,9 @@ export class PartitionWorker {
         }
         if (this.housekeepingDue) await this.housekeep(now);
         if (this.active && this.nextTimerDue !== -1 && now >= this.nextTimerDue) await this.fireTimers(now);
-        if (this.active && this.relay.dirty) await this.relay.sweep();
+        // The whole outbox, page after page, before the next commit: a commit that delivers its messages itself
+        // would otherwise put them ahead of older ones still waiting there (a relaying owner's, before a takeover).
+        while (this.active && this.relay.dirty) await this.relay.sweep();
         if (!this.active) break;
         const round = await this.processBatch();
         failures = 0;

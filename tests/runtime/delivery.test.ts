@@ -10,6 +10,7 @@ import { setup } from 'xstate';
 import { createNode, defineActor, tell, type MailroomNode, type NodeOptions } from '../../runtime/index.ts';
 import { deliveryOf } from '../../runtime/config.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
+import { entryFields, newMessageId } from '../../runtime/node/envelope.ts';
 import { openLink, type RedisLink } from '../../runtime/redis/link.ts';
 import { ScriptCode, scripts } from '../../runtime/redis/script.ts';
 import { counter, sequencer } from '../fixtures/test-actors.ts';
@@ -112,12 +113,31 @@ describe('delivery of a turn’s messages', () => {
     const link = await redis();
     await waitFor('an outbox entry the relay could not deliver', async () => Number(await link.call(['XLEN', k.outbox])) >= 1, 5_000);
     await relaying.stop();
+    expect(faults.calls.filter(deliversToSequencer).length).toBeGreaterThanOrEqual(1);
     const committing = await node(p, null, { delivery: 'commit', partitions: 1 });
-    const seq = await committing.waitFor<{ count: number; violations: number }>('svc/sequencer/s', (v) => v.context.count === 6, { timeoutMs: 8_000 });
+    // Its own turns' messages, delivered by its commits, come after the relaying owner's.
+    for (let seq = 6; seq < 9; seq++) await committing.send('svc/forwarder/f', { type: 'fwd', seq });
+    const seq = await committing.waitFor<{ count: number; violations: number }>('svc/sequencer/s', (v) => v.context.count === 9, { timeoutMs: 8_000 });
     expect(seq.context.violations).toBe(0);
     expect(Number(await link.call(['XLEN', k.outbox]))).toBe(0);
-    expect(faults.calls.filter(deliversToSequencer).length).toBeGreaterThanOrEqual(1);
   }, 20_000);
+
+  it('should deliver an outbox longer than a sweep’s page before its first commit', async () => {
+    const p = prefix('long-outbox');
+    const k = partitionKeys(p, 'svc', 0);
+    const link = await redis();
+    // What a relaying owner that died with 600 undelivered commits left behind: one outbox entry per commit.
+    const mbox = k.mbox;
+    for (let seq = 0; seq < 600; seq++) {
+      const fields = entryFields({ id: newMessageId(), address: 'svc/sequencer/s', event: { type: 'seq', sender: 'f', seq }, from: 'svc/forwarder/f' });
+      await link.call(['XADD', k.outbox, '*', 'm', JSON.stringify([{ mbox, fields }])]);
+    }
+    const committing = await node(p, null, { delivery: 'commit', partitions: 1 });
+    for (let seq = 600; seq < 605; seq++) await committing.send('svc/forwarder/f', { type: 'fwd', seq });
+    const seq = await committing.waitFor<{ count: number; violations: number }>('svc/sequencer/s', (v) => v.context.count === 605, { timeoutMs: 15_000 });
+    expect(seq.context.violations).toBe(0);
+    expect(Number(await link.call(['XLEN', k.outbox]))).toBe(0);
+  }, 30_000);
 });
 
 describe('the commit script’s messages', () => {
@@ -128,6 +148,8 @@ describe('the commit script’s messages', () => {
     ['an odd list of fields', { m: [[1, 'm', 'id', 'a']], mk: 1 }],
     ['a count of mailboxes that is not a number', { m: [[1, 'm', 'id']], mk: '1' }],
     ['more mailbox keys than the count says', { m: [[1, 'm', 'id']], mk: 0 }],
+    ['messages that are not a list', { m: 'x', mk: 1 }],
+    ['messages both in the outbox and to their mailboxes', { m: [[1, 'm', 'id']], mk: 1, o: '[]' }],
   ];
   it.each(cases)('should refuse %s before writing anything', async (_, bad) => {
     const p = prefix('script');
@@ -145,6 +167,27 @@ describe('the commit script’s messages', () => {
     expect(await link.call(['EXISTS', k.actor('counter', 'z')])).toBe(0);
     expect(await link.call(['EXISTS', target])).toBe(0);
     expect(await link.call(['ZSCORE', k.seen, 'm-bad'])).toBeNull();
+  }, 20_000);
+});
+
+describe('the commit script’s mailboxes', () => {
+  it('should refuse a mailbox key that holds something other than a stream before writing anything', async () => {
+    const p = prefix('wrongtype');
+    const n = await node(p, null, { partitions: 1 });
+    await n.send('svc/counter/a', { type: 'inc' });
+    await n.waitFor('svc/counter/a', (v) => v.context.n === 1, { timeoutMs: 5_000 });
+    const link = await redis();
+    const k = partitionKeys(p, 'svc', 0);
+    const target = partitionKeys(p, 'other', 0).mbox;
+    await link.call(['SET', target, 'not a stream']);
+    const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('counter', 'z'), target];
+    const lease = String(await link.call(['GET', k.lease]));
+    const batch = JSON.stringify({ s: ['m-wrongtype'], x: [['0', '1', '{"s":{}}', 'counter/z', 'idle', false]], m: [[1, 'm', 'id', 'a', 'other/x/y']], mk: 1 });
+    const res = (await scripts.commitTurn.run(link, keys, [lease, 'svc', Date.now(), 60_000, 1_000, batch, 1_000])) as [number, string];
+    expect(res[0]).toBe(ScriptCode.InvalidArgument);
+    expect(res[1]).toContain('not a stream');
+    expect(await link.call(['EXISTS', k.actor('counter', 'z')])).toBe(0);
+    expect(await link.call(['ZSCORE', k.seen, 'm-wrongtype'])).toBeNull();
   }, 20_000);
 });
 

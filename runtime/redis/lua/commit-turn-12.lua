@@ -1,6 +1,7 @@
 --[[
   Commits one batch of turns of a partition atomically: new actor snapshots (each with a version check),
-  processed-message markers, acks, outgoing messages (into the outbox), domain events, timers, effects,
+  processed-message markers, acks, outgoing messages (into their mailboxes, or into the outbox for the relay), domain
+  events, timers, effects,
   dead letters, the actor index, retention of finished actors, and replies. Every precondition — the lease,
   every version, every message not yet processed, and the shape of every argument — is checked before the first
   write, because Lua does not roll back: a script that failed half-way would leave half a turn behind.
@@ -50,6 +51,8 @@ if not num(ARGV[3]) or not num(ARGV[4]) or not num(ARGV[5]) or (ARGV[7] and not 
 end
 local histories = 0
 for _, a in ipairs(actors) do if type(a) == 'table' and a[7] then histories = histories + 1 end end
+if d.m ~= nil and type(d.m) ~= 'table' then return {-5, 'the messages must be a list'} end
+if d.m ~= nil and d.o ~= nil then return {-5, 'messages go either into the outbox or into their mailboxes, not both'} end
 local msgs, mailboxes = list(d.m), d.mk or 0
 if type(mailboxes) ~= 'number' or mailboxes < 0 or mailboxes % 1 ~= 0 then return {-5, 'mk must be a count of mailbox keys'} end
 if #KEYS ~= 12 + #actors + histories + mailboxes then
@@ -75,6 +78,12 @@ for _, m in ipairs(msgs) do
     return {-5, 'a message must be [mailbox number, field, value, ...]'}
   end
   for i = 2, #m do if not str(m[i]) then return {-5, 'message fields must be strings'} end end
+end
+-- an XADD to a key holding something else would fail after the first writes
+local firstMailbox = 12 + #actors + histories
+for n = 1, mailboxes do
+  local kind = redis.call('TYPE', KEYS[firstMailbox + n]).ok
+  if kind ~= 'stream' and kind ~= 'none' then return {-5, 'mailbox ' .. KEYS[firstMailbox + n] .. ' holds a ' .. kind .. ', not a stream'} end
 end
 for _, v in ipairs(list(d.e)) do if not str(v) then return {-5, 'events must be JSON strings'} end end
 for _, t in ipairs(list(d.ts)) do
@@ -141,7 +150,6 @@ end
 local outboxId = ''
 if str(d.o) then outboxId = redis.call('XADD', KEYS[4], '*', 'm', d.o) end
 -- Delivered in the commit: no outbox entry to relay and delete afterwards (three writes become one).
-local firstMailbox = 12 + #actors + histories
 for _, m in ipairs(msgs) do redis.call('XADD', KEYS[firstMailbox + m[1]], '*', unpack(m, 2)) end
 
 for _, e in ipairs(list(d.e)) do redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', e) end
