@@ -1,8 +1,9 @@
 /**
  * The loop that owns one partition while this node holds its lease: read a batch (pending entries first, fenced
  * by the lease), run every message through its actor, and commit the whole batch in one Lua call — snapshots,
- * acks, processed markers, outgoing messages, events, timers, effects, dead letters and replies. After the commit
- * it relays outgoing messages, starts effects and answers local asks.
+ * acks, processed markers, outgoing messages (into their mailboxes on one Redis, else into the outbox), events,
+ * timers, effects, dead letters and replies. After the commit it relays what went into the outbox, starts effects
+ * and answers local asks.
  *
  * Its lifecycle is explicit: `taking-over` (create the group, re-run recorded effects, sweep the outbox, re-arm
  * timers) → `running`; any failure whose outcome is unknown (a lost reply, a reset link) goes back to
