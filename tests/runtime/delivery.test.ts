@@ -140,6 +140,31 @@ describe('delivery of a turn’s messages', () => {
   }, 30_000);
 });
 
+/**
+ * A running partition (its lease held by a node) and a commit call made by hand with `batch` (plus a new actor's
+ * write and a processed id), to a mailbox of another service; what it answered, and what it left in Redis.
+ */
+async function commitByHand(name: string, batch: Record<string, unknown>, before?: (link: RedisLink, target: string) => Promise<void>) {
+  const p = prefix(name);
+  const n = await node(p, null, { partitions: 1 });
+  await n.send('svc/counter/a', { type: 'inc' });
+  await n.waitFor('svc/counter/a', (v) => v.context.n === 1, { timeoutMs: 5_000 });
+  const link = await redis();
+  const k = partitionKeys(p, 'svc', 0);
+  const target = partitionKeys(p, 'other', 0).mbox;
+  await before?.(link, target);
+  const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('counter', 'z'), target];
+  const lease = String(await link.call(['GET', k.lease]));
+  const payload = JSON.stringify({ s: ['m-by-hand'], x: [['0', '1', '{"s":{}}', 'counter/z', 'idle', false]], ...batch });
+  const res = (await scripts.commitTurn.run(link, keys, [lease, 'svc', Date.now(), 60_000, 1_000, payload, 1_000])) as [number, string];
+  return {
+    res,
+    wroteRecord: Number(await link.call(['EXISTS', k.actor('counter', 'z')])) === 1,
+    markedSeen: (await link.call(['ZSCORE', k.seen, 'm-by-hand'])) !== null,
+    targetType: String(await link.call(['TYPE', target])),
+  };
+}
+
 describe('the commit script’s messages', () => {
   const cases: [string, Record<string, unknown>][] = [
     ['a mailbox number past the keys given', { m: [[2, 'm', 'id', 'a', 'svc/counter/a']], mk: 1 }],
@@ -152,42 +177,22 @@ describe('the commit script’s messages', () => {
     ['messages both in the outbox and to their mailboxes', { m: [[1, 'm', 'id']], mk: 1, o: '[]' }],
   ];
   it.each(cases)('should refuse %s before writing anything', async (_, bad) => {
-    const p = prefix('script');
-    const n = await node(p, null, { partitions: 1 });
-    await n.send('svc/counter/a', { type: 'inc' });
-    await n.waitFor('svc/counter/a', (v) => v.context.n === 1, { timeoutMs: 5_000 });
-    const link = await redis();
-    const k = partitionKeys(p, 'svc', 0);
-    const target = partitionKeys(p, 'other', 0).mbox;
-    const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('counter', 'z'), target];
-    const lease = String(await link.call(['GET', k.lease]));
-    const batch = JSON.stringify({ s: ['m-bad'], x: [['0', '1', '{"s":{}}', 'counter/z', 'idle', false]], ...bad });
-    const res = (await scripts.commitTurn.run(link, keys, [lease, 'svc', Date.now(), 60_000, 1_000, batch, 1_000])) as [number, string];
-    expect(res[0]).toBe(ScriptCode.InvalidArgument);
-    expect(await link.call(['EXISTS', k.actor('counter', 'z')])).toBe(0);
-    expect(await link.call(['EXISTS', target])).toBe(0);
-    expect(await link.call(['ZSCORE', k.seen, 'm-bad'])).toBeNull();
+    const out = await commitByHand('script', bad);
+    expect(out.res[0]).toBe(ScriptCode.InvalidArgument);
+    expect(out).toMatchObject({ wroteRecord: false, markedSeen: false, targetType: 'none' });
   }, 20_000);
-});
 
-describe('the commit script’s mailboxes', () => {
   it('should refuse a mailbox key that holds something other than a stream before writing anything', async () => {
-    const p = prefix('wrongtype');
-    const n = await node(p, null, { partitions: 1 });
-    await n.send('svc/counter/a', { type: 'inc' });
-    await n.waitFor('svc/counter/a', (v) => v.context.n === 1, { timeoutMs: 5_000 });
-    const link = await redis();
-    const k = partitionKeys(p, 'svc', 0);
-    const target = partitionKeys(p, 'other', 0).mbox;
-    await link.call(['SET', target, 'not a stream']);
-    const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry, k.actor('counter', 'z'), target];
-    const lease = String(await link.call(['GET', k.lease]));
-    const batch = JSON.stringify({ s: ['m-wrongtype'], x: [['0', '1', '{"s":{}}', 'counter/z', 'idle', false]], m: [[1, 'm', 'id', 'a', 'other/x/y']], mk: 1 });
-    const res = (await scripts.commitTurn.run(link, keys, [lease, 'svc', Date.now(), 60_000, 1_000, batch, 1_000])) as [number, string];
-    expect(res[0]).toBe(ScriptCode.InvalidArgument);
-    expect(res[1]).toContain('not a stream');
-    expect(await link.call(['EXISTS', k.actor('counter', 'z')])).toBe(0);
-    expect(await link.call(['ZSCORE', k.seen, 'm-wrongtype'])).toBeNull();
+    const out = await commitByHand('wrongtype', { m: [[1, 'm', 'id', 'a', 'other/x/y']], mk: 1 }, async (link, target) => void (await link.call(['SET', target, 'not a stream'])));
+    expect(out.res[0]).toBe(ScriptCode.InvalidArgument);
+    expect(out.res[1]).toContain('not a stream');
+    expect(out).toMatchObject({ wroteRecord: false, markedSeen: false, targetType: 'string' });
+  }, 20_000);
+
+  it('should append a well-formed message to its mailbox in the same call', async () => {
+    const out = await commitByHand('well-formed', { m: [[1, 'm', 'id', 'a', 'other/x/y']], mk: 1 });
+    expect(out.res[0]).toBe(ScriptCode.Ok);
+    expect(out).toMatchObject({ wroteRecord: true, markedSeen: true, targetType: 'stream' });
   }, 20_000);
 });
 
