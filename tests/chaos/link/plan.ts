@@ -1,10 +1,9 @@
 /**
  * What one seed of the link chaos run does, drawn from the seed alone: how many nodes (and how each delivers its
- * turns' messages), which calls the faults aim
- * at (every call, only the commit script, or only XADDs — the relay, sends and effect outcomes; a node whose commits
- * deliver their messages themselves has no relay XADDs), how likely each
- * fault is on each node's connections, how often a lease is stolen and for how long, and how many actors of each
- * kind the clients use. The same seed gives the same plan; the exact interleaving still depends on timing.
+ * turns' messages), which calls the faults aim at (every call, only the commit script, or only XADDs — the relay,
+ * sends and effect outcomes; a node whose commits deliver their messages themselves has no relay XADDs), how likely
+ * each fault is on each node's connections, how often a lease is stolen and for how long, and how many actors of
+ * each kind the clients use. The same seed gives the same plan; the exact interleaving still depends on timing.
  */
 import { seededRandom } from '../../../runtime/index.ts';
 import { type LinkFaultPlan } from '../../../runtime/redis/index.ts';
