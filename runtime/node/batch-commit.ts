@@ -76,8 +76,6 @@ export async function commitBatch(
     } else writes.push(write);
   }
   scriptKeys.push(...historyKeys);
-  // Filled by the payload with the mailboxes the batch's messages go to, in the order it numbers them.
-  const mailboxes = settings.delivery === 'commit' ? [] as string[] : undefined;
   const remote: [string, string][] = [];
   const local: { to: ReplyTo; payload: ReplyPayload }[] = [];
   for (const r of batch.replies) {
@@ -85,8 +83,9 @@ export async function commitBatch(
     if (r.to.n === settings.nodeId) local.push(r);
     else remote.push([replyChannel(r.to.n), r.json ?? JSON.stringify(r.payload)]);
   }
-  const payload = JSON.stringify(batch.payload(writes, settings.replies === 'script' ? remote : [], mailboxes));
-  if (mailboxes) scriptKeys.push(...mailboxes);
+  const direct = settings.delivery === 'commit' ? batch.numberedMessages() : undefined;
+  const payload = JSON.stringify(batch.payload(writes, settings.replies === 'script' ? remote : [], direct));
+  if (direct) scriptKeys.push(...direct.mailboxes);
   const args = [leaseValue, settings.group, now, settings.seenHorizonMs, settings.eventsMaxLen, payload, settings.deadLettersMaxLen, ...records];
   const res = (await scripts.commitTurn.run(link, scriptKeys, args)) as [number, string?, (string | number)?];
   switch (res[0]) {

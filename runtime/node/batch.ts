@@ -47,6 +47,9 @@ export type ActorWrite =
 /** A message that made a version: its id, event type and sender (an actor's address, when an actor sent it). */
 export type VersionCause = { id: string; type: string; from?: string; kind?: string };
 
+/** A batch's messages numbered by target mailbox, for a commit that appends them itself (see `Batch.numberedMessages`). */
+export type DirectMessages = { mailboxes: string[]; messages: (number | string)[][] };
+
 /** The commit script's batch argument. */
 export type CommitPayload = {
   a: string[];
@@ -113,32 +116,37 @@ export class Batch {
   }
 
   /**
-   * The script's argument; `actors` in the order of their record keys, `remote` the replies to publish, and
-   * `mailboxes` the target mailbox keys when the commit delivers the messages itself (else they go to the outbox).
+   * The batch's messages as the commit script appends them itself: the distinct target mailboxes (keys it is given,
+   * in order) and each message as [its mailbox's number, from 1, field, value, …], in the order they were sent.
    */
-  payload(actors: ActorWrite[], remote: [string, string][], mailboxes?: string[]): CommitPayload {
+  numberedMessages(): DirectMessages {
+    const mailboxes: string[] = [];
+    const numberOf = new Map<string, number>();
+    const messages = this.outbox.map(({ mbox, fields }) => {
+      let n = numberOf.get(mbox);
+      if (n === undefined) numberOf.set(mbox, (n = mailboxes.push(mbox)));
+      return [n, ...fields];
+    });
+    return { mailboxes, messages };
+  }
+
+  /**
+   * The script's argument; `actors` in the order of their record keys, `remote` the replies to publish, and `direct`
+   * the messages when the commit delivers them itself (else they go to the outbox, for the relay).
+   */
+  payload(actors: ActorWrite[], remote: [string, string][], direct?: DirectMessages): CommitPayload {
     const ts: [string, number, string][] = [];
     const td: string[] = [];
     for (const [member, v] of this.timers) {
       if (v) ts.push([member, v[0], v[1]]);
       else td.push(member);
     }
-    let direct: Pick<CommitPayload, 'm' | 'mk'> = {};
-    if (mailboxes && this.outbox.length) {
-      const numberOf = new Map<string, number>();
-      const m = this.outbox.map(({ mbox, fields }) => {
-        let n = numberOf.get(mbox);
-        if (n === undefined) numberOf.set(mbox, (n = mailboxes.push(mbox)));
-        return [n, ...fields];
-      });
-      direct = { m, mk: mailboxes.length };
-    }
     return {
       a: this.acks,
       s: this.seen,
       x: actors,
-      o: this.outbox.length && !mailboxes ? JSON.stringify(this.outbox) : undefined,
-      ...direct,
+      o: this.outbox.length && !direct ? JSON.stringify(this.outbox) : undefined,
+      ...(direct?.messages.length ? { m: direct.messages, mk: direct.mailboxes.length } : {}),
       e: this.events,
       ts,
       td,
