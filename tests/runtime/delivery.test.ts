@@ -70,6 +70,13 @@ const outboxWrites = (calls: Call[]) => calls.filter((c) => ['XADD', 'XDEL'].inc
 const deliversToSequencer = (c: Call) =>
   (c.args[0] === 'XADD' || isScript(c, 'relayMessages')) && c.args.some((a) => typeof a === 'string' && a.includes('svc/sequencer/s'));
 
+/** Waits until the sequencer has `count` messages of f; they must have come in order, and the outbox be empty. */
+async function expectAllInOrder(n: MailroomNode, count: number, link: RedisLink, outbox: string): Promise<void> {
+  const seq = await n.waitFor<{ count: number; violations: number }>('svc/sequencer/s', (v) => v.context.count === count, { timeoutMs: 15_000 });
+  expect(seq.context.violations).toBe(0);
+  expect(Number(await link.call(['XLEN', outbox]))).toBe(0);
+}
+
 describe('delivery of a turn’s messages', () => {
   it('should append them in the commit itself on one Redis: no outbox entry, no relay call', async () => {
     const p = prefix('commit');
@@ -87,10 +94,22 @@ describe('delivery of a turn’s messages', () => {
     expect(faults.scriptCalls('relayMessages').length).toBe(0);
   }, 20_000);
 
-  it('should go through the outbox when relaying is asked for', async () => {
+  const askRelay: [string, Partial<NodeOptions>, Record<string, string>][] = [
+    ['by the node option', { delivery: 'relay' }, {}],
+    ['by MAILROOM_DELIVERY', {}, { MAILROOM_DELIVERY: 'relay' }],
+  ];
+  it.each(askRelay)('should go through the outbox when relaying is asked for %s', async (_, options, env) => {
     const p = prefix('relay');
     const faults = new ScriptedFaults();
-    const n = await node(p, faults, { delivery: 'relay' });
+    const before = process.env.MAILROOM_DELIVERY;
+    Object.assign(process.env, env);
+    let n: MailroomNode;
+    try {
+      n = await node(p, faults, options);
+    } finally {
+      if (before === undefined) delete process.env.MAILROOM_DELIVERY;
+      else process.env.MAILROOM_DELIVERY = before;
+    }
     for (let seq = 0; seq < 5; seq++) await n.send('svc/forwarder/f', { type: 'fwd', seq });
     const seq = await n.waitFor<{ count: number; violations: number }>('svc/sequencer/s', (v) => v.context.count === 5, { timeoutMs: 5_000 });
     expect(seq.context.violations).toBe(0);
@@ -117,10 +136,8 @@ describe('delivery of a turn’s messages', () => {
     const committing = await node(p, null, { delivery: 'commit', partitions: 1 });
     // Its own turns' messages, delivered by its commits, come after the relaying owner's.
     for (let seq = 6; seq < 9; seq++) await committing.send('svc/forwarder/f', { type: 'fwd', seq });
-    const seq = await committing.waitFor<{ count: number; violations: number }>('svc/sequencer/s', (v) => v.context.count === 9, { timeoutMs: 8_000 });
-    expect(seq.context.violations).toBe(0);
-    expect(Number(await link.call(['XLEN', k.outbox]))).toBe(0);
-  }, 20_000);
+    await expectAllInOrder(committing, 9, link, k.outbox);
+  }, 30_000);
 
   it('should deliver an outbox longer than a sweep’s page before its first commit', async () => {
     const p = prefix('long-outbox');
@@ -134,9 +151,7 @@ describe('delivery of a turn’s messages', () => {
     }
     const committing = await node(p, null, { delivery: 'commit', partitions: 1 });
     for (let seq = 600; seq < 605; seq++) await committing.send('svc/forwarder/f', { type: 'fwd', seq });
-    const seq = await committing.waitFor<{ count: number; violations: number }>('svc/sequencer/s', (v) => v.context.count === 605, { timeoutMs: 15_000 });
-    expect(seq.context.violations).toBe(0);
-    expect(Number(await link.call(['XLEN', k.outbox]))).toBe(0);
+    await expectAllInOrder(committing, 605, link, k.outbox);
   }, 30_000);
 });
 
