@@ -34,7 +34,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { tailEvents, type DomainEvent } from '../../runtime/index.ts';
 import { orderIdFor } from '../../services/gateway/order-routes.ts';
-import { benchRedis, deletePrefix, flag, numberFlag, percentile, preciseNow } from './_kit.ts';
+import { benchRedis, deletePrefix, flag, numberFlag, percentile, preciseNow, waitForQuiet, type Quiet } from './_kit.ts';
 import { benchOrder, vsRestate } from './_orders.ts';
 import { summarise } from './_profile-summary.ts';
 import { RESTATE_PROCESSES, startRestatePeer, type RestatePeer } from './_restate.ts';
@@ -101,6 +101,8 @@ type Phase = {
    * work left from their own phases (a log compacting, a backlog) that this system's phase ran beside.
    */
   besideCores?: number;
+  /** What the machine did in the last second before the phase began, and how long the bench waited for it to quiet. */
+  quietBefore?: Quiet;
 };
 
 /** The parts of a saga's latency: until the saga started, then each step as its log times it. */
@@ -390,8 +392,11 @@ try {
   const onEach = async (k: number, run: () => Promise<Phase>) => {
     for (const next of k % 2 === 0 ? systems : [...systems].reverse()) {
       system = next;
+      const quiet = await waitForQuiet();
+      if (quiet.waitedMs > 3_000)
+        console.log(`  (waited ${(quiet.waitedMs / 1000).toFixed(0)} s for the machine to quiet before the next phase; its last second: ${quiet.cores.toFixed(2)} cores busy, ${quiet.writeMBps.toFixed(1)} MB/s written to disk)`);
       const before = system === mailroom ? await commandStats() : null;
-      phases.push(await run());
+      phases.push({ ...(await run()), quietBefore: quiet });
       if (before) for (const [command, after] of await commandStats()) {
         const b = before.get(command) ?? { calls: 0, usec: 0 };
         const total = commandTotals.get(command) ?? { calls: 0, usec: 0 };
@@ -568,6 +573,7 @@ if (json) {
       cpuMsPerSaga: r2(cpuSum(p)),
       cpuMsPerProcess: Object.fromEntries(Object.entries(p.cpuMsPerSaga).map(([name, v]) => [name, r2(v)])),
       ...(p.besideCores !== undefined ? { besideCores: r2(p.besideCores) } : {}),
+      ...(p.quietBefore ? { quietWaitS: r2(p.quietBefore.waitedMs / 1000) } : {}),
     }));
   console.log(
     JSON.stringify({
