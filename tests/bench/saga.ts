@@ -103,6 +103,8 @@ type Phase = {
   besideCores?: number;
   /** What the machine did in the last second before the phase began, and how long the bench waited for it to quiet. */
   quietBefore?: Quiet;
+  /** KB the Redis server wrote to disk per confirmed saga (its AOF, in pages: each fsync writes the page it appended to again; ~0 with persistence off); NaN when it cannot be read. */
+  redisDiskKBPerSaga: number;
 };
 
 /** The parts of a saga's latency: until the saga started, then each step as its log times it. */
@@ -243,6 +245,7 @@ try {
     const besideBefore = others.map((s) => s.cpuMs());
     const benchBefore = process.cpuUsage();
     const redisBefore = await redisCpuMs();
+    const diskBefore = await redisDiskBytes();
     lag.length = 0;
     acceptMs.length = 0;
     refuseMs.length = 0;
@@ -258,6 +261,7 @@ try {
     const besideMs = others.reduce((sum, s, i) => sum + total(s.cpuMs(), own) - total(besideBefore[i]!, own), 0);
     const benchCpu = process.cpuUsage(benchBefore);
     const redisAfter = await redisCpuMs();
+    const diskAfter = await redisDiskBytes();
     const done = accepted.filter((id) => confirmedAt.has(id));
     const latencies = Float64Array.from(done.map((id) => confirmedAt.get(id)! - sentAt.get(id)!)).sort();
     const last = Math.max(...done.map((id) => confirmedAt.get(id)!));
@@ -287,6 +291,7 @@ try {
       },
       breakdown,
       besideCores: others.length ? besideMs / (preciseNow() - first) : undefined,
+      redisDiskKBPerSaga: perSaga((diskAfter - diskBefore) / 1024),
     };
     console.log(
       `  ${label.padEnd(22)} ${fmt(phase.completedPerSec).padStart(7)} sagas/s   p50 ${ms(phase.p50Ms).padStart(6)} ms   p99 ${ms(phase.p99Ms).padStart(6)} ms   ` +
@@ -455,6 +460,16 @@ async function redisMemoryMiB(): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 2 ** 20;
 }
 
+/** Bytes the Redis server's main process has written to disk (`/proc/<pid>/io`; a rewrite's child is not counted); NaN when it cannot be read (a remote Redis). */
+async function redisDiskBytes(): Promise<number> {
+  const pid = /process_id:(\d+)/.exec(String(await redisClient.send('INFO', ['server'])))?.[1];
+  try {
+    return Number(/write_bytes: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
 /** CPU ms the Redis server has used so far. */
 async function redisCpuMs(): Promise<number> {
   const info = String(await redisClient.send('INFO', ['cpu']));
@@ -532,6 +547,8 @@ if (sagasMeasured > 0 && commandTotals.size > 0) {
     busiest.map((d) => [d.command, (d.calls / sagasMeasured).toFixed(1), (d.usec / d.calls).toFixed(1), (d.usec / sagasMeasured).toFixed(0)]),
   );
   console.log('evalsha: the runtime\'s Lua scripts (read a batch, commit a turn, fire timers, …); the commands they run are counted on their own rows as well');
+  const written = mailroomPhases.filter((p) => Number.isFinite(p.redisDiskKBPerSaga));
+  if (written.length) console.log(`Redis wrote to disk per saga (its AOF in 4 KB pages, a page written again by each fsync that appended to it; rewrites not counted): ${written.map((p) => `${p.label} ${p.redisDiskKBPerSaga.toFixed(1)} KB`).join(', ')}`);
 }
 console.log('');
 const p99ByRate = (of: Phase[]) => new Map(of.filter((p) => p.rate !== null).map((p) => [p.rate!, p.p99Ms]));
@@ -574,6 +591,7 @@ if (json) {
       cpuMsPerProcess: Object.fromEntries(Object.entries(p.cpuMsPerSaga).map(([name, v]) => [name, r2(v)])),
       ...(p.besideCores !== undefined ? { besideCores: r2(p.besideCores) } : {}),
       ...(p.quietBefore ? { quietWaitS: r2(p.quietBefore.waitedMs / 1000) } : {}),
+      ...(Number.isFinite(p.redisDiskKBPerSaga) ? { redisDiskKBPerSaga: r2(p.redisDiskKBPerSaga) } : {}),
     }));
   console.log(
     JSON.stringify({
