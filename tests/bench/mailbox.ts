@@ -1,11 +1,11 @@
 /**
  * `bun run bench mailbox [--json] [--rounds 3] [--messages 50000] [--window 1000] [--alt-client bun|node-redis|none]
- * [--profile DIR] [--mailroom-only]`: what a Mailroom mailbox moves end to end, next to the peer a user would pick and the ceiling of
+ * [--partitions 8] [--actors 1000] [--paced-only] [--profile DIR] [--mailroom-only]`: what a Mailroom mailbox moves end to end, next to the peer a user would pick and the ceiling of
  * the Redis loop under it.
  *
  * Every contender runs as two Bun processes on one Redis (a private redis-server, persistence off, unless
  * `REDIS_URL` is set): a consumer started first, and a producer that sends `--messages` increments round-robin to
- * 1,000 counters with `--window` sends in flight (pipelined), or paced at 5,000 msg/s (open loop). Throughput is
+ * `--actors` counters (1,000) with `--window` sends in flight (pipelined), or paced at 5,000 msg/s (open loop). Throughput is
  * messages over the time from the producer's first send to the consumer's last commit (a cross-process clock).
  *   mailroom   counter actors on 8 partitions, the runtime's default Redis client; latency = send → commit of the
  *              turn (the node's `message.received` inspection events); every counter's committed value is read
@@ -19,6 +19,8 @@
  * Full-speed contenders rotate their order each round; the table shows medians of the rounds.
  * `--cluster`: Mailroom alone (full speed, paced, drain) on a local Redis Cluster of 3 masters and 3 replicas
  * (persistence off) instead of one Redis; Redis CPU is the sum over the six nodes. The peers speak no cluster here.
+ * `--actors N`: how many counters the increments go to round-robin; each is activated by its first message, so the
+ * first second of a paced run carries N activations (N = 10 shows what the steady state gives without that burst).
  * `--profile DIR` adds one Mailroom full-speed run after the measured rounds whose consumer runs under
  * `bun --cpu-prof`, writes the profile to DIR and prints a summary.
  */
@@ -43,7 +45,7 @@ const PROFILE_DIR = flag('profile');
 const MAILROOM_ONLY = process.argv.includes('--mailroom-only');
 /** Only Mailroom paced at 5,000/s (what the latency goal reads). */
 const PACED_ONLY = process.argv.includes('--paced-only');
-const ACTORS = 1_000;
+const ACTORS = numberFlag('actors', 1_000);
 /** Partitions of the counters' service, and streams of the bare loop (the same number, to compare like with like). */
 const PARTITIONS = numberFlag('partitions', 8);
 const PACED_RATE = 5_000;
