@@ -4,7 +4,7 @@
  * Files starting with `_` are helpers, not benchmarks (`bun run bench` skips them).
  */
 import { RedisClient } from 'bun';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,44 +28,26 @@ export const numberFlag = (name: string, fallback: number): number => {
 /** Wall-clock ms with sub-ms precision, comparable across processes (FINDINGS pitfall 7). */
 export const preciseNow = (): number => performance.timeOrigin + performance.now();
 
-/** The machine's CPU busy (jiffies, every core) and total jiffies so far, from `/proc/stat`. */
-function cpuJiffies(): { busy: number; total: number } {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
-  const n = fields.map(Number);
-  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - n[3]! - n[4]!, total };
-}
-
-/** Bytes written to the machine's disks so far: whole disks (`/sys/block`, loop and RAM devices left out), from `/proc/diskstats`. */
-function diskWrittenBytes(): number {
-  const disks = new Set(readdirSync('/sys/block').filter((name) => !/^(loop|ram|zram)/.test(name)));
-  let sectors = 0;
-  for (const line of readFileSync('/proc/diskstats', 'utf8').split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (disks.has(f[2]!)) sectors += Number(f[9]);
-  }
-  return sectors * 512;
-}
-
 export type Quiet = { waitedMs: number; cores: number; writeMBps: number };
 
 /**
- * Waits (up to `maxMs`) until the machine is quiet — for two consecutive seconds under `cores` of CPU and
- * `writeMBps` of disk writes — so that a phase does not run beside the writeback, compaction or cleanup a previous
- * phase left behind. Returns how long it waited and what the last second measured.
+ * Waits (up to `maxMs`) until the processes `sample` reads are quiet — for two consecutive seconds under `cores` of
+ * CPU and `writeMBps` of disk writes — so that a phase does not start beside the flushing, compaction or cleanup a
+ * previous phase left behind. Only the processes under test count: other users of a shared machine do not hold the
+ * bench up. `sample` returns their CPU ms and the bytes they wrote so far. Returns how long it waited and the last
+ * second's figures.
  */
-export async function waitForQuiet(options: { maxMs?: number; cores?: number; writeMBps?: number } = {}): Promise<Quiet> {
-  const { maxMs = 30_000, cores = 0.25, writeMBps = 2 } = options;
+export async function waitForQuiet(sample: () => Promise<{ cpuMs: number; diskBytes: number }>, options: { maxMs?: number; cores?: number; writeMBps?: number } = {}): Promise<Quiet> {
+  const { maxMs = 30_000, cores = 0.4, writeMBps = 2 } = options;
   const began = Date.now();
-  const ncpu = navigator.hardwareConcurrency;
   let calm = 0;
   let last = { cores: NaN, writeMBps: NaN };
   while (Date.now() - began < maxMs) {
-    const cpu0 = cpuJiffies(), disk0 = diskWrittenBytes(), t0 = performance.now();
+    const before = await sample(), t0 = performance.now();
     await Bun.sleep(1_000);
-    const cpu1 = cpuJiffies(), seconds = (performance.now() - t0) / 1000;
-    last = { cores: ((cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total)) * ncpu, writeMBps: (diskWrittenBytes() - disk0) / seconds / 1e6 };
-    calm = last.cores < cores && last.writeMBps < writeMBps ? calm + 1 : 0;
+    const after = await sample(), ms = performance.now() - t0;
+    last = { cores: (after.cpuMs - before.cpuMs) / ms, writeMBps: (after.diskBytes - before.diskBytes) / ms / 1e3 };
+    calm = !(last.cores >= cores) && !(last.writeMBps >= writeMBps) ? calm + 1 : 0;
     if (calm >= 2) break;
   }
   return { waitedMs: Date.now() - began, ...last };

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOrder } from './_orders.ts';
-import { processCpuMs } from './_shop.ts';
+import { processCpuMs, processDiskBytes } from './_shop.ts';
 
 export const PEER_DIR = join(import.meta.dir, 'restate');
 export const RESTATE_PROCESSES = ['restate-server', 'endpoint', 'provider'] as const;
@@ -29,6 +29,8 @@ export type RestatePeer = {
   place(orderId: string, key: string, order: BenchOrder): Promise<PlaceOutcome>;
   /** CPU ms (user + system) each process has used so far. */
   cpuMs(): Record<RestateProcess, number>;
+  /** Bytes each process has caused to be written to disk so far. */
+  diskBytes(): Record<RestateProcess, number>;
   stop(): Promise<void>;
 };
 
@@ -161,6 +163,7 @@ export async function startRestatePeer(options: { redis: string; prefix: string;
         }
       },
       cpuMs: () => Object.fromEntries(RESTATE_PROCESSES.map((name) => [name, processCpuMs(procs.get(name)!.pid)])) as Record<RestateProcess, number>,
+      diskBytes: () => Object.fromEntries(RESTATE_PROCESSES.map((name) => [name, processDiskBytes(procs.get(name)!.pid)])) as Record<RestateProcess, number>,
       stop,
     };
   } catch (error) {

@@ -20,9 +20,20 @@ export type BenchShop = {
   pid(name: ShopName): number;
   /** CPU ms (user + system) each process has used so far. */
   cpuMs(): Record<ShopName, number>;
+  /** Bytes each process has caused to be written to disk so far. */
+  diskBytes(): Record<ShopName, number>;
   /** SIGTERM to all (a profiled process writes its profile as it exits), SIGKILL after 5 s. */
   stop(): Promise<void>;
 };
+
+/** Bytes a process has caused to be written to disk (`write_bytes` of /proc/<pid>/io, all its threads); NaN when unreadable. */
+export function processDiskBytes(pid: number): number {
+  try {
+    return Number(/write_bytes: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
 
 /** CPU ms a process has used, from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms). */
 export function processCpuMs(pid: number): number {
@@ -80,6 +91,7 @@ export async function startBenchShop(options: {
     url,
     pid: (name) => procs.get(name)!.pid,
     cpuMs: () => Object.fromEntries(SHOP.map((name) => [name, processCpuMs(procs.get(name)!.pid)])) as Record<ShopName, number>,
+    diskBytes: () => Object.fromEntries(SHOP.map((name) => [name, processDiskBytes(procs.get(name)!.pid)])) as Record<ShopName, number>,
     async stop() {
       for (const proc of procs.values()) if (proc.exitCode === null) proc.kill('SIGTERM');
       await Promise.all([...procs.values()].map((p) => Promise.race([p.exited, Bun.sleep(5_000).then(() => p.kill('SIGKILL'))])));

@@ -101,7 +101,9 @@ type Phase = {
    * work left from their own phases (a log compacting, a backlog) that this system's phase ran beside.
    */
   besideCores?: number;
-  /** What the machine did in the last second before the phase began, and how long the bench waited for it to quiet. */
+  /** With `--vs`: MB a second the other system's processes wrote to disk during this phase (a log flushing, compacting). */
+  besideWriteMBps?: number;
+  /** What the systems under test (both, and Redis) did in the last second before the phase began, and how long the bench waited for them to quiet. */
   quietBefore?: Quiet;
   /** KB the Redis server wrote to disk per confirmed saga (its AOF, in pages: each fsync writes the page it appended to again; ~0 with persistence off); NaN when it cannot be read. */
   redisDiskKBPerSaga: number;
@@ -234,8 +236,13 @@ try {
     return orderId;
   }
 
-  type System = { name: Phase['system']; place: (phase: string, onRefused?: (retryAfterMs: number) => void) => Promise<string | null>; cpuMs: () => Record<string, number> };
-  const mailroom: System = { name: 'mailroom', place, cpuMs: () => shop.cpuMs() };
+  type System = {
+    name: Phase['system'];
+    place: (phase: string, onRefused?: (retryAfterMs: number) => void) => Promise<string | null>;
+    cpuMs: () => Record<string, number>;
+    diskBytes: () => Record<string, number>;
+  };
+  const mailroom: System = { name: 'mailroom', place, cpuMs: () => shop.cpuMs(), diskBytes: () => shop.diskBytes() };
   let system = mailroom;
 
   /** Runs one phase and measures it: `drive` places orders and returns the ids, then every accepted one is awaited. */
@@ -243,6 +250,7 @@ try {
     const cpuBefore = system.cpuMs();
     const others = systems.filter((s) => s !== system);
     const besideBefore = others.map((s) => s.cpuMs());
+    const besideDiskBefore = others.map((s) => s.diskBytes());
     const benchBefore = process.cpuUsage();
     const redisBefore = await redisCpuMs();
     const diskBefore = await redisDiskBytes();
@@ -259,6 +267,7 @@ try {
     // Processes both systems use (the payment provider) count for the phase's own system only.
     const own = new Set(Object.keys(cpuAfter));
     const besideMs = others.reduce((sum, s, i) => sum + total(s.cpuMs(), own) - total(besideBefore[i]!, own), 0);
+    const besideBytes = others.reduce((sum, s, i) => sum + total(s.diskBytes(), own) - total(besideDiskBefore[i]!, own), 0);
     const benchCpu = process.cpuUsage(benchBefore);
     const redisAfter = await redisCpuMs();
     const diskAfter = await redisDiskBytes();
@@ -291,13 +300,14 @@ try {
       },
       breakdown,
       besideCores: others.length ? besideMs / (preciseNow() - first) : undefined,
+      besideWriteMBps: others.length ? besideBytes / 1e3 / (preciseNow() - first) : undefined,
       redisDiskKBPerSaga: perSaga((diskAfter - diskBefore) / 1024),
     };
     console.log(
       `  ${label.padEnd(22)} ${fmt(phase.completedPerSec).padStart(7)} sagas/s   p50 ${ms(phase.p50Ms).padStart(6)} ms   p99 ${ms(phase.p99Ms).padStart(6)} ms   ` +
         `${phase.confirmed}/${phase.sent} confirmed, ${phase.rejected} rejected, ${phase.cancelled} cancelled, ${phase.unfinished} unfinished` +
         (rejections.size ? ` (rejected: ${[...rejections].map(([why, count]) => `${count} × ${why}`).join(', ')})` : '') +
-        (phase.besideCores !== undefined ? `; beside it, the other system's processes used ${phase.besideCores.toFixed(2)} cores` : ''),
+        (phase.besideCores !== undefined ? `; beside it, the other system's processes used ${phase.besideCores.toFixed(2)} cores and wrote ${phase.besideWriteMBps!.toFixed(1)} MB/s to disk` : ''),
     );
     return phase;
   }
@@ -386,7 +396,7 @@ try {
   const systems: System[] = [mailroom];
   if (VS === 'restate') {
     peer = await startRestatePeer({ redis: redis.url, prefix: `${prefix}-restate`, skus: prices, stock: 100_000 });
-    systems.push({ name: 'restate', place: placeOnRestate, cpuMs: () => peer!.cpuMs() });
+    systems.push({ name: 'restate', place: placeOnRestate, cpuMs: () => peer!.cpuMs(), diskBytes: () => peer!.diskBytes() });
     console.log(
       `restate ${peer.version}: restate-server (log fsynced on every write, its default), the SDK endpoint on Bun, Mailroom's payment provider; ` +
         'phases interleaved, the two systems taking turns going first, so that both meet the same machine' +
@@ -397,9 +407,12 @@ try {
   const onEach = async (k: number, run: () => Promise<Phase>) => {
     for (const next of k % 2 === 0 ? systems : [...systems].reverse()) {
       system = next;
-      const quiet = await waitForQuiet();
+      const quiet = await waitForQuiet(async () => ({
+        cpuMs: systems.reduce((sum, s) => sum + total(s.cpuMs(), new Set()), 0) + (await redisCpuMs()),
+        diskBytes: systems.reduce((sum, s) => sum + total(s.diskBytes(), new Set()), 0) + (await redisDiskBytes()),
+      }));
       if (quiet.waitedMs > 3_000)
-        console.log(`  (waited ${(quiet.waitedMs / 1000).toFixed(0)} s for the machine to quiet before the next phase; its last second: ${quiet.cores.toFixed(2)} cores busy, ${quiet.writeMBps.toFixed(1)} MB/s written to disk)`);
+        console.log(`  (waited ${(quiet.waitedMs / 1000).toFixed(0)} s for the systems under test to quiet before the next phase; their last second: ${quiet.cores.toFixed(2)} cores, ${quiet.writeMBps.toFixed(1)} MB/s written to disk)`);
       const before = system === mailroom ? await commandStats() : null;
       phases.push({ ...(await run()), quietBefore: quiet });
       if (before) for (const [command, after] of await commandStats()) {
@@ -449,7 +462,7 @@ try {
   else await deletePrefix(redis.url, prefix);
 }
 
-/** The CPU ms of a system's processes, summed, leaving out those named in `except`. */
+/** A figure (CPU ms, bytes) of a system's processes, summed, leaving out those named in `except`. */
 function total(cpu: Record<string, number>, except: Set<string>): number {
   return Object.entries(cpu).reduce((sum, [name, ms]) => (except.has(name) ? sum : sum + ms), 0);
 }
@@ -589,7 +602,7 @@ if (json) {
       completedPerSec: r2(p.completedPerSec),
       cpuMsPerSaga: r2(cpuSum(p)),
       cpuMsPerProcess: Object.fromEntries(Object.entries(p.cpuMsPerSaga).map(([name, v]) => [name, r2(v)])),
-      ...(p.besideCores !== undefined ? { besideCores: r2(p.besideCores) } : {}),
+      ...(p.besideCores !== undefined ? { besideCores: r2(p.besideCores), besideWriteMBps: r2(p.besideWriteMBps!) } : {}),
       ...(p.quietBefore ? { quietWaitS: r2(p.quietBefore.waitedMs / 1000) } : {}),
       ...(Number.isFinite(p.redisDiskKBPerSaga) ? { redisDiskKBPerSaga: r2(p.redisDiskKBPerSaga) } : {}),
     }));
