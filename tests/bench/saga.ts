@@ -561,7 +561,7 @@ if (sagasMeasured > 0 && commandTotals.size > 0) {
   );
   console.log('evalsha: the runtime\'s Lua scripts (read a batch, commit a turn, fire timers, …); the commands they run are counted on their own rows as well');
   const written = mailroomPhases.filter((p) => Number.isFinite(p.redisDiskKBPerSaga));
-  if (written.length) console.log(`Redis wrote to disk per saga (its AOF in 4 KB pages, a page written again by each fsync that appended to it; rewrites not counted): ${written.map((p) => `${p.label} ${p.redisDiskKBPerSaga.toFixed(1)} KB`).join(', ')}`);
+  if (written.some((p) => p.redisDiskKBPerSaga > 0)) console.log(`Redis wrote to disk per saga (its AOF in 4 KB pages, a page written again by each fsync that appended to it; rewrites not counted): ${written.map((p) => `${p.label} ${p.redisDiskKBPerSaga.toFixed(1)} KB`).join(', ')}`);
 }
 console.log('');
 const p99ByRate = (of: Phase[]) => new Map(of.filter((p) => p.rate !== null).map((p) => [p.rate!, p.p99Ms]));
