@@ -61,10 +61,12 @@ describe('GET /control/actors/:address/history and …/at/:version', () => {
     expect(first.status).toBe(200);
     expect(first.body.version).toBe(1);
     expect(first.body).toMatchObject(history.items.at(-1));
-    // the inspection stream saw the first turn leave the same state, made by the same message
-    const { body: events } = await control.json('GET', `/control/events?limit=1000`);
-    const firstTurn = events.find((e: any) => e.type === 'actor.transition' && e.actor === saga);
-    expect(firstTurn).toBeDefined();
+    // the inspection stream saw the first turn leave the same state, made by the same message (a node writes it in
+    // batches up to ~100 ms after the commit: a saga that finished sooner may not have it there yet)
+    const firstTurn = await waitFor('the saga\'s first transition on the inspection stream', async () => {
+      const { body: events } = await control.json('GET', `/control/events?limit=1000`);
+      return events.find((e: any) => e.type === 'actor.transition' && e.actor === saga) ?? null;
+    }, 5_000);
     expect(first.body.causes.map((c: { id: string }) => c.id)).toContain(firstTurn.messageId);
     expect(first.body.causes.at(-1).type).toBe(history.items.at(-1).causes.at(-1).type);
 
