@@ -56,7 +56,19 @@ export type ActorVersionEvent = Base<'actor.migrated' | 'actor.heldBack'> & {
   state?: string;
   reason?: string;
 };
-export type NodeEvent = Base<'node.joined' | 'node.left'> & { node: string; service: string; reason?: string };
+export type NodeEvent = Base<'node.joined' | 'node.left'> & {
+  node: string;
+  service: string;
+  reason?: string;
+  /**
+   * `node.joined`: the service's partition count, and where it came from — `asked` (the node's options or
+   * `MAILROOM_PARTITIONS`), `registered` (the count the service first started with in this Redis, kept over the node's
+   * default, which `defaultPartitions` then names) or `default`.
+   */
+  partitions?: number;
+  partitionsFrom?: 'asked' | 'registered' | 'default';
+  defaultPartitions?: number;
+};
 export type LeaseMovedEvent = Base<'lease.moved'> & {
   service: string;
   partition: number;

@@ -99,7 +99,10 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   const g = globalKeys(prefix);
   // Not told a count: the one the service already runs with, else the default — so a changed default never stops the
   // nodes of a service registered under the old one.
-  const partitions = asked ?? (await registeredPartitionCount(link, prefix, service)) ?? options.defaultPartitions ?? DEFAULT_PARTITIONS;
+  const registered = asked === undefined ? await registeredPartitionCount(link, prefix, service) : undefined;
+  const defaultPartitions = options.defaultPartitions ?? DEFAULT_PARTITIONS;
+  const partitions = asked ?? registered ?? defaultPartitions;
+  const partitionsFrom = asked !== undefined ? 'asked' : registered !== undefined ? 'registered' : 'default';
   if (consume) {
     await router.register(service, partitions);
     // What the panel draws: each hosted actor type's machine, as a graph.
@@ -253,7 +256,17 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   let houseTimer: ReturnType<typeof setInterval> | undefined;
   if (consume) {
     await tick();
-    inspect({ type: 'node.joined', at: clock.now(), source: service, node: nodeId, service });
+    // Says where the count came from: a service registered under an older default keeps its count silently otherwise.
+    inspect({
+      type: 'node.joined',
+      at: clock.now(),
+      source: service,
+      node: nodeId,
+      service,
+      partitions,
+      partitionsFrom,
+      ...(partitionsFrom === 'registered' && registered !== defaultPartitions ? { defaultPartitions } : {}),
+    });
     const every = Math.max(100, Math.floor(ttl / 3));
     timer = setInterval(() => {
       ticking = ticking.then(tick).catch((error) => onError(error, 'lease tick'));

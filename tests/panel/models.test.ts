@@ -94,6 +94,12 @@ describe('events', () => {
     expect(matchesFilter(step, { types: new Set(['breaker.transition']), source: '', text: '' })).toBe(false);
     expect(matchesFilter(trip, { types: new Set(), source: 'gateway', text: '' })).toBe(false);
   });
+  it('should say how many partitions a joining node runs, and when they are not what a new service gets', () => {
+    const joined: InspectionEvent = { type: 'node.joined', at: 1, source: 'order', node: 'order-1', service: 'order', partitions: 8, partitionsFrom: 'registered', defaultPartitions: 2 };
+    expect(summarize(joined)).toBe('node order-1 (order) joined, 8 partitions as the service first registered them in this Redis (a new service gets 2)');
+    expect(summarize({ ...joined, partitions: 2, partitionsFrom: 'default', defaultPartitions: undefined })).toBe('node order-1 (order) joined, 2 partitions');
+    expect(summarize({ type: 'node.left', at: 2, source: 'order', node: 'order-1', service: 'order', reason: 'stopped' })).toBe('node order-1 (order) left: stopped');
+  });
   it('should say how many events a subscriber missed, and that it is bad news', () => {
     const gap: InspectionEvent = { type: 'subscriber.gap', at: 3, source: 'order', service: 'order', group: 'mailer', partition: 2, missed: 6, after: '1-0', before: '9-0', reason: 'trimmed-unread' };
     expect(summarize(gap)).toBe('subscriber mailer of order missed 6 events of partition 2 (trimmed before read)');

@@ -4,7 +4,7 @@
  * value stops the node at start instead of quietly picking something.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
-import { createNode } from '../../runtime/index.ts';
+import { createNode, type InspectionEvent, type NodeEvent } from '../../runtime/index.ts';
 import { counter } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix } from '../helpers/redis.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
@@ -74,11 +74,19 @@ describe('a node not told a partition count', () => {
   afterAll(() => cleanupPrefix(prefix));
 
   it('should take the count its service already runs with over its default, so an upgrade with a new default starts', async () => {
-    const first = await createNode({ service: 'svc', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4, onError: () => {} });
+    const seen: InspectionEvent[] = [];
+    const inspect = (e: InspectionEvent) => void seen.push(e);
+    const first = await createNode({ service: 'svc', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, partitions: 4, onError: () => {}, inspect });
     await first.stop();
-    const later = await createNode({ service: 'svc', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, defaultPartitions: 2, onError: () => {} });
+    const later = await createNode({ service: 'svc', actors: [counter], keyPrefix: prefix, redis: SHARED_REDIS, defaultPartitions: 2, onError: () => {}, inspect });
     try {
       expect(later.partitions).toBe(4);
+      // and says so: nothing else would tell that the service runs with a count other than this node's default
+      const joined = seen.filter((e): e is NodeEvent => e.type === 'node.joined');
+      expect(joined.map((e) => [e.node, e.partitions, e.partitionsFrom, e.defaultPartitions])).toEqual([
+        [first.nodeId, 4, 'asked', undefined],
+        [later.nodeId, 4, 'registered', 2],
+      ]);
       await later.send('svc/counter/b', { type: 'inc' });
       expect((await later.ask<{ n: number }>('svc/counter/b', { type: 'get' })).context.n).toBe(1);
     } finally {
@@ -88,9 +96,11 @@ describe('a node not told a partition count', () => {
 
   it('should take its default for a service no node has registered', async () => {
     const fresh = testPrefix('default-partitions');
-    const node = await createNode({ service: 'svc', actors: [counter], keyPrefix: fresh, redis: SHARED_REDIS, defaultPartitions: 2, onError: () => {} });
+    const seen: InspectionEvent[] = [];
+    const node = await createNode({ service: 'svc', actors: [counter], keyPrefix: fresh, redis: SHARED_REDIS, defaultPartitions: 2, onError: () => {}, inspect: (e) => void seen.push(e) });
     try {
       expect(node.partitions).toBe(2);
+      expect(seen.find((e) => e.type === 'node.joined')).toMatchObject({ partitions: 2, partitionsFrom: 'default' });
     } finally {
       await node.stop();
       await cleanupPrefix(fresh);

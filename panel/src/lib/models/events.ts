@@ -41,7 +41,7 @@ export function summarize(e: InspectionEvent): string {
       return `${e.actor} held back: ${e.reason ?? `written by ${e.actorType} v${e.fromVersion}, this node knows v${e.toVersion}`}`;
     case 'node.joined':
     case 'node.left':
-      return `node ${e.node} (${e.service}) ${e.type === 'node.joined' ? 'joined' : 'left'}${e.reason ? `: ${e.reason}` : ''}`;
+      return `node ${e.node} (${e.service}) ${e.type === 'node.joined' ? 'joined' : 'left'}${e.reason ? `: ${e.reason}` : ''}${partitionsNote(e)}`;
     case 'lease.moved':
       return `${e.service} partition ${e.partition} → ${e.to}${e.from ? ` (from ${e.from})` : ''}, token ${e.token}`;
     case 'breaker.transition':
@@ -71,6 +71,15 @@ export function summarize(e: InspectionEvent): string {
     case 'subscriber.deadletter':
       return `subscriber ${e.group} of ${e.service}: dead letter ${e.eventType} of ${e.aggregate} after ${e.attempts} attempts: ${e.error}`;
   }
+}
+
+/** How many partitions a joining node's service runs with, and why, when it is not the node's default. */
+function partitionsNote(e: Extract<InspectionEvent, { type: 'node.joined' | 'node.left' }>): string {
+  if (e.partitions === undefined) return '';
+  if (e.partitionsFrom === 'registered' && e.defaultPartitions !== undefined) {
+    return `, ${e.partitions} partitions as the service first registered them in this Redis (a new service gets ${e.defaultPartitions})`;
+  }
+  return `, ${e.partitions} partitions`;
 }
 
 export function eventMeaning(e: InspectionEvent): Meaning {
