@@ -38,7 +38,7 @@ import { benchRedis, deletePrefix, flag, numberFlag, percentile, preciseNow, wai
 import { benchOrder, vsRestate } from './_orders.ts';
 import { summarise } from './_profile-summary.ts';
 import { RESTATE_PROCESSES, startRestatePeer, type RestatePeer } from './_restate.ts';
-import { SHOP, startBenchShop, type ShopName } from './_shop.ts';
+import { processDiskBytes, SHOP, startBenchShop, type ShopName } from './_shop.ts';
 
 const json = process.argv.includes('--json');
 const VS = flag('vs');
@@ -473,14 +473,10 @@ async function redisMemoryMiB(): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 2 ** 20;
 }
 
-/** Bytes the Redis server's main process has written to disk (`/proc/<pid>/io`; a rewrite's child is not counted); NaN when it cannot be read (a remote Redis). */
+/** Bytes the Redis server's main process has written to disk (a rewrite's child is not counted); NaN when it cannot be read (a remote Redis). */
 async function redisDiskBytes(): Promise<number> {
   const pid = /process_id:(\d+)/.exec(String(await redisClient.send('INFO', ['server'])))?.[1];
-  try {
-    return Number(/write_bytes: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
-  } catch {
-    return NaN;
-  }
+  return pid ? processDiskBytes(Number(pid)) : NaN;
 }
 
 /** CPU ms the Redis server has used so far. */

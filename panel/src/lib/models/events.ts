@@ -73,7 +73,7 @@ export function summarize(e: InspectionEvent): string {
   }
 }
 
-/** How many partitions a joining node's service runs with, and why, when it is not the node's default. */
+/** How many partitions a joining node's service runs with, and why when a registered count overrode the node's default. */
 function partitionsNote(e: Extract<InspectionEvent, { type: 'node.joined' | 'node.left' }>): string {
   if (e.partitions === undefined) return '';
   if (e.partitionsFrom === 'registered' && e.defaultPartitions !== undefined) {
