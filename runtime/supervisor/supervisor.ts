@@ -5,6 +5,7 @@
  * Mailroom is the composition root's business (`services/system.ts`).
  */
 import type { Clock } from '../clock.ts';
+import { withAllocatorDefaults } from '../process/allocator.ts';
 import type { ProcessEvent } from '../inspection.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import { SupervisedChild, type ChildOptions, type ExitInfo } from './child-process.ts';
@@ -224,7 +225,7 @@ export class Supervisor {
       }
       o.processes.forEach((spec, i) => {
         this.specs.set(spec.name, spec);
-        const env = { ...baseEnv, MAILROOM_PROCESS: spec.name, ...spec.env };
+        const env = withAllocatorDefaults({ ...baseEnv, MAILROOM_PROCESS: spec.name, ...spec.env });
         const child = this.makeChild(i + 1, spec.name, spec.command, env, () => probeHealth(spec.healthUrl));
         this.children.push(child);
         child.start();

@@ -11,6 +11,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withAllocatorDefaults } from '../../runtime/process/allocator.ts';
 import type { BenchOrder } from './_orders.ts';
 import { processCpuMs, processDiskBytes } from './_shop.ts';
 
@@ -105,7 +106,7 @@ export async function startRestatePeer(options: { redis: string; prefix: string;
     passStderr('restate-server', server);
     const provider = Bun.spawn(['bun', 'services/payment-provider/main.ts'], {
       cwd: REPO,
-      env: { ...process.env, REDIS_URL: options.redis, MAILROOM_PREFIX: options.prefix, MAILROOM_PORT_PROVIDER: String(providerPort), MAILROOM_SUPERVISOR_PID: '' },
+      env: withAllocatorDefaults({ ...process.env, REDIS_URL: options.redis, MAILROOM_PREFIX: options.prefix, MAILROOM_PORT_PROVIDER: String(providerPort), MAILROOM_SUPERVISOR_PID: '' }),
       stdout: 'ignore',
       stderr: 'pipe',
     });
@@ -113,7 +114,8 @@ export async function startRestatePeer(options: { redis: string; prefix: string;
     passStderr('provider', provider);
     const endpoint = Bun.spawn(['bun', join(PEER_DIR, 'endpoint.ts')], {
       cwd: PEER_DIR,
-      env: { RESTATE_LOGGING: 'ERROR', ...process.env, PORT: String(endpointPort), PROVIDER_URL: `http://127.0.0.1:${providerPort}` },
+      // The SDK endpoint runs on Bun as Mailroom's processes do, with the same allocator setting (runtime/process/allocator.ts).
+      env: withAllocatorDefaults({ RESTATE_LOGGING: 'ERROR', ...process.env, PORT: String(endpointPort), PROVIDER_URL: `http://127.0.0.1:${providerPort}` }),
       stdout: 'ignore',
       stderr: 'pipe',
     });

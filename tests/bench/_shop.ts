@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withAllocatorDefaults } from '../../runtime/process/allocator.ts';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { freeLoopbackOffset } from '../helpers/port-offset.ts';
 import { BUN_PROCESSES } from '../../services/processes.ts';
@@ -72,7 +73,8 @@ export async function startBenchShop(options: {
       flags.push('--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${dir}`);
     }
     const proc = Bun.spawn(['bun', ...flags, ENTRY[name]], {
-      env: { ...process.env, ...options.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: options.prefix, REDIS_URL: options.redis, MAILROOM_SUPERVISOR_PID: '' },
+      // The allocator's setting the supervisor gives every process (runtime/process/allocator.ts).
+      env: withAllocatorDefaults({ ...process.env, ...options.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: options.prefix, REDIS_URL: options.redis, MAILROOM_SUPERVISOR_PID: '' }),
       stdout: 'pipe',
       stderr: 'pipe',
     });

@@ -5,6 +5,7 @@
  * started here is killed in `close()`, and in an `afterAll` of its own in case the file forgets.
  */
 import { afterAll } from 'bun:test';
+import { withAllocatorDefaults } from '../../runtime/process/allocator.ts';
 import { DEFAULT_PORTS } from '../../services/config.ts';
 import { SHARED_REDIS, waitFor } from './redis.ts';
 import { freeLoopbackOffset } from './port-offset.ts';
@@ -54,7 +55,7 @@ export async function startShop(prefix: string, env: Record<string, string> = {}
 
   const spawn = (name: ShopProcess, entry = ENTRY[name]) => {
     const proc = Bun.spawn(['bun', entry], {
-      env: { ...process.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: prefix, REDIS_URL: SHARED_REDIS, MAILROOM_SUPERVISOR_PID: '', ...env },
+      env: withAllocatorDefaults({ ...process.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: prefix, REDIS_URL: SHARED_REDIS, MAILROOM_SUPERVISOR_PID: '', ...env }),
       stdout: 'pipe',
       stderr: 'pipe',
     });

@@ -3,11 +3,12 @@
  * a SIGKILLed child, reports why processes never got healthy, and leaves nothing behind when stopped.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { portOf } from '../../services/config.ts';
 import type { ProcessEvent } from '../../runtime/index.ts';
+import { ALLOCATOR_ENV } from '../../runtime/process/allocator.ts';
 import { SupervisorError } from '../../runtime/supervisor/index.ts';
 import { startSupervisor, type Supervisor } from '../../runtime/supervisor/index.ts';
 import { mailroomProcesses } from '../../services/processes.ts';
@@ -54,6 +55,13 @@ describe('supervisor', () => {
     }
     expect(supervisor.redisUrl).toBe(`redis://127.0.0.1:${portOf('redis', env)}`);
     expect(events.filter((e) => e.type === 'process.healthy').map((e) => e.process).sort()).toEqual([...names].sort());
+  });
+
+  it("should start every process with the allocator's settings in its environment", () => {
+    for (const spec of mailroomProcesses({ dev: false, bun: process.execPath, env })) {
+      const environ = readFileSync(`/proc/${supervisor.child(spec.name)!.pid}/environ`, 'utf8').split('\0');
+      for (const [name, value] of Object.entries(ALLOCATOR_ENV)) expect(environ).toContain(`${name}=${value}`);
+    }
   });
 
   it('should restart a SIGKILLed child with a new pid that is healthy again', async () => {
