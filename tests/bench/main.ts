@@ -6,6 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { withAllocatorDefaults } from '../../runtime/process/allocator.ts';
 import { envOf, observeCost, parseMode, startSink } from './_observe-cost.ts';
 
 const dir = import.meta.dir;
@@ -35,7 +36,9 @@ const observeEnv = observeAt >= 0 ? envOf(parseMode(args[observeAt + 1] ?? ''), 
 if (observeAt >= 0) args.splice(observeAt, 2);
 // A peer answers a saga's request only once the saga has settled, so thousands may be in flight at once: lift fetch's
 // default cap of 256 concurrent requests, which would otherwise queue them in this process and count as its latency.
-const env = { ...(process.argv.includes('--vs') ? { BUN_CONFIG_MAX_HTTP_REQUESTS: '65336' } : {}), ...process.env, ...observeEnv };
+// Every process of a bench (Mailroom's, a peer's on Bun, the load generator) inherits the allocator setting the supervisor
+// gives Mailroom's processes (runtime/process/allocator.ts), so no side is measured on a setting the others avoid.
+const env = withAllocatorDefaults({ ...(process.argv.includes('--vs') ? { BUN_CONFIG_MAX_HTTP_REQUESTS: '65336' } : {}), ...process.env, ...observeEnv });
 const proc = Bun.spawn(['bun', join(dir, `${name}.ts`), ...args], { stdio: ['inherit', 'inherit', 'inherit'], env });
 const code = await proc.exited;
 sink?.stop();
