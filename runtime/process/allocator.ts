@@ -4,7 +4,7 @@
  * back to the OS as often as every 100 ms. A node at a steady trickle of messages refills those holes at about that
  * pace, so it kept giving memory back and faulting it in again (`madvise`, page faults, the TLB flushes they cost):
  * turned off, a saga costs the shop 8 % less CPU at 50 sagas/s and 15 % less at 200/s, where 13 % more get through.
- * Wholly free pages are still given back (mimalloc's `purge_delay`, 100 ms), and the shop holds ~50 MB more over its
+ * Wholly free pages are still given back (mimalloc's `purge_delay`, 100 ms), and the shop holds 50–70 MB more over its
  * six processes; never purging (`MIMALLOC_PURGE_DELAY=-1`) saved no more CPU for twice that memory, and longer purge
  * delays saved nothing.
  * Measured in docs/benchmarks.md, "The allocator's purge (session 10)".
