@@ -13,6 +13,7 @@ import { mailroomProcesses } from '../../services/processes.ts';
 import { DEFAULT_PROMETHEUS_PORT, prometheusPortOf } from '../../runtime/observe/prometheus-config.ts';
 import { codeFiles, envReads, envReadsIn, inFamily, setsEnv, withoutComments } from './env-reads.ts';
 import { codeSpans, headingAnchors, linkTargets, tableUnder, withoutCode } from './markdown.ts';
+import { mimallocOption, mimallocOptions } from '../helpers/mimalloc.ts';
 
 const root = join(import.meta.dir, '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -47,10 +48,7 @@ const READ_BY_DEPENDENCIES: Record<string, string> = {
 const READ_BY_BUN: readonly string[] = ['MIMALLOC_PURGE_HOLES'];
 
 function bunReads(name: string): boolean {
-  if (!READ_BY_BUN.includes(name)) return false;
-  const option = name.replace(/^MIMALLOC_/, '').toLowerCase();
-  const run = Bun.spawnSync([process.execPath, '-e', '0'], { env: { ...process.env, MIMALLOC_VERBOSE: '1', [name]: '7' }, stdout: 'ignore', stderr: 'pipe' });
-  return run.stderr.toString().includes(`option '${option}': 7`);
+  return READ_BY_BUN.includes(name) && mimallocOptions({ ...process.env, [name]: '7' })[mimallocOption(name)] === '7';
 }
 
 // All the code a user runs or tests with. Left out: tests/house, which only names variables, and the children that

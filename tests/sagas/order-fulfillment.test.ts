@@ -40,7 +40,7 @@ const getJson = async (name: ShopProcess, path: string) => {
 };
 const sendJson = async (name: ShopProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
   const res = await fetch(shop.url(name, path), { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json().catch(() => null)) as any };
+  return { status: res.status, body: (await res.json().catch(() => null)) as any, retryAfter: res.headers.get('retry-after') };
 };
 
 let seq = 0;
@@ -52,18 +52,13 @@ let seq = 0;
 async function place(lines: Line[], address = london): Promise<string> {
   const key = `${prefix}-${seq++}`;
   for (let tries = 1; ; tries++) {
-    const res = await fetch(shop.url('gateway', '/api/orders'), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': key },
-      body: JSON.stringify({ customer, lines, address }),
-    });
-    const body = (await res.json().catch(() => null)) as any;
-    if (res.status === 429 && tries < 10) {
-      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-      await Bun.sleep(Math.min(2_000, Number(res.headers.get('retry-after')) * 1_000));
+    const { status, body, retryAfter } = await sendJson('gateway', 'POST', '/api/orders', { customer, lines, address }, { 'idempotency-key': key });
+    if (status === 429 && tries < 10) {
+      expect(Number(retryAfter)).toBeGreaterThan(0);
+      await Bun.sleep(Math.min(2_000, Number(retryAfter) * 1_000));
       continue;
     }
-    expect({ status: res.status, body }).toMatchObject({ status: 202 });
+    expect({ status, body }).toMatchObject({ status: 202 });
     return body.orderId;
   }
 }
