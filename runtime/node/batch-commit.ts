@@ -33,7 +33,9 @@ export type CommitOutcome =
   | { kind: 'fenced' }
   | { kind: 'conflict'; key: string; stored: string }
   | { kind: 'duplicate' }
-  | { kind: 'refused'; what: string };
+  | { kind: 'refused'; what: string }
+  /** The group did not deliver the entries the read took by cursor: only that delivery was written. */
+  | { kind: 'not-delivered'; what: string };
 
 /**
  * Records longer than this (characters of JSON) go to the script as arguments of their own rather than inside the
@@ -97,6 +99,8 @@ export async function commitBatch(
       return { kind: 'conflict', key: String(res[1]), stored: String(res[2]) };
     case ScriptCode.Duplicate:
       return { kind: 'duplicate' };
+    case ScriptCode.NotDelivered:
+      return { kind: 'not-delivered', what: String(res[1]) };
     default:
       return { kind: 'refused', what: String(res[1]) };
   }

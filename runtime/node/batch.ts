@@ -67,7 +67,15 @@ export type CommitPayload = {
   tr: string[];
   dl: string[][];
   r: [channel: string, payload: string][];
+  /** New entries the read took without delivering them, which the commit delivers: see `UndeliveredRange`. */
+  g?: UndeliveredRange;
 };
+
+/**
+ * New entries a read took by cursor (`read-batch-3.lua`: an XRANGE that writes nothing) and the group has not
+ * delivered yet: [consumer, how many, first id, last id]. The batch's commit delivers them.
+ */
+export type UndeliveredRange = [consumer: string, count: number, first: string, last: string];
 
 export class Batch {
   acks: string[] = [];
@@ -96,6 +104,8 @@ export class Batch {
   /** Chaos: extra latency before this batch commits, and copies of entries to deliver again. */
   delayMs = 0;
   copies: string[][] = [];
+  /** New entries the read took without delivering them: this batch's commit delivers them. */
+  undelivered: UndeliveredRange | undefined;
 
   /** Adds one successful turn, made by the message `cause` describes. */
   add(actor: HostedActor, turn: TurnOutput, cause: VersionCause): void {
@@ -155,6 +165,7 @@ export class Batch {
       tr: this.triesDel,
       dl: this.deadLetters,
       r: remote,
+      ...(this.undelivered ? { g: this.undelivered } : {}),
     };
   }
 }

@@ -6,13 +6,22 @@
  * but a paused owner waking up could pull entries into its own pending list while the new owner went on with later
  * ones, breaking an actor's order; only the lease holder may move entries. Waiting is a plain XREAD (no group, so
  * it moves nothing) on the partition's own connection, after the newest entry looked at.
+ *
+ * New entries are read without a write once the reader knows the group's position (its cursor): the read takes them
+ * by XRANGE after it, and the batch's commit delivers them to the group as it acks them. Under `appendfsync always` a
+ * write waits for the disk before Redis answers, so this takes one fsync off every hop. The cursor is known only
+ * from this owner's own group read or a commit that delivered what it read; anything else — a takeover, a commit
+ * that did not commit or whose reply was lost, a batch that did not reach its commit — leaves it unknown, and the
+ * next read goes through the group again.
  */
 import type { PartitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
+import type { UndeliveredRange } from './batch.ts';
 
 export type RawEntry = [id: string, fields: string[], deliveries: number];
-export type ReadResult = { raw: RawEntry[]; dups: [id: string, fields: string[]][] };
+/** A read's entries; `undelivered` when it took new entries by cursor, which the batch's commit must deliver. */
+export type ReadResult = { raw: RawEntry[]; dups: [id: string, fields: string[]][]; undelivered?: UndeliveredRange };
 
 export type ReaderContext = {
   link: RedisLink;
@@ -32,6 +41,10 @@ export class PartitionReader {
   private isolate = 0;
   /** The last read returned fewer entries than it asked for. */
   private short = false;
+  /** The group's last delivered id, when this owner knows it (see the header); null: read through the group. */
+  private cursor: string | null = null;
+  /** New entries the last read took by cursor, until `delivered` says a commit delivered them. */
+  private owed: UndeliveredRange | null = null;
 
   constructor(
     private readonly ctx: ReaderContext,
@@ -43,17 +56,33 @@ export class PartitionReader {
   async read(blocked: readonly string[]): Promise<ReadResult | 'fenced'> {
     const count = this.isolate > 0 ? 1 : this.ctx.batchSize;
     if (this.isolate > 0) this.isolate--;
+    // Entries taken by cursor that no commit delivered: whether the group moved past them is unknown.
+    if (this.owed) this.cursor = this.owed = null;
+    const cursor = this.cursor;
     const res = (await scripts.readBatch.run(
       this.ctx.link,
       [this.keys.lease, this.keys.mbox, this.keys.seen],
-      [this.leaseValue, this.ctx.group, this.ctx.consumer, count, ...blocked],
-    )) as [number, string, string, number, string];
+      [this.leaseValue, this.ctx.group, this.ctx.consumer, count, cursor ?? '', ...blocked],
+    )) as [number, string, string, number, string, number, string];
     if (res[0] === ScriptCode.NotLeaseHolder) return 'fenced';
     this.complete = Number(res[3]) === 1;
     if (res[4]) this.lastSeen = maxId(res[4], this.lastSeen);
-    const got = { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
+    const got: ReadResult = { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
+    const fresh = Number(res[5] ?? 0);
+    if (fresh > 0) {
+      // With a cursor the new entries run from `first` to `last`, undelivered; through the group they were delivered.
+      if (cursor === null) this.cursor = res[4];
+      else got.undelivered = this.owed = [this.ctx.consumer, fresh, res[6], res[4]];
+    }
     this.short = got.raw.length + got.dups.length < count;
     return got;
+  }
+
+  /** The batch's commit delivered the entries the last read took by cursor: the group is at the newest of them. */
+  delivered(): void {
+    if (!this.owed) return;
+    this.cursor = this.owed[3];
+    this.owed = null;
   }
 
   /**
@@ -93,6 +122,7 @@ export class PartitionReader {
 
   /** Forgets where it was (a takeover starts from the group's last delivered id). */
   reset(): void {
+    this.cursor = this.owed = null;
     this.lastSeen = null;
     this.complete = true;
     this.short = false;

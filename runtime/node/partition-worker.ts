@@ -232,11 +232,17 @@ export class PartitionWorker {
       return 'idle';
     }
     if (!this.active) return 'idle';
-    const { raw, dups } = got;
+    const { raw, dups, undelivered } = got;
     if (dups.length) await this.answerDuplicates(dups);
-    if (raw.length === 0) return dups.length > 0 ? 'progressed' : 'idle';
+    if (raw.length === 0 && !undelivered) return dups.length > 0 ? 'progressed' : 'idle';
 
     const batch = new Batch();
+    // New entries read without a write: this batch's commit delivers them — acking the duplicates among them, and
+    // leaving held-back and failed ones pending — even when it has nothing else to write.
+    if (undelivered) {
+      batch.undelivered = undelivered;
+      for (const [id] of dups) batch.acks.push(id);
+    }
     const envelopes: Envelope[] = [];
     const now = this.ctx.clock.now();
     for (const [id, fields, deliveries] of raw) {
@@ -253,11 +259,12 @@ export class PartitionWorker {
     );
     await this.applier.apply(batch, envelopes, now);
     if (batch.earliestTimer !== Infinity && (this.nextTimerDue === -1 || batch.earliestTimer < this.nextTimerDue)) this.nextTimerDue = batch.earliestTimer;
-    if (batch.acks.length === 0) return 'idle';
+    if (batch.acks.length === 0 && !batch.undelivered) return 'idle';
     if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
     if (!this.active) return 'idle';
     const committed = await this.commit(batch);
     for (const fields of batch.copies) await this.ctx.link.call(['XADD', this.keys.mbox, '*', ...fields]);
+    if (batch.acks.length === 0) return 'idle';
     // Not after a batch that held an actor's entries back (behind a failed message): they stay pending, not newer
     // than what the doorbell watches for, and a dead-lettered failure schedules no retry that would end the wait.
     return committed && this.reader.drained && batch.blocked.size === 0 ? 'caught-up' : 'progressed';
@@ -320,15 +327,17 @@ export class PartitionWorker {
       this.actors.clear();
       if (outcome.kind === 'conflict') this.ctx.onError(new Error(`version conflict on ${outcome.key} (stored ${outcome.stored}); rebuilding partition ${this.partition}`), 'commit');
       if (outcome.kind === 'refused') await this.refused(batch, outcome.what);
+      if (outcome.kind === 'not-delivered') this.ctx.onError(new Error(`the commit of partition ${this.partition} found the group elsewhere than its read had: ${outcome.what}; reading through the group again`), 'commit');
       return false;
     }
+    if (batch.undelivered) this.reader.delivered();
     for (const actor of actors) {
       actor.version++;
       actor.indexedState = actor.state;
     }
     this.processed += batch.seen.length;
     this.metrics.acked.inc(batch.acks.length);
-    this.metrics.batchSize.observe(batch.acks.length);
+    if (batch.acks.length) this.metrics.batchSize.observe(batch.acks.length);
     if (outcome.deadLettersTrimmed > 0) {
       this.ctx.inspect({ type: 'deadletter.trimmed', at: this.ctx.clock.now(), source: this.ctx.service, partition: this.partition, count: outcome.deadLettersTrimmed, maxLen: settings.deadLettersMaxLen });
     }
@@ -369,6 +378,9 @@ export class PartitionWorker {
     }
     const env = entries[0]!;
     const alone = new Batch();
+    // Entries the refused batch's read took by cursor are delivered with the dead letter (its own entry acked, any
+    // other one left pending for the next read): else the culprit would be read, refused and dead-lettered again.
+    alone.undelivered = batch.undelivered;
     addDeadLetter(alone, this.place, env.streamId, envelopeFields(env), env.deliveries, error, 'refused', this.ctx.clock.now());
     await this.commit(alone);
   }

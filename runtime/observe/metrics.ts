@@ -51,7 +51,7 @@ export const messagesAckedTotal = new HotCounter({
 });
 export const commitsTotal = new HotCounter({
   name: 'mailroom_commits_total',
-  help: 'Batch commits by outcome: committed, fenced (a newer lease holder), conflict (actor version), duplicate, refused.',
+  help: 'Batch commits by outcome: committed, fenced (a newer lease holder), conflict (actor version), duplicate, refused, not-delivered (the group was not where the batch’s read left it).',
   labelNames: ['service', 'outcome'] as const,
   registers,
 });
@@ -297,7 +297,7 @@ export type WorkerMetrics = {
   turns(actorType: string): { inc(): void };
   turnDuration: { observe(seconds: number): void };
   acked: { inc(n: number): void };
-  commit(outcome: 'committed' | 'fenced' | 'conflict' | 'duplicate' | 'refused'): { inc(): void };
+  commit(outcome: 'committed' | 'fenced' | 'conflict' | 'duplicate' | 'refused' | 'not-delivered'): { inc(): void };
   commitDuration: { observe(seconds: number): void };
   batchSize: { observe(n: number): void };
   retries: { inc(): void };

@@ -58,4 +58,5 @@ export enum ScriptCode {
   VersionConflict = -3,
   Duplicate = -4,
   InvalidArgument = -5,
+  NotDelivered = -6,
 }

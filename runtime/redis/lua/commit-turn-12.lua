@@ -29,12 +29,18 @@
     td  timers to delete: members             fs  effects to set: [key, data]
     fd  effects to delete: keys               tr  message ids whose try counts go
     dl  dead letters: [field, value, …]       r   replies: [channel, payload]
+    g   new entries the read took without delivering them (read by cursor: `read-batch-3.lua`), or absent:
+        [consumer, count, first id, last id] — delivered to the group here, before the acks, after checking that
+        the group delivers exactly these (else nothing else is written: {-6, …})
 
   Returns {1, outbox entry id or '', dead letters trimmed}  committed
           {-1, holder}            the caller no longer holds the lease (fenced)
           {-3, key, version}      an actor's stored version is not the expected one
           {-4, message id}        a message of the batch was processed before (nothing written)
           {-5, what}              an argument is malformed (nothing written)
+          {-6, what}              the group did not deliver the entries the read took (the read's cursor was
+                                  not the group's position): nothing written but that delivery, which leaves
+                                  entries pending for the next read — nothing is lost or applied twice
 ]]
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, redis.call('GET', KEYS[1])} end
 
@@ -104,6 +110,10 @@ end
 for _, r in ipairs(list(d.r)) do
   if type(r) ~= 'table' or not str(r[1]) or not str(r[2]) then return {-5, 'replies must be [channel, payload]'} end
 end
+local g = d.g
+if g ~= nil and (type(g) ~= 'table' or not str(g[1]) or type(g[2]) ~= 'number' or g[2] < 1 or g[2] % 1 ~= 0 or not str(g[3]) or not str(g[4])) then
+  return {-5, 'g must be [consumer, count, first id, last id]'}
+end
 
 -- preconditions: every actor's version
 for n, a in ipairs(actors) do
@@ -117,6 +127,17 @@ if #seen > 0 then
   local scores = redis.call('ZMSCORE', KEYS[3], unpack(seen))
   for i = 1, #seen do
     if scores[i] then return {-4, seen[i]} end
+  end
+end
+
+-- The entries the read took by cursor, delivered now: the last precondition, as it is a write of its own (a
+-- mismatch leaves them pending, which the next read claims: a state nothing is lost in).
+if g then
+  local res = redis.call('XREADGROUP', 'GROUP', ARGV[2], g[1], 'COUNT', g[2], 'STREAMS', KEYS[2], '>')
+  local got = res and res[1] and res[1][2] or {}
+  if #got ~= g[2] or got[1][1] ~= g[3] or got[#got][1] ~= g[4] then
+    return {-6, 'the group delivered ' .. #got .. ' entries (' .. tostring(got[1] and got[1][1]) .. ' to ' ..
+      tostring(got[#got] and got[#got][1]) .. '), not the ' .. g[2] .. ' the read took (' .. g[3] .. ' to ' .. g[4] .. ')'}
   end
 end
 

@@ -10,23 +10,34 @@
   entries are read only once every pending entry was looked at, or an actor's later entry would overtake an
   earlier one still pending.
 
+  New entries are read in one of two ways. Without a cursor, through the group (XREADGROUP): they become pending
+  here, a write. With a cursor — the group's last delivered id, as the owner knows it from its previous read and
+  commit — by XRANGE after it, which writes nothing: under `appendfsync always` Redis then answers without an fsync
+  of its own. Such entries are not delivered yet: the commit that follows delivers them to the group (and acks
+  what it applied, duplicates included) and checks that the group delivers exactly these, or writes nothing.
+
   KEYS[1] lease   KEYS[2] mbox   KEYS[3] seen
   ARGV[1] expected lease value ("node|token")   ARGV[2] group   ARGV[3] consumer   ARGV[4] count
-  ARGV[5..] addresses of blocked actors
+  ARGV[5] cursor: the group's last delivered id, or '' (or absent) to read new entries through the group
+  ARGV[6..] addresses of blocked actors
 
-  Returns {1, entries, duplicates, complete, last}, the two lists JSON-encoded (an empty list encodes as {})
-    entries    = [ [id, fields, deliveries], ... ]   (deliveries counts this one)
-    duplicates = [ [id, fields], ... ]
+  Returns {1, entries, duplicates, complete, last, fresh, first}, the two lists JSON-encoded (an empty list encodes
+  as {})
+    entries    = [ [id, fields, deliveries], ... ]   (deliveries counts this one; 1 for an entry read by cursor)
+    duplicates = [ [id, fields], ... ]               (acked here when read through the group, else by the commit)
     complete   = 1 when every pending entry was looked at (so new entries were read too), else 0
     last       = the newest entry id looked at, held ones included ('' when none)
+    fresh      = how many new entries were looked at (held ones and duplicates included)
+    first      = the oldest of them ('' when none); with a cursor they run from `first` to `last`, undelivered
   Returns {-1, holder} when the caller does not hold the lease (holder may be false).
 ]]
 local holder = redis.call('GET', KEYS[1])
 if holder ~= ARGV[1] then return {-1, holder} end
 
 local count = tonumber(ARGV[4])
+local cursor = ARGV[5] or ''
 local blocked, anyBlocked = {}, false
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   blocked[ARGV[i]] = true
   anyBlocked = true
 end
@@ -35,7 +46,7 @@ local last = ''
 
 -- Takes a run of entries ({id, fields} each, in stream order) with one ZMSCORE for their message ids: a ZSCORE per
 -- entry was a call per message on the hot path.
-local function takeAll(list, deliveriesOf)
+local function takeAll(list, deliveriesOf, delivered)
   local mids, at = {}, {}
   for i, e in ipairs(list) do
     local fields = e[2]
@@ -53,7 +64,7 @@ local function takeAll(list, deliveriesOf)
   end
   for i, e in ipairs(list) do
     if dup[i] then
-      redis.call('XACK', KEYS[2], ARGV[2], e[1])
+      if delivered then redis.call('XACK', KEYS[2], ARGV[2], e[1]) end
       dups[#dups + 1] = {e[1], e[2]}
     else
       entries[#entries + 1] = {e[1], e[2], deliveriesOf(e[1])}
@@ -93,7 +104,7 @@ for _ = 1, 10 do
   if #ids > 0 then
     -- XCLAIM skips (and un-pends) entries trimmed from the stream since they were read.
     local claimed = redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, unpack(ids))
-    takeAll(claimed, function(id) return deliveries[id] + 1 end)
+    takeAll(claimed, function(id) return deliveries[id] + 1 end, true)
   end
   if #page < count then
     complete = true
@@ -103,16 +114,23 @@ for _ = 1, 10 do
 end
 
 local room = count - #entries
+local fresh, first = 0, ''
 if complete and room > 0 then
-  local res = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', room, 'STREAMS', KEYS[2], '>')
-  if res and res[1] then
-    local fresh = {}
-    for _, e in ipairs(res[1][2]) do
-      last = e[1]
-      if not isBlocked(e[2]) then fresh[#fresh + 1] = e end
-    end
-    takeAll(fresh, function() return 1 end)
+  local rows
+  if cursor ~= '' then
+    rows = redis.call('XRANGE', KEYS[2], '(' .. cursor, '+', 'COUNT', room)
+  else
+    local res = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', room, 'STREAMS', KEYS[2], '>')
+    rows = res and res[1] and res[1][2] or {}
   end
+  local taken = {}
+  for _, e in ipairs(rows) do
+    last = e[1]
+    if fresh == 0 then first = e[1] end
+    fresh = fresh + 1
+    if not isBlocked(e[2]) then taken[#taken + 1] = e end
+  end
+  takeAll(taken, function() return 1 end, cursor == '')
 end
 -- As JSON: one bulk string decodes far faster in the client than hundreds of nested RESP arrays.
-return {1, cjson.encode(entries), cjson.encode(dups), complete and 1 or 0, last}
+return {1, cjson.encode(entries), cjson.encode(dups), complete and 1 or 0, last, fresh, first}

@@ -1,0 +1,194 @@
+/**
+ * The read that writes nothing: once an owner knows its group's position, `read-batch-3.lua` takes new entries by
+ * XRANGE after it, and the batch's commit delivers them to the group as it acks them (under `appendfsync always` a
+ * write's reply waits for the disk, so this takes one fsync off every hop). What must hold: the read changes nothing
+ * in Redis (its change counter stays); the commit leaves the group where a group read and a commit would have —
+ * position at the newest entry, applied ones and duplicates acked, held ones pending; a commit whose group is not
+ * where the read left it writes nothing but that delivery; and a node whose commit wrote nothing (a version
+ * conflict) reads through the group again rather than skip the entries that batch took.
+ * Script-level cases run on a private Redis, so that nothing else moves its change counter.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { createNode, type MailroomNode } from '../../runtime/index.ts';
+import { partitionKeys, type PartitionKeys } from '../../runtime/keys.ts';
+import { jsonList } from '../../runtime/node/partition-reader.ts';
+import { openLink, type RedisLink } from '../../runtime/redis/link.ts';
+import { ScriptCode, scripts } from '../../runtime/redis/script.ts';
+import { counter } from '../fixtures/test-actors.ts';
+import { cleanupPrefix, SHARED_REDIS, startRedisServer, testPrefix, waitFor, type PrivateRedis } from '../helpers/redis.ts';
+import { isScript, ScriptedFaults, type Call } from '../helpers/scripted-link.ts';
+
+const LEASE = 'node-a|1';
+const GROUP = 'g';
+let redis: PrivateRedis;
+let link: RedisLink;
+let n = 0;
+const nodes: MailroomNode[] = [];
+const prefix = testPrefix('read-no-write');
+
+beforeAll(async () => {
+  redis = await startRedisServer({ appendonly: false });
+  link = await openLink(redis.url, 'node-redis');
+});
+afterAll(async () => {
+  await Promise.all(nodes.map((node) => node.stop().catch(() => {})));
+  await link?.close();
+  await redis?.stop();
+  await cleanupPrefix(prefix);
+});
+
+/** A fresh partition with its group and lease; `add` appends a message to counter `a` with the given message id. */
+async function partition(): Promise<{ k: PartitionKeys; add(mid: string, actor?: string): Promise<string> }> {
+  const k = partitionKeys(`rnw${n++}`, 'svc', 0);
+  await link.call(['SET', k.lease, LEASE]);
+  await link.call(['XGROUP', 'CREATE', k.mbox, GROUP, '0', 'MKSTREAM']);
+  return { k, add: async (mid, actor = 'svc/counter/a') => String(await link.call(['XADD', k.mbox, '*', 'm', mid, 'a', actor, 'e', '{"type":"inc"}'])) };
+}
+
+type Read = { code: number; entries: string[]; dups: string[]; complete: number; last: string; fresh: number; first: string };
+async function read(k: PartitionKeys, cursor: string, ...blocked: string[]): Promise<Read> {
+  const r = (await scripts.readBatch.run(link, [k.lease, k.mbox, k.seen], [LEASE, GROUP, 'node-a', 10, cursor, ...blocked])) as [number, string, string, number, string, number, string];
+  return { code: r[0], entries: jsonList<[string]>(r[1]).map((e) => e[0]), dups: jsonList<[string]>(r[2]).map((e) => e[0]), complete: Number(r[3]), last: r[4], fresh: Number(r[5]), first: r[6] };
+}
+
+async function commit(k: PartitionKeys, batch: object): Promise<unknown[]> {
+  const keys = [k.lease, k.mbox, k.seen, k.outbox, k.events, k.timers, k.timerData, k.effects, k.tries, k.index, k.dlq, k.expiry];
+  return (await scripts.commitTurn.run(link, keys, [LEASE, GROUP, Date.now(), 60_000, 1_000, JSON.stringify(batch), 1_000])) as unknown[];
+}
+
+/** Redis's count of changes since its last save: what a write moves and a read leaves alone. */
+async function changes(): Promise<number> {
+  const info = String(await link.call(['INFO', 'persistence']));
+  return Number(/rdb_changes_since_last_save:(\d+)/.exec(info)![1]);
+}
+
+async function group(k: PartitionKeys): Promise<{ delivered: string; pending: string[] }> {
+  const groups = (await link.call(['XINFO', 'GROUPS', k.mbox])) as unknown[];
+  const g = groups[0] as Record<string, unknown> | unknown[];
+  const rec = Array.isArray(g) ? Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]])) : g;
+  const pending = (await link.call(['XPENDING', k.mbox, GROUP, '-', '+', 100])) as [string][];
+  return { delivered: String(rec['last-delivered-id']), pending: pending.map((p) => p[0]) };
+}
+
+describe('a read by cursor', () => {
+  it('should take new entries without writing anything, and the commit should deliver them, ack the applied and the duplicates and leave the held pending', async () => {
+    const { k, add } = await partition();
+    await commit(k, { s: ['m-old'] }); // processed before: its entry below comes back as a duplicate
+    const ids = [await add('m1'), await add('m-old'), await add('m3', 'svc/counter/held')];
+    const before = await changes();
+    const r = await read(k, '0-0', 'svc/counter/held');
+    expect(await changes()).toBe(before);
+    expect(r).toEqual({ code: 1, entries: [ids[0]!], dups: [ids[1]!], complete: 1, last: ids[2]!, fresh: 3, first: ids[0]! });
+    expect(await group(k)).toEqual({ delivered: '0-0', pending: [] });
+
+    expect((await commit(k, { a: [ids[0], ids[1]], s: ['m1'], g: ['node-a', r.fresh, r.first, r.last] }))[0]).toBe(ScriptCode.Ok);
+    expect(await group(k)).toEqual({ delivered: ids[2]!, pending: [ids[2]!] });
+    // the next read by cursor finds nothing new, and the held entry is still there for when its actor is free
+    const next = await read(k, r.last);
+    expect({ entries: next.entries, fresh: next.fresh }).toEqual({ entries: [ids[2]!], fresh: 0 });
+  });
+
+  it('should write what a group read writes when it has no cursor (a new owner), and return where the group is', async () => {
+    const { k, add } = await partition();
+    const id = await add('m1');
+    const before = await changes();
+    const r = await read(k, '');
+    expect(await changes()).toBeGreaterThan(before);
+    expect({ entries: r.entries, fresh: r.fresh, last: r.last }).toEqual({ entries: [id], fresh: 1, last: id });
+    expect(await group(k)).toEqual({ delivered: id, pending: [id] });
+  });
+
+  it('should refuse a commit whose group is not where the read left it, write nothing else, and leave the entries pending', async () => {
+    const { k, add } = await partition();
+    const first = await add('m1');
+    const r = await read(k, '0-0');
+    // The group moved behind the reader's back (here by hand; in life a Redis that lost its last second of writes).
+    await link.call(['XGROUP', 'SETID', k.mbox, GROUP, '$']);
+    const second = await add('m2');
+    const res = await commit(k, { a: [first], s: ['m1'], g: ['node-a', r.fresh, r.first, r.last] });
+    expect(res[0]).toBe(ScriptCode.NotDelivered);
+    expect(String(res[1])).toContain(`not the 1 the read took (${first} to ${first})`);
+    expect(await link.call(['ZSCORE', k.seen, 'm1'])).toBeNull();
+    expect(await group(k)).toEqual({ delivered: second, pending: [second] });
+  });
+
+  it('should refuse a malformed range with nothing written', async () => {
+    const { k } = await partition();
+    const before = await changes();
+    expect(await commit(k, { g: ['node-a', 0, '1-0', '1-0'] })).toEqual([ScriptCode.InvalidArgument, 'g must be [consumer, count, first id, last id]']);
+    expect(await changes()).toBe(before);
+  });
+});
+
+describe('a node reading by cursor', () => {
+  // ARGV[5] of a read (after EVALSHA, the sha, the key count, 3 keys and 4 arguments) is its cursor.
+  const cursorOf = (call: Call) => String(call.args[10] ?? '');
+
+  const errors: string[] = [];
+  async function start(name: string, faults: ScriptedFaults): Promise<{ node: MailroomNode; keys: PartitionKeys }> {
+    const node = await createNode({ service: 'svc', actors: [counter], keyPrefix: `${prefix}-${name}`, redis: SHARED_REDIS, partitions: 1, onError: (e) => errors.push(String(e)), wrapLink: faults.wrap });
+    nodes.push(node);
+    for (let i = 0; i < 5; i++) await node.ask('svc/counter/c', { type: 'inc' });
+    expect(faults.scriptCalls('readBatch').slice(-4).every((c) => cursorOf(c) !== '')).toBe(true);
+    return { node, keys: partitionKeys(`${prefix}-${name}`, 'svc', 0) };
+  }
+
+  async function sendThree(node: MailroomNode): Promise<void> {
+    for (let i = 0; i < 3; i++) await node.send('svc/counter/c', { type: 'inc' });
+    await waitFor('the 8 increments applied', async () => (await node.read<{ n: number }>('svc/counter/c'))?.context.n === 8, 10_000);
+    expect(((await node.ask('svc/counter/c', { type: 'get' })) as { reply: unknown }).reply).toBe(8);
+  }
+
+  it('should apply, once, the entries of a batch whose commit wrote nothing (a version conflict)', async () => {
+    const faults = new ScriptedFaults();
+    const { node, keys } = await start('conflict', faults);
+    // The record changed under the node (as another writer would): its next commit writes nothing, and the entries
+    // that batch took are neither applied nor delivered — the next read must take them again, not start after them.
+    const shared = await openLink(SHARED_REDIS, 'node-redis');
+    await shared.call(['HINCRBY', keys.actor('counter', 'c'), 'v', 1]);
+    await shared.close();
+    await sendThree(node);
+  });
+
+  it('should read through the group again when its commit finds the group moved, rather than retry the same range for ever', async () => {
+    const faults = new ScriptedFaults();
+    const { node, keys } = await start('moved', faults);
+    const shared = await openLink(SHARED_REDIS, 'node-redis');
+    // Before the next commit runs, another consumer of the group takes the oldest new entry.
+    let moved: Promise<unknown> | undefined;
+    faults.decide = (call) => {
+      if (moved || !isScript(call, 'commitTurn')) return 'run';
+      moved = shared.call(['XREADGROUP', 'GROUP', 'svc', 'intruder', 'COUNT', 1, 'STREAMS', keys.mbox, '>']);
+      return { afterMs: 30, then: 'run' };
+    };
+    const since = faults.calls.length;
+    await sendThree(node);
+    await moved;
+    await shared.close();
+    const after = faults.calls.slice(since);
+    expect(errors.some((e) => e.includes('found the group elsewhere than its read had'))).toBe(true);
+    const refused = after.findIndex((c) => isScript(c, 'commitTurn'));
+    expect(cursorOf(after.slice(refused).find((c) => isScript(c, 'readBatch'))!)).toBe('');
+  });
+
+  it('should dead-letter once a message whose commit the script refuses, delivering what that batch read with the dead letter', async () => {
+    const faults = new ScriptedFaults();
+    const { node } = await start('refused', faults);
+    // Every commit that would mark the culprit processed is made malformed (the script refuses it, writing
+    // nothing): the node reads one entry at a time until the culprit is alone, then dead-letters it.
+    faults.decide = (call) => {
+      const batch = ScriptedFaults.commitBatch(call);
+      if (batch && /"s":\[[^\]]*"culprit"/.test(batch)) call.args[call.args.indexOf(batch)] = batch.replace('"s":[', '"s":[1,');
+      return 'run';
+    };
+    await node.send('svc/counter/c', { type: 'inc' }, { id: 'before' });
+    await node.send('svc/counter/c', { type: 'inc', by: 100 }, { id: 'culprit' });
+    await node.send('svc/counter/c', { type: 'inc' }, { id: 'after' });
+    await waitFor('the culprit dead-lettered', async () => (await node.deadLetters.list()).length > 0, 10_000);
+    await waitFor('the others applied', async () => (await node.read<{ n: number }>('svc/counter/c'))?.context.n === 7, 10_000);
+    await Bun.sleep(300);
+    const letters = await node.deadLetters.list();
+    expect(letters.map((l) => [l.messageId, l.error.startsWith('refused: the commit script refused the turn')])).toEqual([['culprit', true]]);
+    expect(errors.filter((e) => e.includes('refused the turn')).length).toBeLessThanOrEqual(3);
+  });
+});
