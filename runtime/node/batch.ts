@@ -67,15 +67,15 @@ export type CommitPayload = {
   tr: string[];
   dl: string[][];
   r: [channel: string, payload: string][];
-  /** New entries the read took without delivering them, which the commit delivers: see `UndeliveredRange`. */
-  g?: UndeliveredRange;
+  /** New entries the read took without delivering them, which the commit delivers, and whether it acks them all. */
+  g?: [...UndeliveredRange, allAcked: boolean];
 };
 
 /**
  * New entries a read took by cursor (`read-batch-3.lua`: an XRANGE that writes nothing) and the group has not
- * delivered yet: [consumer, how many, first id, last id]. The batch's commit delivers them.
+ * delivered yet: [consumer, how many, first id, last id, the cursor they follow]. The batch's commit delivers them.
  */
-export type UndeliveredRange = [consumer: string, count: number, first: string, last: string];
+export type UndeliveredRange = [consumer: string, count: number, first: string, last: string, cursor: string];
 
 export class Batch {
   acks: string[] = [];
@@ -151,8 +151,9 @@ export class Batch {
       if (v) ts.push([member, v[0], v[1]]);
       else td.push(member);
     }
+    const { acks, g } = this.delivery();
     return {
-      a: this.acks,
+      a: acks,
       s: this.seen,
       x: actors,
       o: this.outbox.length && !direct ? JSON.stringify(this.outbox) : undefined,
@@ -165,7 +166,29 @@ export class Batch {
       tr: this.triesDel,
       dl: this.deadLetters,
       r: remote,
-      ...(this.undelivered ? { g: this.undelivered } : {}),
+      ...(g ? { g } : {}),
     };
   }
+
+  /**
+   * How the commit delivers the new entries the read took by cursor: when it acks every one of them, the group's
+   * position just moves past them (their ids leave the acks: they were never pending); else they go through the
+   * pending list, and the acks stay as they are.
+   */
+  private delivery(): { acks: string[]; g?: CommitPayload['g'] } {
+    const range = this.undelivered;
+    if (!range) return { acks: this.acks };
+    const first = range[2];
+    const others = this.acks.filter((id) => compareStreamIds(id, first) < 0);
+    const allAcked = new Set(this.acks).size - new Set(others).size === range[1];
+    return allAcked ? { acks: others, g: [...range, true] } : { acks: this.acks, g: [...range, false] };
+  }
+}
+
+/** Orders two stream ids as Redis does (by milliseconds, then sequence): negative when `a` is older. */
+export function compareStreamIds(a: string, b: string): number {
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  const ms = Number(a.slice(0, da)) - Number(b.slice(0, db));
+  return ms !== 0 ? ms : Number(a.slice(da + 1)) - Number(b.slice(db + 1));
 }

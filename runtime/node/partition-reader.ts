@@ -72,7 +72,7 @@ export class PartitionReader {
     if (fresh > 0) {
       // With a cursor the new entries run from `first` to `last`, undelivered; through the group they were delivered.
       if (cursor === null) this.cursor = res[4];
-      else got.undelivered = this.owed = [this.ctx.consumer, fresh, res[6], res[4]];
+      else got.undelivered = this.owed = [this.ctx.consumer, fresh, res[6], res[4], cursor];
     }
     this.short = got.raw.length + got.dups.length < count;
     return got;

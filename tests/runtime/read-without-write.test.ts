@@ -62,10 +62,14 @@ async function changes(): Promise<number> {
   return Number(/rdb_changes_since_last_save:(\d+)/.exec(info)![1]);
 }
 
-async function group(k: PartitionKeys): Promise<{ delivered: string; pending: string[] }> {
+async function groupInfo(k: PartitionKeys): Promise<Record<string, unknown>> {
   const groups = (await link.call(['XINFO', 'GROUPS', k.mbox])) as unknown[];
   const g = groups[0] as Record<string, unknown> | unknown[];
-  const rec = Array.isArray(g) ? Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]])) : g;
+  return Array.isArray(g) ? Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]])) : g;
+}
+
+async function group(k: PartitionKeys): Promise<{ delivered: string; pending: string[] }> {
+  const rec = await groupInfo(k);
   const pending = (await link.call(['XPENDING', k.mbox, GROUP, '-', '+', 100])) as [string][];
   return { delivered: String(rec['last-delivered-id']), pending: pending.map((p) => p[0]) };
 }
@@ -81,11 +85,39 @@ describe('a read by cursor', () => {
     expect(r).toEqual({ code: 1, entries: [ids[0]!], dups: [ids[1]!], complete: 1, last: ids[2]!, fresh: 3, first: ids[0]! });
     expect(await group(k)).toEqual({ delivered: '0-0', pending: [] });
 
-    expect((await commit(k, { a: [ids[0], ids[1]], s: ['m1'], g: ['node-a', r.fresh, r.first, r.last] }))[0]).toBe(ScriptCode.Ok);
+    // The held entry is not acked: the entries go through the pending list.
+    expect((await commit(k, { a: [ids[0], ids[1]], s: ['m1'], g: ['node-a', r.fresh, r.first, r.last, '0-0', false] }))[0]).toBe(ScriptCode.Ok);
     expect(await group(k)).toEqual({ delivered: ids[2]!, pending: [ids[2]!] });
     // the next read by cursor finds nothing new, and the held entry is still there for when its actor is free
     const next = await read(k, r.last);
     expect({ entries: next.entries, fresh: next.fresh }).toEqual({ entries: [ids[2]!], fresh: 0 });
+  });
+
+  it('should move the group past the entries when the commit acks them all, keeping its lag known', async () => {
+    const { k, add } = await partition();
+    const start = await add('m0');
+    await read(k, ''); // a group read: the group now knows how many entries it has read
+    await commit(k, { a: [start], s: ['m0'] });
+    const ids = [await add('m1'), await add('m2')];
+    const r = await read(k, start);
+    expect(r.entries).toEqual(ids);
+    const later = await add('m3'); // arrives between the read and the commit: not the commit's to deliver
+    expect((await commit(k, { s: ['m1', 'm2'], g: ['node-a', r.fresh, r.first, r.last, start, true] }))[0]).toBe(ScriptCode.Ok);
+    expect(await group(k)).toEqual({ delivered: ids[1]!, pending: [] });
+    const info = await groupInfo(k);
+    expect([info['entries-read'], info.lag]).toEqual([3, 1]);
+    expect((await read(k, r.last)).entries).toEqual([later]);
+  });
+
+  it('should deliver and ack the entries when the group does not know how many it has read (a new group)', async () => {
+    const { k, add } = await partition();
+    expect((await groupInfo(k))['entries-read']).toBeNull();
+    const ids = [await add('m1'), await add('m2')];
+    const r = await read(k, '0-0');
+    expect((await commit(k, { s: ['m1', 'm2'], g: ['node-a', r.fresh, r.first, r.last, '0-0', true] }))[0]).toBe(ScriptCode.Ok);
+    expect(await group(k)).toEqual({ delivered: ids[1]!, pending: [] });
+    const info = await groupInfo(k);
+    expect([info['entries-read'], info.lag]).toEqual([2, 0]);
   });
 
   it('should write what a group read writes when it has no cursor (a new owner), and return where the group is', async () => {
@@ -105,17 +137,25 @@ describe('a read by cursor', () => {
     // The group moved behind the reader's back (here by hand; in life a Redis that lost its last second of writes).
     await link.call(['XGROUP', 'SETID', k.mbox, GROUP, '$']);
     const second = await add('m2');
-    const res = await commit(k, { a: [first], s: ['m1'], g: ['node-a', r.fresh, r.first, r.last] });
+    // Through the pending list: the group delivers another entry than the read took, and keeps it pending.
+    const res = await commit(k, { a: [first], s: ['m1'], g: ['node-a', r.fresh, r.first, r.last, '0-0', false] });
     expect(res[0]).toBe(ScriptCode.NotDelivered);
     expect(String(res[1])).toContain(`not the 1 the read took (${first} to ${first})`);
     expect(await link.call(['ZSCORE', k.seen, 'm1'])).toBeNull();
+    expect(await group(k)).toEqual({ delivered: second, pending: [second] });
+    // Every entry acked: the group is not where the read started from, and nothing at all is written.
+    const before = await changes();
+    const set = await commit(k, { s: ['m1'], g: ['node-a', r.fresh, r.first, r.last, '0-0', true] });
+    expect(set).toEqual([ScriptCode.NotDelivered, `the group is at ${second}, not at 0-0 where the read took 1 entries (${first} to ${first}) from`]);
+    expect(await changes()).toBe(before);
     expect(await group(k)).toEqual({ delivered: second, pending: [second] });
   });
 
   it('should refuse a malformed range with nothing written', async () => {
     const { k } = await partition();
     const before = await changes();
-    expect(await commit(k, { g: ['node-a', 0, '1-0', '1-0'] })).toEqual([ScriptCode.InvalidArgument, 'g must be [consumer, count, first id, last id]']);
+    const malformed = [['node-a', 0, '1-0', '1-0', '0-0', true], ['node-a', 1, '1-0', '1-0', '0-0'], ['node-a', 1, '1-0', '1-0', 0, false], 'node-a'];
+    for (const g of malformed) expect(await commit(k, { g })).toEqual([ScriptCode.InvalidArgument, 'g must be [consumer, count, first id, last id, cursor, all acked]']);
     expect(await changes()).toBe(before);
   });
 });
@@ -138,6 +178,20 @@ describe('a node reading by cursor', () => {
     await waitFor('the 8 increments applied', async () => (await node.read<{ n: number }>('svc/counter/c'))?.context.n === 8, 10_000);
     expect(((await node.ask('svc/counter/c', { type: 'get' })) as { reply: unknown }).reply).toBe(8);
   }
+
+  it('should, turn after turn, read without a write and move the group past what it applied, with no pending-list round', async () => {
+    const node = await createNode({ service: 'svc', actors: [counter], keyPrefix: `${prefix}-steady`, redis: redis.url, partitions: 1, onError: () => {} });
+    nodes.push(node);
+    await node.ask('svc/counter/s', { type: 'inc' });
+    await link.call(['CONFIG', 'RESETSTAT']);
+    for (let i = 0; i < 20; i++) await node.ask('svc/counter/s', { type: 'inc' });
+    const stats = String(await link.call(['INFO', 'commandstats']));
+    const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd.replace('|', '\\|')}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    expect(calls('xrange')).toBeGreaterThanOrEqual(20);
+    expect(calls('xgroup|setid')).toBeGreaterThanOrEqual(20);
+    expect(calls('xreadgroup') + calls('xclaim')).toBe(0);
+    expect(((await node.ask('svc/counter/s', { type: 'get' })) as { reply: unknown }).reply).toBe(21);
+  });
 
   it('should apply, once, the entries of a batch whose commit wrote nothing (a version conflict)', async () => {
     const faults = new ScriptedFaults();

@@ -30,17 +30,22 @@
     fd  effects to delete: keys               tr  message ids whose try counts go
     dl  dead letters: [field, value, …]       r   replies: [channel, payload]
     g   new entries the read took without delivering them (read by cursor: `read-batch-3.lua`), or absent:
-        [consumer, count, first id, last id] — delivered to the group here, before the acks, after checking that
-        the group delivers exactly these (else nothing else is written: {-6, …})
+        [consumer, count, first id, last id, cursor, all acked] — `cursor` the group's position the read started
+        from. When this commit acks every one of them (`all acked` true; their ids are then left out of `a`), the
+        group's position just moves to `last`, after checking it is at `cursor` (when the group's count of entries
+        read is unknown, they are delivered and acked instead). Else they are delivered (XREADGROUP) before the acks —
+        held-back and failed ones stay pending — after checking the group delivers exactly these. Either check
+        failing: {-6, …}, with nothing else written.
 
   Returns {1, outbox entry id or '', dead letters trimmed}  committed
           {-1, holder}            the caller no longer holds the lease (fenced)
           {-3, key, version}      an actor's stored version is not the expected one
           {-4, message id}        a message of the batch was processed before (nothing written)
           {-5, what}              an argument is malformed (nothing written)
-          {-6, what}              the group did not deliver the entries the read took (the read's cursor was
-                                  not the group's position): nothing written but that delivery, which leaves
-                                  entries pending for the next read — nothing is lost or applied twice
+          {-6, what}              the group is not where the read took its new entries from (the read's
+                                  cursor was not the group's position): nothing written but, when they were to
+                                  be delivered, that delivery, which leaves entries pending for the next read —
+                                  nothing is lost or applied twice
 ]]
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, redis.call('GET', KEYS[1])} end
 
@@ -111,8 +116,8 @@ for _, r in ipairs(list(d.r)) do
   if type(r) ~= 'table' or not str(r[1]) or not str(r[2]) then return {-5, 'replies must be [channel, payload]'} end
 end
 local g = d.g
-if g ~= nil and (type(g) ~= 'table' or not str(g[1]) or type(g[2]) ~= 'number' or g[2] < 1 or g[2] % 1 ~= 0 or not str(g[3]) or not str(g[4])) then
-  return {-5, 'g must be [consumer, count, first id, last id]'}
+if g ~= nil and (type(g) ~= 'table' or not str(g[1]) or type(g[2]) ~= 'number' or g[2] < 1 or g[2] % 1 ~= 0 or not str(g[3]) or not str(g[4]) or not str(g[5]) or type(g[6]) ~= 'boolean') then
+  return {-5, 'g must be [consumer, count, first id, last id, cursor, all acked]'}
 end
 
 -- preconditions: every actor's version
@@ -132,12 +137,41 @@ end
 
 -- The entries the read took by cursor, delivered now: the last precondition, as it is a write of its own (a
 -- mismatch leaves them pending, which the next read claims: a state nothing is lost in).
+-- The new entries the read took by cursor. When this commit acks every one of them and the group's count of entries
+-- read is known, where the group stands is all there is to check (a read), and its position moves past them below:
+-- no pending-list round trip, and one short SETID in the AOF instead of an XCLAIM and an XACK per entry. Else they
+-- are delivered here — the last precondition, as it is a write of its own (a mismatch leaves them pending, which
+-- the next read claims: a state nothing is lost in) — and acked below when the commit acks them all.
+local setAt, ackDelivered
 if g then
-  local res = redis.call('XREADGROUP', 'GROUP', ARGV[2], g[1], 'COUNT', g[2], 'STREAMS', KEYS[2], '>')
-  local got = res and res[1] and res[1][2] or {}
-  if #got ~= g[2] or got[1][1] ~= g[3] or got[#got][1] ~= g[4] then
-    return {-6, 'the group delivered ' .. #got .. ' entries (' .. tostring(got[1] and got[1][1]) .. ' to ' ..
-      tostring(got[#got] and got[#got][1]) .. '), not the ' .. g[2] .. ' the read took (' .. g[3] .. ' to ' .. g[4] .. ')'}
+  if g[6] then
+    local at, entriesRead
+    for _, grp in ipairs(redis.call('XINFO', 'GROUPS', KEYS[2])) do
+      local name, delivered, read
+      for i = 1, #grp, 2 do
+        if grp[i] == 'name' then name = grp[i + 1] end
+        if grp[i] == 'last-delivered-id' then delivered = grp[i + 1] end
+        if grp[i] == 'entries-read' then read = grp[i + 1] end
+      end
+      if name == ARGV[2] then at, entriesRead = delivered, read end
+    end
+    if at ~= g[5] then
+      return {-6, 'the group is at ' .. tostring(at) .. ', not at ' .. g[5] .. ' where the read took ' .. g[2] .. ' entries (' .. g[3] .. ' to ' .. g[4] .. ') from'}
+    end
+    -- the n entries after the cursor were read: the count stays exact, so the group's lag stays known
+    if type(entriesRead) == 'number' then setAt = entriesRead + g[2] end
+  end
+  if not setAt then
+    local res = redis.call('XREADGROUP', 'GROUP', ARGV[2], g[1], 'COUNT', g[2], 'STREAMS', KEYS[2], '>')
+    local got = res and res[1] and res[1][2] or {}
+    if #got ~= g[2] or got[1][1] ~= g[3] or got[#got][1] ~= g[4] then
+      return {-6, 'the group delivered ' .. #got .. ' entries (' .. tostring(got[1] and got[1][1]) .. ' to ' ..
+        tostring(got[#got] and got[#got][1]) .. '), not the ' .. g[2] .. ' the read took (' .. g[3] .. ' to ' .. g[4] .. ')'}
+    end
+    if g[6] then
+      ackDelivered = {}
+      for i, e in ipairs(got) do ackDelivered[i] = e[1] end
+    end
   end
 end
 
@@ -199,6 +233,8 @@ if #dls > 0 then
   trimmed = before + #dls - redis.call('XLEN', KEYS[11])
 end
 
+if setAt then redis.call('XGROUP', 'SETID', KEYS[2], ARGV[2], g[4], 'ENTRIESREAD', setAt) end
+if ackDelivered then redis.call('XACK', KEYS[2], ARGV[2], unpack(ackDelivered)) end
 if #acks > 0 then redis.call('XACK', KEYS[2], ARGV[2], unpack(acks)) end
 
 for _, r in ipairs(list(d.r)) do redis.call('PUBLISH', r[1], r[2]) end
