@@ -178,10 +178,18 @@ export class Batch {
   private delivery(): { acks: string[]; g?: CommitPayload['g'] } {
     const range = this.undelivered;
     if (!range) return { acks: this.acks };
-    const first = range[2];
-    const others = this.acks.filter((id) => compareStreamIds(id, first) < 0);
-    const allAcked = new Set(this.acks).size - new Set(others).size === range[1];
-    return allAcked ? { acks: others, g: [...range, true] } : { acks: this.acks, g: [...range, false] };
+    const others = this.acksBefore(range[2]);
+    return this.acksAllUndelivered() ? { acks: others, g: [...range, true] } : { acks: this.acks, g: [...range, false] };
+  }
+
+  /** Whether the batch acks every new entry its read took by cursor (false when there are none). */
+  acksAllUndelivered(): boolean {
+    const range = this.undelivered;
+    return range !== undefined && new Set(this.acks).size - new Set(this.acksBefore(range[2])).size === range[1];
+  }
+
+  private acksBefore(first: string): string[] {
+    return this.acks.filter((id) => compareStreamIds(id, first) < 0);
   }
 }
 

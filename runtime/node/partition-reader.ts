@@ -13,9 +13,16 @@
  * from this owner's own group read or a commit that delivered what it read; anything else — a takeover, a commit
  * that did not commit or whose reply was lost, a batch that did not reach its commit — leaves it unknown, and the
  * next read goes through the group again.
+ *
+ * And when the group has nothing pending as far as this owner knows (its last read found no pending entry and the
+ * commit after it acked everything it took), the doorbell's own XREAD brings the new entries — up to a batch — and
+ * they stand for the next read: no read script at all between a wake and its commit. What that read would have
+ * checked, the commit checks: the lease (a stale owner's commit is fenced), messages processed before (the commit
+ * refuses the batch, writing nothing, and the next read goes through the group, which answers them as duplicates),
+ * the group's position; and entries of an actor waiting for a retry are never taken this way.
  */
 import type { PartitionKeys } from '../keys.ts';
-import type { RedisLink } from '../redis/link.ts';
+import { hashReply, streamReadReply, type RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
 import type { UndeliveredRange } from './batch.ts';
 
@@ -45,6 +52,10 @@ export class PartitionReader {
   private cursor: string | null = null;
   /** New entries the last read took by cursor, until `delivered` says a commit delivered them. */
   private owed: UndeliveredRange | null = null;
+  /** Whether the group has nothing pending, as far as this owner knows (see the header). */
+  private nothingPending = false;
+  /** What the doorbell brought, to stand for the next read (see the header). */
+  private rung: RawEntry[] | null = null;
 
   constructor(
     private readonly ctx: ReaderContext,
@@ -57,17 +68,25 @@ export class PartitionReader {
     const count = this.isolate > 0 ? 1 : this.ctx.batchSize;
     if (this.isolate > 0) this.isolate--;
     // Entries taken by cursor that no commit delivered: whether the group moved past them is unknown.
-    if (this.owed) this.cursor = this.owed = null;
+    if (this.owed) {
+      this.cursor = this.owed = null;
+      this.nothingPending = false;
+    }
+    const rung = this.rung;
+    this.rung = null;
+    if (rung?.length && this.cursor !== null && this.nothingPending && blocked.length === 0 && count > 1) return this.took(rung, this.cursor, count);
     const cursor = this.cursor;
     const res = (await scripts.readBatch.run(
       this.ctx.link,
       [this.keys.lease, this.keys.mbox, this.keys.seen],
       [this.leaseValue, this.ctx.group, this.ctx.consumer, count, cursor ?? '', ...blocked],
-    )) as [number, string, string, number, string, number, string];
+    )) as [number, string, string, number, string, number, string, number];
     if (res[0] === ScriptCode.NotLeaseHolder) return 'fenced';
     this.complete = Number(res[3]) === 1;
     if (res[4]) this.lastSeen = maxId(res[4], this.lastSeen);
     const got: ReadResult = { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
+    // Through the group, new entries became pending; by cursor they did not.
+    this.nothingPending = cursor !== null && this.complete && Number(res[7] ?? 1) === 0;
     const fresh = Number(res[5] ?? 0);
     if (fresh > 0) {
       // With a cursor the new entries run from `first` to `last`, undelivered; through the group they were delivered.
@@ -78,11 +97,25 @@ export class PartitionReader {
     return got;
   }
 
-  /** The batch's commit delivered the entries the last read took by cursor: the group is at the newest of them. */
-  delivered(): void {
+  /** New entries the doorbell brought, taken as a read by cursor would have taken them. */
+  private took(entries: RawEntry[], cursor: string, count: number): ReadResult {
+    const last = entries[entries.length - 1]![0];
+    this.lastSeen = last;
+    this.complete = true;
+    this.short = entries.length < count;
+    const undelivered: UndeliveredRange = (this.owed = [this.ctx.consumer, entries.length, entries[0]![0], last, cursor]);
+    return { raw: entries, dups: [], undelivered };
+  }
+
+  /**
+   * The batch's commit delivered the entries the last read took by cursor: the group is at the newest of them, and
+   * has nothing pending still when the commit acked them all.
+   */
+  delivered(allAcked: boolean): void {
     if (!this.owed) return;
     this.cursor = this.owed[3];
     this.owed = null;
+    if (!allAcked) this.nothingPending = false;
   }
 
   /**
@@ -113,8 +146,11 @@ export class PartitionReader {
     if (this.lastSeen === null) this.lastSeen = await this.lastDelivered();
     const bell = this.doorbell;
     if (!active() || !bell) return;
+    // The doorbell's entries can stand for the next read only when they follow the group's position directly.
+    const direct = this.nothingPending && this.owed === null && this.cursor !== null && this.lastSeen === this.cursor && this.isolate === 0;
     try {
-      await bell.call(['XREAD', 'COUNT', 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, this.lastSeen]);
+      const reply = await bell.call(['XREAD', 'COUNT', direct ? this.ctx.batchSize : 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, this.lastSeen]);
+      if (direct && active()) this.rung = rungEntries(reply);
     } catch (error) {
       if (active()) throw error;
     }
@@ -122,7 +158,8 @@ export class PartitionReader {
 
   /** Forgets where it was (a takeover starts from the group's last delivered id). */
   reset(): void {
-    this.cursor = this.owed = null;
+    this.cursor = this.owed = this.rung = null;
+    this.nothingPending = false;
     this.lastSeen = null;
     this.complete = true;
     this.short = false;
@@ -144,6 +181,19 @@ export class PartitionReader {
     }
     return '0-0';
   }
+}
+
+/** The entries of a doorbell's XREAD reply, as a read returns new ones (a first delivery each). */
+function rungEntries(reply: unknown): RawEntry[] {
+  const out: RawEntry[] = [];
+  for (const [, entries] of streamReadReply(reply)) {
+    for (const [id, fields] of entries) {
+      if (!fields) continue;
+      const flat = Array.isArray(fields) ? fields.map(String) : Object.entries(hashReply(fields)).flat();
+      out.push([String(id), flat, 1]);
+    }
+  }
+  return out;
 }
 
 /** A list the read script JSON-encoded (Lua's cjson writes an empty list as `{}`). */

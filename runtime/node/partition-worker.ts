@@ -330,7 +330,7 @@ export class PartitionWorker {
       if (outcome.kind === 'not-delivered') this.ctx.onError(new Error(`the commit of partition ${this.partition} found the group elsewhere than its read had: ${outcome.what}; reading through the group again`), 'commit');
       return false;
     }
-    if (batch.undelivered) this.reader.delivered();
+    if (batch.undelivered) this.reader.delivered(batch.acksAllUndelivered());
     for (const actor of actors) {
       actor.version++;
       actor.indexedState = actor.state;

@@ -21,14 +21,15 @@
   ARGV[5] cursor: the group's last delivered id, or '' (or absent) to read new entries through the group
   ARGV[6..] addresses of blocked actors
 
-  Returns {1, entries, duplicates, complete, last, fresh, first}, the two lists JSON-encoded (an empty list encodes
-  as {})
+  Returns {1, entries, duplicates, complete, last, fresh, first, pending}, the two lists JSON-encoded (an empty list
+  encodes as {})
     entries    = [ [id, fields, deliveries], ... ]   (deliveries counts this one; 1 for an entry read by cursor)
     duplicates = [ [id, fields], ... ]               (acked here when read through the group, else by the commit)
     complete   = 1 when every pending entry was looked at (so new entries were read too), else 0
     last       = the newest entry id looked at, held ones included ('' when none)
     fresh      = how many new entries were looked at (held ones and duplicates included)
     first      = the oldest of them ('' when none); with a cursor they run from `first` to `last`, undelivered
+    pending    = how many pending entries the read came across (0: the group had none)
   Returns {-1, holder} when the caller does not hold the lease (holder may be false).
 ]]
 local holder = redis.call('GET', KEYS[1])
@@ -82,9 +83,10 @@ end
 
 -- Pending entries, in pages; a blocked actor's entries are skipped without being claimed (their delivery count
 -- stays as it is). At most 10 pages are looked at per read.
-local start, complete = '-', false
+local start, complete, pending = '-', false, 0
 for _ = 1, 10 do
   local page = redis.call('XPENDING', KEYS[2], ARGV[2], start, '+', count)
+  pending = pending + #page
   local ids, deliveries = {}, {}
   for _, p in ipairs(page) do
     if #entries + #ids >= count then break end
@@ -133,4 +135,4 @@ if complete and room > 0 then
   takeAll(taken, function() return 1 end, cursor == '')
 end
 -- As JSON: one bulk string decodes far faster in the client than hundreds of nested RESP arrays.
-return {1, cjson.encode(entries), cjson.encode(dups), complete and 1 or 0, last, fresh, first}
+return {1, cjson.encode(entries), cjson.encode(dups), complete and 1 or 0, last, fresh, first, pending}
