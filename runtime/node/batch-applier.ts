@@ -11,6 +11,7 @@ import { ActorStepError } from '../actor/hosted-actor.ts';
 import { RecordFromNewerVersion, RecordNotRestorable } from '../actor/migration.ts';
 import { InjectedFault } from '../chaos/chaos-rule.ts';
 import type { PartitionKeys } from '../keys.ts';
+import { ScriptCode, scripts } from '../redis/script.ts';
 import type { Batch, TurnOutput, VersionCause } from './batch.ts';
 import { addDeadLetter, type DeadLetterPlace } from './dead-letter.ts';
 import { envelopeFields, outcomeOf, type Envelope } from './envelope.ts';
@@ -32,6 +33,7 @@ export class BatchApplier {
     private readonly ctx: WorkerContext,
     private readonly place: DeadLetterPlace,
     private readonly keys: PartitionKeys,
+    private readonly leaseValue: string,
     private readonly actors: PartitionActors,
     private readonly retries: RetrySchedule,
     private readonly metrics: WorkerMetrics,
@@ -178,7 +180,12 @@ export class BatchApplier {
 
   /** Counts a failed message; after `maxDeliveries` it becomes a dead letter, else its actor waits for a retry. */
   private async failed(batch: Batch, env: Envelope, error: ActorStepError): Promise<void> {
-    const tries = Number(await this.ctx.link.call(['HINCRBY', this.keys.tries, env.id, 1]));
+    const tries = Number(await scripts.countTry.run(this.ctx.link, [this.keys.lease, this.keys.tries], [this.leaseValue, env.id]));
+    if (tries === ScriptCode.NotLeaseHolder) {
+      // No longer this node's partition: the commit will be fenced too; the message stays for the new owner.
+      batch.blocked.add(env.address);
+      return;
+    }
     if (tries >= this.ctx.settings.maxDeliveries) {
       this.retries.clear(env.address);
       // The state it failed against: the committed version, or the one this batch commits when the actor already

@@ -34,7 +34,7 @@ export type CommitOutcome =
   | { kind: 'conflict'; key: string; stored: string }
   | { kind: 'duplicate' }
   | { kind: 'refused'; what: string }
-  /** The group did not deliver the entries the read took by cursor: only that delivery was written. */
+  /** The group was not where the read took new entries from: nothing written but, at most, their delivery. */
   | { kind: 'not-delivered'; what: string };
 
 /**

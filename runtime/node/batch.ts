@@ -54,6 +54,8 @@ export type DirectMessages = { mailboxes: string[]; messages: (number | string)[
 export type CommitPayload = {
   a: string[];
   s: string[];
+  /** Message ids checked like `s` but not marked processed (see `Batch.unchecked`). */
+  ns?: string[];
   x: ActorWrite[];
   o?: string;
   /** Messages the commit delivers itself: [n, field, value, …] for the n-th of the `mk` mailbox keys. */
@@ -106,6 +108,11 @@ export class Batch {
   copies: string[][] = [];
   /** New entries the read took without delivering them: this batch's commit delivers them. */
   undelivered: UndeliveredRange | undefined;
+  /**
+   * Message ids no read checked against the processed set (the doorbell brought them) that the batch does not mark
+   * processed — failed, held back, dead-lettered, dropped: the commit checks them too, so a repeat is never taken for new.
+   */
+  unchecked: string[] = [];
 
   /** Adds one successful turn, made by the message `cause` describes. */
   add(actor: HostedActor, turn: TurnOutput, cause: VersionCause): void {
@@ -155,6 +162,7 @@ export class Batch {
     return {
       a: acks,
       s: this.seen,
+      ...(this.unchecked.length ? { ns: this.unchecked } : {}),
       x: actors,
       o: this.outbox.length && !direct ? JSON.stringify(this.outbox) : undefined,
       ...(direct?.messages.length ? { m: direct.messages, mk: direct.mailboxes.length } : {}),

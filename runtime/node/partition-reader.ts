@@ -1,8 +1,8 @@
 /**
  * How a partition's owner takes entries from its mailbox and waits for more. Reads go through the fenced
- * `read-batch` script only: pending entries first (retries, a previous owner's leftovers, whatever a stale owner
- * read after losing its lease), claimed in order, then new ones; ids processed before are acked and returned as
- * duplicates; blocked actors' entries are held back. A plain blocking XREADGROUP would be one round trip cheaper,
+ * `read-batch` script (but for the doorbell's entries, below): pending entries first (retries, a previous owner's
+ * leftovers, whatever a stale owner read after losing its lease), claimed in order, then new ones; ids processed
+ * before are returned as duplicates; blocked actors' entries are held back. A plain blocking XREADGROUP would be one round trip cheaper,
  * but a paused owner waking up could pull entries into its own pending list while the new owner went on with later
  * ones, breaking an actor's order; only the lease holder may move entries. Waiting is a plain XREAD (no group, so
  * it moves nothing) on the partition's own connection, after the newest entry looked at.
@@ -28,7 +28,13 @@ import type { UndeliveredRange } from './batch.ts';
 
 export type RawEntry = [id: string, fields: string[], deliveries: number];
 /** A read's entries; `undelivered` when it took new entries by cursor, which the batch's commit must deliver. */
-export type ReadResult = { raw: RawEntry[]; dups: [id: string, fields: string[]][]; undelivered?: UndeliveredRange };
+export type ReadResult = {
+  raw: RawEntry[];
+  dups: [id: string, fields: string[]][];
+  undelivered?: UndeliveredRange;
+  /** The doorbell brought these: no read checked them against the processed set (the commit must). */
+  unchecked?: true;
+};
 
 export type ReaderContext = {
   link: RedisLink;
@@ -75,13 +81,15 @@ export class PartitionReader {
     const rung = this.rung;
     this.rung = null;
     if (rung?.length && this.cursor !== null && this.nothingPending && blocked.length === 0 && count > 1) return this.took(rung, this.cursor, count);
-    const cursor = this.cursor;
     const res = (await scripts.readBatch.run(
       this.ctx.link,
       [this.keys.lease, this.keys.mbox, this.keys.seen],
-      [this.leaseValue, this.ctx.group, this.ctx.consumer, count, cursor ?? '', ...blocked],
-    )) as [number, string, string, number, string, number, string, number];
+      [this.leaseValue, this.ctx.group, this.ctx.consumer, count, this.cursor ?? '', ...blocked],
+    )) as [number, string, string, number, string, number, string, number, number];
     if (res[0] === ScriptCode.NotLeaseHolder) return 'fenced';
+    // The script read through the group when the cursor was not where the group stands.
+    if (Number(res[8]) !== 1) this.cursor = null;
+    const cursor = this.cursor;
     this.complete = Number(res[3]) === 1;
     if (res[4]) this.lastSeen = maxId(res[4], this.lastSeen);
     const got: ReadResult = { raw: jsonList<RawEntry>(res[1]), dups: jsonList<[string, string[]]>(res[2]) };
@@ -104,7 +112,7 @@ export class PartitionReader {
     this.complete = true;
     this.short = entries.length < count;
     const undelivered: UndeliveredRange = (this.owed = [this.ctx.consumer, entries.length, entries[0]![0], last, cursor]);
-    return { raw: entries, dups: [], undelivered };
+    return { raw: entries, dups: [], undelivered, unchecked: true };
   }
 
   /**
@@ -188,7 +196,8 @@ function rungEntries(reply: unknown): RawEntry[] {
   const out: RawEntry[] = [];
   for (const [, entries] of streamReadReply(reply)) {
     for (const [id, fields] of entries) {
-      if (!fields) continue;
+      // An entry without its fields (deleted meanwhile) is not one to take as read: the script reads instead.
+      if (!fields) return [];
       const flat = Array.isArray(fields) ? fields.map(String) : Object.entries(hashReply(fields)).flat();
       out.push([String(id), flat, 1]);
     }

@@ -13,7 +13,7 @@
  */
 import type { PartitionKeys } from '../keys.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
-import { Batch, type ReplyPayload } from './batch.ts';
+import { Batch, compareStreamIds, type ReplyPayload } from './batch.ts';
 import { BatchApplier } from './batch-applier.ts';
 import { commitBatch } from './batch-commit.ts';
 import { addDeadLetter } from './dead-letter.ts';
@@ -61,7 +61,7 @@ export class PartitionWorker {
     this.reader = new PartitionReader({ link: ctx.link, openDoorbell: ctx.openDoorbell, group: ctx.group, consumer: ctx.nodeId, batchSize: ctx.settings.batchSize }, keys, leaseValue);
     this.place = { service: ctx.service, partition };
     this.metrics = workerMetrics(ctx.service);
-    this.applier = new BatchApplier(ctx, this.place, keys, this.actors, this.retries, this.metrics);
+    this.applier = new BatchApplier(ctx, this.place, keys, leaseValue, this.actors, this.retries, this.metrics);
     this.relay = new OutboxRelay(ctx.link, keys.outbox, () => this.active, (error) => ctx.onError(error, `relaying from partition ${partition}`), ctx.replicaWait);
   }
 
@@ -232,7 +232,7 @@ export class PartitionWorker {
       return 'idle';
     }
     if (!this.active) return 'idle';
-    const { raw, dups, undelivered } = got;
+    const { raw, dups, undelivered, unchecked } = got;
     if (dups.length) await this.answerDuplicates(dups);
     if (raw.length === 0 && !undelivered) return dups.length > 0 ? 'progressed' : 'idle';
 
@@ -241,7 +241,8 @@ export class PartitionWorker {
     // leaving held-back and failed ones pending — even when it has nothing else to write.
     if (undelivered) {
       batch.undelivered = undelivered;
-      for (const [id] of dups) batch.acks.push(id);
+      // Only the new ones: pending duplicates were acked by the read.
+      for (const [id] of dups) if (compareStreamIds(id, undelivered[2]) >= 0) batch.acks.push(id);
     }
     const envelopes: Envelope[] = [];
     const now = this.ctx.clock.now();
@@ -258,6 +259,10 @@ export class PartitionWorker {
       batch.unreadable,
     );
     await this.applier.apply(batch, envelopes, now);
+    if (unchecked) {
+      const marked = new Set(batch.seen);
+      for (const env of envelopes) if (!marked.has(env.id)) batch.unchecked.push(env.id);
+    }
     if (batch.earliestTimer !== Infinity && (this.nextTimerDue === -1 || batch.earliestTimer < this.nextTimerDue)) this.nextTimerDue = batch.earliestTimer;
     if (batch.acks.length === 0 && !batch.undelivered) return 'idle';
     if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
@@ -298,7 +303,7 @@ export class PartitionWorker {
     void this.ctx.link.call([this.ctx.replyCommand, channel, json]).catch(() => {});
   }
 
-  /** Commits a batch; returns whether it committed (false: fenced, or nothing was written). */
+  /** Commits a batch; returns whether it committed (false: fenced, or nothing of the batch was written). */
   private async commit(batch: Batch): Promise<boolean> {
     const actors = [...batch.dirty];
     const { settings } = this.ctx;
@@ -323,7 +328,7 @@ export class PartitionWorker {
     // Throws when too few replicas confirmed: the loop treats the commit's outcome as unknown (→ taking-over).
     if (outcome.kind === 'committed' && replicaWait) await replicaWait.confirm(this.keys.lease, `the commit of partition ${this.partition}`);
     if (outcome.kind !== 'committed') {
-      // Nothing was written; the in-memory actors ran ahead of Redis.
+      // Nothing of the batch was written (at most the delivery of its new entries); the in-memory actors ran ahead of Redis.
       this.actors.clear();
       if (outcome.kind === 'conflict') this.ctx.onError(new Error(`version conflict on ${outcome.key} (stored ${outcome.stored}); rebuilding partition ${this.partition}`), 'commit');
       if (outcome.kind === 'refused') await this.refused(batch, outcome.what);

@@ -34,6 +34,7 @@ const load = (file: string) => new LuaScript(file, readFileSync(join(dir, `${fil
 export const scripts = {
   readBatch: load('read-batch-3'),
   commitTurn: load('commit-turn-12'),
+  countTry: load('count-try-2'),
   relayMessages: load('relay-messages-1'),
   expireActors: load('expire-actors-3'),
   fireTimers: load('fire-timers-4'),

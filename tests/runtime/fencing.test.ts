@@ -54,4 +54,15 @@ describe('lease fencing', () => {
     expect(again[0]).toBe(ScriptCode.VersionConflict);
     await link.close();
   });
+
+  it('should not count a failed try for a holder whose lease was taken over', async () => {
+    const link = await openLink(SHARED_REDIS, 'node-redis');
+    const k = partitionKeys(prefix, 'svc', 1);
+    await link.call(['SET', k.lease, 'B|2']);
+    expect(await scripts.countTry.run(link, [k.lease, k.tries], ['A|1', 'msg-1'])).toBe(ScriptCode.NotLeaseHolder);
+    expect(await link.call(['HGET', k.tries, 'msg-1'])).toBeNull();
+    expect(await scripts.countTry.run(link, [k.lease, k.tries], ['B|2', 'msg-1'])).toBe(1);
+    expect(await scripts.countTry.run(link, [k.lease, k.tries], ['B|2', 'msg-1'])).toBe(2);
+    await link.close();
+  });
 });

@@ -8,13 +8,13 @@
  * conflict) reads through the group again rather than skip the entries that batch took.
  * Script-level cases run on a private Redis, so that nothing else moves its change counter.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'bun:test';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test';
 import { createNode, type MailroomNode } from '../../runtime/index.ts';
 import { partitionKeys, type PartitionKeys } from '../../runtime/keys.ts';
 import { jsonList } from '../../runtime/node/partition-reader.ts';
 import { openLink, type RedisLink } from '../../runtime/redis/link.ts';
 import { ScriptCode, scripts } from '../../runtime/redis/script.ts';
-import { counter } from '../fixtures/test-actors.ts';
+import { counter, flaky } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, startRedisServer, testPrefix, waitFor, type PrivateRedis } from '../helpers/redis.ts';
 import { isScript, ScriptedFaults, type Call } from '../helpers/scripted-link.ts';
 
@@ -151,10 +151,32 @@ describe('a read by cursor', () => {
     expect(await group(k)).toEqual({ delivered: second, pending: [second] });
   });
 
+  it('should refuse a commit whose unmarked ids hold a processed one, and write nothing', async () => {
+    const { k } = await partition();
+    await commit(k, { s: ['done'] });
+    const before = await changes();
+    expect(await commit(k, { s: ['fresh'], ns: ['other', 'done'] })).toEqual([ScriptCode.Duplicate, 'done']);
+    expect(await changes()).toBe(before);
+    expect((await commit(k, { s: ['fresh'], ns: ['other'] }))[0]).toBe(ScriptCode.Ok);
+    expect(await link.call(['ZSCORE', k.seen, 'other'])).toBeNull();
+  });
+
+  it('should look at every pending entry before reading new ones, even when duplicates made room in the batch', async () => {
+    const { k, add } = await partition();
+    const p = [await add('p1', 'svc/counter/x'), await add('p2', 'svc/counter/y'), await add('p3', 'svc/counter/z'), await add('p4', 'svc/counter/w'), await add('p5', 'svc/counter/v')];
+    await link.call(['XREADGROUP', 'GROUP', GROUP, 'old-owner', 'COUNT', 10, 'STREAMS', k.mbox, '>']);
+    await commit(k, { s: ['p1', 'p4'] }); // processed before: they come back as duplicates
+    const fresh = await add('n', 'svc/counter/v'); // the same actor as p5, newer
+    const r = (await scripts.readBatch.run(link, [k.lease, k.mbox, k.seen], [LEASE, GROUP, 'node-a', 3, ''])) as [number, string, string, number];
+    const ids = jsonList<[string]>(r[1]).map((e) => e[0]);
+    expect(ids).toEqual([p[1]!, p[2]!, p[4]!]);
+    expect(ids).not.toContain(fresh);
+  });
+
   it('should refuse a malformed range with nothing written', async () => {
     const { k } = await partition();
     const before = await changes();
-    const malformed = [['node-a', 0, '1-0', '1-0', '0-0', true], ['node-a', 1, '1-0', '1-0', '0-0'], ['node-a', 1, '1-0', '1-0', 0, false], 'node-a'];
+    const malformed = [['node-a', 0, '1-0', '1-0', '0-0', true], ['node-a', 1, '1-0', '1-0', '0-0'], ['node-a', 1, '1-0', '1-0', 0, false], ['node-a', 1, '1-0', 'last', '0-0', true], 'node-a'];
     for (const g of malformed) expect(await commit(k, { g })).toEqual([ScriptCode.InvalidArgument, 'g must be [consumer, count, first id, last id, cursor, all acked]']);
     expect(await changes()).toBe(before);
   });
@@ -165,6 +187,9 @@ describe('a node reading by cursor', () => {
   const cursorOf = (call: Call) => String(call.args[10] ?? '');
 
   const errors: string[] = [];
+  beforeEach(() => {
+    errors.length = 0;
+  });
   async function start(name: string, faults: ScriptedFaults): Promise<{ node: MailroomNode; keys: PartitionKeys }> {
     const node = await createNode({ service: 'svc', actors: [counter], keyPrefix: `${prefix}-${name}`, redis: SHARED_REDIS, partitions: 1, onError: (e) => errors.push(String(e)), wrapLink: faults.wrap });
     nodes.push(node);
@@ -206,12 +231,56 @@ describe('a node reading by cursor', () => {
     await node.send('svc/counter/c', { type: 'inc' }, { id: 'new-1' });
     const answer = node.ask('svc/counter/c', { type: 'inc' }, { id: 'again' });
     await node.send('svc/counter/c', { type: 'inc' }, { id: 'new-2' });
-    await answer;
+    expect((await answer).duplicate).toBe(true);
     await waitFor('the two new ones applied', async () => (await node.read<{ n: number }>('svc/counter/c'))?.context.n === 8, 5_000);
     await Bun.sleep(100);
     expect(((await node.ask('svc/counter/c', { type: 'get' })) as { reply: unknown }).reply).toBe(8);
-    // the refused batch sent the next read through the group
-    expect(faults.scriptCalls('readBatch', since).some((c) => cursorOf(c) === '')).toBe(true);
+    expect(faults.scriptCalls('commitTurn', since).length).toBeGreaterThan(0);
+  });
+
+  it('should not fail, count or dead-letter a repeat the doorbell brought whose handler throws: it is a duplicate', async () => {
+    const faults = new ScriptedFaults();
+    const node = await createNode({ service: 'svc', actors: [flaky], keyPrefix: `${prefix}-repeat`, redis: SHARED_REDIS, partitions: 1, maxDeliveries: 1, onError: (e) => errors.push(String(e)), wrapLink: faults.wrap });
+    nodes.push(node);
+    for (let i = 0; i < 3; i++) await node.ask('svc/flaky/f', { type: 'ok' });
+    await node.ask('svc/flaky/f', { type: 'ok' }, { id: 'seen-before' });
+    // The same id again, on an event that throws: a duplicate, answered as one — not a failed try (with
+    // maxDeliveries 1, a dead letter at once).
+    const answer = await node.ask('svc/flaky/f', { type: 'boom' }, { id: 'seen-before' });
+    expect(answer.duplicate).toBe(true);
+    await node.ask('svc/flaky/f', { type: 'ok' });
+    expect(await node.deadLetters.list()).toEqual([]);
+    expect((await node.read<{ ok: number }>('svc/flaky/f'))?.context.ok).toBe(5);
+  });
+
+  it('should hold an actor’s new message the doorbell brought behind its failed one until that one is done', async () => {
+    const node = await createNode({ service: 'svc', actors: [flaky], keyPrefix: `${prefix}-order`, redis: SHARED_REDIS, partitions: 1, maxDeliveries: 2, retryBaseMs: 400, onError: () => {} });
+    nodes.push(node);
+    for (let i = 0; i < 3; i++) await node.ask('svc/flaky/g', { type: 'ok' });
+    await node.send('svc/flaky/g', { type: 'boom' });
+    await Bun.sleep(50);
+    await node.send('svc/flaky/g', { type: 'ok' });
+    await Bun.sleep(150);
+    // The boom waits for its retry (400 ms): the ok behind it must not have been applied meanwhile.
+    expect((await node.read<{ ok: number }>('svc/flaky/g'))?.context.ok).toBe(3);
+    await waitFor('the boom dead-lettered and the ok applied', async () => (await node.read<{ ok: number }>('svc/flaky/g'))?.context.ok === 4, 5_000);
+    expect((await node.deadLetters.list()).map((l) => l.event)).toEqual([{ type: 'boom' }]);
+  });
+
+  it('should find the group set back while it was idle, and take what that handed back without a new message', async () => {
+    const faults = new ScriptedFaults();
+    const { node, keys } = await start('set-back', faults);
+    const shared = await openLink(SHARED_REDIS, 'node-redis');
+    // Set back by hand to the group's beginning (as an operator reprocessing would): every entry is handed back.
+    await shared.call(['XGROUP', 'SETID', keys.mbox, 'svc', '0']);
+    // Nothing is sent: within the idle block (1 s) a read finds the group elsewhere than its cursor and reads
+    // through it — each entry a duplicate, acked — so the group has no lag left for admission to see as a backlog.
+    await waitFor('the group caught up again', async () => {
+      const rec = ((await shared.call(['XINFO', 'GROUPS', keys.mbox])) as Record<string, unknown>[])[0]!;
+      return Number(rec.lag) === 0 && Number(rec.pending) === 0;
+    }, 5_000);
+    await shared.close();
+    expect((await node.read<{ n: number }>('svc/counter/c'))?.context.n).toBe(5);
   });
 
   it('should apply, once, the entries of a batch whose commit wrote nothing (a version conflict)', async () => {
@@ -222,7 +291,11 @@ describe('a node reading by cursor', () => {
     const shared = await openLink(SHARED_REDIS, 'node-redis');
     await shared.call(['HINCRBY', keys.actor('counter', 'c'), 'v', 1]);
     await shared.close();
+    const since = faults.calls.length;
     await sendThree(node);
+    const after = faults.calls.slice(since);
+    const conflicted = after.findIndex((c) => isScript(c, 'commitTurn'));
+    expect(cursorOf(after.slice(conflicted).find((c) => isScript(c, 'readBatch'))!)).toBe('');
   });
 
   it('should read through the group again when its commit finds the group moved, rather than retry the same range for ever', async () => {

@@ -17,6 +17,7 @@
   its own (a record inside the batch's JSON is escaped by the client and unescaped here: costly for a large one)
   The batch, every list optional:
     a   acks: stream ids                      s   seen: message ids
+    ns  message ids checked like `s` but not marked (the batch's others, when the doorbell brought it unchecked)
     x   actors, in KEYS order: [expected version, new version, record JSON or the number of its ARGV, index field,
         index value or false when the state did not change, expiry time (ms) when finished or false,
         history head or absent, history length kept]: the head is the JSON of the history entry up to its record
@@ -71,6 +72,8 @@ if #KEYS ~= 12 + #actors + histories + mailboxes then
 end
 for _, v in ipairs(acks) do if not str(v) then return {-5, 'acks must be stream ids'} end end
 for _, v in ipairs(seen) do if not str(v) then return {-5, 'seen must be message ids'} end end
+local unmarked = list(d.ns)
+for _, v in ipairs(unmarked) do if not str(v) then return {-5, 'ns must be message ids'} end end
 for _, a in ipairs(actors) do
   -- a record sent as an argument of its own: from here on, the entry holds the record itself
   if type(a) == 'table' and type(a[3]) == 'number' and a[3] >= 8 and a[3] % 1 == 0 then a[3] = ARGV[a[3]] end
@@ -116,7 +119,8 @@ for _, r in ipairs(list(d.r)) do
   if type(r) ~= 'table' or not str(r[1]) or not str(r[2]) then return {-5, 'replies must be [channel, payload]'} end
 end
 local g = d.g
-if g ~= nil and (type(g) ~= 'table' or not str(g[1]) or type(g[2]) ~= 'number' or g[2] < 1 or g[2] % 1 ~= 0 or not str(g[3]) or not str(g[4]) or not str(g[5]) or type(g[6]) ~= 'boolean') then
+local function streamId(v) return str(v) and string.match(v, '^%d+%-%d+$') ~= nil end
+if g ~= nil and (type(g) ~= 'table' or not str(g[1]) or type(g[2]) ~= 'number' or g[2] < 1 or g[2] % 1 ~= 0 or not streamId(g[3]) or not streamId(g[4]) or not streamId(g[5]) or type(g[6]) ~= 'boolean') then
   return {-5, 'g must be [consumer, count, first id, last id, cursor, all acked]'}
 end
 
@@ -128,15 +132,18 @@ for n, a in ipairs(actors) do
 end
 
 -- preconditions: no message of the batch was processed before (one ZMSCORE for the batch)
-if #seen > 0 then
-  local scores = redis.call('ZMSCORE', KEYS[3], unpack(seen))
-  for i = 1, #seen do
-    if scores[i] then return {-4, seen[i]} end
+if #seen + #unmarked > 0 then
+  local ids = seen
+  if #unmarked > 0 then
+    ids = {unpack(seen)}
+    for _, v in ipairs(unmarked) do ids[#ids + 1] = v end
+  end
+  local scores = redis.call('ZMSCORE', KEYS[3], unpack(ids))
+  for i = 1, #ids do
+    if scores[i] then return {-4, ids[i]} end
   end
 end
 
--- The entries the read took by cursor, delivered now: the last precondition, as it is a write of its own (a
--- mismatch leaves them pending, which the next read claims: a state nothing is lost in).
 -- The new entries the read took by cursor. When this commit acks every one of them and the group's count of entries
 -- read is known, where the group stands is all there is to check (a read), and its position moves past them below:
 -- no pending-list round trip, and one short SETID in the AOF instead of an XCLAIM and an XACK per entry. Else they
