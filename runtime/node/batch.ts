@@ -186,18 +186,20 @@ export class Batch {
   private delivery(): { acks: string[]; g?: CommitPayload['g'] } {
     const range = this.undelivered;
     if (!range) return { acks: this.acks };
-    const others = this.acksBefore(range[2]);
-    return this.acksAllUndelivered() ? { acks: others, g: [...range, true] } : { acks: this.acks, g: [...range, false] };
+    if (!this.acksAllUndelivered()) return { acks: this.acks, g: [...range, false] };
+    return { acks: this.acks.filter((id) => compareStreamIds(id, range[2]) < 0), g: [...range, true] };
   }
 
-  /** Whether the batch acks every new entry its read took by cursor (false when there are none). */
+  /**
+   * Whether the batch acks every new entry its read took by cursor (false when there are none): as many distinct acks
+   * from the first of them on as the read took — an entry acked twice must not stand for one never acked.
+   */
   acksAllUndelivered(): boolean {
     const range = this.undelivered;
-    return range !== undefined && new Set(this.acks).size - new Set(this.acksBefore(range[2])).size === range[1];
-  }
-
-  private acksBefore(first: string): string[] {
-    return this.acks.filter((id) => compareStreamIds(id, first) < 0);
+    if (!range) return false;
+    const acked = new Set<string>();
+    for (const id of this.acks) if (compareStreamIds(id, range[2]) >= 0) acked.add(id);
+    return acked.size === range[1];
   }
 }
 

@@ -2,9 +2,9 @@
  * How a partition's owner takes entries from its mailbox and waits for more. Reads go through the fenced
  * `read-batch` script (but for the doorbell's entries, below): pending entries first (retries, a previous owner's
  * leftovers, whatever a stale owner read after losing its lease), claimed in order, then new ones; ids processed
- * before are returned as duplicates; blocked actors' entries are held back. A plain blocking XREADGROUP would be one round trip cheaper,
- * but a paused owner waking up could pull entries into its own pending list while the new owner went on with later
- * ones, breaking an actor's order; only the lease holder may move entries. Waiting is a plain XREAD (no group, so
+ * before are returned as duplicates; blocked actors' entries are held back. A plain blocking XREADGROUP would be one
+ * round trip cheaper, but a paused owner waking up could pull entries into its own pending list while the new owner
+ * went on with later ones, breaking an actor's order; only the lease holder may move entries. Waiting is a plain XREAD (no group, so
  * it moves nothing) on the partition's own connection, after the newest entry looked at.
  *
  * New entries are read without a write once the reader knows the group's position (its cursor): the read takes them
@@ -24,7 +24,7 @@
 import type { PartitionKeys } from '../keys.ts';
 import { hashReply, streamReadReply, type RedisLink } from '../redis/link.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
-import type { UndeliveredRange } from './batch.ts';
+import { compareStreamIds, type UndeliveredRange } from './batch.ts';
 
 export type RawEntry = [id: string, fields: string[], deliveries: number];
 /** A read's entries; `undelivered` when it took new entries by cursor, which the batch's commit must deliver. */
@@ -155,7 +155,7 @@ export class PartitionReader {
     const bell = this.doorbell;
     if (!active() || !bell) return;
     // The doorbell's entries can stand for the next read only when they follow the group's position directly.
-    const direct = this.nothingPending && this.owed === null && this.cursor !== null && this.lastSeen === this.cursor && this.isolate === 0;
+    const direct = this.nothingPending && this.owed === null && this.lastSeen === this.cursor && this.isolate === 0;
     try {
       const reply = await bell.call(['XREAD', 'COUNT', direct ? this.ctx.batchSize : 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, this.lastSeen]);
       if (direct && active()) this.rung = rungEntries(reply);
@@ -213,10 +213,7 @@ export function jsonList<T>(json: string): T[] {
 
 /** The newer of two stream ids, compared as numbers (`"1-10"` is newer than `"1-9"`). */
 function maxId(a: string, b: string | null): string {
-  if (b === null) return a;
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am > bm || (am === bm && as > bs) ? a : b;
+  return b === null || compareStreamIds(a, b) > 0 ? a : b;
 }
 
 function fieldsToMap(flat: string[]): Record<string, unknown> {

@@ -253,7 +253,7 @@ describe('a node reading by cursor', () => {
     expect((await node.read<{ ok: number }>('svc/flaky/f'))?.context.ok).toBe(5);
   });
 
-  it('should hold an actor’s new message the doorbell brought behind its failed one until that one is done', async () => {
+  it('should hold an actor’s new message behind its failed one until that one is done, however the new one was read', async () => {
     const node = await createNode({ service: 'svc', actors: [flaky], keyPrefix: `${prefix}-order`, redis: SHARED_REDIS, partitions: 1, maxDeliveries: 2, retryBaseMs: 400, onError: () => {} });
     nodes.push(node);
     for (let i = 0; i < 3; i++) await node.ask('svc/flaky/g', { type: 'ok' });
