@@ -4,6 +4,7 @@
  * commit script publishes them (PUBLISH); on a cluster a channel is a sharded one (SSUBSCRIBE / SPUBLISH), which
  * lives in the slot of its name — the asker's, not the partition's — so the worker publishes it after the commit.
  */
+import '../redis/tracing-channel.ts';
 import { createClient, createCluster } from 'redis';
 import { clusterOptions } from '../redis/cluster-link.ts';
 import { isClusterUrl } from '../redis/cluster-url.ts';

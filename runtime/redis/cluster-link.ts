@@ -7,6 +7,7 @@
  * (a partition's doorbell, a subscriber's slice, the supervisor's command list) opens a link of its own, as on a
  * single Redis; with `minimizeConnections` such a link only connects to the master it reads from.
  */
+import './tracing-channel.ts';
 import { createCluster } from 'redis';
 import { parseClusterUrl } from './cluster-url.ts';
 import { firstKeyOf } from './command-keys.ts';

@@ -4,6 +4,8 @@
  * `wrapLink` in tests and as `redis` chaos rules apply it. `LuaScript` runs a script by EVALSHA, falling back to
  * EVAL when Redis does not know it yet (an application's own scripts use it too).
  */
+// node-redis traces nothing nobody subscribed to (Bun's TracingChannel lacks hasSubscribers): for every importer.
+import './tracing-channel.ts';
 export type { RedisArg, RedisLink } from './link.ts';
 export { LuaScript } from './script.ts';
 export { FaultLink, LINK_FAULT_KINDS, LinkFaultError, withFaults } from './fault-link.ts';

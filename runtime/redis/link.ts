@@ -5,6 +5,7 @@
  * stream read may come as an object where node-redis gives an array: `hashReply` and `streamReadReply` read both.
  */
 import { RedisClient } from 'bun';
+import './tracing-channel.ts';
 import { createClient } from 'redis';
 import { openClusterLink } from './cluster-link.ts';
 import { isClusterUrl } from './cluster-url.ts';

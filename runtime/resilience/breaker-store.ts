@@ -8,6 +8,7 @@
 
 import { systemClock } from '../clock.ts';
 import { RedisClient } from 'bun';
+import '../redis/tracing-channel.ts';
 import { createClient } from 'redis';
 import { hostname } from 'node:os';
 import { breakerKeys, globalKeys } from '../keys.ts';

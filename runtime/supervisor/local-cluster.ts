@@ -9,6 +9,7 @@
 import { systemClock } from '../clock.ts';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import '../redis/tracing-channel.ts';
 import { createClient } from 'redis';
 import { clusterUrl } from '../redis/cluster-url.ts';
 

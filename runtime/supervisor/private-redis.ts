@@ -9,6 +9,7 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import '../redis/tracing-channel.ts';
 import { createClient } from 'redis';
 import { isPortFree } from './prerequisites.ts';
 

@@ -3,6 +3,7 @@
  * `REDIS_URL` answers at all. Uses node-redis so passwords, databases and TLS in the URL just work; a
  * `redis-cluster://` address is asked through a cluster client (it answers once its topology is known).
  */
+import '../redis/tracing-channel.ts';
 import { createClient, createCluster } from 'redis';
 import { clusterOptions } from '../redis/cluster-link.ts';
 import { isClusterUrl } from '../redis/cluster-url.ts';
