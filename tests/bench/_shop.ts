@@ -23,6 +23,8 @@ export type BenchShop = {
   cpuMs(): Record<ShopName, number>;
   /** Bytes each process has caused to be written to disk so far. */
   diskBytes(): Record<ShopName, number>;
+  /** Times each process's main thread has gone to sleep and been woken so far (`processWakeUps`). */
+  wakeUps(): Record<ShopName, number>;
   /** SIGTERM to all (a profiled process writes its profile as it exits), SIGKILL after 5 s. */
   stop(): Promise<void>;
 };
@@ -31,6 +33,18 @@ export type BenchShop = {
 export function processDiskBytes(pid: number): number {
   try {
     return Number(/write_bytes: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Voluntary context switches of a process's main thread so far (`/proc/<pid>/status`): each is its event loop
+ * going to sleep with nothing to do and being woken by a socket or a timer. NaN when unreadable.
+ */
+export function processWakeUps(pid: number): number {
+  try {
+    return Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
   } catch {
     return NaN;
   }
@@ -94,6 +108,7 @@ export async function startBenchShop(options: {
     pid: (name) => procs.get(name)!.pid,
     cpuMs: () => Object.fromEntries(SHOP.map((name) => [name, processCpuMs(procs.get(name)!.pid)])) as Record<ShopName, number>,
     diskBytes: () => Object.fromEntries(SHOP.map((name) => [name, processDiskBytes(procs.get(name)!.pid)])) as Record<ShopName, number>,
+    wakeUps: () => Object.fromEntries(SHOP.map((name) => [name, processWakeUps(procs.get(name)!.pid)])) as Record<ShopName, number>,
     async stop() {
       for (const proc of procs.values()) if (proc.exitCode === null) proc.kill('SIGTERM');
       await Promise.all([...procs.values()].map((p) => Promise.race([p.exited, Bun.sleep(5_000).then(() => p.kill('SIGKILL'))])));

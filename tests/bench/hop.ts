@@ -1,11 +1,14 @@
 /**
- * `bun run bench hop [--json] [--asks 2000] [--rounds 5] [--fsync both|always|off]`: what one hop costs — a message
+ * `bun run bench hop [--json] [--asks 2000] [--rounds 5] [--fsync both|always|off] [--gap-ms 0]`: what one hop costs — a message
  * into an actor's mailbox, the turn, its commit and the answer back — as sequential asks to one counter on a node in
  * this process, on a private Redis: persistence off, and the AOF fsynced before every answer (`appendfsync always`,
  * the setting of the comparison with Restate). A saga is ~15 such hops in a row, so this is the floor of its latency
  * at a low rate, measured without the HTTP, the other services and the load generator that make `bench saga` noisy.
  * Prints, per setting, the medians of the rounds: p50 / p90 / p99 of an ask, asks a second, CPU per ask of the node
- * and of Redis, and Redis calls per ask (scripts, reads, writes to the group).
+ * and of Redis, and Redis calls per ask (scripts, reads, writes to the group). `--gap-ms N`: each ask waits N ms
+ * after the last one's answer, so the node and Redis fall asleep between hops as they do at a low rate (a saga at
+ * 50/s: each service's hops come ~20 ms apart); CPU per ask then includes what each process does at rest meanwhile
+ * (`bun run bench idle`).
  */
 import { RedisClient } from 'bun';
 import { createNode, defineActor, reply } from '../../runtime/index.ts';
@@ -15,6 +18,7 @@ import { benchRedis, flag, median, numberFlag, percentile } from './_kit.ts';
 const json = process.argv.includes('--json');
 const ASKS = numberFlag('asks', 2_000);
 const ROUNDS = numberFlag('rounds', 5);
+const GAP_MS = numberFlag('gap-ms', 0);
 const which = flag('fsync', 'both');
 if (!['both', 'always', 'off'].includes(which)) throw new Error(`--fsync must be both, always or off, got "${which}"`);
 const settings = (which === 'both' ? ['off', 'always'] : [which]) as ('off' | 'always')[];
@@ -55,6 +59,7 @@ async function measure(fsync: 'off' | 'always'): Promise<Round[]> {
       const cpu = process.cpuUsage();
       const began = performance.now();
       for (let i = 0; i < ASKS; i++) {
+        if (GAP_MS > 0) await Bun.sleep(GAP_MS);
         const t = performance.now();
         await node.ask('hop/counter/a', { type: 'inc' });
         lat[i] = performance.now() - t;
@@ -100,12 +105,12 @@ for (const fsync of settings) {
 }
 
 const f = (n: number, digits = 2) => n.toFixed(digits).padStart(8);
-console.log(`hop: ${ASKS} sequential asks to one counter × ${ROUNDS} rounds per setting, node in this process, private Redis; medians of the rounds`);
+console.log(`hop: ${ASKS} sequential asks to one counter${GAP_MS > 0 ? `, ${GAP_MS} ms apart,` : ''} × ${ROUNDS} rounds per setting, node in this process, private Redis; medians of the rounds`);
 console.log(`setting              p50 ms  p90 ms  p99 ms   asks/s  node µs  redis µs   ${COUNTED.map((c) => c.padStart(8)).join(' ')}  (calls per ask)`);
 for (const [fsync, r] of Object.entries(results)) {
   const name = fsync === 'always' ? 'AOF fsync always' : 'persistence off';
   console.log(`${name.padEnd(18)}${f(r.p50, 3)}${f(r.p90, 3)}${f(r.p99, 3)}${f(r.perSec, 0)}${f(r.nodeCpuUs, 0)}${f(r.redisCpuUs, 0)}   ${COUNTED.map((c) => f(r.calls[c]!)).join(' ')}`);
 }
 console.log('an ask: its message appended to the mailbox, the turn, the commit (state, ack) and the answer, resolved in this process');
-if (json) console.log(JSON.stringify({ name: 'hop', asks: ASKS, rounds: ROUNDS, settings: results }));
+if (json) console.log(JSON.stringify({ name: 'hop', asks: ASKS, rounds: ROUNDS, gapMs: GAP_MS, settings: results }));
 process.exit(0);

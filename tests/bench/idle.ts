@@ -6,22 +6,12 @@
  * low rate this is paid per order too: 50 orders a second divide it by 50.
  */
 import { RedisClient } from 'bun';
-import { readFileSync } from 'node:fs';
 import { benchRedis, numberFlag } from './_kit.ts';
 import { SHOP, startBenchShop, type ShopName } from './_shop.ts';
 
 const json = process.argv.includes('--json');
 const SECONDS = numberFlag('seconds', 20);
 const SETTLE_S = numberFlag('settle', 10);
-
-/** Voluntary context switches of a process's main thread so far (from /proc/<pid>/status); NaN when unreadable. */
-function wakeUps(pid: number): number {
-  try {
-    return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-  } catch {
-    return NaN;
-  }
-}
 
 async function redisCpuMs(client: RedisClient): Promise<number> {
   const info = String(await client.send('INFO', ['cpu']));
@@ -35,15 +25,16 @@ await client.connect();
 try {
   await Bun.sleep(SETTLE_S * 1000);
   const cpu0 = shop.cpuMs();
-  const wakes0 = Object.fromEntries(SHOP.map((name) => [name, wakeUps(shop.pid(name))]));
+  const wakes0 = shop.wakeUps();
   const redis0 = await redisCpuMs(client);
   await Bun.sleep(SECONDS * 1000);
   const cpu1 = shop.cpuMs();
+  const wakes1 = shop.wakeUps();
   const redis1 = await redisCpuMs(client);
   const rows = SHOP.map((name: ShopName) => ({
     name,
     cpuMsPerS: (cpu1[name] - cpu0[name]) / SECONDS,
-    wakesPerS: (wakeUps(shop.pid(name)) - wakes0[name]!) / SECONDS,
+    wakesPerS: (wakes1[name] - wakes0[name]) / SECONDS,
   }));
   const total = rows.reduce((sum, r) => sum + r.cpuMsPerS, 0);
   const redisMsPerS = (redis1 - redis0) / SECONDS;

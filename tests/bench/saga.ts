@@ -18,7 +18,8 @@
  * confirmed its order: the `at` of its `OrderConfirmed` event, which this process reads from the order service's
  * event log with `tailEvents` (so its own lag does not count; it is shown apart). Completed
  * sagas/s = confirmed orders of a phase over the time from its first request to its last confirmation. Per phase the
- * table also shows the CPU time each process spent per completed saga (from /proc), which is where the time goes.
+ * table also shows the CPU time each process spent per completed saga (from /proc), which is where the time goes,
+ * and, for Mailroom, how often each process's main thread (Redis's too) slept and was woken per saga.
  * `--profile DIR`: order, inventory and payment run under `bun --cpu-prof`; their profiles are summarised at the end
  * (profiling slows them: take figures from a run without it).
  * `--fsync always`: the private Redis runs with `--appendonly yes --appendfsync always` (every write on disk before
@@ -38,7 +39,7 @@ import { benchRedis, deletePrefix, flag, numberFlag, percentile, preciseNow, wai
 import { benchOrder, vsRestate } from './_orders.ts';
 import { summarise } from './_profile-summary.ts';
 import { RESTATE_PROCESSES, startRestatePeer, type RestatePeer } from './_restate.ts';
-import { processDiskBytes, SHOP, startBenchShop, type ShopName } from './_shop.ts';
+import { processDiskBytes, processWakeUps, SHOP, startBenchShop, type ShopName } from './_shop.ts';
 
 const json = process.argv.includes('--json');
 const VS = flag('vs');
@@ -96,6 +97,8 @@ type Phase = {
   cpuMsPerSaga: Record<string, number>;
   /** p50 / p99 ms of each part of a saga's latency, from the logs of a sample of its confirmed sagas. */
   breakdown: Record<string, [number, number]>;
+  /** Mailroom's phases: how often each process's main thread (Redis's too) fell asleep and was woken, per saga. */
+  wakeUpsPerSaga?: Record<string, number>;
   /**
    * With `--vs`: CPU (in cores) the other system's processes used during this phase while they had nothing to do —
    * work left from their own phases (a log compacting, a backlog) that this system's phase ran beside.
@@ -254,6 +257,7 @@ try {
     const benchBefore = process.cpuUsage();
     const redisBefore = await redisCpuMs();
     const diskBefore = await redisDiskBytes();
+    const wakesBefore = system === mailroom ? { ...shop.wakeUps(), redis: await redisWakeUps() } : null;
     lag.length = 0;
     acceptMs.length = 0;
     refuseMs.length = 0;
@@ -271,6 +275,7 @@ try {
     const benchCpu = process.cpuUsage(benchBefore);
     const redisAfter = await redisCpuMs();
     const diskAfter = await redisDiskBytes();
+    const wakesAfter = system === mailroom ? { ...shop.wakeUps(), redis: await redisWakeUps() } : null;
     const done = accepted.filter((id) => confirmedAt.has(id));
     const latencies = Float64Array.from(done.map((id) => confirmedAt.get(id)! - sentAt.get(id)!)).sort();
     const last = Math.max(...done.map((id) => confirmedAt.get(id)!));
@@ -299,6 +304,9 @@ try {
         bench: perSaga((benchCpu.user + benchCpu.system) / 1000),
       },
       breakdown,
+      ...(wakesBefore && wakesAfter
+        ? { wakeUpsPerSaga: Object.fromEntries(Object.entries(wakesAfter).map(([name, n]) => [name, perSaga(n - wakesBefore[name as keyof typeof wakesBefore])])) }
+        : {}),
       besideCores: others.length ? besideMs / (preciseNow() - first) : undefined,
       besideWriteMBps: others.length ? besideBytes / 1e3 / (preciseNow() - first) : undefined,
       redisDiskKBPerSaga: perSaga((diskAfter - diskBefore) / 1024),
@@ -479,6 +487,12 @@ async function redisDiskBytes(): Promise<number> {
   return pid ? processDiskBytes(Number(pid)) : NaN;
 }
 
+/** Times the Redis server's main thread has gone to sleep and been woken (`processWakeUps`); NaN for a remote Redis. */
+async function redisWakeUps(): Promise<number> {
+  const pid = /process_id:(\d+)/.exec(String(await redisClient.send('INFO', ['server'])))?.[1];
+  return pid ? processWakeUps(Number(pid)) : NaN;
+}
+
 /** CPU ms the Redis server has used so far. */
 async function redisCpuMs(): Promise<number> {
   const info = String(await redisClient.send('INFO', ['cpu']));
@@ -534,6 +548,16 @@ console.log('latency: POST /api/orders leaves → the turn confirming the order 
 console.log('');
 const shopCpu = cpuTable([...SHOP, 'redis'], 'shop total', mailroomPhases);
 table(shopCpu.head, shopCpu.rows);
+const woken = mailroomPhases.filter((p) => p.wakeUpsPerSaga);
+if (woken.length) {
+  console.log('');
+  const two = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toFixed(1) : '–');
+  table(
+    ['wake-ups per saga', ...SHOP, 'redis', 'all'],
+    woken.map((p) => [p.label, ...[...SHOP, 'redis'].map((name) => two(p.wakeUpsPerSaga![name])), two(Object.values(p.wakeUpsPerSaga!).reduce((a, b) => a + b, 0))]),
+  );
+  console.log("wake-ups: a process's main thread going to sleep — with nothing to do, or (Redis, fsynced) waiting for the disk — and being woken (voluntary context switches); on this kind of machine each costs ~0.1–0.2 ms of CPU (`bun run bench hop --gap-ms 20`)");
+}
 if (restatePhases.length) {
   console.log('');
   const restateCpu = cpuTable([...RESTATE_PROCESSES, 'redis'], 'peer total', restatePhases);
@@ -601,6 +625,7 @@ if (json) {
       ...(p.besideCores !== undefined ? { besideCores: r2(p.besideCores), besideWriteMBps: r2(p.besideWriteMBps!) } : {}),
       ...(p.quietBefore ? { quietWaitS: r2(p.quietBefore.waitedMs / 1000) } : {}),
       ...(Number.isFinite(p.redisDiskKBPerSaga) ? { redisDiskKBPerSaga: r2(p.redisDiskKBPerSaga) } : {}),
+      ...(p.wakeUpsPerSaga ? { wakeUpsPerSaga: Object.fromEntries(Object.entries(p.wakeUpsPerSaga).map(([name, v]) => [name, r2(v)])) } : {}),
     }));
   console.log(
     JSON.stringify({
