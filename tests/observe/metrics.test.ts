@@ -10,6 +10,7 @@ import { DEFAULT_PORTS, SHOP_PARTITIONS } from '../../services/config.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { startShop, SHOP_PROCESSES, type Shop } from '../helpers/shop.ts';
 import { createServiceApp } from '../../runtime/http/index.ts';
+import v8 from 'node:v8';
 
 const prefix = testPrefix('metrics');
 let shop: Shop;
@@ -68,6 +69,24 @@ describe('GET /metrics', () => {
     expect(sample(text, 'mailroom_http_requests_total', { service: 'metrics-demo', route: '(unmatched)', status: '404' })).toBe(1);
     expect(sample(text, 'mailroom_http_request_duration_seconds_count', { service: 'metrics-demo', route: '/things/:id' })).toBe(3);
     expect(text).not.toContain('a1');
+  });
+
+  it('should not walk the heap on a scrape, and still report its size', async () => {
+    // Bun answers v8.getHeapSpaceStatistics() by walking the heap (100 ms with a million objects): no scrape may call it.
+    const original = v8.getHeapSpaceStatistics;
+    let walked = 0;
+    v8.getHeapSpaceStatistics = (() => {
+      walked++;
+      return original();
+    }) as typeof original;
+    try {
+      const text = await (await createServiceApp({ name: 'metrics-heap' }).handle(new Request('http://localhost/metrics'))).text();
+      expect(text).not.toContain('nodejs_heap_space_size');
+      expect(sample(text, 'nodejs_heap_size_used_bytes', {})).toBeGreaterThan(0);
+    } finally {
+      v8.getHeapSpaceStatistics = original;
+    }
+    expect(walked).toBe(0);
   });
 
   it('should answer Prometheus text that promtool accepts on every process, with the numbers an order moved', async () => {
