@@ -12,6 +12,8 @@ import { BUN_PROCESSES } from '../../services/processes.ts';
 
 export const SHOP = ['order', 'inventory', 'payment', 'shipping', 'provider', 'gateway'] as const;
 export type ShopName = (typeof SHOP)[number];
+/** What `together` puts in order's process beside it. */
+const TOGETHER: readonly ShopName[] = ['inventory', 'payment', 'shipping'];
 
 /** Each process's entry file, as the supervisor starts it. */
 const ENTRY = Object.fromEntries(BUN_PROCESSES) as Record<ShopName, string>;
@@ -74,19 +76,27 @@ export async function startBenchShop(options: {
   env?: Record<string, string>;
   profileDir?: string;
   profiled?: readonly ShopName[];
+  /** The four actor services in one process (`_together.ts`): its figures are order's, the other three's are 0. */
+  together?: boolean;
 }): Promise<BenchShop> {
   const offset = freeLoopbackOffset(SHOP);
   const url = (name: ShopName, path: string) => `http://127.0.0.1:${DEFAULT_PORTS[name] + offset}${path}`;
   const procs = new Map<ShopName, ReturnType<typeof Bun.spawn>>();
   let seeded = false;
+  const hostedByOrder = (name: ShopName) => options.together === true && TOGETHER.includes(name);
   for (const name of SHOP) {
+    if (hostedByOrder(name)) {
+      procs.set(name, procs.get('order')!);
+      continue;
+    }
     const flags: string[] = [];
     if (options.profileDir && options.profiled?.includes(name)) {
       const dir = join(options.profileDir, name);
       mkdirSync(dir, { recursive: true });
       flags.push('--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${dir}`);
     }
-    const proc = Bun.spawn(['bun', ...flags, ENTRY[name]], {
+    const entry = options.together && name === 'order' ? join(import.meta.dir, '_together.ts') : ENTRY[name];
+    const proc = Bun.spawn(['bun', ...flags, entry], {
       // The allocator's setting the supervisor gives every process (runtime/process/allocator.ts).
       env: withAllocatorDefaults({ ...process.env, ...options.env, MAILROOM_PORT_OFFSET: String(offset), MAILROOM_PREFIX: options.prefix, REDIS_URL: options.redis, MAILROOM_SUPERVISOR_PID: '' }),
       stdout: 'pipe',
@@ -95,7 +105,7 @@ export async function startBenchShop(options: {
     procs.set(name, proc);
     // Services log little; pass on what they say on stderr (errors), and watch for the seeded catalogue.
     void (async () => {
-      for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) if (name === 'inventory' && new TextDecoder().decode(chunk).includes('catalogue seeded')) seeded = true;
+      for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) if ((name === 'inventory' || (options.together && name === 'order')) && new TextDecoder().decode(chunk).includes('catalogue seeded')) seeded = true;
     })();
     void (async () => {
       for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
@@ -103,15 +113,19 @@ export async function startBenchShop(options: {
       }
     })();
   }
+  // A process's figure counts once: under order's name when it hosts the four services.
+  const perProcess = (read: (pid: number) => number) =>
+    Object.fromEntries(SHOP.map((name) => [name, hostedByOrder(name) ? 0 : read(procs.get(name)!.pid)])) as Record<ShopName, number>;
   const shop: BenchShop = {
     url,
     pid: (name) => procs.get(name)!.pid,
-    cpuMs: () => Object.fromEntries(SHOP.map((name) => [name, processCpuMs(procs.get(name)!.pid)])) as Record<ShopName, number>,
-    diskBytes: () => Object.fromEntries(SHOP.map((name) => [name, processDiskBytes(procs.get(name)!.pid)])) as Record<ShopName, number>,
-    wakeUps: () => Object.fromEntries(SHOP.map((name) => [name, processWakeUps(procs.get(name)!.pid)])) as Record<ShopName, number>,
+    cpuMs: () => perProcess(processCpuMs),
+    diskBytes: () => perProcess(processDiskBytes),
+    wakeUps: () => perProcess(processWakeUps),
     async stop() {
-      for (const proc of procs.values()) if (proc.exitCode === null) proc.kill('SIGTERM');
-      await Promise.all([...procs.values()].map((p) => Promise.race([p.exited, Bun.sleep(5_000).then(() => p.kill('SIGKILL'))])));
+      const all = new Set(procs.values());
+      for (const proc of all) if (proc.exitCode === null) proc.kill('SIGTERM');
+      await Promise.all([...all].map((p) => Promise.race([p.exited, Bun.sleep(5_000).then(() => p.kill('SIGKILL'))])));
     },
   };
   const deadline = Date.now() + 30_000;

@@ -1,6 +1,6 @@
 /**
  * `bun run bench saga [--json] [--duration 20] [--rates 50,200,500,1000] [--concurrency 64] [--warmup 3]
- * [--no-full-speed] [--no-overload] [--overload-rate N] [--profile DIR] [--fsync off|always] [--mixed] [--vs restate]`: how many
+ * [--no-full-speed] [--no-overload] [--overload-rate N] [--profile DIR] [--fsync off|always] [--mixed] [--vs restate] [--together]`: how many
  * order-fulfillment sagas the shop completes, and how fast.
  *
  * Every process of the shop — order (hosting the sagas), inventory, payment, shipping, the payment provider and the
@@ -27,7 +27,8 @@
  * the same run, interleaved — the two taking turns going first, as the shared machine's load drifts over minutes —
  * with Mailroom's Redis at `--fsync always` to match Restate's log fsyncing each
  * write, and both systems get the comparison's mix of orders (1–3 SKUs, ~10 % failing at shipping; `_orders.ts`);
- * `--mixed` gives Mailroom alone that mix.
+ * `--mixed` gives Mailroom alone that mix. `--together`: order, inventory, payment and shipping run in one Bun process
+ * (`_together.ts`), to measure what fewer processes save; its CPU and wake-ups are shown as order's.
  */
 import { RedisClient } from 'bun';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -66,6 +67,7 @@ const OVERLOAD_RATE = flag('overload-rate');
 const DRAIN_MS = 30_000;
 const PROFILE_DIR = flag('profile');
 const PROFILED: ShopName[] = ['order', 'inventory', 'payment'];
+const TOGETHER = process.argv.includes('--together');
 
 const redis = await benchRedis({ fsync: FSYNC });
 const prefix = `bench-saga-${process.pid}`;
@@ -129,7 +131,7 @@ let peer: RestatePeer | null = null;
  * the comparison is of capacity, and the limit trades peak throughput for latency (docs/admission-control.md).
  */
 const PEER_ENV: Record<string, string> = VS === 'restate' && process.env.MAILROOM_ADMISSION_TARGET_MS === undefined ? { MAILROOM_ADMISSION_TARGET_MS: '0' } : {};
-const shop = await startBenchShop({ redis: redis.url, prefix, profileDir: PROFILE_DIR, profiled: PROFILED, env: PEER_ENV });
+const shop = await startBenchShop({ redis: redis.url, prefix, profileDir: PROFILE_DIR, profiled: PROFILED, env: PEER_ENV, together: TOGETHER });
 stopShop = () => shop.stop();
 const redisClient = new RedisClient(redis.url);
 
@@ -389,7 +391,7 @@ try {
 
   const durability = process.env.REDIS_URL ? ' (REDIS_URL: its own persistence; --fsync not applied)' : FSYNC === 'always' ? ' (private, AOF fsynced always)' : ' (private, persistence off)';
   console.log(
-    `saga: all six processes on ${redis.url}${durability}, ` +
+    `saga: ${TOGETHER ? 'the shop in three processes (order, inventory, payment, shipping in one; --together)' : 'all six processes'} on ${redis.url}${durability}, ` +
       `rates ${RATES.join(', ')}/s × ${DURATION_S} s${FULL_SPEED ? `, full speed with ${CONCURRENCY} clients` : ''}, load average ${loadBefore.toFixed(2)}` +
       (PROFILE_DIR ? `, ${PROFILED.join(', ')} under bun --cpu-prof` : '') +
       (process.env.MAILROOM_PARTITIONS ? `, MAILROOM_PARTITIONS=${process.env.MAILROOM_PARTITIONS}` : '') +
@@ -548,6 +550,7 @@ console.log('latency: POST /api/orders leaves → the turn confirming the order 
 console.log('');
 const shopCpu = cpuTable([...SHOP, 'redis'], 'shop total', mailroomPhases);
 table(shopCpu.head, shopCpu.rows);
+if (TOGETHER) console.log('--together: order, inventory, payment and shipping ran in one process; its figures are in the order column');
 const woken = mailroomPhases.filter((p) => p.wakeUpsPerSaga);
 if (woken.length) {
   console.log('');
@@ -631,6 +634,7 @@ if (json) {
     JSON.stringify({
       name: 'saga',
       fsync: FSYNC,
+      ...(TOGETHER ? { together: true } : {}),
       peakPerSec: r2(peak),
       rates: rates(mailroomPhases.filter((p) => p !== overload?.phase)),
       ...(overload && {
