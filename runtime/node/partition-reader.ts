@@ -20,6 +20,11 @@
  * checked, the commit checks: the lease (a stale owner's commit is fenced), messages processed before (the commit
  * refuses the batch, writing nothing, and the next read goes through the group, which answers them as duplicates),
  * the group's position; and entries of an actor waiting for a retry are never taken this way.
+ *
+ * A batch that took everything there was sends the doorbell's next read with its commit (`arm`), not after the
+ * commit's answer: Redis takes both in one wake, where it used to wake again for the read a moment after answering
+ * the commit. The read is for entries after the newest looked at, whatever the commit's outcome; what it brings stands
+ * for the next read only if the commit left the reader where the read assumed — else it is only a wake.
  */
 import type { PartitionKeys } from '../keys.ts';
 import { hashReply, streamReadReply, type RedisLink } from '../redis/link.ts';
@@ -62,6 +67,8 @@ export class PartitionReader {
   private nothingPending = false;
   /** What the doorbell brought, to stand for the next read (see the header). */
   private rung: RawEntry[] | null = null;
+  /** The doorbell's read sent with a commit (`arm`), until a `wait` takes its answer. */
+  private armed: Armed | null = null;
 
   constructor(
     private readonly ctx: ReaderContext,
@@ -136,6 +143,32 @@ export class PartitionReader {
     return this.complete && this.short && this.isolate === 0;
   }
 
+  /**
+   * Sends the doorbell's next read now, beside the commit of a batch that took everything there was (`drained`),
+   * blocking up to `ms`; the `wait` after the commit takes its answer instead of sending one. Only when the doorbell
+   * is open and no read of it is in flight.
+   */
+  arm(ms: number): void {
+    const bell = this.doorbell;
+    if (!bell || this.armed || !this.drained || this.lastSeen === null) return;
+    const after = this.lastSeen;
+    // Whether what it brings can stand for the next read, as `wait` would decide once the commit delivered what the read
+    // took by cursor (checked again when the answer is taken).
+    const direct = this.nothingPending && (this.owed ? this.owed[3] === after : this.cursor === after);
+    const armed = { after, direct, settled: false } as Armed;
+    armed.answer = bell.call(['XREAD', 'COUNT', direct ? this.ctx.batchSize : 1, 'BLOCK', ms, 'STREAMS', this.keys.mbox, after]).then(
+      (reply) => {
+        armed.settled = true;
+        return { reply };
+      },
+      (error: unknown) => {
+        armed.settled = true;
+        return { error };
+      },
+    );
+    this.armed = armed;
+  }
+
   /** Reads the next `reads` batches one entry at a time. */
   isolateNext(reads: number): void {
     this.isolate = Math.max(this.isolate, reads);
@@ -152,6 +185,18 @@ export class PartitionReader {
     }
     if (!this.doorbell) this.doorbell = await this.ctx.openDoorbell();
     if (this.lastSeen === null) this.lastSeen = await this.lastDelivered();
+    const armed = this.armed;
+    if (armed) {
+      if (armed.after === this.lastSeen) return this.waitArmed(armed, ms, active);
+      // Sent for entries older than the newest looked at since: it has answered, or does at once, as those entries are
+      // there — unless the reader started over further back (a takeover); then it could hold the connection until its
+      // block ends. Either way it is only a wake: drop it, and the connection with it if it still blocks.
+      this.armed = null;
+      if (!armed.settled) {
+        this.doorbell.abort();
+        this.doorbell = await this.ctx.openDoorbell();
+      }
+    }
     const bell = this.doorbell;
     if (!active() || !bell) return;
     // The doorbell's entries can stand for the next read only when they follow the group's position directly.
@@ -162,6 +207,22 @@ export class PartitionReader {
     } catch (error) {
       if (active()) throw error;
     }
+  }
+
+  /** Waits up to `ms` for the answer of the read `arm` sent; one still blocking when `ms` ends stays armed. */
+  private async waitArmed(armed: Armed, ms: number, active: () => boolean): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answer = await Promise.race([armed.answer, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]);
+    clearTimeout(timer);
+    if (answer === null) return;
+    this.armed = null;
+    if ('error' in answer) {
+      if (active()) throw answer.error;
+      return;
+    }
+    // What it brought follows the group's position directly only if the commit left the reader where `arm` assumed.
+    const direct = armed.direct && this.nothingPending && this.owed === null && this.cursor === armed.after && this.isolate === 0;
+    if (direct && active()) this.rung = rungEntries(answer.reply);
   }
 
   /** Forgets where it was (a takeover starts from the group's last delivered id). */
@@ -177,6 +238,7 @@ export class PartitionReader {
   close(): void {
     const bell = this.doorbell;
     this.doorbell = null;
+    this.armed = null;
     bell?.abort();
   }
 
@@ -190,6 +252,9 @@ export class PartitionReader {
     return '0-0';
   }
 }
+
+/** A doorbell read sent with a commit: for entries after `after`; `direct`, asked for up to a batch. */
+type Armed = { after: string; direct: boolean; settled: boolean; answer: Promise<{ reply: unknown } | { error: unknown }> };
 
 /** The entries of a doorbell's XREAD reply, as a read returns new ones (a first delivery each). */
 function rungEntries(reply: unknown): RawEntry[] {

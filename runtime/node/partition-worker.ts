@@ -267,6 +267,8 @@ export class PartitionWorker {
     if (batch.acks.length === 0 && !batch.undelivered) return 'idle';
     if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
     if (!this.active) return 'idle';
+    // A batch that took all there was is followed by a wait: its doorbell read goes out with the commit (one Redis wake).
+    if (this.reader.drained && batch.blocked.size === 0 && batch.copies.length === 0) this.reader.arm(this.blockMs(this.ctx.clock.now()));
     const committed = await this.commit(batch);
     for (const fields of batch.copies) await this.ctx.link.call(['XADD', this.keys.mbox, '*', ...fields]);
     if (batch.acks.length === 0) return 'idle';
