@@ -267,9 +267,12 @@ export class PartitionWorker {
     if (batch.acks.length === 0 && !batch.undelivered) return 'idle';
     if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
     if (!this.active) return 'idle';
-    // A batch that took all there was is followed by a wait: its doorbell read goes out with the commit (one Redis wake).
-    if (this.reader.drained && batch.blocked.size === 0 && batch.copies.length === 0) this.reader.arm(this.blockMs(this.ctx.clock.now()));
-    const committed = await this.commit(batch);
+    const waitsNext = this.reader.drained && batch.blocked.size === 0 && batch.copies.length === 0;
+    const committing = this.commit(batch);
+    // A batch that took all there was is followed by a wait: its doorbell read goes out right behind the commit (sent
+    // by now), so that Redis takes both in one wake.
+    if (waitsNext) this.reader.arm(this.blockMs(this.ctx.clock.now()));
+    const committed = await committing;
     for (const fields of batch.copies) await this.ctx.link.call(['XADD', this.keys.mbox, '*', ...fields]);
     if (batch.acks.length === 0) return 'idle';
     // Not after a batch that held an actor's entries back (behind a failed message): they stay pending, not newer

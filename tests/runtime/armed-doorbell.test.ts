@@ -1,6 +1,6 @@
 /**
  * The doorbell's read sent with the commit: a batch that took everything there was sends its partition's next
- * doorbell `XREAD` beside its commit (just before it), not after the commit's answer, so Redis takes both in one wake. What must hold:
+ * doorbell `XREAD` right behind its commit, not after the commit's answer, so Redis takes both in one wake. What must hold:
  * the read goes out before the commit is answered; whatever the commit's outcome — committed, a version conflict that
  * wrote nothing, a lost answer that sends the owner through a takeover — every message is applied once and none waits
  * for a block to end.
