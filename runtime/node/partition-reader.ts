@@ -193,7 +193,7 @@ export class PartitionReader {
       // block ends. Either way it is only a wake: drop it, and the connection with it if it still blocks.
       this.armed = null;
       if (!armed.settled) {
-        this.doorbell.abort();
+        this.dropDoorbell();
         this.doorbell = await this.ctx.openDoorbell();
       }
     }
@@ -225,8 +225,13 @@ export class PartitionReader {
     if (direct && active()) this.rung = rungEntries(answer.reply);
   }
 
-  /** Forgets where it was (a takeover starts from the group's last delivered id). */
+  /**
+   * Forgets where it was (a takeover starts from the group's last delivered id) — the doorbell read `arm` sent too:
+   * what it brings was asked for before the takeover, and one still blocking takes its connection with it.
+   */
   reset(): void {
+    if (this.armed && !this.armed.settled) this.dropDoorbell();
+    this.armed = null;
     this.cursor = this.owed = this.rung = null;
     this.nothingPending = false;
     this.lastSeen = null;
@@ -236,9 +241,14 @@ export class PartitionReader {
 
   /** Closes the doorbell connection, ending a wait in flight. */
   close(): void {
+    this.armed = null;
+    this.dropDoorbell();
+  }
+
+  /** Aborts the doorbell's connection; the next wait opens another (forgotten first, so a failed reopen is retried). */
+  private dropDoorbell(): void {
     const bell = this.doorbell;
     this.doorbell = null;
-    this.armed = null;
     bell?.abort();
   }
 

@@ -2,8 +2,9 @@
  * The doorbell's read sent with the commit: a batch that took everything there was sends its partition's next
  * doorbell `XREAD` right behind its commit, not after the commit's answer, so Redis takes both in one wake. What must hold:
  * the read goes out before the commit is answered; whatever the commit's outcome — committed, a version conflict that
- * wrote nothing, a lost answer that sends the owner through a takeover — every message is applied once and none waits
- * for a block to end.
+ * wrote nothing, a lost answer that sends the owner through a takeover — every message is applied once; and a takeover
+ * drops a read sent before it, with its connection if it still blocks (a fresh one is opened at the next wait, again
+ * if opening it fails once), rather than take its answer as the read after the new position.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'bun:test';
 import { createNode, type MailroomNode } from '../../runtime/index.ts';
@@ -11,8 +12,10 @@ import type { RedisArg, RedisLink } from '../../runtime/redis/index.ts';
 import { counter } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { isScript } from '../helpers/scripted-link.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 import { partitionKeys } from '../../runtime/keys.ts';
 import { openLink } from '../../runtime/redis/link.ts';
+import { PartitionReader } from '../../runtime/node/partition-reader.ts';
 import { ScriptCode } from '../../runtime/redis/script.ts';
 
 type Sent = { role: string; args: RedisArg[]; sentAt: number; answeredAt?: number; reply?: unknown };
@@ -123,5 +126,67 @@ describe('the doorbell read sent with the commit', () => {
     await Bun.sleep(100);
     expect(await count(node)).toBe(7);
     expect(watch.commits(since).some((c) => Array.isArray(c.reply) && Number(c.reply[0]) === ScriptCode.VersionConflict)).toBe(true);
+  });
+});
+
+describe('a reader with its doorbell read out', () => {
+  /** A reader of a fresh mailbox whose doorbell links are counted (opened, aborted) and whose `failOpens` next opens fail. */
+  async function reader() {
+    const keys = partitionKeys(`${prefix}-reader-${n++}`, 'svc', 0);
+    const link = await openLink(SHARED_REDIS, 'bun');
+    await link.call(['SET', keys.lease, 'me|1']);
+    await link.call(['XGROUP', 'CREATE', keys.mbox, 'svc', '0', 'MKSTREAM']);
+    const bells = { opened: 0, aborted: 0, failOpens: 0 };
+    const r = new PartitionReader(
+      {
+        link,
+        group: 'svc',
+        consumer: 'me',
+        batchSize: 10,
+        openDoorbell: async () => {
+          if (bells.failOpens > 0) {
+            bells.failOpens--;
+            throw new Error('injected: the doorbell could not connect');
+          }
+          const bell = await openLink(SHARED_REDIS, 'bun', { blocking: true });
+          bells.opened++;
+          return { call: (args, routeKey) => bell.call(args, routeKey), close: () => bell.close(), abort: () => void (bells.aborted++, bell.abort()) };
+        },
+      },
+      keys,
+      'me|1',
+    );
+    // A read that found nothing, and a first wait: the doorbell is open and the reader has taken all there was.
+    expect(await r.read([])).toMatchObject({ raw: [] });
+    await r.wait(20, () => true);
+    return { r, bells, link, keys };
+  }
+
+  it('should drop, with its connection, a read sent before a takeover, and wait on a fresh one', async () => {
+    const { r, bells, link, keys } = await reader();
+    r.arm(10_000);
+    r.reset();
+    expect(bells.aborted).toBe(1);
+    const waited = r.wait(5_000, () => true);
+    await Bun.sleep(50);
+    await link.call(['XADD', keys.mbox, '*', 'm', 'x', 'a', 'svc/counter/c', 'e', '{"type":"inc"}']);
+    await waited;
+    // Rung by the new entry on a new connection, not left behind the 10 s read asked for before the takeover.
+    expect(bells.opened).toBe(2);
+    r.close();
+    await link.close();
+  });
+
+  it('should open the doorbell again at the next wait when reopening it failed', async () => {
+    const { r, bells, link } = await reader();
+    r.arm(10_000);
+    r.reset();
+    bells.failOpens = 1;
+    expect((await rejectionOf(r.wait(20, () => true))).message).toContain('could not connect');
+    await r.wait(20, () => true);
+    expect(bells.opened).toBe(2);
+    r.close();
+    expect(bells.aborted).toBe(2);
+    await link.close();
   });
 });
