@@ -188,9 +188,9 @@ export class PartitionReader {
     const armed = this.armed;
     if (armed) {
       if (armed.after === this.lastSeen) return this.waitArmed(armed, ms, active);
-      // Sent for entries older than the newest looked at since: it has answered, or does at once, as those entries are
-      // there — unless the reader started over further back (a takeover); then it could hold the connection until its
-      // block ends. Either way it is only a wake: drop it, and the connection with it if it still blocks.
+      // Sent for entries older than the newest looked at since (a read took them): it has answered, or does at once, as
+      // those entries are there. It is only a wake: drop it, and its connection if it still blocks (a takeover, which
+      // starts over further back, drops it in `reset`).
       this.armed = null;
       if (!armed.settled) {
         this.dropDoorbell();
