@@ -483,16 +483,20 @@ async function redisMemoryMiB(): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 2 ** 20;
 }
 
-/** Bytes the Redis server's main process has written to disk (a rewrite's child is not counted); NaN when it cannot be read (a remote Redis). */
-async function redisDiskBytes(): Promise<number> {
+/** A figure of the Redis server's own process read from /proc (`read` of its pid); NaN when it cannot be read (a remote Redis). */
+async function ofRedisProcess(read: (pid: number) => number): Promise<number> {
   const pid = /process_id:(\d+)/.exec(String(await redisClient.send('INFO', ['server'])))?.[1];
-  return pid ? processDiskBytes(Number(pid)) : NaN;
+  return pid ? read(Number(pid)) : NaN;
 }
 
-/** Times the Redis server's main thread has gone to sleep and been woken (`processWakeUps`); NaN for a remote Redis. */
-async function redisWakeUps(): Promise<number> {
-  const pid = /process_id:(\d+)/.exec(String(await redisClient.send('INFO', ['server'])))?.[1];
-  return pid ? processWakeUps(Number(pid)) : NaN;
+/** Bytes the Redis server's main process has written to disk (a rewrite's child is not counted). */
+function redisDiskBytes(): Promise<number> {
+  return ofRedisProcess(processDiskBytes);
+}
+
+/** Times the Redis server's main thread has gone to sleep and been woken (`processWakeUps`). */
+function redisWakeUps(): Promise<number> {
+  return ofRedisProcess(processWakeUps);
 }
 
 /** CPU ms the Redis server has used so far. */
