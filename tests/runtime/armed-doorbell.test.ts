@@ -136,7 +136,7 @@ describe('a reader with its doorbell read out', () => {
     const link = await openLink(SHARED_REDIS, 'bun');
     await link.call(['SET', keys.lease, 'me|1']);
     await link.call(['XGROUP', 'CREATE', keys.mbox, 'svc', '0', 'MKSTREAM']);
-    const bells = { opened: 0, aborted: 0, failOpens: 0 };
+    const bells = { opened: 0, aborted: 0, failOpens: 0, reads: 0 };
     const r = new PartitionReader(
       {
         link,
@@ -150,7 +150,7 @@ describe('a reader with its doorbell read out', () => {
           }
           const bell = await openLink(SHARED_REDIS, 'bun', { blocking: true });
           bells.opened++;
-          return { call: (args, routeKey) => bell.call(args, routeKey), close: () => bell.close(), abort: () => void (bells.aborted++, bell.abort()) };
+          return { call: (args, routeKey) => (args[0] === 'XREAD' && bells.reads++, bell.call(args, routeKey)), close: () => bell.close(), abort: () => void (bells.aborted++, bell.abort()) };
         },
       },
       keys,
@@ -173,6 +173,24 @@ describe('a reader with its doorbell read out', () => {
     await waited;
     // Rung by the new entry on a new connection, not left behind the 10 s read asked for before the takeover.
     expect(bells.opened).toBe(2);
+    r.close();
+    await link.close();
+  });
+
+  it('should leave a read still blocking when a wait must end (a timer due) for the next wait, sending no other behind it', async () => {
+    const { r, bells, link, keys } = await reader();
+    const readsBefore = bells.reads;
+    r.arm(10_000);
+    // The wait ends at 20 ms with the 10 s read still out (a timer fell due): the next wait takes it up again.
+    await r.wait(20, () => true);
+    const waited = r.wait(5_000, () => true);
+    await Bun.sleep(50);
+    await link.call(['XADD', keys.mbox, '*', 'm', 'y', 'a', 'svc/counter/c', 'e', '{"type":"inc"}']);
+    const rang = await Promise.race([waited.then(() => true), Bun.sleep(2_000).then(() => false)]);
+    // Rung by the entry: a second read sent on that connection would have queued behind the first for its 10 s.
+    expect(rang).toBe(true);
+    expect(bells.reads - readsBefore).toBe(1);
+    expect(bells.opened).toBe(1);
     r.close();
     await link.close();
   });
