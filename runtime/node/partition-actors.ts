@@ -11,6 +11,7 @@ import type { InspectionEvent } from '../inspection.ts';
 import { parseAddress, partitionOf } from '../address.ts';
 import type { PartitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
+import type { KnownActors } from './known-actors.ts';
 import type { Router } from './router.ts';
 
 export type ActorsContext = {
@@ -22,7 +23,12 @@ export type ActorsContext = {
   link: RedisLink;
   inspect?: (event: InspectionEvent) => void;
   clock: Clock;
+  /** Which actors may have a record: one that certainly has none is created without reading it. */
+  known?: KnownActors;
 };
+
+/** What `HMGET v s` answers for an actor with no record. */
+const NO_RECORD: (string | null)[] = [null, null];
 
 export class PartitionActors {
   private readonly live = new Map<string, HostedActor>();
@@ -40,7 +46,8 @@ export class PartitionActors {
   /**
    * Restores the actors of these addresses that are not in memory. One whose stored record can't be restored is
    * reported through `unreadable` (its messages fail, one by one; a `RecordNotRestorable` or `RecordFromNewerVersion`
-   * says the version is why) instead of failing the batch.
+   * says the version is why) instead of failing the batch. An actor that certainly has no record (`known`) costs no
+   * read: a new actor's first message is applied at once.
    */
   async load(addresses: Iterable<string>, now: number, unreadable?: Map<string, unknown>): Promise<void> {
     const missing = new Map<string, { type: string; id: string; key: string }>();
@@ -57,7 +64,10 @@ export class PartitionActors {
     }
     if (missing.size === 0) return;
     const list = [...missing];
-    const rows = (await Promise.all(list.map(([, m]) => this.ctx.link.call(['HMGET', m.key, 'v', 's'])))) as (string | null)[][];
+    const known = this.ctx.known;
+    const rows = (await Promise.all(
+      list.map(([, m]) => (known && !known.mayExist(`${m.type}/${m.id}`) ? NO_RECORD : this.ctx.link.call(['HMGET', m.key, 'v', 's']))),
+    )) as (string | null)[][];
     for (let i = 0; i < list.length; i++) {
       const [address, m] = list[i]!;
       const [v, s] = rows[i]!;

@@ -21,6 +21,7 @@ import type { EffectRecord } from './effect-runner.ts';
 import { envelopeFields, parseEntry, preciseNow, type Envelope } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { workerMetrics, type WorkerMetrics } from '../observe/metrics.ts';
+import { KnownActors } from './known-actors.ts';
 import { PartitionActors } from './partition-actors.ts';
 import { PartitionReader } from './partition-reader.ts';
 import { RetrySchedule } from './retry-schedule.ts';
@@ -36,6 +37,7 @@ const EXPIRY_PAGE = 100;
 
 export class PartitionWorker {
   private readonly actors: PartitionActors;
+  private readonly known: KnownActors;
   private readonly reader: PartitionReader;
   private readonly relay: OutboxRelay;
   private phase: WorkerPhase = 'taking-over';
@@ -57,7 +59,8 @@ export class PartitionWorker {
     readonly leaseValue: string,
     private readonly onLost: (worker: PartitionWorker) => void,
   ) {
-    this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link, inspect: (e) => ctx.inspect(e), clock: ctx.clock });
+    this.known = new KnownActors(ctx.link, keys.index, (error) => ctx.onError(error, `scanning the actor index of partition ${partition} (every actor is read until the next takeover)`));
+    this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link, inspect: (e) => ctx.inspect(e), clock: ctx.clock, known: this.known });
     this.reader = new PartitionReader({ link: ctx.link, openDoorbell: ctx.openDoorbell, group: ctx.group, consumer: ctx.nodeId, batchSize: ctx.settings.batchSize }, keys, leaseValue);
     this.place = { service: ctx.service, partition };
     this.metrics = workerMetrics(ctx.service);
@@ -180,6 +183,8 @@ export class PartitionWorker {
     this.relay.dirty = true;
     this.nextTimerDue = 0;
     this.reader.reset();
+    // Which actors exist, learnt once per owner in the background (each is read meanwhile): see known-actors.ts.
+    void this.known.scan(() => this.active);
   }
 
   private async housekeep(now: number): Promise<void> {
@@ -253,6 +258,8 @@ export class PartitionWorker {
         addDeadLetter(batch, this.place, id, fields, deliveries, error, 'malformed entry', now);
       }
     }
+    // A timer's firing or an effect's outcome comes to an actor that was committed: read it whatever is known.
+    for (const env of envelopes) if (env.kind) this.known.add(env.address.slice(env.address.indexOf('/') + 1));
     await this.actors.load(
       envelopes.map((env) => env.address),
       now,
@@ -311,6 +318,8 @@ export class PartitionWorker {
   /** Commits a batch; returns whether it committed (false: fenced, or nothing of the batch was written). */
   private async commit(batch: Batch): Promise<boolean> {
     const actors = [...batch.dirty];
+    // Before the commit goes: whatever its outcome (a lost answer may hide one that wrote), their records may exist.
+    for (const actor of actors) this.known.add(`${actor.def.type}/${actor.id}`);
     const { settings } = this.ctx;
     const started = performance.now();
     const { replicaWait } = this.ctx;
