@@ -31,6 +31,12 @@ export async function tailEvents(options: {
   keyPrefix?: string;
   /** How long one blocking read lasts before it is sent again. Default 1,000 ms. */
   blockMs?: number;
+  /**
+   * How long to wait after a read that brought events before reading again (ms; default 0), read each time: events
+   * committed meanwhile come in one read, so the tail and Redis wake once for them rather than once each, and each
+   * is heard up to this much later.
+   */
+  lingerMs?: number | (() => number);
   /** Each failed read (it is sent again after 200 ms). */
   onError?: (error: unknown) => void;
   /** A connection to read on, which the tail then owns (closes when it stops, or when it cannot begin). */
@@ -65,7 +71,8 @@ export async function tailEvents(options: {
     while (!stopped) {
       try {
         const reply = await link.call(['XREAD', 'COUNT', 500, 'BLOCK', blockMs, 'STREAMS', ...slices.map((p) => streams[p]!), ...slices.map((p) => after[p]!)]);
-        for (const [stream, entries] of streamReadReply(reply)) {
+        const read = streamReadReply(reply);
+        for (const [stream, entries] of read) {
           const p = streams.indexOf(stream);
           for (const [id, fields] of entries) {
             after[p] = id;
@@ -77,6 +84,8 @@ export async function tailEvents(options: {
             }
           }
         }
+        const linger = typeof options.lingerMs === 'function' ? options.lingerMs() : (options.lingerMs ?? 0);
+        if (linger > 0 && read.length > 0 && !stopped) await Bun.sleep(linger);
       } catch (error) {
         if (stopped) return;
         options.onError?.(error);

@@ -82,6 +82,33 @@ describe('tailEvents', () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
+  it('should take the events added while it lingers in one read, each once and in order', async () => {
+    const s = await setup('tail-linger', 1);
+    const { openLink } = await import('../../runtime/redis/link.ts');
+    const inner = await openLink(s.url, 'node-redis', { blocking: true });
+    /** How many of the tail's reads brought events. */
+    let fruitful = 0;
+    const link = { ...inner, call: async (args: Parameters<typeof inner.call>[0]) => {
+      const reply = await inner.call(args);
+      if (args[0] === 'XREAD' && reply) fruitful++;
+      return reply;
+    } };
+    const seen: DomainEvent[] = [];
+    const tail = await tailEvents({ link, service: SERVICE, redis: s.url, keyPrefix: s.prefix, blockMs: 200, lingerMs: () => 400, onEvent: (e) => void seen.push(e) });
+    tails.push(tail);
+    await s.append(0, 1);
+    await waitFor('the first event', () => seen.length === 1, 5_000);
+    // Four more, 20 ms apart, while the tail lingers after the read that brought the first: one read takes them all.
+    for (let seq = 2; seq <= 5; seq++) {
+      await Bun.sleep(20);
+      await s.append(0, seq);
+    }
+    await waitFor('the five events', () => seen.length >= 5, 5_000);
+    await Bun.sleep(100);
+    expect(seen.map((e) => Number(e.seq))).toEqual([1, 2, 3, 4, 5]);
+    expect(fruitful).toBe(2);
+  });
+
   it('should refuse to follow a service no node has registered, naming it', async () => {
     expect((await rejectionOf(tailEvents({ service: 'nobody-registered-this', redis: SHARED_REDIS, keyPrefix: testPrefix('tail-unknown'), onEvent: () => {} }))).message).toContain('nobody-registered-this');
   });
