@@ -72,6 +72,11 @@ export class HostedActor {
   lastUsed = 0;
   /** The state the actor index holds for it (what the last commit wrote), so unchanged states are not rewritten. */
   indexedState: string | null = null;
+  /**
+   * Created without reading its record, its partition knowing of none (`known-actors.ts`), and not committed since:
+   * nothing has checked yet that no record exists. A commit of it checks; a failed message must read it first.
+   */
+  unverified = false;
   private actor!: AnyActor;
   private started = false;
   private out: StepOutput | null = null;

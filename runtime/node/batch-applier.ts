@@ -180,6 +180,16 @@ export class BatchApplier {
 
   /** Counts a failed message; after `maxDeliveries` it becomes a dead letter, else its actor waits for a retry. */
   private async failed(batch: Batch, env: Envelope, error: ActorStepError): Promise<void> {
+    const unverified = this.actors.get(env.address);
+    if (unverified?.unverified && !batch.dirty.has(unverified)) {
+      // It failed on a fresh state taken without a read, which nothing checks when no commit writes the actor: read
+      // its record and try again at once, before anything is counted against the message.
+      this.actors.mayExist(env.address);
+      this.actors.evict(env.address);
+      this.retries.schedule(env.address, this.ctx.clock.now());
+      batch.blocked.add(env.address);
+      return;
+    }
     const tries = Number(await scripts.countTry.run(this.ctx.link, [this.keys.lease, this.keys.tries], [this.leaseValue, env.id]));
     if (tries === ScriptCode.NotLeaseHolder) {
       // No longer this node's partition: the commit will be fenced too; the message stays for the new owner.

@@ -68,6 +68,7 @@ export class PartitionActors {
     const rows = (await Promise.all(
       list.map(([, m]) => (known && !known.mayExist(`${m.type}/${m.id}`) ? NO_RECORD : this.ctx.link.call(['HMGET', m.key, 'v', 's']))),
     )) as (string | null)[][];
+    const unread = (row: (string | null)[]) => row === NO_RECORD;
     for (let i = 0; i < list.length; i++) {
       const [address, m] = list[i]!;
       const [v, s] = rows[i]!;
@@ -89,6 +90,7 @@ export class PartitionActors {
       try {
         const actor = new HostedActor(def, address, m.id, restored?.record ?? null, v ? Number(v) : 0, restored?.timersToArm);
         actor.lastUsed = now;
+        actor.unverified = unread(rows[i]!);
         // A migrated record's index line still names the old state: the next commit rewrites it.
         if (restored && !restored.migratedFrom) actor.indexedState = actor.state;
         this.live.set(address, actor);
@@ -99,6 +101,15 @@ export class PartitionActors {
         unreadable?.set(address, new Error(`its stored record can't be restored: ${error instanceof Error ? error.message : String(error)}`));
       }
     }
+  }
+
+  /**
+   * Whatever is known, the actor's record may exist: its next activation reads it. Called for an actor that
+   * processed a message before (a repeat came back), and, with its eviction, for one whose message failed on a
+   * state no read or commit checked.
+   */
+  mayExist(address: string): void {
+    this.ctx.known?.add(address.slice(address.indexOf('/') + 1));
   }
 
   /** Evicts actors idle for longer than their type allows (passivation); their state stays in Redis. */

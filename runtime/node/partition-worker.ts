@@ -59,7 +59,7 @@ export class PartitionWorker {
     readonly leaseValue: string,
     private readonly onLost: (worker: PartitionWorker) => void,
   ) {
-    this.known = new KnownActors(ctx.link, keys.index, (error) => ctx.onError(error, `scanning the actor index of partition ${partition} (every actor is read until the next takeover)`));
+    this.known = new KnownActors(ctx.link, keys.index, (error) => ctx.onError(error, `scanning the actor index of partition ${partition} (every actor is read until a scan goes through; it is tried again shortly)`));
     this.actors = new PartitionActors({ service: ctx.service, partition, keys, defs: ctx.defs, router: ctx.router, link: ctx.link, inspect: (e) => ctx.inspect(e), clock: ctx.clock, known: this.known });
     this.reader = new PartitionReader({ link: ctx.link, openDoorbell: ctx.openDoorbell, group: ctx.group, consumer: ctx.nodeId, batchSize: ctx.settings.batchSize }, keys, leaseValue);
     this.place = { service: ctx.service, partition };
@@ -259,7 +259,7 @@ export class PartitionWorker {
       }
     }
     // A timer's firing or an effect's outcome comes to an actor that was committed: read it whatever is known.
-    for (const env of envelopes) if (env.kind) this.known.add(env.address.slice(env.address.indexOf('/') + 1));
+    for (const env of envelopes) if (env.kind) this.actors.mayExist(env.address);
     await this.actors.load(
       envelopes.map((env) => env.address),
       now,
@@ -297,6 +297,8 @@ export class PartitionWorker {
       } catch {}
     }
     if (!envs.length) return;
+    // A repeat's actor processed the message before: it has a record, which the answer must come from.
+    for (const env of envs) this.actors.mayExist(env.address);
     await this.actors.load(
       envs.map((env) => env.address),
       this.ctx.clock.now(),
@@ -353,6 +355,7 @@ export class PartitionWorker {
     for (const actor of actors) {
       actor.version++;
       actor.indexedState = actor.state;
+      actor.unverified = false;
     }
     this.processed += batch.seen.length;
     this.metrics.acked.inc(batch.acks.length);
