@@ -1,6 +1,7 @@
 /**
  * `bun run bench saga [--json] [--duration 20] [--rates 50,200,500,1000] [--concurrency 64] [--warmup 3]
- * [--no-full-speed] [--no-overload] [--overload-rate N] [--profile DIR] [--fsync off|always] [--mixed] [--vs restate] [--together]`: how many
+ * [--no-full-speed] [--no-overload] [--overload-rate N] [--profile DIR] [--fsync off|always] [--mixed] [--vs restate] [--together]
+ * [--tail-linger 20]`: how many
  * order-fulfillment sagas the shop completes, and how fast.
  *
  * Every process of the shop — order (hosting the sagas), inventory, payment, shipping, the payment provider and the
@@ -16,7 +17,9 @@
  *                 order is answered, when the mailboxes would hold any backlog)
  * A saga's end-to-end latency is from the moment its POST leaves this process to the commit of the turn that
  * confirmed its order: the `at` of its `OrderConfirmed` event, which this process reads from the order service's
- * event log with `tailEvents` (so its own lag does not count; it is shown apart). Completed
+ * event log with `tailEvents` (so its own lag does not count; it is shown apart). In an open-loop phase the tail
+ * waits `--tail-linger` ms after each read that brought events, so that Redis does not wake for each of them on the
+ * bench's account (its lag, shown apart, includes the wait); 0 reads at once, as the closed loop always does. Completed
  * sagas/s = confirmed orders of a phase over the time from its first request to its last confirmation. Per phase the
  * table also shows the CPU time each process spent per completed saga (from /proc), which is where the time goes,
  * and, for Mailroom, how often each process's main thread (Redis's too) slept and was woken per saga.
@@ -62,7 +65,7 @@ const RATES = flag('rates', VS ? '50,200' : '50,200,500,1000')
 const CONCURRENCY = numberFlag('concurrency', 64);
 const WARMUP_S = numberFlag('warmup', 3);
 /** How long the bench's tail of the order log waits after each read in an open-loop phase (see `tailLingerMs`). */
-const OPEN_LOOP_TAIL_LINGER_MS = 20;
+const OPEN_LOOP_TAIL_LINGER_MS = numberFlag('tail-linger', 20);
 const FULL_SPEED = !process.argv.includes('--no-full-speed');
 const OVERLOAD = !process.argv.includes('--no-overload') && !VS;
 const OVERLOAD_RATE = flag('overload-rate');
