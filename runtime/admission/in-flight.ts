@@ -16,6 +16,13 @@ import { InFlightLimit, type InFlightLimitOptions } from './in-flight-limit.ts';
 export type InFlight = { readonly limit: InFlightLimit; close(): Promise<void> };
 
 /**
+ * How long the tail waits after a read that brought events (ms): a service's log has several events per piece of
+ * work, and each read wakes Redis and this process. A work's end is heard up to this much later, and its latency,
+ * which the limit judges, counts it.
+ */
+export const IN_FLIGHT_TAIL_LINGER_MS = 10;
+
+/**
  * @example
  * const inFlight = openInFlight({ service: 'order', targetMs: 150, endedBy: (e) => (e.type === 'OrderConfirmed' ? String(e.orderId) : null) });
  * inFlight.limit.admit(orderId); // throws 429 OVERLOADED (in-flight) when full
@@ -27,6 +34,8 @@ export function openInFlight(
     redis?: string;
     keyPrefix?: string;
     onError?: (error: unknown) => void;
+    /** How long the log's tail waits after a read that brought events (ms; default `IN_FLIGHT_TAIL_LINGER_MS`). */
+    lingerMs?: number;
   },
 ): InFlight {
   const refused = admissionRefusedTotal.labels(options.service, 'in-flight');
@@ -69,6 +78,7 @@ export function openInFlight(
           service: options.service,
           redis: options.redis,
           keyPrefix: options.keyPrefix,
+          lingerMs: options.lingerMs ?? IN_FLIGHT_TAIL_LINGER_MS,
           onEvent: (event) => {
             const id = options.endedBy(event);
             if (id !== null) limit.release(id);
