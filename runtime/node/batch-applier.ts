@@ -180,12 +180,11 @@ export class BatchApplier {
 
   /** Counts a failed message; after `maxDeliveries` it becomes a dead letter, else its actor waits for a retry. */
   private async failed(batch: Batch, env: Envelope, error: ActorStepError): Promise<void> {
-    const unverified = this.actors.get(env.address);
-    if (unverified?.unverified && !batch.dirty.has(unverified)) {
-      // It failed on a fresh state taken without a read, which nothing checks when no commit writes the actor: read
-      // its record and try again at once, before anything is counted against the message.
+    if (this.actors.get(env.address)?.unverified) {
+      // It failed on a fresh state taken without a read, which nothing checked: read its record and try again at
+      // once, before anything is counted against the message. (If the batch also commits the actor, that commit's
+      // version check settles what the record is; the retry reads whatever it left.)
       this.actors.mayExist(env.address);
-      this.actors.evict(env.address);
       this.retries.schedule(env.address, this.ctx.clock.now());
       batch.blocked.add(env.address);
       return;

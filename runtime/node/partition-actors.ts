@@ -104,12 +104,13 @@ export class PartitionActors {
   }
 
   /**
-   * Whatever is known, the actor's record may exist: its next activation reads it. Called for an actor that
-   * processed a message before (a repeat came back), and, with its eviction, for one whose message failed on a
-   * state no read or commit checked.
+   * Whatever is known, the actor's record may exist: its next activation reads it, and a live one taken without a
+   * read and not committed since is dropped, so that it is read. Called before a message that implies a record (a
+   * repeat, a timer's firing, an effect's outcome) and for a message that failed on a state nothing checked.
    */
   mayExist(address: string): void {
     this.ctx.known?.add(address.slice(address.indexOf('/') + 1));
+    if (this.live.get(address)?.unverified) this.evict(address);
   }
 
   /** Evicts actors idle for longer than their type allows (passivation); their state stays in Redis. */

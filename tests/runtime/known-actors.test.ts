@@ -173,6 +173,21 @@ describe('a partition owner that knows which actors exist', () => {
     expect(errors.filter((e) => e.includes('nothing to use'))).toEqual([]);
   });
 
+  it('should commit a new actor’s good turns beside a failing message, and dead-letter that message after its tries', async () => {
+    const at = `${prefix}-${n++}`;
+    const watch = new Watch();
+    const node = await start(at, watch);
+    await waitFor('the index scanned', async () => watch.scanned(), 5_000);
+    // One batch, most likely: the add and the first use apply, the second use throws on n = 0. Taken without a read,
+    // it is tried again on the record (n = 0 there too) before it counts, then fails its five tries.
+    await Promise.all([node.send('svc/guarded/b', { type: 'add' }), node.send('svc/guarded/b', { type: 'use' }), node.send('svc/guarded/b', { type: 'use' })]);
+    await waitFor('the failing use dead-lettered', async () => (await node.deadLetters.list()).length === 1, 10_000);
+    const [letter] = await node.deadLetters.list();
+    expect(letter!.deliveries).toBe(5);
+    const stored = await node.read<{ n: number }>('svc/guarded/b');
+    expect(stored?.context.n).toBe(0);
+  });
+
   it('should answer a repeated ask from the record of an actor no index line names', async () => {
     const at = `${prefix}-${n++}`;
     const keys = partitionKeys(at, 'svc', 0);
