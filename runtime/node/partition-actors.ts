@@ -68,7 +68,6 @@ export class PartitionActors {
     const rows = (await Promise.all(
       list.map(([, m]) => (known && !known.mayExist(`${m.type}/${m.id}`) ? NO_RECORD : this.ctx.link.call(['HMGET', m.key, 'v', 's']))),
     )) as (string | null)[][];
-    const unread = (row: (string | null)[]) => row === NO_RECORD;
     for (let i = 0; i < list.length; i++) {
       const [address, m] = list[i]!;
       const [v, s] = rows[i]!;
@@ -90,7 +89,7 @@ export class PartitionActors {
       try {
         const actor = new HostedActor(def, address, m.id, restored?.record ?? null, v ? Number(v) : 0, restored?.timersToArm);
         actor.lastUsed = now;
-        actor.unverified = unread(rows[i]!);
+        actor.unverified = rows[i] === NO_RECORD;
         // A migrated record's index line still names the old state: the next commit rewrites it.
         if (restored && !restored.migratedFrom) actor.indexedState = actor.state;
         this.live.set(address, actor);

@@ -320,8 +320,9 @@ export class PartitionWorker {
   /** Commits a batch; returns whether it committed (false: fenced, or nothing of the batch was written). */
   private async commit(batch: Batch): Promise<boolean> {
     const actors = [...batch.dirty];
-    // Before the commit goes: whatever its outcome (a lost answer may hide one that wrote), their records may exist.
-    for (const actor of actors) this.known.add(`${actor.def.type}/${actor.id}`);
+    // Before the commit goes: whatever its outcome (a lost answer may hide one that wrote), the records it may create
+    // may exist. (An actor at a version above 0 has a record already, which the scan or its first commit saw.)
+    for (const actor of actors) if (actor.version === 0) this.known.add(`${actor.def.type}/${actor.id}`);
     const { settings } = this.ctx;
     const started = performance.now();
     const { replicaWait } = this.ctx;
