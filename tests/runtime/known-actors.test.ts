@@ -3,8 +3,9 @@
  * and keeps what it learns (and every actor its commits may write) in a Bloom filter (`runtime/node/known-actors.ts`).
  * What must hold: an actor the filter has never seen is created without an `HMGET`; an actor written by an earlier
  * owner is read and goes on from its record; until the scan is through, or when it failed, every actor is read; a
- * record no index line names (written by hand) refuses the commit that assumed it new, and the message is then
- * applied on it, once; a timer's firing for such an actor is applied on its record, not dropped.
+ * record no index line names (written by hand, or its line lost) refuses the commit that assumed it new, and the
+ * message is then applied on it, once; a message that failed on the fresh state is tried on the record before it
+ * counts; a repeat is answered, and a timer's firing applied, on the record.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'bun:test';
 import { createNode, type MailroomNode } from '../../runtime/index.ts';
@@ -12,31 +13,10 @@ import { partitionKeys } from '../../runtime/keys.ts';
 import { BloomFilter } from '../../runtime/node/bloom-filter.ts';
 import type { RedisArg, RedisLink } from '../../runtime/redis/index.ts';
 import { openLink } from '../../runtime/redis/link.ts';
-import { assign, setup } from 'xstate';
-import { defineActor } from '../../runtime/index.ts';
-import { alarm, counter } from '../fixtures/test-actors.ts';
+import { alarm, counter, guarded } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 
 type Sent = { args: RedisArg[]; answered: boolean };
-
-/** `use` throws when nothing is left: on a fresh state it fails, on a stored one with n > 0 it succeeds. */
-const guarded = defineActor(
-  'guarded',
-  setup({ types: {} as { context: { n: number }; events: { type: 'add' } | { type: 'use' } } }).createMachine({
-    context: { n: 0 },
-    on: {
-      add: { actions: assign({ n: ({ context }) => context.n + 1 }) },
-      use: {
-        actions: assign({
-          n: ({ context }) => {
-            if (context.n === 0) throw new Error('nothing to use');
-            return context.n - 1;
-          },
-        }),
-      },
-    },
-  }),
-);
 
 /** Watches a node's calls; `holdScans` ms delay each `HSCAN`'s answer, `failScans` makes them fail. */
 class Watch {
@@ -86,6 +66,33 @@ async function start(keyPrefix: string, watch: Watch): Promise<MailroomNode> {
   return node;
 }
 
+/** A partition of its own: the key prefix its nodes use, and its keys. */
+function place() {
+  const at = `${prefix}-${n++}`;
+  return { at, keys: partitionKeys(at, 'svc', 0) };
+}
+
+/** An owner of the partition whose scan of the index has gone through. */
+async function scannedOwner(at: string, watch = new Watch()): Promise<MailroomNode> {
+  const node = await start(at, watch);
+  await waitFor('the index scanned', async () => watch.scanned(), 5_000);
+  return node;
+}
+
+/** What an earlier owner wrote: `write` runs on it, then it stops and leaves the partition to the next. */
+async function earlierOwner(at: string, write: (node: MailroomNode) => Promise<unknown>): Promise<void> {
+  const first = await start(at, new Watch());
+  await write(first);
+  await first.stop();
+}
+
+/** Takes an actor's line out of the index by hand, as if lost: a scan no longer sees its record. */
+async function dropIndexLine(indexKey: string, field: string): Promise<void> {
+  const link = await openLink(SHARED_REDIS, 'node-redis');
+  await link.call(['HDEL', indexKey, field]);
+  await link.close();
+}
+
 const inc = async (node: MailroomNode, id: string) => {
   await node.ask(`svc/counter/${id}`, { type: 'inc' });
   return ((await node.ask(`svc/counter/${id}`, { type: 'get' })) as { reply: unknown }).reply;
@@ -93,36 +100,31 @@ const inc = async (node: MailroomNode, id: string) => {
 
 describe('a partition owner that knows which actors exist', () => {
   it('should apply a new actor’s first message without reading its record', async () => {
-    const at = `${prefix}-${n++}`;
-    const keys = partitionKeys(at, 'svc', 0);
+    const { at, keys } = place();
     const watch = new Watch();
-    const node = await start(at, watch);
-    await waitFor('the index scanned', async () => watch.scanned(), 5_000);
+    const node = await scannedOwner(at, watch);
     expect(await inc(node, 'fresh')).toBe(1);
     expect(watch.reads(keys.actor('counter', 'fresh'))).toBe(0);
     expect(errors).toEqual([]);
   });
 
   it('should read an actor an earlier owner wrote, and go on from its record', async () => {
-    const at = `${prefix}-${n++}`;
-    const keys = partitionKeys(at, 'svc', 0);
-    const first = await start(at, new Watch());
-    for (let i = 0; i < 3; i++) await first.ask('svc/counter/old', { type: 'inc' });
-    await first.stop();
+    const { at, keys } = place();
+    await earlierOwner(at, async (first) => {
+      for (let i = 0; i < 3; i++) await first.ask('svc/counter/old', { type: 'inc' });
+    });
     const watch = new Watch();
-    const second = await start(at, watch);
-    await waitFor('the index scanned', async () => watch.scanned(), 5_000);
+    const second = await scannedOwner(at, watch);
     expect(await inc(second, 'old')).toBe(4);
     expect(watch.reads(keys.actor('counter', 'old'))).toBe(1);
     expect(errors).toEqual([]);
   });
 
   it('should read every actor until its scan of the index is through', async () => {
-    const at = `${prefix}-${n++}`;
-    const keys = partitionKeys(at, 'svc', 0);
-    const first = await start(at, new Watch());
-    for (let i = 0; i < 3; i++) await first.ask('svc/counter/old', { type: 'inc' });
-    await first.stop();
+    const { at, keys } = place();
+    await earlierOwner(at, async (first) => {
+      for (let i = 0; i < 3; i++) await first.ask('svc/counter/old', { type: 'inc' });
+    });
     const watch = new Watch();
     watch.holdScans = 1_500;
     const second = await start(at, watch);
@@ -139,8 +141,7 @@ describe('a partition owner that knows which actors exist', () => {
   });
 
   it('should read every actor when its scan failed, and say so', async () => {
-    const at = `${prefix}-${n++}`;
-    const keys = partitionKeys(at, 'svc', 0);
+    const { at, keys } = place();
     const watch = new Watch();
     watch.failScans = true;
     const node = await start(at, watch);
@@ -156,28 +157,21 @@ describe('a partition owner that knows which actors exist', () => {
   });
 
   it('should try a message that failed on a fresh state again on the record no index line names, before it counts', async () => {
-    const at = `${prefix}-${n++}`;
-    const keys = partitionKeys(at, 'svc', 0);
-    const first = await start(at, new Watch());
-    for (let i = 0; i < 2; i++) await first.ask('svc/guarded/g', { type: 'add' });
-    await first.stop();
-    const link = await openLink(SHARED_REDIS, 'node-redis');
-    await link.call(['HDEL', keys.index, 'guarded/g']);
-    await link.close();
-    const watch = new Watch();
-    const second = await start(at, watch);
-    await waitFor('the index scanned', async () => watch.scanned(), 5_000);
-    // Taken for new, \`use\` throws on n = 0; read, it finds n = 2 and takes one.
+    const { at, keys } = place();
+    await earlierOwner(at, async (first) => {
+      for (let i = 0; i < 2; i++) await first.ask('svc/guarded/g', { type: 'add' });
+    });
+    await dropIndexLine(keys.index, 'guarded/g');
+    const second = await scannedOwner(at);
+    // Taken for new, `use` throws on n = 0; read, it finds n = 2 and takes one.
     await second.ask('svc/guarded/g', { type: 'use' });
     expect((await second.read<{ n: number }>('svc/guarded/g'))?.context.n).toBe(1);
     expect(errors.filter((e) => e.includes('nothing to use'))).toEqual([]);
   });
 
   it('should commit a new actor’s good turns beside a failing message, and dead-letter that message after its tries', async () => {
-    const at = `${prefix}-${n++}`;
-    const watch = new Watch();
-    const node = await start(at, watch);
-    await waitFor('the index scanned', async () => watch.scanned(), 5_000);
+    const { at } = place();
+    const node = await scannedOwner(at);
     // One batch, most likely: the add and the first use apply, the second use throws on n = 0. Taken without a read,
     // it is tried again on the record (n = 0 there too) before it counts, then fails its five tries.
     await Promise.all([node.send('svc/guarded/b', { type: 'add' }), node.send('svc/guarded/b', { type: 'use' }), node.send('svc/guarded/b', { type: 'use' })]);
@@ -189,19 +183,14 @@ describe('a partition owner that knows which actors exist', () => {
   });
 
   it('should answer a repeated ask from the record of an actor no index line names', async () => {
-    const at = `${prefix}-${n++}`;
-    const keys = partitionKeys(at, 'svc', 0);
-    const first = await start(at, new Watch());
-    for (let i = 0; i < 3; i++) await first.ask('svc/counter/r', { type: 'inc' });
-    const answered = (await first.ask('svc/counter/r', { type: 'get' }, { id: `${at}-get-1` })) as { reply: unknown };
-    expect(answered.reply).toBe(3);
-    await first.stop();
-    const link = await openLink(SHARED_REDIS, 'node-redis');
-    await link.call(['HDEL', keys.index, 'counter/r']);
-    await link.close();
-    const watch = new Watch();
-    const second = await start(at, watch);
-    await waitFor('the index scanned', async () => watch.scanned(), 5_000);
+    const { at, keys } = place();
+    await earlierOwner(at, async (first) => {
+      for (let i = 0; i < 3; i++) await first.ask('svc/counter/r', { type: 'inc' });
+      const answered = (await first.ask('svc/counter/r', { type: 'get' }, { id: `${at}-get-1` })) as { reply: unknown };
+      expect(answered.reply).toBe(3);
+    });
+    await dropIndexLine(keys.index, 'counter/r');
+    const second = await scannedOwner(at);
     // The asker retries within the dedupe window: the repeat is answered from the record, not from a fresh state.
     const again = (await second.ask('svc/counter/r', { type: 'get' }, { id: `${at}-get-1` })) as { duplicate?: boolean; context?: { n: number } };
     expect(again.duplicate).toBe(true);
@@ -209,11 +198,8 @@ describe('a partition owner that knows which actors exist', () => {
   });
 
   it('should apply a message once on a record no index line names: the commit that took it for new writes nothing', async () => {
-    const at = `${prefix}-${n++}`;
-    const keys = partitionKeys(at, 'svc', 0);
-    const watch = new Watch();
-    const node = await start(at, watch);
-    await waitFor('the index scanned', async () => watch.scanned(), 5_000);
+    const { at, keys } = place();
+    const node = await scannedOwner(at);
     for (let i = 0; i < 5; i++) await node.ask('svc/counter/model', { type: 'inc' });
     // A record written by hand, outside any commit: a copy of the model's (n = 5), with no line in the index.
     const link = await openLink(SHARED_REDIS, 'node-redis');
@@ -227,20 +213,13 @@ describe('a partition owner that knows which actors exist', () => {
   });
 
   it('should apply a timer’s firing on the record of an actor no index line names, not drop it', async () => {
-    const at = `${prefix}-${n++}`;
-    const keys = partitionKeys(at, 'svc', 0);
-    const first = await start(at, new Watch());
-    await first.ask('svc/alarm/a', { type: 'arm' });
-    await first.stop();
+    const { at, keys } = place();
+    await earlierOwner(at, (first) => first.ask('svc/alarm/a', { type: 'arm' }));
     // The index loses the alarm's line: the next owner's scan does not see it.
-    const link = await openLink(SHARED_REDIS, 'node-redis');
-    await link.call(['HDEL', keys.index, 'alarm/a']);
-    const watch = new Watch();
-    const second = await start(at, watch);
-    await waitFor('the index scanned', async () => watch.scanned(), 5_000);
+    await dropIndexLine(keys.index, 'alarm/a');
+    const second = await scannedOwner(at);
     // The 2 s timer falls due under the second owner, whose firing reads the actor it comes to.
     await waitFor('the alarm fired', async () => (await second.read<{ fires: number }>('svc/alarm/a'))?.context.fires === 1, 8_000);
-    await link.close();
     expect(errors).toEqual([]);
   });
 });
