@@ -1,10 +1,12 @@
 /**
- * One live actor in a node's memory: an XState actor of the hosted machine, restored from its committed record,
- * whose every step is captured instead of acted on. Sends, published events, replies, delayed events (durable
- * timers) and invoked promises (effects) come out of `step()` as data for the atomic commit; XState's own timers
- * never run (its clock is inert), because a timer must outlive the process.
+ * One live actor in a node's memory: the hosted machine's snapshot, restored from its committed record, stepped by
+ * XState's pure transition (`machine.transition(snapshot, event, scope)`) with every action captured instead of
+ * acted on. Sends, published events, replies, delayed events (durable timers) and invoked promises (effects) come out
+ * of `step()` as data for the atomic commit; XState's own scheduler never runs, because a timer must outlive the
+ * process. (A live XState actor per actor, its actions watched through inspection, decided the same and cost ~1.25×
+ * as much a saga turn: docs/benchmarks.md.)
  */
-import { createActor, type AnyActor, type InspectionEvent as XStateInspection, type Snapshot } from 'xstate';
+import { createActor, type AnyActor, type AnyActorScope, type AnyMachineSnapshot, type ExecutableActionObject, type Snapshot } from 'xstate';
 import { parseAddress } from '../address.ts';
 import { systemClock } from '../clock.ts';
 import { NOTE, PUBLISH, REPLY, TELL, type ActorDefinition, type MailroomEvent } from './define-actor.ts';
@@ -77,10 +79,17 @@ export class HostedActor {
    * nothing has checked yet that no record exists. A commit of it checks; a failed message must read it first.
    */
   unverified = false;
-  private actor!: AnyActor;
-  private started = false;
+  /** Never started nor sent to: the `self` the machine's actions see, and the parent of its invoked children. */
+  private readonly self: AnyActor;
+  private readonly scope: AnyActorScope;
+  private current: AnyMachineSnapshot;
+  /** A new actor's initial-state actions, not applied yet: its first turn applies them (as a live actor's `start()`). */
+  private initialActions: ExecutableActionObject[] | null = null;
+  /** While set, actions are collected instead of applied (while the initial state is computed). */
+  private collecting: ExecutableActionObject[] | null = null;
   private out: StepOutput | null = null;
-  private failure: unknown = null;
+  /** Events the machine sent itself without a delay: a live actor takes them within the same `send`. */
+  private relayed: MailroomEvent[] = [];
   private timers: Record<string, string>;
   private effects: Record<string, string>;
   /** The record as JSON after the last successful step: encoded inside the step, so a value JSON cannot hold fails it. */
@@ -101,40 +110,54 @@ export class HostedActor {
     this.timersToArm = timersToArm;
     this.timers = { ...(record?.t ?? {}) };
     this.effects = { ...(record?.f ?? {}) };
-    this.actor = this.create(record?.s);
-    if (record) {
-      this.actor.start();
-      this.started = true;
+    this.self = createActor(def.hosted, { clock: inertClock as any, input: this.input(), snapshot: record?.s as Snapshot<unknown> | undefined });
+    const self = this.self as any;
+    this.scope = {
+      self: this.self,
+      id: self.id,
+      sessionId: self.sessionId,
+      logger: self.logger,
+      system: self.system,
+      // What XState would do after the step (schedule a delayed event, start or stop a child, emit): the step has captured it.
+      defer: () => {},
+      emit: () => {},
+      stopChild: () => {},
+      actionExecutor: (action) => (this.collecting ? this.collecting.push(action) : this.apply(action)),
+    };
+    this.current = record ? this.self.getSnapshot() : this.initial();
+  }
+
+  private input() {
+    return { id: this.id, address: this.address };
+  }
+
+  /** The machine's initial snapshot, its entry actions kept for the first turn. */
+  private initial(): AnyMachineSnapshot {
+    this.collecting = [];
+    try {
+      return this.def.hosted.getInitialSnapshot(this.scope, this.input());
+    } finally {
+      this.initialActions = this.collecting;
+      this.collecting = null;
     }
   }
 
-  private create(snapshot: unknown): AnyActor {
-    const actor = createActor(this.def.hosted, {
-      clock: inertClock as any,
-      input: { id: this.id, address: this.address },
-      snapshot: snapshot as Snapshot<unknown> | undefined,
-      inspect: (ev: XStateInspection) => this.observe(ev),
-    });
-    actor.subscribe({ error: (err: unknown) => (this.failure = err) });
-    return actor;
-  }
-
-  get snapshot() {
-    return this.actor.getSnapshot();
+  get snapshot(): AnyMachineSnapshot {
+    return this.current;
   }
 
   /** Whether the machine reached a final state (it will take no more events). */
   get done(): boolean {
-    return this.actor.getSnapshot().status === 'done';
+    return this.current.status === 'done';
   }
 
   get state(): string {
-    return stateKey(this.actor.getSnapshot().value);
+    return stateKey(this.current.value);
   }
 
   /** The record to store after the steps taken so far. */
   record(): ActorRecord {
-    const rec: ActorRecord = { s: this.actor.getPersistedSnapshot(), m: this.def.version };
+    const rec: ActorRecord = { s: this.def.hosted.getPersistedSnapshot(this.current), m: this.def.version };
     if (Object.keys(this.timers).length) rec.t = this.timers;
     if (Object.keys(this.effects).length) rec.f = this.effects;
     return rec;
@@ -166,9 +189,10 @@ export class HostedActor {
    * event is: once applied, that effect is over even if the machine stays in the state that invoked it.
    */
   step(event: MailroomEvent, options: { check?: StepCheck; outcomeOf?: { invokeId: string; key: string } } = {}): StepOutput {
-    const wasNew = !this.started;
+    const initialActions = this.initialActions;
     const timersBefore = { ...this.timers };
     const effectsBefore = { ...this.effects };
+    const before = this.current;
     const out: StepOutput = {
       tells: [],
       notes: [],
@@ -178,29 +202,29 @@ export class HostedActor {
       timersCancelled: [],
       effectsStarted: [],
       effectsStopped: [],
-      from: '',
+      from: stateKey(before.value),
       to: '',
       handled: false,
     };
-    this.out = out;
-    this.failure = null;
     for (const arm of this.timersToArm) out.timersArmed.push({ ...arm, token: newToken('t') });
-    let before = this.actor.getSnapshot();
+    let cause: unknown = null;
+    this.out = out;
     try {
-      if (wasNew) {
-        // A new actor's entry actions belong to its first turn.
-        this.started = true;
-        this.actor.start();
-        before = this.actor.getSnapshot();
+      // A new actor's entry actions belong to its first turn.
+      if (initialActions) {
+        this.initialActions = null;
+        if (before.status !== 'error') for (const action of initialActions) this.apply(action);
       }
-      out.from = stateKey(before.value);
-      this.actor.send(event);
+      this.current = this.transition(before, event);
+      while (this.relayed.length) this.current = this.transition(this.current, this.relayed.shift()!);
+      if (this.current.status === 'error') cause = this.current.error;
+    } catch (error) {
+      cause = error;
     } finally {
       this.out = null;
+      this.relayed = [];
     }
-    const after = this.actor.getSnapshot();
-    let cause: unknown = this.failure ?? (after.status === 'error' ? after.error : null);
-    out.handled = after !== before;
+    out.handled = this.current !== before;
     if (cause === null) {
       try {
         this.settle(out, options.outcomeOf);
@@ -216,19 +240,21 @@ export class HostedActor {
       // Back to the state before this event: the in-memory actor must never run ahead on a failed step.
       this.timers = timersBefore;
       this.effects = effectsBefore;
-      this.actor.stop();
-      this.actor = this.create(wasNew ? undefined : this.def.hosted.getPersistedSnapshot(before));
-      if (wasNew) this.started = false;
-      else this.actor.start();
+      this.current = before;
+      this.initialActions = initialActions;
       throw new ActorStepError(this.address, event.type, cause);
     }
     return out;
   }
 
+  /** A final or failed machine takes no more events, as a stopped live actor ignores them. */
+  private transition(snapshot: AnyMachineSnapshot, event: MailroomEvent): AnyMachineSnapshot {
+    return snapshot.status === 'active' ? this.def.hosted.transition(snapshot, event, this.scope) : snapshot;
+  }
+
   /** Bookkeeping of a successful step: state names, timers armed, the effect whose outcome this was. */
   private settle(out: StepOutput, outcomeOf: { invokeId: string; key: string } | undefined): void {
-    const after = this.actor.getSnapshot();
-    out.to = stateKey(after.value);
+    out.to = stateKey(this.current.value);
     for (const arm of out.timersArmed) {
       for (const [token, timerId] of Object.entries(this.timers)) if (timerId === arm.timerId) delete this.timers[token];
       this.timers[arm.token] = arm.timerId;
@@ -260,18 +286,16 @@ export class HostedActor {
     delete this.timers[token];
   }
 
-  stop(): void {
-    try {
-      this.actor.stop();
-    } catch {
-      // Stopping a finished or failed actor is a no-op for us.
-    }
+  /** Nothing runs between steps (no scheduler, no children started): kept for the callers that end an actor's life. */
+  stop(): void {}
+
+  /** Captures what an action decided, then runs it as a live actor would (its deferred parts are dropped: see `scope`). */
+  private apply(action: ExecutableActionObject): void {
+    if (this.out) this.capture(this.out, action.type, action.params as any);
+    action.exec?.(action.info, action.params);
   }
 
-  private observe(ev: XStateInspection): void {
-    const out = this.out;
-    if (!out || ev.type !== '@xstate.action' || ev.actorRef !== this.actor) return;
-    const { type, params } = ev.action as { type: string; params: any };
+  private capture(out: StepOutput, type: string, params: any): void {
     switch (type) {
       case 'xstate.emit': {
         const e = params?.event;
@@ -284,8 +308,11 @@ export class HostedActor {
       }
       case 'xstate.raise':
       case 'xstate.sendTo': {
-        if (params?.delay === undefined) break;
-        if (type === 'xstate.sendTo' && params.to !== this.actor) {
+        if (params?.delay === undefined) {
+          if (type === 'xstate.sendTo' && params?.to === this.self) this.relayed.push(params.event);
+          break;
+        }
+        if (type === 'xstate.sendTo' && params.to !== this.self) {
           throw new Error('delayed sendTo another XState actor is not supported; use tell() for actors and after/raise for timers');
         }
         const timerId = String(params.id ?? `${params.event?.type}#${newToken('')}`);
