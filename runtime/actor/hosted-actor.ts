@@ -68,6 +68,27 @@ export class ActorStepError extends Error {
   }
 }
 
+/**
+ * A snapshot as XState's `getPersistedSnapshot` stores it, once encoded as JSON, without that function's walk of the
+ * whole context in search of actor references (a third of a saga's step): `JSON.stringify` writes such a reference
+ * the same way, by its `toJSON` (`{ xstate$$type, id }`). The context goes as is, so this is for encoding only.
+ * `tests/runtime/hosted-actor.test.ts` holds it to XState's own.
+ */
+export function persisted(snapshot: AnyMachineSnapshot): unknown {
+  const children: Record<string, unknown> = {};
+  for (const id in snapshot.children) {
+    const child = snapshot.children[id] as AnyActor & { _syncSnapshot?: boolean };
+    children[id] = { snapshot: child.getPersistedSnapshot(), src: child.src, systemId: child.systemId, syncSnapshot: child._syncSnapshot };
+  }
+  const history: Record<string, { id: string }[]> = {};
+  for (const key in snapshot.historyValue) {
+    const nodes = snapshot.historyValue[key];
+    if (Array.isArray(nodes)) history[key] = nodes.map((node) => ({ id: node.id }));
+  }
+  const { status, output, error, value, context } = snapshot as AnyMachineSnapshot & { output?: unknown; error?: unknown };
+  return { status, output, error, value, historyValue: history, context, children };
+}
+
 export class HostedActor {
   /** Version of the committed record this actor's state builds on (0 = never committed). */
   version: number;
@@ -155,9 +176,9 @@ export class HostedActor {
     return stateKey(this.current.value);
   }
 
-  /** The record to store after the steps taken so far. */
+  /** The record to store after the steps taken so far: as JSON, what XState's `getPersistedSnapshot` gives (see `persisted`). */
   record(): ActorRecord {
-    const rec: ActorRecord = { s: this.def.hosted.getPersistedSnapshot(this.current), m: this.def.version };
+    const rec: ActorRecord = { s: persisted(this.current), m: this.def.version };
     if (Object.keys(this.timers).length) rec.t = this.timers;
     if (Object.keys(this.effects).length) rec.f = this.effects;
     return rec;
