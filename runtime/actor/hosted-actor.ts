@@ -6,7 +6,7 @@
  * process. (A live XState actor per actor, its actions watched through inspection, decided the same and cost ~1.25×
  * as much a saga turn: docs/benchmarks.md.)
  */
-import { createActor, type AnyActor, type AnyActorScope, type AnyMachineSnapshot, type ExecutableActionObject, type Snapshot } from 'xstate';
+import { createActor, fromTransition, type AnyActor, type AnyActorScope, type AnyMachineSnapshot, type ExecutableActionObject, type Snapshot } from 'xstate';
 import { parseAddress } from '../address.ts';
 import { systemClock } from '../clock.ts';
 import { NOTE, PUBLISH, REPLY, TELL, type ActorDefinition, type MailroomEvent } from './define-actor.ts';
@@ -32,6 +32,14 @@ export type StepOutput = {
   to: string;
   handled: boolean;
 };
+
+/**
+ * What a hosted machine's `self` runs: nothing. `self` is a reference — a `sendTo` target (the event is taken within
+ * the same turn), the parent of invoked effects — and not a live actor to read or send to: the state is the turn's
+ * snapshot, and what the machine sends itself goes through `sendTo` or `raise`. A machine's own logic here would
+ * compute its initial state once more for every new actor, for nothing.
+ */
+const selfLogic = fromTransition((state: undefined) => state, undefined);
 
 const inertClock = { setTimeout: () => 0 as any, clearTimeout: () => {} };
 
@@ -100,7 +108,7 @@ export class HostedActor {
    * nothing has checked yet that no record exists. A commit of it checks; a failed message must read it first.
    */
   unverified = false;
-  /** Never started nor sent to: the `self` the machine's actions see, and the parent of its invoked children. */
+  /** The `self` the machine's actions see and the parent of its invoked children: a reference, never started (see `selfLogic`). */
   private readonly self: AnyActor;
   private readonly scope: AnyActorScope;
   private current: AnyMachineSnapshot;
@@ -131,7 +139,7 @@ export class HostedActor {
     this.timersToArm = timersToArm;
     this.timers = { ...(record?.t ?? {}) };
     this.effects = { ...(record?.f ?? {}) };
-    this.self = createActor(def.hosted, { clock: inertClock as any, input: this.input(), snapshot: record?.s as Snapshot<unknown> | undefined });
+    this.self = createActor(selfLogic, { clock: inertClock as any });
     const self = this.self as any;
     this.scope = {
       self: this.self,
@@ -145,7 +153,7 @@ export class HostedActor {
       stopChild: () => {},
       actionExecutor: (action) => (this.collecting ? this.collecting.push(action) : this.apply(action)),
     };
-    this.current = record ? this.self.getSnapshot() : this.initial();
+    this.current = record ? this.def.hosted.restoreSnapshot(record.s as Snapshot<unknown>, this.scope) : this.initial();
   }
 
   private input() {
