@@ -52,13 +52,19 @@ const newToken = (prefix: string) => `${prefix}${tokenBase}.${(tokenSeq++).toStr
 export function stateKey(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0) return '(root)';
-    if (entries.length === 1) {
-      const [k, v] = entries[0]!;
-      return `${k}.${stateKey(v)}`;
+    // The first key and whether there is a second, without building the list of entries (a turn asks twice).
+    let first: string | undefined;
+    let more = false;
+    for (const key in value) {
+      if (first === undefined) first = key;
+      else {
+        more = true;
+        break;
+      }
     }
-    return `(${entries.map(([k, v]) => `${k}.${stateKey(v)}`).join(', ')})`;
+    if (first === undefined) return '(root)';
+    if (!more) return `${first}.${stateKey((value as Record<string, unknown>)[first])}`;
+    return `(${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateKey(v)}`).join(', ')})`;
   }
   return String(value);
 }

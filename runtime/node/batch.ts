@@ -197,16 +197,34 @@ export class Batch {
   acksAllUndelivered(): boolean {
     const range = this.undelivered;
     if (!range) return false;
+    // Asked before the commit and after it, with the acks unchanged: counted once.
+    if (this.ackedAll?.acks === this.acks.length) return this.ackedAll.all;
     const acked = new Set<string>();
     for (const id of this.acks) if (compareStreamIds(id, range[2]) >= 0) acked.add(id);
-    return acked.size === range[1];
+    this.ackedAll = { acks: this.acks.length, all: acked.size === range[1] };
+    return this.ackedAll.all;
   }
+
+  private ackedAll: { acks: number; all: boolean } | undefined;
 }
 
-/** Orders two stream ids as Redis does (by milliseconds, then sequence): negative when `a` is older. */
+/**
+ * Orders two stream ids as Redis does (by milliseconds, then sequence): negative when `a` is older. Compared digit by
+ * digit, without parsing: Redis writes both parts without leading zeros, so the longer part is the larger number.
+ */
 export function compareStreamIds(a: string, b: string): number {
+  if (a === b) return 0;
   const da = a.indexOf('-');
   const db = b.indexOf('-');
-  const ms = Number(a.slice(0, da)) - Number(b.slice(0, db));
-  return ms !== 0 ? ms : Number(a.slice(da + 1)) - Number(b.slice(db + 1));
+  if (da !== db) return da - db;
+  for (let i = 0; i < da; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = da + 1; i < a.length; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test';
 import { assign, createActor, raise, sendTo, setup, type AnyMachineSnapshot } from 'xstate';
 import { defineActor, effect, publish, tell } from '../../runtime/actor/define-actor.ts';
-import { HostedActor, persisted } from '../../runtime/actor/hosted-actor.ts';
+import { HostedActor, persisted, stateKey } from '../../runtime/actor/hosted-actor.ts';
 
 /**
  * `HostedActor` steps its machine by XState's pure transition and encodes its record without XState's own
@@ -110,5 +110,15 @@ describe('HostedActor', () => {
     expect(out.effectsStarted.map((e) => e.src)).toEqual(['work']);
     expect(stable(JSON.stringify(actor.step({ type: 'next' }).tells))).toBe('[]');
     expect(actor.state).toBe('busy.two');
+  });
+
+  it('should name a state value in one short string: a leaf, a path, parallel regions, the root of a stateless machine', () => {
+    expect(['idle', { checkout: 'paying' }, { a: { b: 'c' } }, { left: 'on', right: { deep: 'off' } }, {}].map(stateKey)).toEqual([
+      'idle',
+      'checkout.paying',
+      'a.b.c',
+      '(left.on, right.deep.off)',
+      '(root)',
+    ]);
   });
 });
