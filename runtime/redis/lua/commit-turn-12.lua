@@ -185,11 +185,20 @@ end
 -- writes
 local now = ARGV[3]
 local h = 12 + #actors
+-- Writes to one key go in one call each (the index, the expiry set, timers, effects, tries): a call from Lua costs
+-- ~1–2 µs before the command does anything (docs/benchmarks.md).
+local indexed, expiring = {}, {}
 for n, a in ipairs(actors) do
   local key = KEYS[12 + n]
   redis.call('HSET', key, 'v', a[2], 's', a[3])
-  if a[5] then redis.call('HSET', KEYS[10], a[4], a[5]) end
-  if a[6] then redis.call('ZADD', KEYS[12], a[6], a[4]) end
+  if a[5] then
+    indexed[#indexed + 1] = a[4]
+    indexed[#indexed + 1] = a[5]
+  end
+  if a[6] then
+    expiring[#expiring + 1] = a[6]
+    expiring[#expiring + 1] = a[4]
+  end
   if a[7] then
     h = h + 1
     -- trimmed only once it outgrew its length: most pushes then cost one call
@@ -198,6 +207,8 @@ for n, a in ipairs(actors) do
     if a[6] then redis.call('PEXPIREAT', KEYS[h], string.format('%.0f', math.ceil(tonumber(a[6])))) end
   end
 end
+if #indexed > 0 then redis.call('HSET', KEYS[10], unpack(indexed)) end
+if #expiring > 0 then redis.call('ZADD', KEYS[12], unpack(expiring)) end
 
 if #seen > 0 then
   local args = {}
@@ -216,18 +227,35 @@ for _, m in ipairs(msgs) do redis.call('XADD', KEYS[firstMailbox + m[1]], '*', u
 
 for _, e in ipairs(list(d.e)) do redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', e) end
 
-for _, t in ipairs(list(d.ts)) do
-  redis.call('ZADD', KEYS[6], t[2], t[1])
-  redis.call('HSET', KEYS[7], t[1], t[3])
+local timersSet = list(d.ts)
+if #timersSet > 0 then
+  local due, data = {}, {}
+  for _, t in ipairs(timersSet) do
+    due[#due + 1] = t[2]
+    due[#due + 1] = t[1]
+    data[#data + 1] = t[1]
+    data[#data + 1] = t[3]
+  end
+  redis.call('ZADD', KEYS[6], unpack(due))
+  redis.call('HSET', KEYS[7], unpack(data))
 end
-for _, member in ipairs(list(d.td)) do
-  redis.call('ZREM', KEYS[6], member)
-  redis.call('HDEL', KEYS[7], member)
+local timersDel = list(d.td)
+if #timersDel > 0 then
+  redis.call('ZREM', KEYS[6], unpack(timersDel))
+  redis.call('HDEL', KEYS[7], unpack(timersDel))
 end
 
-for _, f in ipairs(list(d.fs)) do redis.call('HSET', KEYS[8], f[1], f[2]) end
-for _, key in ipairs(list(d.fd)) do redis.call('HDEL', KEYS[8], key) end
-for _, mid in ipairs(list(d.tr)) do redis.call('HDEL', KEYS[9], mid) end
+local effectsSet = list(d.fs)
+if #effectsSet > 0 then
+  local fields = {}
+  for _, f in ipairs(effectsSet) do
+    fields[#fields + 1] = f[1]
+    fields[#fields + 1] = f[2]
+  end
+  redis.call('HSET', KEYS[8], unpack(fields))
+end
+if #list(d.fd) > 0 then redis.call('HDEL', KEYS[8], unpack(d.fd)) end
+if #list(d.tr) > 0 then redis.call('HDEL', KEYS[9], unpack(d.tr)) end
 
 -- Dead letters are capped (approximately); how many the cap removed is reported, never silent.
 local trimmed = 0
