@@ -3,8 +3,8 @@
  * XState's pure transition (`machine.transition(snapshot, event, scope)`) with every action captured instead of
  * acted on. Sends, published events, replies, delayed events (durable timers) and invoked promises (effects) come out
  * of `step()` as data for the atomic commit; XState's own scheduler never runs, because a timer must outlive the
- * process. (A live XState actor per actor, its actions watched through inspection, decided the same and cost ~1.25×
- * as much a saga turn: docs/benchmarks.md.)
+ * process. (A live XState actor per actor, its actions watched through inspection, decided the same and cost 1.3× as
+ * much a counter's turn, 1.5× a saga's: docs/benchmarks.md.)
  */
 import { createActor, fromTransition, type AnyActor, type AnyActorScope, type AnyMachineSnapshot, type ExecutableActionObject, type Snapshot } from 'xstate';
 import { parseAddress } from '../address.ts';
