@@ -115,8 +115,8 @@ export class HostedActor {
    */
   unverified = false;
   /** The `self` the machine's actions see and the parent of its invoked children: a reference, never started (see `selfLogic`). */
-  private readonly self: AnyActor;
-  private readonly scope: AnyActorScope;
+  private self!: AnyActor;
+  private scope!: AnyActorScope;
   private current: AnyMachineSnapshot;
   /** A new actor's initial-state actions, not applied yet: its first turn applies them (as a live actor's `start()`). */
   private initialActions: ExecutableActionObject[] | null = null;
@@ -125,7 +125,10 @@ export class HostedActor {
   private out: StepOutput | null = null;
   /** Events the machine sent itself without a delay: a live actor takes them within the same `send`. */
   private relayed: MailroomEvent[] = [];
+  /** Armed timers, token → timer id: what the record stores (`t`). */
   private timers: Record<string, string>;
+  /** The same, timer id → token, built when a step first needs it (a turn may arm or cancel thousands). */
+  private tokens: Map<string, string> | null = null;
   private effects: Record<string, string>;
   /** The record as JSON after the last successful step: encoded inside the step, so a value JSON cannot hold fails it. */
   recordJson = '';
@@ -145,10 +148,23 @@ export class HostedActor {
     this.timersToArm = timersToArm;
     this.timers = { ...(record?.t ?? {}) };
     this.effects = { ...(record?.f ?? {}) };
-    this.self = createActor(selfLogic, { clock: inertClock as any });
-    const self = this.self as any;
+    this.openScope();
+    this.current = record ? this.def.hosted.restoreSnapshot(record.s as Snapshot<unknown>, this.scope) : this.initial();
+  }
+
+  /**
+   * A new `self`, its own actor system, and the scope the machine's steps run in. A failed step gets a new one, as a
+   * live actor was rebuilt: a child the step spawned stays registered in the old system (under its `systemId`).
+   */
+  private openScope(): void {
+    const self = createActor(selfLogic, { clock: inertClock as any }) as any;
+    // Sent to, `self` would queue the event for nothing: fail the step and say what to use instead.
+    self.send = (event: { type?: unknown } | undefined) => {
+      throw new Error(`self.send(${JSON.stringify(event?.type)}) in a hosted machine: use sendTo(({ self }) => self, …) or raise(…), which the turn takes`);
+    };
+    this.self = self;
     this.scope = {
-      self: this.self,
+      self,
       id: self.id,
       sessionId: self.sessionId,
       logger: self.logger,
@@ -159,7 +175,6 @@ export class HostedActor {
       stopChild: () => {},
       actionExecutor: (action) => (this.collecting ? this.collecting.push(action) : this.apply(action)),
     };
-    this.current = record ? this.def.hosted.restoreSnapshot(record.s as Snapshot<unknown>, this.scope) : this.initial();
   }
 
   private input() {
@@ -227,7 +242,8 @@ export class HostedActor {
     const initialActions = this.initialActions;
     const timersBefore = { ...this.timers };
     const effectsBefore = { ...this.effects };
-    const before = this.current;
+    const reverted = this.current;
+    let before = reverted;
     const out: StepOutput = {
       tells: [],
       notes: [],
@@ -237,30 +253,33 @@ export class HostedActor {
       timersCancelled: [],
       effectsStarted: [],
       effectsStopped: [],
-      from: stateKey(before.value),
+      from: '',
       to: '',
       handled: false,
     };
     for (const arm of this.timersToArm) out.timersArmed.push({ ...arm, token: newToken('t') });
-    let cause: unknown = null;
+    let failed = false;
+    let cause: unknown;
     this.out = out;
     try {
-      // A new actor's entry actions belong to its first turn.
+      // A new actor's entry actions belong to its first turn, and what they send the actor itself comes before the event.
       if (initialActions) {
         this.initialActions = null;
         if (before.status !== 'error') for (const action of initialActions) this.apply(action);
+        while (this.relayed.length) before = this.transition(before, this.relayed.shift()!);
       }
+      out.from = stateKey(before.value);
       this.current = this.transition(before, event);
       while (this.relayed.length) this.current = this.transition(this.current, this.relayed.shift()!);
-      if (this.current.status === 'error') cause = this.current.error;
+      if (this.current.status === 'error') [failed, cause] = [true, this.current.error];
     } catch (error) {
-      cause = error;
+      [failed, cause] = [true, error];
     } finally {
       this.out = null;
       this.relayed = [];
     }
     out.handled = this.current !== before;
-    if (cause === null) {
+    if (!failed) {
       try {
         this.settle(out, options.outcomeOf);
         this.verify(out);
@@ -268,15 +287,17 @@ export class HostedActor {
         this.recordJson = JSON.stringify(this.record());
         this.timersToArm = [];
       } catch (error) {
-        cause = error;
+        [failed, cause] = [true, error];
       }
     }
-    if (cause !== null) {
-      // Back to the state before this event: the in-memory actor must never run ahead on a failed step.
+    if (failed) {
+      // Back to the state before this event: the in-memory actor must never run ahead on a failed step. Rebuilt in a
+      // new scope from the snapshot before (a new actor: its initial state again), as a live actor was.
       this.timers = timersBefore;
+      this.tokens = null;
       this.effects = effectsBefore;
-      this.current = before;
-      this.initialActions = initialActions;
+      this.openScope();
+      this.current = initialActions ? this.initial() : this.def.hosted.restoreSnapshot(this.def.hosted.getPersistedSnapshot(reverted), this.scope);
       throw new ActorStepError(this.address, event.type, cause);
     }
     return out;
@@ -291,8 +312,9 @@ export class HostedActor {
   private settle(out: StepOutput, outcomeOf: { invokeId: string; key: string } | undefined): void {
     out.to = stateKey(this.current.value);
     for (const arm of out.timersArmed) {
-      for (const [token, timerId] of Object.entries(this.timers)) if (timerId === arm.timerId) delete this.timers[token];
+      this.forgetTimer(arm.timerId);
       this.timers[arm.token] = arm.timerId;
+      this.tokens?.set(arm.timerId, arm.token);
     }
     if (outcomeOf && this.effects[outcomeOf.invokeId] === outcomeOf.key) {
       delete this.effects[outcomeOf.invokeId];
@@ -318,7 +340,21 @@ export class HostedActor {
 
   /** Forgets a timer once its firing has been processed (or found stale). */
   dropTimer(token: string): void {
+    const timerId = this.timers[token];
     delete this.timers[token];
+    if (timerId !== undefined && this.tokens?.get(timerId) === token) this.tokens.delete(timerId);
+  }
+
+  /** Disarms the timer of this id, if one is armed (a timer id is armed at most once). */
+  private forgetTimer(timerId: string): void {
+    if (!this.tokens) {
+      this.tokens = new Map();
+      for (const token in this.timers) this.tokens.set(this.timers[token]!, token);
+    }
+    const token = this.tokens.get(timerId);
+    if (token === undefined) return;
+    delete this.timers[token];
+    this.tokens.delete(timerId);
   }
 
   /** Nothing runs between steps (no scheduler, no children started): kept for the callers that end an actor's life. */
@@ -356,7 +392,7 @@ export class HostedActor {
       }
       case 'xstate.cancel': {
         const sendId = String(params?.sendId);
-        for (const [token, timerId] of Object.entries(this.timers)) if (timerId === sendId) delete this.timers[token];
+        this.forgetTimer(sendId);
         out.timersArmed = out.timersArmed.filter((t) => t.timerId !== sendId);
         out.timersCancelled.push(sendId);
         break;

@@ -121,4 +121,59 @@ describe('HostedActor', () => {
       '(root)',
     ]);
   });
+
+  it('should take again a message whose step failed in a state that invokes an effect under a systemId', () => {
+    const invoking = defineActor(
+      'charger',
+      setup({ actors: { charge: effect(async () => 1) } }).createMachine({
+        initial: 'idle',
+        states: { idle: { on: { go: 'charging' } }, charging: { invoke: { id: 'charge', systemId: 'charger', src: 'charge' } } },
+      }),
+    );
+    const actor = new HostedActor(invoking, 'pay/charger/c1', 'c1', null, 0);
+    // As the batch applier does when a step must read the record first: the step fails, and is taken again at once.
+    expect(() => actor.step({ type: 'go' }, { check: () => { throw new Error('read the record first'); } })).toThrow('read the record first');
+    const out = actor.step({ type: 'go' });
+    expect([actor.state, out.effectsStarted.map((e) => e.src)]).toEqual(['charging', ['charge']]);
+  });
+
+  it("should take what a new actor's entry sends itself before its first message, as a live actor would on start", () => {
+    const booting = defineActor(
+      'booter',
+      setup({}).createMachine({
+        initial: 'starting',
+        states: {
+          starting: { entry: sendTo(({ self }) => self, { type: 'booted' }), on: { booted: 'ready', go: 'tooEarly' } },
+          ready: { on: { go: 'working' } },
+          tooEarly: {},
+          working: {},
+        },
+      }),
+    );
+    const actor = new HostedActor(booting, 'b/booter/b1', 'b1', null, 0);
+    const out = actor.step({ type: 'go' });
+    expect([out.from, out.to]).toEqual(['ready', 'working']);
+  });
+
+  it('should fail a step that sends to self with self.send, or throws a value that is no error, naming what to use instead', () => {
+    const wrong = defineActor(
+      'wrong',
+      setup({}).createMachine({
+        on: {
+          send: { actions: ({ self }) => self.send({ type: 'again' }) },
+          throwNull: {
+            actions: () => {
+              throw null;
+            },
+          },
+        },
+      }),
+    );
+    const actor = new HostedActor(wrong, 'w/wrong/w1', 'w1', null, 0);
+    expect(() => actor.step({ type: 'send' })).toThrow('use sendTo(({ self }) => self, …) or raise(…)');
+    expect(() => actor.step({ type: 'throwNull' })).toThrow('failed on "throwNull"');
+    // Neither left a trace: the actor takes its next message from where it was.
+    expect(actor.step({ type: 'other' }).handled).toBe(false);
+    expect(JSON.parse(actor.recordJson).s.status).toBe('active');
+  });
 });

@@ -56,6 +56,13 @@ local function list(t) if type(t) == 'table' then return t end return {} end
 local function str(v) return type(v) == 'string' end
 local function num(v) return tonumber(v) ~= nil and tonumber(v) == tonumber(v) end
 local acks, seen, actors = list(d.a), list(d.s), list(d.x)
+-- Lua's unpack stops near 8,000 values: a list goes to Redis in calls of at most 1,000 of them (pairs stay whole).
+local function callWith(command, key, items, extra)
+  for i = 1, #items, 1000 do
+    local last = math.min(i + 999, #items)
+    if extra then redis.call(command, key, extra, unpack(items, i, last)) else redis.call(command, key, unpack(items, i, last)) end
+  end
+end
 
 -- preconditions: the shape of every argument
 if not num(ARGV[3]) or not num(ARGV[4]) or not num(ARGV[5]) or (ARGV[7] and not num(ARGV[7])) then
@@ -135,12 +142,16 @@ end
 if #seen + #unmarked > 0 then
   local ids = seen
   if #unmarked > 0 then
-    ids = {unpack(seen)}
+    ids = {}
+    for _, v in ipairs(seen) do ids[#ids + 1] = v end
     for _, v in ipairs(unmarked) do ids[#ids + 1] = v end
   end
-  local scores = redis.call('ZMSCORE', KEYS[3], unpack(ids))
-  for i = 1, #ids do
-    if scores[i] then return {-4, ids[i]} end
+  for i = 1, #ids, 1000 do
+    local last = math.min(i + 999, #ids)
+    local scores = redis.call('ZMSCORE', KEYS[3], unpack(ids, i, last))
+    for k = i, last do
+      if scores[k - i + 1] then return {-4, ids[k]} end
+    end
   end
 end
 
@@ -207,8 +218,8 @@ for n, a in ipairs(actors) do
     if a[6] then redis.call('PEXPIREAT', KEYS[h], string.format('%.0f', math.ceil(tonumber(a[6])))) end
   end
 end
-if #indexed > 0 then redis.call('HSET', KEYS[10], unpack(indexed)) end
-if #expiring > 0 then redis.call('ZADD', KEYS[12], unpack(expiring)) end
+callWith('HSET', KEYS[10], indexed)
+callWith('ZADD', KEYS[12], expiring)
 
 if #seen > 0 then
   local args = {}
@@ -216,7 +227,7 @@ if #seen > 0 then
     args[#args + 1] = now
     args[#args + 1] = mid
   end
-  redis.call('ZADD', KEYS[3], unpack(args))
+  callWith('ZADD', KEYS[3], args)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(now) - tonumber(ARGV[4])))
 end
 
@@ -227,35 +238,26 @@ for _, m in ipairs(msgs) do redis.call('XADD', KEYS[firstMailbox + m[1]], '*', u
 
 for _, e in ipairs(list(d.e)) do redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'e', e) end
 
-local timersSet = list(d.ts)
-if #timersSet > 0 then
-  local due, data = {}, {}
-  for _, t in ipairs(timersSet) do
-    due[#due + 1] = t[2]
-    due[#due + 1] = t[1]
-    data[#data + 1] = t[1]
-    data[#data + 1] = t[3]
-  end
-  redis.call('ZADD', KEYS[6], unpack(due))
-  redis.call('HSET', KEYS[7], unpack(data))
+local due, data = {}, {}
+for _, t in ipairs(list(d.ts)) do
+  due[#due + 1] = t[2]
+  due[#due + 1] = t[1]
+  data[#data + 1] = t[1]
+  data[#data + 1] = t[3]
 end
-local timersDel = list(d.td)
-if #timersDel > 0 then
-  redis.call('ZREM', KEYS[6], unpack(timersDel))
-  redis.call('HDEL', KEYS[7], unpack(timersDel))
-end
+callWith('ZADD', KEYS[6], due)
+callWith('HSET', KEYS[7], data)
+callWith('ZREM', KEYS[6], list(d.td))
+callWith('HDEL', KEYS[7], list(d.td))
 
-local effectsSet = list(d.fs)
-if #effectsSet > 0 then
-  local fields = {}
-  for _, f in ipairs(effectsSet) do
-    fields[#fields + 1] = f[1]
-    fields[#fields + 1] = f[2]
-  end
-  redis.call('HSET', KEYS[8], unpack(fields))
+local effectFields = {}
+for _, f in ipairs(list(d.fs)) do
+  effectFields[#effectFields + 1] = f[1]
+  effectFields[#effectFields + 1] = f[2]
 end
-if #list(d.fd) > 0 then redis.call('HDEL', KEYS[8], unpack(d.fd)) end
-if #list(d.tr) > 0 then redis.call('HDEL', KEYS[9], unpack(d.tr)) end
+callWith('HSET', KEYS[8], effectFields)
+callWith('HDEL', KEYS[8], list(d.fd))
+callWith('HDEL', KEYS[9], list(d.tr))
 
 -- Dead letters are capped (approximately); how many the cap removed is reported, never silent.
 local trimmed = 0
@@ -269,8 +271,8 @@ if #dls > 0 then
 end
 
 if setAt then redis.call('XGROUP', 'SETID', KEYS[2], ARGV[2], g[4], 'ENTRIESREAD', setAt) end
-if ackDelivered then redis.call('XACK', KEYS[2], ARGV[2], unpack(ackDelivered)) end
-if #acks > 0 then redis.call('XACK', KEYS[2], ARGV[2], unpack(acks)) end
+if ackDelivered then callWith('XACK', KEYS[2], ackDelivered, ARGV[2]) end
+callWith('XACK', KEYS[2], acks, ARGV[2])
 
 for _, r in ipairs(list(d.r)) do redis.call('PUBLISH', r[1], r[2]) end
 
