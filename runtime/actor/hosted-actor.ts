@@ -127,7 +127,7 @@ export class HostedActor {
   private relayed: MailroomEvent[] = [];
   /** Armed timers, token → timer id: what the record stores (`t`). */
   private timers: Record<string, string>;
-  /** The same, timer id → token, built when a step first needs it (a turn may arm or cancel thousands). */
+  /** The same, timer id → token: built the first time a step arms or cancels, kept in step with `timers` after (null again when a failed step restores them). */
   private tokens: Map<string, string> | null = null;
   private effects: Record<string, string>;
   /** The record as JSON after the last successful step: encoded inside the step, so a value JSON cannot hold fails it. */

@@ -113,6 +113,8 @@ export class Batch {
    * processed — failed, held back, dead-lettered, dropped: the commit checks them too, so a repeat is never taken for new.
    */
   unchecked: string[] = [];
+  /** `acksAllUndelivered`'s answer and the number of acks it was counted on (asked before the commit and after it). */
+  private ackedAll: { acks: number; all: boolean } | undefined;
 
   /** Adds one successful turn, made by the message `cause` describes. */
   add(actor: HostedActor, turn: TurnOutput, cause: VersionCause): void {
@@ -197,15 +199,12 @@ export class Batch {
   acksAllUndelivered(): boolean {
     const range = this.undelivered;
     if (!range) return false;
-    // Asked before the commit and after it, with the acks unchanged: counted once.
     if (this.ackedAll?.acks === this.acks.length) return this.ackedAll.all;
     const acked = new Set<string>();
     for (const id of this.acks) if (compareStreamIds(id, range[2]) >= 0) acked.add(id);
     this.ackedAll = { acks: this.acks.length, all: acked.size === range[1] };
     return this.ackedAll.all;
   }
-
-  private ackedAll: { acks: number; all: boolean } | undefined;
 }
 
 /**
