@@ -207,15 +207,30 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
     ...extra,
   });
   const appendLog = (ctx: Ctx, e: SagaLogEntry) => [...ctx.log.slice(-(LOG_LIMIT - 1)), e];
-  /** Logs to the context, the event log and the inspection stream in one go. */
-  const record = (make: (a: Args) => SagaLogEntry) => [
-    assign({ log: (a: Args) => appendLog(a.context, make(a)) }),
-    publish((a: Args) => ({ type: 'SagaStep', saga: options.name, sagaId: a.context.id, ...a.context.log[a.context.log.length - 1]! })),
-    note((a: Args) => {
-      const last = a.context.log[a.context.log.length - 1]!;
-      return { type: 'saga.step', saga: options.name, sagaId: a.context.id, step: last.step, phase: last.phase, reason: last.reason, durationMs: last.durationMs };
-    }),
-  ];
+  /**
+   * Logs to the context, the event log and the inspection stream in one go. `patch` is the transition's other changes
+   * to the context, made in the same assign before the entries (which see its result): each assign rebuilds XState's
+   * snapshot, the costliest part of a saga's step, so a transition assigns once.
+   */
+  const record = (make: ((a: Args) => SagaLogEntry) | Array<(a: Args) => SagaLogEntry>, patch?: (a: Args) => Partial<Ctx>) => {
+    const makes = Array.isArray(make) ? make : [make];
+    const nth = (a: Args, i: number) => a.context.log[a.context.log.length - makes.length + i]!;
+    return [
+      assign((a: Args) => {
+        const changes = patch?.(a) ?? {};
+        let context: Ctx = patch ? { ...a.context, ...changes } : a.context;
+        for (const m of makes) context = { ...context, log: appendLog(context, m({ context, event: a.event })) };
+        return { ...changes, log: context.log };
+      }),
+      ...makes.flatMap((_, i) => [
+        publish((a: Args) => ({ type: 'SagaStep', saga: options.name, sagaId: a.context.id, ...nth(a, i) })),
+        note((a: Args) => {
+          const e = nth(a, i);
+          return { type: 'saga.step', saga: options.name, sagaId: a.context.id, step: e.step, phase: e.phase, reason: e.reason, durationMs: e.durationMs };
+        }),
+      ]),
+    ];
+  };
   const reasonOf = (event: any, fallback: string) =>
     typeof event.reason === 'string' && event.reason ? event.reason : typeof event.error?.message === 'string' ? event.error.message : fallback;
 
@@ -254,12 +269,13 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
   const attemptsLeft = (p: SagaRetryPolicy, context: Ctx) => context.attempt - (context.deferred ?? 0) < p.maxAttempts;
   const mayRetry = (p: SagaRetryPolicy) => (a: Args) => waitsOut(p, a) || attemptsLeft(p, a.context);
   /** Counts the try and sets the pause before the next one. */
-  const scheduleRetry = (p: SagaRetryPolicy) =>
-    assign({
-      deferred: (a: Args) => (a.context.deferred ?? 0) + (waitsOut(p, a) ? 1 : 0),
-      retryDelayMs: (a: Args) => retryDelayMs(p, a.context.attempt, random, retryAfterOf(a.event)),
+  const scheduleRetry =
+    (p: SagaRetryPolicy) =>
+    (a: Args): Partial<Ctx> => ({
+      deferred: (a.context.deferred ?? 0) + (waitsOut(p, a) ? 1 : 0),
+      retryDelayMs: retryDelayMs(p, a.context.attempt, random, retryAfterOf(a.event)),
     });
-  const startTries = assign({ stepStartedAt: () => clock.now(), attempt: 1, deferred: 0, retryDelayMs: 0 });
+  const startTries = (): Partial<Ctx> => ({ stepStartedAt: clock.now(), attempt: 1, deferred: 0, retryDelayMs: 0 });
   const sendCommand = (make: (ctx: Ctx) => SagaCommand, id: (ctx: Ctx) => string) =>
     tell(
       ({ context }: Args) => make(context).to,
@@ -292,13 +308,13 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
   const startAt = (k: number) => ({
     guard: ({ event }: Args) => doneCount(event) === k,
     target: steps[k]!.name,
-    actions: [
-      assign({ data: ({ event }: Args) => event.data as D, status: 'running', startedAt: () => clock.now() }),
-      ...steps.slice(0, k).flatMap((step) => [
-        ...record(({ context }) => entry(context, step.name, 'started', { attempt: 1 })),
-        ...record(({ context }) => entry(context, step.name, 'succeeded', { attempt: 1, reason: 'taken by the turn that started the saga' })),
+    actions: record(
+      steps.slice(0, k).flatMap((step) => [
+        ({ context }: Args) => entry(context, step.name, 'started', { attempt: 1 }),
+        ({ context }: Args) => entry(context, step.name, 'succeeded', { attempt: 1, reason: 'taken by the turn that started the saga' }),
       ]),
-    ],
+      ({ event }) => ({ data: event.data as D, status: 'running', startedAt: clock.now() }),
+    ),
   });
   const badStart = ({ event }: Args): never => {
     throw new Error(`saga ${options.name}: saga.start's "done" must list some of its first steps in order, leaving at least one (${stepNames.join(', ')}), got ${JSON.stringify(event.done)}`);
@@ -318,22 +334,22 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
     const reply = correlation(step.name, (c) => `${c.id}/${step.name}/`, (c) => `${c.id}/${step.name}/${c.attempt}`);
     const fail = (why: 'failed' | 'timedOut', target: string) => ({
       target,
-      actions: [
-        assign({
-          status: 'compensating' as const,
+      actions: record(
+        ({ context }) => entry(context, step.name, why, { attempt: context.attempt, reason: context.reason, durationMs: clock.now() - context.stepStartedAt }),
+        ({ event }) => ({
+          status: 'compensating',
           failedStep: step.name,
-          reason: ({ event }: Args) => (why === 'timedOut' ? `${step.name} timed out after ${maxAttempts} × ${timeoutMs} ms` : reasonOf(event, `${step.name} failed`)),
+          reason: why === 'timedOut' ? `${step.name} timed out after ${maxAttempts} × ${timeoutMs} ms` : reasonOf(event, `${step.name} failed`),
         }),
-        ...record(({ context }) => entry(context, step.name, why, { attempt: context.attempt, reason: context.reason, durationMs: clock.now() - context.stepStartedAt })),
-      ],
+      ),
     });
     states[step.name] = {
-      entry: [startTries, ...record(({ context }) => entry(context, step.name, 'started', { attempt: context.attempt }))],
+      entry: record(({ context }) => entry(context, step.name, 'started', { attempt: context.attempt }), startTries),
       ...tries(sendCommand((c) => step.command(c.data), reply.id), timeoutMs, [
         {
           guard: ({ context }: Args) => attemptsLeft(policy, context),
           target: 'waiting',
-          actions: [scheduleRetry(policy), ...record(({ context }) => entry(context, step.name, 'retrying', { attempt: context.attempt, reason: `no reply within ${timeoutMs} ms` }))],
+          actions: record(({ context }) => entry(context, step.name, 'retrying', { attempt: context.attempt, reason: `no reply within ${timeoutMs} ms` }), scheduleRetry(policy)),
         },
         fail('timedOut', root(unwindFrom(i))),
       ], Object.fromEntries(
@@ -344,7 +360,7 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
               // A "retry after" is waited out within the budget, or not at all; other retryable failures use attempts.
               guard: (a: Args) => reply.mine(a) && a.event.retryable === true && (retryAfterOf(a.event) > 0 ? waitsOut(policy, a) : attemptsLeft(policy, a.context)),
               target: 'waiting',
-              actions: [scheduleRetry(policy), ...record(({ context, event }) => entry(context, step.name, 'retrying', { attempt: context.attempt, reason: reasonOf(event, 'failed') }))],
+              actions: record(({ context, event }) => entry(context, step.name, 'retrying', { attempt: context.attempt, reason: reasonOf(event, 'failed') }), scheduleRetry(policy)),
             },
             ...(step.uncertain ? [{ guard: (a: Args) => reply.mine(a) && step.uncertain!(a.event), ...fail('failed', root(unwindFrom(i))) }] : []),
             { guard: reply.mine, ...fail('failed', root(unwindFrom(i - 1))) },
@@ -359,10 +375,10 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
               {
                 guard: reply.mine,
                 target: next,
-                actions: [
-                  assign({ data: ({ context, event }: Args) => ({ ...context.data, ...(step.onSuccess?.(context.data, event) ?? {}) }) }),
-                  ...record(({ context }) => entry(context, step.name, 'succeeded', { attempt: context.attempt, durationMs: clock.now() - context.stepStartedAt })),
-                ],
+                actions: record(
+                  ({ context }) => entry(context, step.name, 'succeeded', { attempt: context.attempt, durationMs: clock.now() - context.stepStartedAt }),
+                  ({ context, event }) => ({ data: { ...context.data, ...(step.onSuccess?.(context.data, event) ?? {}) } }),
+                ),
               },
               reply.stale,
             ],
@@ -380,20 +396,18 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
         {
           guard: mayRetry(compPolicy),
           target: 'waiting',
-          actions: [scheduleRetry(compPolicy), ...record(({ context, event }) => entry(context, undo, 'retrying', { attempt: context.attempt, reason: reasonOf(event, why) }))],
+          actions: record(({ context, event }) => entry(context, undo, 'retrying', { attempt: context.attempt, reason: reasonOf(event, why) }), scheduleRetry(compPolicy)),
         },
         {
           target: root('failedNeedsOperator'),
-          actions: [
-            assign({ status: 'parked' as const, parkedAt: undo }),
-            ...record(({ context, event }) =>
-              entry(context, undo, 'parked', { attempt: context.attempt, reason: `compensation failed ${context.attempt} times: ${reasonOf(event, 'no reply')}` }),
-            ),
-          ],
+          actions: record(
+            ({ context, event }) => entry(context, undo, 'parked', { attempt: context.attempt, reason: `compensation failed ${context.attempt} times: ${reasonOf(event, 'no reply')}` }),
+            () => ({ status: 'parked', parkedAt: undo }),
+          ),
         },
       ];
       states[undo] = {
-        entry: [startTries, ...record(({ context }) => entry(context, undo, 'compensating'))],
+        entry: record(({ context }) => entry(context, undo, 'compensating'), startTries),
         ...tries(
           sendCommand((ctx) => c.command(ctx.data, ctx), reply.id),
           comp.timeoutMs,
@@ -427,18 +441,18 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
     const reply = correlation(done.name, (c) => `${c.id}/${done.name}/`, (c) => `${c.id}/${done.name}/${c.round}.${c.attempt}`);
     const park = {
       target: root('failedNeedsOperator'),
-      actions: [
-        assign({ status: 'parked' as const, parkedAt: done.name, reason: ({ event }: Args) => `${done.name} failed: ${reasonOf(event, 'no reply')}` }),
-        ...record(({ context }) => entry(context, done.name, 'parked', { attempt: context.attempt, reason: `after ${context.attempt} tries: ${context.reason}` })),
-      ],
+      actions: record(
+        ({ context }) => entry(context, done.name, 'parked', { attempt: context.attempt, reason: `after ${context.attempt} tries: ${context.reason}` }),
+        ({ event }) => ({ status: 'parked', parkedAt: done.name, reason: `${done.name} failed: ${reasonOf(event, 'no reply')}` }),
+      ),
     };
     const retry = (why: string, guard: (a: Args) => boolean) => ({
       guard,
       target: 'waiting',
-      actions: [scheduleRetry(compPolicy), ...record(({ context, event }) => entry(context, done.name, 'retrying', { attempt: context.attempt, reason: reasonOf(event, why) }))],
+      actions: record(({ context, event }) => entry(context, done.name, 'retrying', { attempt: context.attempt, reason: reasonOf(event, why) }), scheduleRetry(compPolicy)),
     });
     states[done.name] = {
-      entry: [startTries, ...record(({ context }) => entry(context, done.name, 'started', { attempt: context.attempt }))],
+      entry: record(({ context }) => entry(context, done.name, 'started', { attempt: context.attempt }), startTries),
       ...tries(sendCommand((c) => done.command(c.data), reply.id), comp.timeoutMs, [
         retry(`no reply within ${comp.timeoutMs} ms`, mayRetry(compPolicy)),
         park,
@@ -456,10 +470,10 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
               {
                 guard: reply.mine,
                 target: next,
-                actions: [
-                  assign({ status: 'running' as const, reason: '' }),
-                  ...record(({ context }) => entry(context, done.name, 'succeeded', { attempt: context.attempt, durationMs: clock.now() - context.stepStartedAt })),
-                ],
+                actions: record(
+                  ({ context }) => entry(context, done.name, 'succeeded', { attempt: context.attempt, durationMs: clock.now() - context.stepStartedAt }),
+                  () => ({ status: 'running', reason: '' }),
+                ),
               },
               reply.stale,
             ],
@@ -472,17 +486,17 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
 
   states.completed = {
     type: 'final',
-    entry: [
-      assign({ status: 'completed' as const, finishedAt: () => clock.now() }),
-      ...record(({ context }) => entry(context, 'saga', 'completed', { durationMs: clock.now() - context.startedAt, ...(context.reason ? { reason: context.reason } : {}) })),
-    ],
+    entry: record(
+      ({ context }) => entry(context, 'saga', 'completed', { durationMs: clock.now() - context.startedAt, ...(context.reason ? { reason: context.reason } : {}) }),
+      () => ({ status: 'completed', finishedAt: clock.now() }),
+    ),
   };
   states.compensated = {
     type: 'final',
-    entry: [
-      assign({ status: 'compensated' as const, finishedAt: () => clock.now() }),
-      ...record(({ context }) => entry(context, 'saga', 'compensated', { durationMs: clock.now() - context.startedAt, reason: context.reason })),
-    ],
+    entry: record(
+      ({ context }) => entry(context, 'saga', 'compensated', { durationMs: clock.now() - context.startedAt, reason: context.reason }),
+      () => ({ status: 'compensated', finishedAt: clock.now() }),
+    ),
   };
   const undoStates = steps.filter((s) => s.compensation).map((s) => undoName(s.name));
   const completionStates = new Set(completion.map((s) => s.name));
