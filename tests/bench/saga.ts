@@ -104,6 +104,11 @@ type Phase = {
   cpuMsPerSaga: Record<string, number>;
   /** p50 / p99 ms of each part of a saga's latency, from the logs of a sample of its confirmed sagas. */
   breakdown: Record<string, [number, number]>;
+  /**
+   * Mailroom's phases: of `cpuMsPerSaga`, what each Bun process spent off its main thread — its JIT compilers above
+   * all, which compile the hot code through the first minute or so under load (then GC helpers, the HTTP client).
+   */
+  offMainMsPerSaga?: Record<string, number>;
   /** Mailroom's phases: how often each process's main thread (Redis's too) fell asleep and was woken, per saga. */
   wakeUpsPerSaga?: Record<string, number>;
   /**
@@ -270,6 +275,7 @@ try {
     const redisBefore = await redisCpuMs();
     const diskBefore = await redisDiskBytes();
     const wakesBefore = system === mailroom ? { ...shop.wakeUps(), redis: await redisWakeUps() } : null;
+    const mainBefore = system === mailroom ? shop.mainThreadMs() : null;
     lag.length = 0;
     acceptMs.length = 0;
     refuseMs.length = 0;
@@ -288,6 +294,7 @@ try {
     const redisAfter = await redisCpuMs();
     const diskAfter = await redisDiskBytes();
     const wakesAfter = system === mailroom ? { ...shop.wakeUps(), redis: await redisWakeUps() } : null;
+    const mainAfter = system === mailroom ? shop.mainThreadMs() : null;
     const done = accepted.filter((id) => confirmedAt.has(id));
     const latencies = Float64Array.from(done.map((id) => confirmedAt.get(id)! - sentAt.get(id)!)).sort();
     const last = Math.max(...done.map((id) => confirmedAt.get(id)!));
@@ -316,6 +323,13 @@ try {
         bench: perSaga((benchCpu.user + benchCpu.system) / 1000),
       },
       breakdown,
+      ...(mainBefore && mainAfter
+        ? {
+            offMainMsPerSaga: Object.fromEntries(
+              Object.keys(mainAfter).map((name) => [name, perSaga(cpuAfter[name]! - cpuBefore[name]! - (mainAfter[name as ShopName] - mainBefore[name as ShopName]))]),
+            ),
+          }
+        : {}),
       ...(wakesBefore && wakesAfter
         ? { wakeUpsPerSaga: Object.fromEntries(Object.entries(wakesAfter).map(([name, n]) => [name, perSaga(n - wakesBefore[name as keyof typeof wakesBefore])])) }
         : {}),
@@ -569,6 +583,19 @@ console.log('latency: POST /api/orders leaves → the turn confirming the order 
 console.log('');
 const shopCpu = cpuTable([...SHOP, 'redis'], 'shop total', mailroomPhases);
 table(shopCpu.head, shopCpu.rows);
+const offMain = mailroomPhases.filter((p) => p.offMainMsPerSaga);
+if (offMain.length) {
+  const two = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toFixed(2) : '–');
+  table(
+    ['of which off the main thread', ...SHOP, 'all'],
+    offMain.map((p) => {
+      const all = SHOP.reduce((sum, name) => sum + p.offMainMsPerSaga![name]!, 0);
+      const shopMs = SHOP.reduce((sum, name) => sum + p.cpuMsPerSaga[name]!, 0);
+      return [p.label, ...SHOP.map((name) => two(p.offMainMsPerSaga![name])), `${two(all)} (${Math.round((100 * all) / shopMs)} % of the shop's Bun CPU)`];
+    }),
+  );
+  console.log("off the main thread: JIT compilers above all — a Bun process compiles its hot code through its first minute or so under load, so a short phase's CPU includes some; then the GC's helpers, the HTTP client's thread");
+}
 if (TOGETHER) console.log('--together: order, inventory, payment and shipping ran in one process; its figures are in the order column');
 const woken = mailroomPhases.filter((p) => p.wakeUpsPerSaga);
 if (woken.length) {
@@ -647,6 +674,7 @@ if (json) {
       ...(p.besideCores !== undefined ? { besideCores: r2(p.besideCores), besideWriteMBps: r2(p.besideWriteMBps!) } : {}),
       ...(p.quietBefore ? { quietWaitS: r2(p.quietBefore.waitedMs / 1000) } : {}),
       ...(Number.isFinite(p.redisDiskKBPerSaga) ? { redisDiskKBPerSaga: r2(p.redisDiskKBPerSaga) } : {}),
+      ...(p.offMainMsPerSaga ? { offMainMsPerSaga: Object.fromEntries(Object.entries(p.offMainMsPerSaga).map(([name, v]) => [name, r2(v)])) } : {}),
       ...(p.wakeUpsPerSaga ? { wakeUpsPerSaga: Object.fromEntries(Object.entries(p.wakeUpsPerSaga).map(([name, v]) => [name, r2(v)])) } : {}),
     }));
   console.log(
