@@ -146,6 +146,11 @@ describe('request framing', () => {
       const chunked = await rawExchange(port, `${target}Transfer-Encoding: chunked\r\n\r\n`, [...Array(20).fill(chunk), '0\r\n\r\n']);
       expect({ route: `${name} ${route.key}`, status: statusOfRaw(chunked) }).toEqual({ route: `${name} ${route.key}`, status: 413 });
       expect(bodyOfRaw(chunked).code).toBe('PAYLOAD_TOO_LARGE');
+
+      // Both: a small declared length beside a chunked body of 80 KiB is refused (Bun answers 400 itself today), never
+      // read whole on the length's word.
+      const both = await rawExchange(port, `${target}Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n`, [...Array(20).fill(chunk), '0\r\n\r\n']);
+      expect({ route: `${name} ${route.key}`, refused: [400, 413].includes(statusOfRaw(both)) }).toEqual({ route: `${name} ${route.key}`, refused: true });
     }
   }, 60_000);
 

@@ -132,6 +132,13 @@ describe('createServiceApp', () => {
     expect((await json(res)).code).toBe('PAYLOAD_TOO_LARGE');
   });
 
+  it('should refuse a body over 64 KiB that declares a smaller size with 413 (a Request built in-process keeps both)', async () => {
+    const text = JSON.stringify({ items: [`${'x'.repeat(70 * 1024)}`] });
+    const res = await postJson('/orders', text, { 'content-length': '10' });
+    expect(res.status).toBe(413);
+    expect((await json(res)).code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
   it('should accept a body just under the limit', async () => {
     const items = Array.from({ length: 1500 }, (_, i) => ({ sku: `SKU-${i}`, qty: 1 }));
     const text = JSON.stringify({ items });
