@@ -212,8 +212,11 @@ export function defineSaga<D extends Record<string, unknown>>(options: SagaOptio
    * to the context, made in the same assign before the entries (which see its result): each assign rebuilds XState's
    * snapshot, the costliest part of a saga's step, so a transition assigns once.
    */
-  const record = (make: ((a: Args) => SagaLogEntry) | Array<(a: Args) => SagaLogEntry>, patch?: (a: Args) => Partial<Ctx>) => {
+  const record = (make: ((a: Args) => SagaLogEntry) | Array<(a: Args) => SagaLogEntry>, patch?: (a: Args) => Partial<Ctx>): any[] => {
     const makes = Array.isArray(make) ? make : [make];
+    // More entries than the log keeps (a `saga.start` naming 100 done steps or more): one assign each, so that each is
+    // still in the log when it is published.
+    if (makes.length > LOG_LIMIT) return [...record(makes[0]!, patch), ...makes.slice(1).flatMap((m) => record(m))];
     const nth = (a: Args, i: number) => a.context.log[a.context.log.length - makes.length + i]!;
     return [
       assign((a: Args) => {

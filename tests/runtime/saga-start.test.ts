@@ -36,6 +36,22 @@ describe('saga.start with the steps its sender took', () => {
     expect(b.state).toBe('pay.sending');
   });
 
+  it('starts past more done steps than its log keeps, and publishes each of them', () => {
+    // 101 done steps log 202 entries in the start's turn; the log keeps the last 200 (found by a review: failed when
+    // the entries were made in one assign and published from the log).
+    const steps = Array.from({ length: 102 }, (_, i) => ({ name: `s${i}`, command: () => ({ to: `svc/p/x${i}`, event: { type: 'go' } }), succeeded: 'ok' }));
+    const big = defineSaga<Record<string, unknown>>({ name: 'big', clock, steps });
+    const a = new HostedActor(big.definition, 'svc/big/b1', 'b1', null, 0);
+    const out = a.step({ type: 'saga.start', data: {}, done: steps.slice(0, 101).map((s) => s.name) });
+    expect(a.state).toBe('s101.sending');
+    const published = out.published.filter((e) => e.type === 'SagaStep').map((e) => `${e.step}:${e.phase}`);
+    expect(published).toHaveLength(203);
+    expect(published.slice(0, 2)).toEqual(['s0:started', 's0:succeeded']);
+    expect(published.at(-1)).toBe('s101:started');
+    expect(out.notes.filter((n) => n.type === 'saga.step')).toHaveLength(203);
+    expect(context(a).log).toHaveLength(200);
+  });
+
   it('still compensates a done step when a later one fails', () => {
     const a = fresh();
     a.step({ type: 'saga.start', data: { id: 't1' }, done: ['book'] });
