@@ -3,7 +3,6 @@
  * changed, then one history list per changed actor whose type keeps a history), each actor's write with its version
  * check and its history entry, the replies to publish, and what the script answered.
  */
-import { parseAddress } from '../address.ts';
 import type { HostedActor } from '../actor/hosted-actor.ts';
 import type { PartitionKeys } from '../keys.ts';
 import type { RedisLink } from '../redis/link.ts';
@@ -62,7 +61,9 @@ export async function commitBatch(
   const records: string[] = [];
   const historyKeys: string[] = [];
   for (const actor of actors) {
-    const { type, id } = parseAddress(actor.address);
+    // The actor was created from its parsed address: its definition's type and its id (no parse per commit).
+    const type = actor.def.type;
+    const id = actor.id;
     scriptKeys.push(keys.actor(type, id));
     const state = actor.state;
     const retain = actor.def.options.retainDoneMs;
