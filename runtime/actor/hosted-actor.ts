@@ -357,9 +357,6 @@ export class HostedActor {
     this.tokens.delete(timerId);
   }
 
-  /** Nothing runs between steps (no scheduler, no children started): kept for the callers that end an actor's life. */
-  stop(): void {}
-
   /** Captures what an action decided, then runs it as a live actor would (its deferred parts are dropped: see `scope`). */
   private apply(action: ExecutableActionObject): void {
     if (this.out) this.capture(this.out, action.type, action.params as any);

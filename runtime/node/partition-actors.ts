@@ -120,12 +120,10 @@ export class PartitionActors {
   }
 
   evict(address: string): void {
-    this.live.get(address)?.stop();
     this.live.delete(address);
   }
 
   clear(): void {
-    for (const actor of this.live.values()) actor.stop();
     this.live.clear();
   }
 
