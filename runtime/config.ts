@@ -87,6 +87,21 @@ export function deliveryOf(env: Env = process.env): 'commit' | 'relay' | undefin
 }
 
 /**
+ * Whether a node applies a message one of its turns sent to an actor of the same partition in the same batch
+ * (`MAILROOM_LOCAL_DELIVERY=1`, the default) rather than through the mailbox (`0`): see docs/architecture.md#a-turn.
+ * Anything else is an error.
+ *
+ * @example
+ * localDeliveryOf({}); // true
+ * localDeliveryOf({ MAILROOM_LOCAL_DELIVERY: '0' }); // false
+ */
+export function localDeliveryOf(env: Env = process.env): boolean {
+  const raw = env.MAILROOM_LOCAL_DELIVERY ?? '';
+  if (raw !== '' && raw !== '0' && raw !== '1') throw new Error(`MAILROOM_LOCAL_DELIVERY=${raw} must be 1 (a message to an actor of the same partition is applied in the batch that sent it) or 0 (every message goes through the mailbox)`);
+  return raw !== '0';
+}
+
+/**
  * The Redis the runtime talks to when it is not told: the cluster of `MAILROOM_REDIS_CLUSTER` (as a
  * `redis-cluster://` address, see `redis/cluster-url.ts`), else `REDIS_URL`, else `fallback` (a local Redis on 6379).
  *

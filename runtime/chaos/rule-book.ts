@@ -125,6 +125,19 @@ export class RuleBook {
   }
 
   /**
+   * Whether a rule of these kinds could hit `at` now, without rolling its dice: a message that one could hit is sent
+   * the way the rule is applied to (through its mailbox), so that it is rolled once, as any other.
+   *
+   * @example
+   * book.targets(['drop', 'duplicate'], { service: 'inventory', messageType: 'reserve' }); // false with no rule
+   */
+  targets(kinds: readonly ChaosRule['kind'][], at: ChaosTarget): boolean {
+    if (this.rules.length === 0) return false;
+    const now = this.clock.now();
+    return this.rules.some((rule) => rule.expiresAt > now && kinds.includes(rule.kind) && matches(rule.target, at));
+  }
+
+  /**
    * The `faults` hook of the resilience kit's HTTP client: calls from `source` to a dependency hit by an error or
    * latency rule fail or slow down before they leave.
    *

@@ -12,9 +12,9 @@ import { RecordFromNewerVersion, RecordNotRestorable } from '../actor/migration.
 import { InjectedFault } from '../chaos/chaos-rule.ts';
 import type { PartitionKeys } from '../keys.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
-import type { Batch, TurnOutput, VersionCause } from './batch.ts';
+import type { Batch, OutMsg, TurnOutput, VersionCause } from './batch.ts';
 import { addDeadLetter, type DeadLetterPlace } from './dead-letter.ts';
-import { envelopeFields, outcomeOf, type Envelope } from './envelope.ts';
+import { envelopeFields, outcomeOf, parseEntry, type Envelope } from './envelope.ts';
 import type { PartitionActors } from './partition-actors.ts';
 import type { RetrySchedule } from './retry-schedule.ts';
 import { answerOf, encodeTurn, NeedsLookup } from './turn-output.ts';
@@ -27,6 +27,9 @@ const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as con
 
 /** How long the messages of an actor a newer version wrote wait before this node looks again. */
 export const HOLD_BACK_MS = 1_000;
+
+/** The stream id of a message applied in the batch that sent it (`applyLocal`): it never was a mailbox entry. */
+const LOCAL = '';
 
 export class BatchApplier {
   constructor(
@@ -41,6 +44,8 @@ export class BatchApplier {
 
   /** Actors held back (a newer version wrote them) that were reported already. */
   private readonly heldBack = new Set<string>();
+  /** Ids of messages a commit found processed before when they were applied locally: the batch again sends them through the mailbox. */
+  private readonly repeats = new Set<string>();
 
   /** Applies every message (their actors loaded), then counts the failures. */
   async apply(batch: Batch, envelopes: readonly Envelope[], now: number): Promise<void> {
@@ -48,63 +53,127 @@ export class BatchApplier {
     for (const failure of batch.failures) await this.failed(batch, failure.env, failure.error);
   }
 
-  /** Applies one message, inside its span when tracing is on. */
-  private applyTraced(batch: Batch, env: Envelope, now: number): Promise<void> {
-    if (!tracing.on) return this.applyLookingUp(batch, env, now);
-    return traceTurn(this.ctx.service, this.place.partition, env, () => this.applyLookingUp(batch, env, now), () => batch.failures.at(-1)?.env === env);
+  /**
+   * Messages the batch's turns sent to actors of this same partition, applied in this batch — the receiver's turn
+   * commits with the sender's, in the same script call — instead of being appended to the mailbox, read back and
+   * committed again. The caller asks only after a read that took everything there was: a sender's earlier messages to
+   * the same receiver were then in that read, so a message applied here overtakes none of them. A message goes through
+   * the mailbox as before when its receiver waits for a retry or is held back, a chaos rule could hit it (the rule is
+   * applied where it always is), the batch took its id already, a commit found it processed before, its receiver
+   * cannot be loaded, or its step fails — and so does every later message of the batch to that receiver, to keep
+   * their order. `waiting`: the actors whose entries the read left out (waiting for a retry then, whatever the clock
+   * says now). At most `limit` are applied: two actors telling each other forever end up in the mailbox. Returns how
+   * many were applied.
+   */
+  async applyLocal(batch: Batch, mbox: string, now: number, limit: number, waiting: readonly string[]): Promise<number> {
+    const viaMailbox = new Set<string>(waiting);
+    const rest: OutMsg[] = [];
+    let applied = 0;
+    // The local turns' own messages join the outbox as it is walked.
+    for (let i = 0; i < batch.outbox.length; i++) {
+      const msg = batch.outbox[i]!;
+      if (msg.mbox === mbox && applied < limit && (await this.takeLocal(batch, msg, viaMailbox, now))) applied++;
+      else rest.push(msg);
+    }
+    batch.outbox = rest;
+    return applied;
+  }
+
+  /** The commit found this id processed before: the batch, read again, sends its message through the mailbox. */
+  processedBefore(id: string): void {
+    if (this.repeats.size >= 1_000) this.repeats.clear();
+    this.repeats.add(id);
+  }
+
+  private async takeLocal(batch: Batch, msg: OutMsg, viaMailbox: Set<string>, now: number): Promise<boolean> {
+    const address = msg.fields[3]!;
+    if (viaMailbox.has(address)) return false;
+    let env: Envelope | undefined;
+    try {
+      env = parseEntry(LOCAL, msg.fields, 1, now);
+    } catch {}
+    const eligible =
+      env !== undefined &&
+      !env.kind &&
+      !env.replyTo &&
+      !batch.seenInBatch.has(env.id) &&
+      !this.repeats.delete(env.id) &&
+      !batch.blocked.has(address) &&
+      !this.retries.isBlocked(address, now) &&
+      !this.ctx.chaos.targets(MESSAGE_FAULTS, { service: this.ctx.service, messageType: env.event.type });
+    if (eligible && !this.actors.get(address)) await this.actors.load([address], now);
+    if (eligible && this.actors.get(address) && (await this.applyTraced(batch, env!, now, true))) return true;
+    viaMailbox.add(address);
+    return false;
+  }
+
+  /** Applies one message, inside its span when tracing is on; false when a local message must go through the mailbox. */
+  private async applyTraced(batch: Batch, env: Envelope, now: number, local = false): Promise<boolean> {
+    if (!tracing.on) return this.applyLookingUp(batch, env, now, local);
+    let applied = false;
+    const failed = () => (local ? !applied : batch.failures.at(-1)?.env === env);
+    await traceTurn(this.ctx.service, this.place.partition, env, async () => void (applied = await this.applyLookingUp(batch, env, now, local)), failed);
+    return applied;
   }
 
   /** Applies one message; a tell to a service not yet known here is looked up, then the message applied again. */
-  private async applyLookingUp(batch: Batch, env: Envelope, now: number): Promise<void> {
+  private async applyLookingUp(batch: Batch, env: Envelope, now: number, local: boolean): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
-        this.applyOne(batch, env, now);
-        return;
+        return this.applyOne(batch, env, now, local);
       } catch (error) {
         if (!(error instanceof NeedsLookup) || attempt > 0) throw error;
         try {
           await this.ctx.router.partitions(error.service);
         } catch (lookup) {
           if ((lookup as { code?: unknown }).code !== 'UNKNOWN_SERVICE') throw lookup;
+          if (local) return false;
           this.block(batch, env, new ActorStepError(env.address, env.event.type, lookup));
-          return;
+          return true;
         }
       }
     }
   }
 
-  private applyOne(batch: Batch, env: Envelope, now: number): void {
+  /**
+   * Applies one message. A local one (see `applyLocal`) is applied only when it succeeds: false means it goes
+   * through the mailbox instead, where what would have failed it here (blocked, missing, failing) is dealt with.
+   */
+  private applyOne(batch: Batch, env: Envelope, now: number, local: boolean): boolean {
     const actor = this.actors.get(env.address);
+    if (local && (!actor || batch.blocked.has(env.address) || batch.seenInBatch.has(env.id))) return false;
     if (!actor) {
       const broken = batch.unreadable.get(env.address);
-      if (broken instanceof RecordFromNewerVersion) return this.holdBack(batch, env, broken);
-      if (broken instanceof RecordNotRestorable) return this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, broken, 'upgrade');
-      if (broken !== undefined) return this.block(batch, env, new ActorStepError(env.address, env.event.type, broken));
-      this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(this.actors.whyUnroutable(env.address)), 'undeliverable');
-      return;
+      if (broken instanceof RecordFromNewerVersion) this.holdBack(batch, env, broken);
+      else if (broken instanceof RecordNotRestorable) this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, broken, 'upgrade');
+      else if (broken !== undefined) this.block(batch, env, new ActorStepError(env.address, env.event.type, broken));
+      else this.deadLetter(batch, env.streamId, envelopeFields(env), env.deliveries, new Error(this.actors.whyUnroutable(env.address)), 'undeliverable');
+      return true;
     }
     if (batch.blocked.has(env.address) || this.retries.isBlocked(env.address, now)) {
+      if (local) return false;
       batch.blocked.add(env.address);
-      return; // stays pending, in order, until the actor's failed message is retried
+      return true; // stays pending, in order, until the actor's failed message is retried
     }
     if (batch.seenInBatch.has(env.id)) {
       batch.acks.push(env.streamId);
       if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: answerOf(actor, undefined, false, true) });
-      return;
+      return true;
     }
     actor.lastUsed = now;
-    // Chaos hits messages between actors, not a node's own timers and effect outcomes.
-    const hit = env.kind ? null : this.ctx.chaos.pick(MESSAGE_FAULTS, { service: this.ctx.service, messageType: env.event.type });
+    // Chaos hits messages between actors, not a node's own timers and effect outcomes (nor a local one: see `applyLocal`).
+    const hit = env.kind || local ? null : this.ctx.chaos.pick(MESSAGE_FAULTS, { service: this.ctx.service, messageType: env.event.type });
     if (hit) {
       switch (hit.rule.kind) {
         case 'drop': // lost on the way: acked, never applied, not remembered (a resend with its id is applied)
           batch.acks.push(env.streamId);
-          return;
+          return true;
         case 'duplicate': // delivered again after this commit, with the same message id
           batch.copies.push(envelopeFields(env));
           break;
         case 'error':
-          return this.block(batch, env, new ActorStepError(env.address, env.event.type, new InjectedFault(hit.rule)));
+          this.block(batch, env, new ActorStepError(env.address, env.event.type, new InjectedFault(hit.rule)));
+          return true;
         default: // latency, delay
           batch.delayMs = Math.max(batch.delayMs, hit.latencyMs);
       }
@@ -112,23 +181,25 @@ export class BatchApplier {
     if (env.kind === 'timer' && actor.timerFor(env.id) === undefined) {
       // A firing of a timer that was cancelled or re-armed after it fell due.
       this.markDone(batch, env);
-      return;
+      return true;
     }
     const event = env.kind === 'timer' ? actor.firedEvent(env.id, env.event) : env.event;
     const outcome = outcomeOf(env);
     if (outcome && actor.effectKey(outcome.invokeId) !== outcome.key) {
       // The outcome of an effect the actor no longer waits for (stopped, or started again since): nothing to apply.
       this.markDone(batch, env);
-      return;
+      return true;
     }
     let turn: TurnOutput | undefined;
     const started = performance.now();
     try {
-      actor.step(event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out, now)) });
+      actor.step(event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out)) });
     } catch (error) {
       if (!(error instanceof ActorStepError)) throw error;
       if (error.cause instanceof NeedsLookup) throw error.cause;
-      return this.block(batch, env, error);
+      if (local) return false;
+      this.block(batch, env, error);
+      return true;
     }
     this.metrics.turnDuration.observe((performance.now() - started) / 1000);
     this.metrics.turns(actor.def.type).inc();
@@ -142,6 +213,7 @@ export class BatchApplier {
     this.markDone(batch, env);
     batch.received.push(env);
     batch.add(actor, turn!, causeOf(env, event.type));
+    return true;
   }
 
   private deadLetter(batch: Batch, streamId: string, fields: readonly string[], deliveries: number, error: unknown, why: string): void {
@@ -172,7 +244,7 @@ export class BatchApplier {
   }
 
   private markDone(batch: Batch, env: Envelope): void {
-    batch.acks.push(env.streamId);
+    if (env.streamId !== LOCAL) batch.acks.push(env.streamId);
     batch.seen.push(env.id);
     batch.seenInBatch.add(env.id);
     if (env.deliveries > 1) batch.triesDel.push(env.id);

@@ -31,7 +31,8 @@ export type CommitOutcome =
     }
   | { kind: 'fenced' }
   | { kind: 'conflict'; key: string; stored: string }
-  | { kind: 'duplicate' }
+  /** A message of the batch (`id`) was processed before: nothing was written. */
+  | { kind: 'duplicate'; id: string }
   | { kind: 'refused'; what: string }
   /** The group was not where the read took new entries from: nothing written but, at most, their delivery. */
   | { kind: 'not-delivered'; what: string };
@@ -99,7 +100,7 @@ export async function commitBatch(
     case ScriptCode.VersionConflict:
       return { kind: 'conflict', key: String(res[1]), stored: String(res[2]) };
     case ScriptCode.Duplicate:
-      return { kind: 'duplicate' };
+      return { kind: 'duplicate', id: String(res[1]) };
     case ScriptCode.NotDelivered:
       return { kind: 'not-delivered', what: String(res[1]) };
     default:

@@ -103,6 +103,8 @@ export class Batch {
   unreadable = new Map<string, unknown>();
   /** The earliest due time of a timer the batch arms (Infinity when none). */
   earliestTimer = Infinity;
+  /** Messages to this partition's own actors that were applied in this batch (`BatchApplier.applyLocal`), not sent. */
+  appliedLocally = 0;
   /** Chaos: extra latency before this batch commits, and copies of entries to deliver again. */
   delayMs = 0;
   copies: string[][] = [];

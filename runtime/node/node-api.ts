@@ -96,6 +96,12 @@ export type NodeOptions = {
    * (other slots) and `commitReplicas` (nothing leaves before the replicas have it) always relay, and refuse `commit`.
    */
   delivery?: Delivery;
+  /**
+   * Whether a message a turn sends to an actor of the same partition is applied in the same batch, its turn committed
+   * with the sender's, rather than appended to the mailbox and read back (only with delivery `commit`). Default
+   * `MAILROOM_LOCAL_DELIVERY` (on). See docs/architecture.md#a-turn.
+   */
+  localDelivery?: boolean;
 };
 
 export type AskResult<TContext = any> = {

@@ -6,7 +6,7 @@
 import type { ActorDefinition, MailroomEvent } from '../actor/define-actor.ts';
 import { parseAddress } from '../address.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { deliveryOf, partitionsOf, redisClientOf, redisUrlOf, keyPrefixOf } from '../config.ts';
+import { deliveryOf, localDeliveryOf, partitionsOf, redisClientOf, redisUrlOf, keyPrefixOf } from '../config.ts';
 import { registeredPartitionCount } from '../event-log/partitions.ts';
 import type { InspectionEvent, Inspector } from '../inspection.ts';
 import { globalKeys, partitionKeys } from '../keys.ts';
@@ -165,6 +165,8 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
     replies: replicaWait ? 'after' : replyModeOf(url),
     replyCommand: isClusterUrl(url) ? 'SPUBLISH' : 'PUBLISH',
     delivery,
+    // Behind a relay a sender's earlier messages may still sit in the outbox: only a commit that delivers them keeps order.
+    localDelivery: delivery === 'commit' && (options.localDelivery ?? localDeliveryOf()),
     replicaWait,
     resolveLocal,
     inspect,

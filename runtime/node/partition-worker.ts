@@ -231,7 +231,8 @@ export class PartitionWorker {
    * `PartitionReader.drained`), else `progressed` (it reads again at once).
    */
   private async processBatch(): Promise<'idle' | 'progressed' | 'caught-up'> {
-    const got = await this.reader.read(this.retries.blocked(this.ctx.clock.now()));
+    const waiting = this.retries.blocked(this.ctx.clock.now());
+    const got = await this.reader.read(waiting);
     if (got === 'fenced') {
       this.markLost();
       return 'idle';
@@ -266,6 +267,11 @@ export class PartitionWorker {
       batch.unreadable,
     );
     await this.applier.apply(batch, envelopes, now);
+    // A read that took everything there was holds every earlier message a sender of this partition sent: what the
+    // batch's turns sent to this partition's own actors can be applied here, in order (see `applyLocal`).
+    if (this.ctx.localDelivery && this.reader.drained && batch.outbox.length) {
+      batch.appliedLocally = await this.applier.applyLocal(batch, this.keys.mbox, now, this.ctx.settings.batchSize, waiting);
+    }
     if (unchecked) {
       const marked = new Set(batch.seen);
       for (const env of envelopes) if (!marked.has(env.id)) batch.unchecked.push(env.id);
@@ -349,6 +355,9 @@ export class PartitionWorker {
       this.actors.clear();
       if (outcome.kind === 'conflict') this.ctx.onError(new Error(`version conflict on ${outcome.key} (stored ${outcome.stored}); rebuilding partition ${this.partition}`), 'commit');
       if (outcome.kind === 'refused') await this.refused(batch, outcome.what);
+      // A message applied in the batch that sent it (its id given by its sender: a resend) was processed before: the
+      // batch, read again, sends it through the mailbox, whose read answers it as a repeat.
+      if (outcome.kind === 'duplicate') this.applier.processedBefore(outcome.id);
       if (outcome.kind === 'not-delivered') this.ctx.onError(new Error(`the commit of partition ${this.partition} found the group elsewhere than its read had: ${outcome.what}; reading through the group again`), 'commit');
       return false;
     }
@@ -364,6 +373,7 @@ export class PartitionWorker {
     if (outcome.deadLettersTrimmed > 0) {
       this.ctx.inspect({ type: 'deadletter.trimmed', at: this.ctx.clock.now(), source: this.ctx.service, partition: this.partition, count: outcome.deadLettersTrimmed, maxLen: settings.deadLettersMaxLen });
     }
+    if (batch.appliedLocally) this.sentTo.set(this.ctx.service, (this.sentTo.get(this.ctx.service) ?? 0) + batch.appliedLocally);
     if (batch.outbox.length) {
       for (const m of batch.outbox) {
         const target = m.fields[3]!.slice(0, m.fields[3]!.indexOf('/'));

@@ -34,7 +34,7 @@ export function answerOf(actor: HostedActor, reply: unknown, handled: boolean, d
   return { q: '', ok: true, state: actor.state, context: actor.snapshot.context, reply, handled, duplicate };
 }
 
-export function encodeTurn(ctx: TurnContext, actor: HostedActor, env: Envelope, out: StepOutput, now: number): TurnOutput {
+export function encodeTurn(ctx: TurnContext, actor: HostedActor, env: Envelope, out: StepOutput): TurnOutput {
   const source = ctx.service;
   const at = ctx.clock.now();
   const turn: TurnOutput = { outbox: [], events: [], timers: [], effectsSet: [], effectsDel: out.effectsStopped, inspections: [] };
@@ -51,7 +51,8 @@ export function encodeTurn(ctx: TurnContext, actor: HostedActor, env: Envelope, 
     turn.inspections.push({ type: 'timer.cancelled', at, source, actor: actor.address, timerId, dueAt: 0 });
   }
   for (const arm of out.timersArmed) {
-    const due = Math.floor(now + arm.delayMs);
+    // From the moment the step decided it, not the batch's start, rounded up: a timer never fires before its delay.
+    const due = Math.ceil(at + arm.delayMs);
     turn.timers.push([`${actor.address}|${arm.timerId}`, [due, JSON.stringify({ m: arm.token, a: actor.address, e: JSON.stringify(arm.event), p: env.turnTrace })]]);
     turn.inspections.push({ type: 'timer.armed', at, source, actor: actor.address, timerId: arm.timerId, dueAt: due });
   }

@@ -43,6 +43,8 @@ export type WorkerContext = {
   replyCommand: 'PUBLISH' | 'SPUBLISH';
   /** How a committed turn's messages reach their mailboxes (see `Delivery`). */
   delivery: Delivery;
+  /** Whether a message to an actor of the same partition is applied in the batch that sent it (`BatchApplier.applyLocal`). */
+  localDelivery: boolean;
   /**
    * With `MAILROOM_COMMIT_REPLICAS`: the link commits and relays go through, and the wait for their replicas before
    * anything they caused leaves. Null: off (commits go through `link`, and what they cause leaves at once).

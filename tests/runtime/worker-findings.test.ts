@@ -138,8 +138,14 @@ describe('partition worker', () => {
     expect(await link.call(['ZSCORE', k.seen, 'm-nan'])).toBeNull();
   }, 20_000);
 
-  it.each(['relay', 'commit'] as const)('finding 3: a commit whose reply is lost still delivers its messages and starts its effects (delivery %s)', async (delivery) => {
-    const p = prefix(`lost-reply-${delivery}`);
+  // `local`: the forwarder's tell to the sequencer (one partition) is applied in the batch that sent it, so the lost
+  // reply is that of the commit carrying both turns; else the tell goes through the mailbox.
+  it.each([
+    ['relay', false],
+    ['commit', false],
+    ['commit', true],
+  ] as const)('finding 3: a commit whose reply is lost still delivers its messages and starts its effects (delivery %s, local %p)', async (delivery, local) => {
+    const p = prefix(`lost-reply-${delivery}-${local}`);
     const faults = new ScriptedFaults();
     const charger = defineActor(
       'charger',
@@ -155,7 +161,7 @@ describe('partition worker', () => {
         },
       }),
     );
-    const n = await node(p, faults, { actors: [counter, sequencer, forwarder, charger], delivery });
+    const n = await node(p, faults, { actors: [counter, sequencer, forwarder, charger], delivery, localDelivery: local });
     // Every first commit of a turn that tells or starts an effect runs, but its reply is lost.
     let dropped = 0;
     let droppedTells = false;
@@ -163,7 +169,7 @@ describe('partition worker', () => {
     faults.decide = (call) => {
       const batch = ScriptedFaults.commitBatch(call);
       if (batch === undefined) return 'run';
-      const tells = batch.includes(delivery === 'relay' ? '"o":' : '"m":[[');
+      const tells = local ? batch.includes('sequencer/s') : batch.includes(delivery === 'relay' ? '"o":' : '"m":[[');
       const effects = batch.includes('"fs":[[');
       if ((tells && !droppedTells) || (effects && !droppedEffects)) {
         droppedTells ||= tells;
@@ -179,7 +185,7 @@ describe('partition worker', () => {
     expect(seq.violations).toBe(0);
     const charged = await waitForState(n, 'svc/charger/c', (c: { charged: number }) => c.charged === 1);
     expect(charged.charged).toBe(1);
-    // One reply lost on a commit that carried the tell, one on a commit that started the effect.
+    // One reply lost on a commit that carried the tell (or, local, its receiver's turn), one on a commit that started the effect.
     expect(droppedTells).toBe(true);
     expect(droppedEffects).toBe(true);
   }, 20_000);
