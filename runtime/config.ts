@@ -88,7 +88,7 @@ export function deliveryOf(env: Env = process.env): 'commit' | 'relay' | undefin
 
 /**
  * Whether a node applies a message one of its turns sent to an actor of the same partition in the same batch
- * (`MAILROOM_LOCAL_DELIVERY=1`, the default) rather than through the mailbox (`0`): see docs/architecture.md#a-turn.
+ * (`MAILROOM_LOCAL_DELIVERY=1`, the default) rather than through the mailbox (`0`): see docs/architecture.md#local-delivery.
  * Anything else is an error.
  *
  * @example

@@ -97,7 +97,8 @@ export class BatchApplier {
       !env.kind &&
       !env.replyTo &&
       !batch.seenInBatch.has(env.id) &&
-      !this.repeats.delete(env.id) &&
+      // Kept (until the set is cleared): a commit names one repeat at a time, and a batch may hold several.
+      !this.repeats.has(env.id) &&
       !batch.blocked.has(address) &&
       !this.retries.isBlocked(address, now) &&
       !this.ctx.chaos.targets(MESSAGE_FAULTS, { service: this.ctx.service, messageType: env.event.type });

@@ -99,7 +99,7 @@ export type NodeOptions = {
   /**
    * Whether a message a turn sends to an actor of the same partition is applied in the same batch, its turn committed
    * with the sender's, rather than appended to the mailbox and read back (only with delivery `commit`). Default
-   * `MAILROOM_LOCAL_DELIVERY` (on). See docs/architecture.md#a-turn.
+   * `MAILROOM_LOCAL_DELIVERY` (on). See docs/architecture.md#local-delivery.
    */
   localDelivery?: boolean;
 };

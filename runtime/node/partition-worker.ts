@@ -280,7 +280,11 @@ export class PartitionWorker {
     if (batch.acks.length === 0 && !batch.undelivered) return 'idle';
     if (batch.delayMs > 0) await Bun.sleep(batch.delayMs);
     if (!this.active) return 'idle';
-    const waitsNext = this.reader.drained && batch.blocked.size === 0 && batch.copies.length === 0;
+    // With local delivery, a batch that appends to its own mailbox (a local message that went that way) sends no read
+    // with its commit: Redis may answer that read, with another sender's entry, before the commit appends, and the
+    // next batch would apply its local messages ahead of the one waiting there (see `applyLocal`).
+    const appendsToItself = this.ctx.localDelivery && batch.outbox.some((m) => m.mbox === this.keys.mbox);
+    const waitsNext = this.reader.drained && batch.blocked.size === 0 && batch.copies.length === 0 && !appendsToItself;
     const committing = this.commit(batch);
     // A batch that took all there was is followed by a wait: its doorbell read goes out right behind the commit (sent
     // by now), so that Redis takes both in one wake.
@@ -404,7 +408,8 @@ export class PartitionWorker {
   private async refused(batch: Batch, what: string): Promise<void> {
     const error = new Error(`the commit script refused the turn: ${what}`);
     this.ctx.onError(error, `partition ${this.partition}`);
-    const entries = [...batch.received, ...batch.failures.map((f) => f.env)];
+    // The batch's mailbox entries (not the messages its turns sent each other, which the read brings again with them).
+    const entries = [...batch.received.filter((env) => env.streamId !== ''), ...batch.failures.map((f) => f.env)];
     if (entries.length !== 1) {
       this.reader.isolateNext(Math.max(1, batch.acks.length));
       return;
