@@ -373,6 +373,7 @@ export class PartitionWorker {
     }
     this.processed += batch.seen.length;
     this.metrics.acked.inc(batch.acks.length);
+    if (batch.appliedLocally) this.metrics.local.inc(batch.appliedLocally);
     if (batch.acks.length) this.metrics.batchSize.observe(batch.acks.length);
     if (outcome.deadLettersTrimmed > 0) {
       this.ctx.inspect({ type: 'deadletter.trimmed', at: this.ctx.clock.now(), source: this.ctx.service, partition: this.partition, count: outcome.deadLettersTrimmed, maxLen: settings.deadLettersMaxLen });

@@ -64,6 +64,12 @@ export const messagesAckedTotal = new HotCounter({
   labelNames: ['service'] as const,
   registers,
 });
+export const messagesLocalTotal = new HotCounter({
+  name: 'mailroom_messages_local_total',
+  help: 'Messages a turn sent to an actor of the same partition that committed batches applied themselves, without the mailbox (local delivery).',
+  labelNames: ['service'] as const,
+  registers,
+});
 export const commitsTotal = new HotCounter({
   name: 'mailroom_commits_total',
   help: 'Batch commits by outcome: committed, fenced (a newer lease holder), conflict (actor version), duplicate, refused, not-delivered (the group was not where the batch’s read left it).',
@@ -312,6 +318,7 @@ export type WorkerMetrics = {
   turns(actorType: string): { inc(): void };
   turnDuration: { observe(seconds: number): void };
   acked: { inc(n: number): void };
+  local: { inc(n: number): void };
   commit(outcome: 'committed' | 'fenced' | 'conflict' | 'duplicate' | 'refused' | 'not-delivered'): { inc(): void };
   commitDuration: { observe(seconds: number): void };
   batchSize: { observe(n: number): void };
@@ -319,7 +326,7 @@ export type WorkerMetrics = {
 };
 
 const NOTHING = { inc() {}, observe() {} };
-const NO_WORKER_METRICS: WorkerMetrics = { turns: () => NOTHING, turnDuration: NOTHING, acked: NOTHING, commit: () => NOTHING, commitDuration: NOTHING, batchSize: NOTHING, retries: NOTHING };
+const NO_WORKER_METRICS: WorkerMetrics = { turns: () => NOTHING, turnDuration: NOTHING, acked: NOTHING, local: NOTHING, commit: () => NOTHING, commitDuration: NOTHING, batchSize: NOTHING, retries: NOTHING };
 
 /**
  * The partition workers' metrics for one service, bound to its label once (every worker of the service shares
@@ -339,6 +346,7 @@ export function workerMetrics(service: string): WorkerMetrics {
     turns: (actorType) => cached(turns, actorType, () => turnsTotal.labels(service, actorType)),
     turnDuration: turnDuration.labels(service),
     acked: messagesAckedTotal.labels(service),
+    local: messagesLocalTotal.labels(service),
     commit: (outcome) => cached(commits, outcome, () => commitsTotal.labels(service, outcome)),
     commitDuration: commitDuration.labels(service),
     batchSize: batchSize.labels(service),

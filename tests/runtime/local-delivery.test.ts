@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'bun:test';
 import { assign, enqueueActions, setup } from 'xstate';
 import { createNode, defineActor, tell, type MailroomNode, type NodeOptions } from '../../runtime/index.ts';
 import { openChaosStore } from '../../runtime/ops/index.ts';
+import { messagesLocalTotal } from '../../runtime/observe/metrics.ts';
 import { counter, sequencer } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { ScriptedFaults } from '../helpers/scripted-link.ts';
@@ -107,6 +108,8 @@ async function node(name: string, extra: Partial<NodeOptions> = {}) {
 }
 
 type Seq = { count: number; violations: number };
+/** `mailroom_messages_local_total` of service `loc` (the process's registry: a running total over this file's tests). */
+const localCount = () => messagesLocalTotal.get().values.find((v) => v.labels.service === 'loc')?.value ?? 0;
 const sequenced = (n: MailroomNode, count: number) => waitFor(`the sequencer to count ${count}`, async () => {
   const { context } = await n.ask<Seq>('loc/sequencer/s', { type: 'noop' } as never);
   return context.count === count ? context : null;
@@ -115,9 +118,11 @@ const sequenced = (n: MailroomNode, count: number) => waitFor(`the sequencer to 
 describe('local delivery', () => {
   it.each([true, false])('a message to an actor of the same partition is applied in the batch that sent it, in order (local %p)', async (local) => {
     const { n, delivered } = await node(`order-${local}`, { localDelivery: local });
+    const before = localCount();
     for (let seq = 0; seq < 60; seq++) await n.send('loc/forwarder/f', { type: 'fwd', seq });
     const s = await sequenced(n, 60);
     expect(s.violations).toBe(0);
+    expect(localCount() - before).toBe(local ? 60 : 0);
     // Applied locally, no commit appended a message to a mailbox; through the mailbox, the forwarder's commits did.
     if (local) expect(delivered()).toBe(0);
     else expect(delivered()).toBeGreaterThan(0);
