@@ -72,6 +72,8 @@ const OVERLOAD_RATE = flag('overload-rate');
 const DRAIN_MS = 30_000;
 const PROFILE_DIR = flag('profile');
 const PROFILED: ShopName[] = ['order', 'inventory', 'payment'];
+/** The services whose actors take turns (their turns, commits and local messages are counted per phase). */
+const ACTOR_SERVICES = ['order', 'inventory', 'payment', 'shipping'] as const;
 const TOGETHER = process.argv.includes('--together');
 
 const redis = await benchRedis({ fsync: FSYNC });
@@ -111,6 +113,11 @@ type Phase = {
   offMainMsPerSaga?: Record<string, number>;
   /** Mailroom's phases: how often each process's main thread (Redis's too) fell asleep and was woken, per saga. */
   wakeUpsPerSaga?: Record<string, number>;
+  /**
+   * Mailroom's phases, per actor service and per saga: turns, committed batches, and messages its batches applied
+   * themselves without the mailbox (local delivery), from the services' own `/metrics`.
+   */
+  turnsPerSaga?: Record<string, TurnCounts>;
   /**
    * With `--vs`: CPU (in cores) the other system's processes used during this phase while they had nothing to do —
    * work left from their own phases (a log compacting, a backlog) that this system's phase ran beside.
@@ -276,6 +283,7 @@ try {
     const diskBefore = await redisDiskBytes();
     const wakesBefore = system === mailroom ? { ...shop.wakeUps(), redis: await redisWakeUps() } : null;
     const mainBefore = system === mailroom ? shop.mainThreadMs() : null;
+    const turnsBefore = system === mailroom ? await turnCounts(shop.url) : null;
     lag.length = 0;
     acceptMs.length = 0;
     refuseMs.length = 0;
@@ -295,6 +303,7 @@ try {
     const diskAfter = await redisDiskBytes();
     const wakesAfter = system === mailroom ? { ...shop.wakeUps(), redis: await redisWakeUps() } : null;
     const mainAfter = system === mailroom ? shop.mainThreadMs() : null;
+    const turnsAfter = system === mailroom ? await turnCounts(shop.url) : null;
     const done = accepted.filter((id) => confirmedAt.has(id));
     const latencies = Float64Array.from(done.map((id) => confirmedAt.get(id)! - sentAt.get(id)!)).sort();
     const last = Math.max(...done.map((id) => confirmedAt.get(id)!));
@@ -332,6 +341,16 @@ try {
         : {}),
       ...(wakesBefore && wakesAfter
         ? { wakeUpsPerSaga: Object.fromEntries(Object.entries(wakesAfter).map(([name, n]) => [name, perSaga(n - wakesBefore[name as keyof typeof wakesBefore])])) }
+        : {}),
+      ...(turnsBefore && turnsAfter
+        ? {
+            turnsPerSaga: Object.fromEntries(
+              ACTOR_SERVICES.map((name) => {
+                const [b, a] = [turnsBefore[name]!, turnsAfter[name]!];
+                return [name, { turns: perSaga(a.turns - b.turns), commits: perSaga(a.commits - b.commits), local: perSaga(a.local - b.local) }];
+              }),
+            ),
+          }
         : {}),
       besideCores: others.length ? besideMs / (preciseNow() - first) : undefined,
       besideWriteMBps: others.length ? besideBytes / 1e3 / (preciseNow() - first) : undefined,
@@ -543,6 +562,22 @@ async function commandStats(): Promise<Map<string, { calls: number; usec: number
   return stats;
 }
 
+type TurnCounts = { turns: number; commits: number; local: number };
+
+/** Turns, committed batches and locally applied messages so far, per actor service (each one's `/metrics`). */
+async function turnCounts(url: (name: ShopName, path: string) => string): Promise<Record<string, TurnCounts>> {
+  const sum = (text: string, re: RegExp) => [...text.matchAll(re)].reduce((total, m) => total + Number(m[1]), 0);
+  const counts = await Promise.all(
+    ACTOR_SERVICES.map(async (name) => {
+      const text = await (await fetch(url(name, '/metrics'))).text();
+      // By the service's label: processes that share a registry (`--together`) each serve all of it.
+      const of = (family: string, extra = '') => sum(text, new RegExp(`^${family}\\{(?=[^}]*service="${name}")${extra}[^}]*\\} (\\S+)$`, 'gm'));
+      return { turns: of('mailroom_turns_total'), commits: of('mailroom_commits_total', '(?=[^}]*outcome="committed")'), local: of('mailroom_messages_local_total') };
+    }),
+  );
+  return Object.fromEntries(ACTOR_SERVICES.map((name, i) => [name, counts[i]!]));
+}
+
 function peakOf(of: Phase[]): number {
   return Math.max(...of.filter((p) => !p.label.startsWith('overload')).map((p) => p.completedPerSec).filter(Number.isFinite));
 }
@@ -606,6 +641,24 @@ if (woken.length) {
     woken.map((p) => [p.label, ...[...SHOP, 'redis'].map((name) => two(p.wakeUpsPerSaga![name])), two(Object.values(p.wakeUpsPerSaga!).reduce((a, b) => a + b, 0))]),
   );
   console.log("wake-ups: a process's main thread going to sleep — with nothing to do, or (Redis, fsynced) waiting for the disk — and being woken (voluntary context switches); on this kind of machine each costs ~0.1–0.2 ms of CPU (`bun run bench hop --gap-ms 20`)");
+}
+const counted = mailroomPhases.filter((p) => p.turnsPerSaga);
+if (counted.length) {
+  console.log('');
+  const one = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–');
+  const all = (p: Phase, key: keyof TurnCounts) => ACTOR_SERVICES.reduce((sum, name) => sum + p.turnsPerSaga![name]![key], 0);
+  table(
+    ['turns / commits / local per saga', ...ACTOR_SERVICES, 'all'],
+    counted.map((p) => [
+      p.label,
+      ...ACTOR_SERVICES.map((name) => {
+        const c = p.turnsPerSaga![name]!;
+        return `${one(c.turns)} / ${one(c.commits)} / ${one(c.local)}`;
+      }),
+      `${one(all(p, 'turns'))} / ${one(all(p, 'commits'))} / ${one(all(p, 'local'))}`,
+    ]),
+  );
+  console.log("turns: messages applied (each an actor's step); commits: the batches that committed them; local: of the turns, messages one actor sent another of its partition, applied in the batch that sent them (docs/architecture.md#local-delivery)");
 }
 if (restatePhases.length) {
   console.log('');
@@ -676,6 +729,9 @@ if (json) {
       ...(Number.isFinite(p.redisDiskKBPerSaga) ? { redisDiskKBPerSaga: r2(p.redisDiskKBPerSaga) } : {}),
       ...(p.offMainMsPerSaga ? { offMainMsPerSaga: Object.fromEntries(Object.entries(p.offMainMsPerSaga).map(([name, v]) => [name, r2(v)])) } : {}),
       ...(p.wakeUpsPerSaga ? { wakeUpsPerSaga: Object.fromEntries(Object.entries(p.wakeUpsPerSaga).map(([name, v]) => [name, r2(v)])) } : {}),
+      ...(p.turnsPerSaga
+        ? { turnsPerSaga: Object.fromEntries(Object.entries(p.turnsPerSaga).map(([name, c]) => [name, { turns: r2(c.turns), commits: r2(c.commits), local: r2(c.local) }])) }
+        : {}),
     }));
   console.log(
     JSON.stringify({
