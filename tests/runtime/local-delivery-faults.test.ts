@@ -4,8 +4,9 @@
  * commit sends beside it answered before that commit appended a local message that went through the mailbox.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import { createNode, defineActor, tell, type MailroomNode, type NodeOptions } from '../../runtime/index.ts';
+import { failOnce, picky, toPicky } from '../fixtures/local-actors.ts';
 import { counter, sequencer } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { isScript, ScriptedFaults } from '../helpers/scripted-link.ts';
@@ -29,35 +30,6 @@ const fan = defineActor(
           tell('loc/sequencer/s1', () => ({ type: 'seq', sender: 'fan', seq: 0 }), { id: ({ event }) => event.a }),
           tell('loc/sequencer/s2', () => ({ type: 'seq', sender: 'fan', seq: 0 }), { id: ({ event }) => event.b }),
         ],
-      },
-    },
-  }),
-);
-
-const failOnce = new Set<number>();
-const picky = defineActor(
-  'picky',
-  setup({ types: {} as { context: { last: number; count: number; violations: number }; events: { type: 'seq'; seq: number } } }).createMachine({
-    context: { last: -1, count: 0, violations: 0 },
-    on: {
-      seq: {
-        actions: assign(({ context, event }) => {
-          if (failOnce.delete(event.seq)) throw new Error(`picky refuses ${event.seq} once`);
-          return { last: event.seq, count: context.count + 1, violations: context.violations + (event.seq === context.last + 1 ? 0 : 1) };
-        }),
-      },
-    },
-  }),
-);
-const toPicky = defineActor(
-  'topicky',
-  setup({ types: {} as { context: Record<string, never>; events: { type: 'burst'; from: number; count: number } } }).createMachine({
-    context: {},
-    on: {
-      burst: {
-        actions: enqueueActions(({ event, enqueue }: any) => {
-          for (let seq = event.from; seq < event.from + event.count; seq++) enqueue(tell('loc/picky/p', { type: 'seq', seq }));
-        }),
       },
     },
   }),

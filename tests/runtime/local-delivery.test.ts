@@ -5,10 +5,11 @@
  * that never ends. Commits are watched through a scripted link around a real connection to the shared Redis.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import { createNode, defineActor, tell, type MailroomNode, type NodeOptions } from '../../runtime/index.ts';
 import { openChaosStore } from '../../runtime/ops/index.ts';
 import { messagesLocalTotal } from '../../runtime/observe/metrics.ts';
+import { failOnce, picky, toPicky } from '../fixtures/local-actors.ts';
 import { counter, sequencer } from '../fixtures/test-actors.ts';
 import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
 import { ScriptedFaults } from '../helpers/scripted-link.ts';
@@ -31,38 +32,6 @@ const forwarder = defineActor(
           assign({ sent: ({ context }) => context.sent + 1 }),
           tell('loc/sequencer/s', ({ event }) => ({ type: 'seq', sender: 'f', seq: event.seq }), { id: ({ event }) => event.id ?? crypto.randomUUID() }),
         ],
-      },
-    },
-  }),
-);
-
-/** Sequence numbers the `picky` receiver throws on, once each. */
-const failOnce = new Set<number>();
-/** Like the sequencer, but throws on a sequence number in `failOnce` (once). */
-const picky = defineActor(
-  'picky',
-  setup({ types: {} as { context: { last: number; count: number; violations: number }; events: { type: 'seq'; seq: number } } }).createMachine({
-    context: { last: -1, count: 0, violations: 0 },
-    on: {
-      seq: {
-        actions: assign(({ context, event }) => {
-          if (failOnce.delete(event.seq)) throw new Error(`picky refuses ${event.seq} once`);
-          return { last: event.seq, count: context.count + 1, violations: context.violations + (event.seq === context.last + 1 ? 0 : 1) };
-        }),
-      },
-    },
-  }),
-);
-/** Tells the picky receiver `count` sequence numbers from `from`, in one turn. */
-const toPicky = defineActor(
-  'topicky',
-  setup({ types: {} as { context: Record<string, never>; events: { type: 'burst'; from: number; count: number } } }).createMachine({
-    context: {},
-    on: {
-      burst: {
-        actions: enqueueActions(({ event, enqueue }: any) => {
-          for (let seq = event.from; seq < event.from + event.count; seq++) enqueue(tell('loc/picky/p', { type: 'seq', seq }));
-        }),
       },
     },
   }),
