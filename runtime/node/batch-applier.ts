@@ -113,7 +113,7 @@ export class BatchApplier {
     if (!tracing.on) return this.applyLookingUp(batch, env, now, local);
     let applied = false;
     const failed = () => (local ? !applied : batch.failures.at(-1)?.env === env);
-    await traceTurn(this.ctx.service, this.place.partition, env, async () => void (applied = await this.applyLookingUp(batch, env, now, local)), failed);
+    await traceTurn(this.ctx.service, this.place.partition, env, async () => void (applied = await this.applyLookingUp(batch, env, now, local)), failed, local);
     return applied;
   }
 

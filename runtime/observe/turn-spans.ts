@@ -12,16 +12,18 @@ type TracedEnvelope = { id: string; address: string; event: { type: string }; ki
  * Applies one message inside its span: the span's `traceparent` goes on the envelope (`turnTrace`) for what the
  * turn sends, arms and starts; the span fails when the turn did. A message of a trace that is not recorded (no
  * `traceparent`, or one whose sampled flag is off) gets no span, and what it sends, arms and starts carries none.
+ * `local`: the message was applied in the batch that sent it (local delivery); one that failed there goes through
+ * the mailbox, and its span says so.
  */
-export function traceTurn(service: string, partition: number, env: TracedEnvelope, apply: () => Promise<void>, failed: () => boolean): Promise<void> {
+export function traceTurn(service: string, partition: number, env: TracedEnvelope, apply: () => Promise<void>, failed: () => boolean, local = false): Promise<void> {
   if (env.traceparent === undefined || !isSampled(env.traceparent)) {
     env.turnTrace = undefined;
     return apply();
   }
-  return recordTurn(service, partition, env, apply, failed);
+  return recordTurn(service, partition, env, apply, failed, local);
 }
 
-async function recordTurn(service: string, partition: number, env: TracedEnvelope, apply: () => Promise<void>, failed: () => boolean): Promise<void> {
+async function recordTurn(service: string, partition: number, env: TracedEnvelope, apply: () => Promise<void>, failed: () => boolean, local: boolean): Promise<void> {
   const type = env.address.split('/')[1] ?? '?';
   const span = startSpan(`${type} ${env.event.type}`, env.traceparent, {
     kind: SpanKind.CONSUMER,
@@ -32,6 +34,7 @@ async function recordTurn(service: string, partition: number, env: TracedEnvelop
       'mailroom.message.id': env.id,
       'mailroom.message.kind': env.kind || 'message',
       'mailroom.deliveries': env.deliveries,
+      ...(local ? { 'mailroom.local': true } : {}),
     },
   });
   env.turnTrace = traceparentOf(span);
@@ -41,7 +44,10 @@ async function recordTurn(service: string, partition: number, env: TracedEnvelop
     failSpan(span, error);
     throw error;
   }
-  if (failed()) span.setStatus({ code: SpanStatusCode.ERROR, message: 'the turn failed; it will be retried or dead-lettered' });
+  if (failed()) {
+    const message = local ? 'not applied in the batch that sent it; it goes through the mailbox' : 'the turn failed; it will be retried or dead-lettered';
+    span.setStatus({ code: SpanStatusCode.ERROR, message });
+  }
   span.end();
 }
 
