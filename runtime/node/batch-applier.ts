@@ -14,7 +14,7 @@ import type { PartitionKeys } from '../keys.ts';
 import { ScriptCode, scripts } from '../redis/script.ts';
 import type { Batch, OutMsg, TurnOutput, VersionCause } from './batch.ts';
 import { addDeadLetter, type DeadLetterPlace } from './dead-letter.ts';
-import { envelopeFields, outcomeOf, parseEntry, type Envelope } from './envelope.ts';
+import { envelopeFields, LOCAL_STREAM_ID, outcomeOf, parseEntry, type Envelope } from './envelope.ts';
 import type { PartitionActors } from './partition-actors.ts';
 import type { RetrySchedule } from './retry-schedule.ts';
 import { answerOf, encodeTurn, NeedsLookup } from './turn-output.ts';
@@ -27,9 +27,6 @@ const MESSAGE_FAULTS = ['drop', 'duplicate', 'error', 'latency', 'delay'] as con
 
 /** How long the messages of an actor a newer version wrote wait before this node looks again. */
 export const HOLD_BACK_MS = 1_000;
-
-/** The stream id of a message applied in the batch that sent it (`applyLocal`): it never was a mailbox entry. */
-const LOCAL = '';
 
 export class BatchApplier {
   constructor(
@@ -59,11 +56,11 @@ export class BatchApplier {
    * committed again. The caller asks only after a read that took everything there was: a sender's earlier messages to
    * the same receiver were then in that read, so a message applied here overtakes none of them. A message goes through
    * the mailbox as before when its receiver waits for a retry or is held back, a chaos rule could hit it (the rule is
-   * applied where it always is), the batch took its id already, a commit found it processed before, its receiver
-   * cannot be loaded, or its step fails — and so does every later message of the batch to that receiver, to keep
-   * their order. `waiting`: the actors whose entries the read left out (waiting for a retry then, whatever the clock
-   * says now). At most `limit` are applied: two actors telling each other forever end up in the mailbox. Returns how
-   * many were applied.
+   * applied where it always is), a commit found it processed before, its receiver cannot be loaded, or its step
+   * fails — and so does every later message of the batch to that receiver, to keep their order; a repeat of an id the
+   * batch took is dropped, as the mailbox's read would. `waiting`: the actors whose entries the read left out
+   * (waiting for a retry then, whatever the clock says now). At most `limit` are applied: two actors telling each
+   * other forever end up in the mailbox. Returns how many were applied.
    */
   async applyLocal(batch: Batch, mbox: string, now: number, limit: number, waiting: readonly string[]): Promise<number> {
     const viaMailbox = new Set<string>(waiting);
@@ -90,20 +87,19 @@ export class BatchApplier {
     if (viaMailbox.has(address)) return false;
     let env: Envelope | undefined;
     try {
-      env = parseEntry(LOCAL, msg.fields, 1, now);
+      env = parseEntry(LOCAL_STREAM_ID, msg.fields, 1, now);
     } catch {}
+    // What else keeps it out of this batch (a receiver missing, blocked or waiting for a retry) `applyOne` says; a
+    // repeat of an id the batch took is dropped there, as the mailbox's read would.
     const eligible =
       env !== undefined &&
       !env.kind &&
       !env.replyTo &&
-      !batch.seenInBatch.has(env.id) &&
       // Kept (until the set is cleared): a commit names one repeat at a time, and a batch may hold several.
       !this.repeats.has(env.id) &&
-      !batch.blocked.has(address) &&
-      !this.retries.isBlocked(address, now) &&
       !this.ctx.chaos.targets(MESSAGE_FAULTS, { service: this.ctx.service, messageType: env.event.type });
     if (eligible && !this.actors.get(address)) await this.actors.load([address], now);
-    if (eligible && this.actors.get(address) && (await this.applyTraced(batch, env!, now, true))) return true;
+    if (eligible && (await this.applyTraced(batch, env!, now, true))) return true;
     viaMailbox.add(address);
     return false;
   }
@@ -142,7 +138,7 @@ export class BatchApplier {
    */
   private applyOne(batch: Batch, env: Envelope, now: number, local: boolean): boolean {
     const actor = this.actors.get(env.address);
-    if (local && (!actor || batch.blocked.has(env.address) || batch.seenInBatch.has(env.id))) return false;
+    if (local && !actor) return false;
     if (!actor) {
       const broken = batch.unreadable.get(env.address);
       if (broken instanceof RecordFromNewerVersion) this.holdBack(batch, env, broken);
@@ -157,7 +153,8 @@ export class BatchApplier {
       return true; // stays pending, in order, until the actor's failed message is retried
     }
     if (batch.seenInBatch.has(env.id)) {
-      batch.acks.push(env.streamId);
+      // A repeat: acked, not applied (a local one has no entry to ack).
+      if (env.streamId !== LOCAL_STREAM_ID) batch.acks.push(env.streamId);
       if (env.replyTo) batch.replies.push({ to: env.replyTo, payload: answerOf(actor, undefined, false, true) });
       return true;
     }
@@ -245,7 +242,7 @@ export class BatchApplier {
   }
 
   private markDone(batch: Batch, env: Envelope): void {
-    if (env.streamId !== LOCAL) batch.acks.push(env.streamId);
+    if (env.streamId !== LOCAL_STREAM_ID) batch.acks.push(env.streamId);
     batch.seen.push(env.id);
     batch.seenInBatch.add(env.id);
     if (env.deliveries > 1) batch.triesDel.push(env.id);

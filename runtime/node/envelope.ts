@@ -26,6 +26,9 @@ export type Envelope = {
   turnTrace?: string;
 };
 
+/** The stream id of a message applied in the batch that sent it (local delivery): it never was a mailbox entry. */
+export const LOCAL_STREAM_ID = '';
+
 export class MalformedEntryError extends Error {
   readonly code = 'MALFORMED_ENTRY';
 }

@@ -18,7 +18,7 @@ import { BatchApplier } from './batch-applier.ts';
 import { commitBatch } from './batch-commit.ts';
 import { addDeadLetter } from './dead-letter.ts';
 import type { EffectRecord } from './effect-runner.ts';
-import { envelopeFields, parseEntry, preciseNow, type Envelope } from './envelope.ts';
+import { envelopeFields, LOCAL_STREAM_ID, parseEntry, preciseNow, type Envelope } from './envelope.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { workerMetrics, type WorkerMetrics } from '../observe/metrics.ts';
 import { KnownActors } from './known-actors.ts';
@@ -410,7 +410,7 @@ export class PartitionWorker {
     const error = new Error(`the commit script refused the turn: ${what}`);
     this.ctx.onError(error, `partition ${this.partition}`);
     // The batch's mailbox entries (not the messages its turns sent each other, which the read brings again with them).
-    const entries = [...batch.received.filter((env) => env.streamId !== ''), ...batch.failures.map((f) => f.env)];
+    const entries = [...batch.received.filter((env) => env.streamId !== LOCAL_STREAM_ID), ...batch.failures.map((f) => f.env)];
     if (entries.length !== 1) {
       this.reader.isolateNext(Math.max(1, batch.acks.length));
       return;

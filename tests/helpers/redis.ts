@@ -29,6 +29,21 @@ export async function cleanupPrefix(prefix: string, url = SHARED_REDIS): Promise
   return removed;
 }
 
+/**
+ * Appends entries to a stream in one write (a script), so that a reader takes them all in one read or none of them:
+ * how a test puts several messages into one batch of a partition.
+ */
+export async function appendTogether(stream: string, entries: readonly (readonly string[])[], url = SHARED_REDIS): Promise<void> {
+  const script = "local i = 1 while i <= #ARGV do local n = tonumber(ARGV[i]) redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + n)) i = i + n + 1 end return 1";
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    await client.eval(script, { keys: [stream], arguments: entries.flatMap((fields) => [String(fields.length), ...fields]) });
+  } finally {
+    await client.quit();
+  }
+}
+
 /** A TCP port nobody listens on right now. */
 export function freePort(): number {
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });

@@ -2,17 +2,21 @@
  * A message a turn sends to an actor of the same partition is applied in the batch that sent it, its turn committed
  * with the sender's (`BatchApplier.applyLocal`), rather than appended to the mailbox and read back. These tests hold
  * it to what the mailbox guaranteed: each sender's order, a failing receiver, a resent id, chaos rules, and a loop
- * that never ends. Commits are watched through a scripted link around a real connection to the shared Redis.
+ * that never ends — and on the paths a fresh-eyes review of it found broken, each test failing before its fix: several
+ * resent ids in one batch (the commit names one repeat at a time), and the doorbell read a commit sends beside it
+ * answered before that commit appended a local message that went through the mailbox. Commits are watched (and held)
+ * through a scripted link around a real connection to the shared Redis.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
-import { assign, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import { createNode, defineActor, tell, type MailroomNode, type NodeOptions } from '../../runtime/index.ts';
 import { openChaosStore } from '../../runtime/ops/index.ts';
 import { messagesLocalTotal } from '../../runtime/observe/metrics.ts';
-import { failOnce, picky, toPicky } from '../fixtures/local-actors.ts';
+import { partitionKeys } from '../../runtime/keys.ts';
+import { entryFields, newMessageId } from '../../runtime/node/envelope.ts';
 import { counter, sequencer } from '../fixtures/test-actors.ts';
-import { cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
-import { ScriptedFaults } from '../helpers/scripted-link.ts';
+import { appendTogether, cleanupPrefix, SHARED_REDIS, testPrefix, waitFor } from '../helpers/redis.ts';
+import { isScript, ScriptedFaults } from '../helpers/scripted-link.ts';
 
 const prefixes: string[] = [];
 const nodes: MailroomNode[] = [];
@@ -37,6 +41,38 @@ const forwarder = defineActor(
   }),
 );
 
+/** Sequence numbers the `picky` receiver throws on, once each. */
+const failOnce = new Set<number>();
+/** Like the sequencer, but throws on a sequence number in `failOnce` (once). */
+const picky = defineActor(
+  'picky',
+  setup({ types: {} as { context: { last: number; count: number; violations: number }; events: { type: 'seq'; seq: number } } }).createMachine({
+    context: { last: -1, count: 0, violations: 0 },
+    on: {
+      seq: {
+        actions: assign(({ context, event }) => {
+          if (failOnce.delete(event.seq)) throw new Error(`picky refuses ${event.seq} once`);
+          return { last: event.seq, count: context.count + 1, violations: context.violations + (event.seq === context.last + 1 ? 0 : 1) };
+        }),
+      },
+    },
+  }),
+);
+/** Tells the picky receiver `count` sequence numbers from `from`, in one turn. */
+const toPicky = defineActor(
+  'topicky',
+  setup({ types: {} as { context: Record<string, never>; events: { type: 'burst'; from: number; count: number } } }).createMachine({
+    context: {},
+    on: {
+      burst: {
+        actions: enqueueActions(({ event, enqueue }: any) => {
+          for (let seq = event.from; seq < event.from + event.count; seq++) enqueue(tell('loc/picky/p', { type: 'seq', seq }));
+        }),
+      },
+    },
+  }),
+);
+
 /** Two of these tell each other `ping` forever. */
 const pinger = defineActor(
   'pinger',
@@ -45,6 +81,23 @@ const pinger = defineActor(
     on: {
       ping: {
         actions: [assign({ pings: ({ context }) => context.pings + 1 }), tell(({ event }) => event.to, ({ event }) => ({ type: 'ping', to: event.back, back: event.to }))],
+      },
+    },
+  }),
+);
+
+/** Tells `loc/sequencer/s1` and `loc/sequencer/s2` one `seq` each, with the message ids the event names. */
+const fan = defineActor(
+  'fan',
+  setup({ types: {} as { context: { sent: number }; events: { type: 'fan'; a: string; b: string } } }).createMachine({
+    context: { sent: 0 },
+    on: {
+      fan: {
+        actions: [
+          assign({ sent: ({ context }) => context.sent + 1 }),
+          tell('loc/sequencer/s1', () => ({ type: 'seq', sender: 'fan', seq: 0 }), { id: ({ event }) => event.a }),
+          tell('loc/sequencer/s2', () => ({ type: 'seq', sender: 'fan', seq: 0 }), { id: ({ event }) => event.b }),
+        ],
       },
     },
   }),
@@ -63,7 +116,7 @@ async function node(name: string, extra: Partial<NodeOptions> = {}) {
   };
   const n = await createNode({
     service: 'loc',
-    actors: [forwarder, sequencer, picky, toPicky, pinger, counter],
+    actors: [forwarder, fan, sequencer, picky, toPicky, pinger, counter],
     keyPrefix: p,
     redis: SHARED_REDIS,
     partitions: 1,
@@ -73,10 +126,15 @@ async function node(name: string, extra: Partial<NodeOptions> = {}) {
     ...extra,
   });
   nodes.push(n);
-  return { n, p, batches, delivered: () => batches.filter((b) => b.includes('"m":[[')).length };
+  return { n, p, faults, batches, delivered: () => batches.filter((b) => b.includes('"m":[[')).length };
 }
 
 type Seq = { count: number; violations: number };
+
+/** Appends messages to the partition's mailbox in one write, so that one read takes them all. */
+const sendTogether = (p: string, ...messages: [address: string, event: object][]) =>
+  appendTogether(partitionKeys(p, 'loc', 0).mbox, messages.map(([address, event]) => entryFields({ id: newMessageId(), address, event })));
+
 /** `mailroom_messages_local_total` of service `loc` (the process's registry: a running total over this file's tests). */
 const localCount = () => messagesLocalTotal.get().values.find((v) => v.labels.service === 'loc')?.value ?? 0;
 const sequenced = (n: MailroomNode, count: number) => waitFor(`the sequencer to count ${count}`, async () => {
@@ -95,6 +153,20 @@ describe('local delivery', () => {
     // Applied locally, no commit appended a message to a mailbox; through the mailbox, the forwarder's commits did.
     if (local) expect(delivered()).toBe(0);
     else expect(delivered()).toBeGreaterThan(0);
+  });
+
+  it('a message to a receiver whose mailbox entry failed earlier in the batch goes through the mailbox, behind the retry', async () => {
+    const { n, p } = await node('blocked');
+    failOnce.add(0);
+    // Two entries in one write, so that one read takes both: seq 0 to picky (it fails, and picky waits for its retry),
+    // then a burst that tells picky 1 and 2 — which must wait behind 0, not be applied here nor lost.
+    await sendTogether(p, ['loc/picky/p', { type: 'seq', seq: 0 }], ['loc/topicky/t', { type: 'burst', from: 1, count: 2 }]);
+    const picked = await waitFor('picky to count 3', async () => {
+      const { context } = await n.ask<Seq & { last: number }>('loc/picky/p', { type: 'noop' } as never);
+      return context.count === 3 ? context : null;
+    });
+    expect(failOnce.size).toBe(0);
+    expect(picked).toMatchObject({ last: 2, violations: 0 });
   });
 
   it('a message whose receiver fails goes through the mailbox, and the later ones to that receiver keep their order', async () => {
@@ -128,6 +200,15 @@ describe('local delivery', () => {
     expect(f.context.sent).toBe(3);
   });
 
+  it('the same id told twice in one batch is applied once', async () => {
+    const { n, p } = await node('twice');
+    await sendTogether(p, ['loc/forwarder/f', { type: 'fwd', seq: 0, id: 'told-twice' }], ['loc/forwarder/f', { type: 'fwd', seq: 0, id: 'told-twice' }]);
+    await waitFor('the forwarder to send twice', async () => (await n.ask<{ sent: number }>('loc/forwarder/f', { type: 'noop' } as never)).context.sent === 2);
+    await n.send('loc/forwarder/f', { type: 'fwd', seq: 1 });
+    const s = await sequenced(n, 2);
+    expect(s.violations).toBe(0);
+  });
+
   it('a chaos rule that could hit a message is applied to it as to any other (here: every one dropped)', async () => {
     const { n, p } = await node('chaos');
     const store = await openChaosStore({ redis: SHARED_REDIS, keyPrefix: p });
@@ -154,4 +235,65 @@ describe('local delivery', () => {
     await waitFor('the pingers to go past a batch', async () => (await n.ask<{ pings: number }>('loc/pinger/a', { type: 'noop' } as never)).context.pings > 300);
     expect(delivered()).toBeGreaterThan(0);
   });
+});
+
+describe('local delivery under faults', () => {
+  it('two resent ids to two receivers in one batch: the partition goes on (no -4 livelock)', async () => {
+    const { n, faults } = await node('livelock');
+    await n.send('loc/fan/f', { type: 'fan', a: 'id-a', b: 'id-b' });
+    await waitFor('both sequencers to count 1', async () => {
+      const s1 = await n.ask<{ count: number }>('loc/sequencer/s1', { type: 'noop' } as never);
+      const s2 = await n.ask<{ count: number }>('loc/sequencer/s2', { type: 'noop' } as never);
+      return s1.context.count === 1 && s2.context.count === 1 ? true : null;
+    });
+    // Count commits (not replies: a -4 is the script's answer, seen here as the batch being committed again).
+    let commits = 0;
+    faults.decide = (call) => {
+      if (isScript(call, 'commitTurn')) commits++;
+      return 'run';
+    };
+    // The same two ids again (a sender that resends under its own ids).
+    await n.send('loc/fan/f', { type: 'fan', a: 'id-a', b: 'id-b' });
+    await Bun.sleep(500);
+    const commitsIn500ms = commits;
+    // Anything else on the partition must still be processed. Before the fix: 'stalled' — the commit answered -4 for
+    // id-a, then id-b, then id-a… (each repeat was forgotten once sent through the mailbox), hundreds of commits.
+    const res = await Promise.race([n.ask<{ n: number }>('loc/counter/c', { type: 'inc' }).then((r) => r.context.n), Bun.sleep(3_000).then(() => 'stalled' as const)]);
+    expect(res).toBe(1);
+    expect(commitsIn500ms).toBeLessThan(10);
+  }, 15_000);
+
+  it('armed doorbell read answered before the commit lands: a local message must not overtake the earlier one in the mailbox', async () => {
+    const { n, faults } = await node('armed');
+    failOnce.add(0);
+    let delayed = false;
+    faults.decide = (call) => {
+      const batch = ScriptedFaults.commitBatch(call);
+      // The commit that appends seq 0 (its local step failed) to the partition's own mailbox: held 150 ms in the
+      // client while the armed doorbell XREAD (sent right behind it) is in Redis; another sender's entry comes meanwhile.
+      if (batch !== undefined && !delayed && batch.includes('"m":[[')) {
+        delayed = true;
+        setTimeout(() => void n.send('loc/topicky/t', { type: 'burst', from: 1, count: 1 }), 60);
+        return { afterMs: 150, then: 'run' };
+      }
+      return 'run';
+    };
+    // Let the doorbell open first (a wait after an idle read).
+    await Bun.sleep(200);
+    // Warm up: reads by cursor, nothing pending, so that the doorbell's entries stand for the next read.
+    for (let i = 0; i < 3; i++) {
+      await n.send('loc/counter/c', { type: 'inc' });
+      await Bun.sleep(50);
+    }
+    await n.send('loc/topicky/t', { type: 'burst', from: 0, count: 1 });
+    await Bun.sleep(1_000);
+    const p = await waitFor('picky to count 2', async () => {
+      const { context } = await n.ask<{ count: number; violations: number; last: number }>('loc/picky/p', { type: 'noop' } as never);
+      return context.count === 2 ? context : null;
+    });
+    expect(delayed).toBe(true);
+    // Before the fix: violations 2, last 0 — seq 1 applied locally before seq 0, which sat in the mailbox.
+    expect(p.violations).toBe(0);
+    expect(p.last).toBe(1);
+  }, 15_000);
 });
