@@ -82,6 +82,13 @@ export class ActorStepError extends Error {
   }
 }
 
+/** A map of strings as a JSON object. */
+const mapJson = (map: Map<string, string>): string => {
+  let json = '';
+  for (const [key, value] of map) json += `${json ? ',' : ''}${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  return `{${json}}`;
+};
+
 /**
  * A snapshot as XState's `getPersistedSnapshot` stores it, once encoded as JSON, without that function's walk of the
  * whole context in search of actor references (a third of a saga's step): `JSON.stringify` writes such a reference
@@ -125,11 +132,15 @@ export class HostedActor {
   private out: StepOutput | null = null;
   /** Events the machine sent itself without a delay: a live actor takes them within the same `send`. */
   private relayed: MailroomEvent[] = [];
-  /** Armed timers, token → timer id: what the record stores (`t`). */
-  private timers: Record<string, string>;
-  /** The same, timer id → token: built the first time a step arms or cancels, kept in step with `timers` after (null again when a failed step restores them). */
-  private tokens: Map<string, string> | null = null;
-  private effects: Record<string, string>;
+  /**
+   * Armed timers, token → timer id: what the record stores (`t`). Maps, not objects: a token is a new key every time,
+   * and an object given ever-new keys makes the engine build a new shape for each (measured: `bun run bench step`).
+   */
+  private timers: Map<string, string>;
+  /** The same, timer id → token (a timer id is armed at most once). */
+  private tokens = new Map<string, string>();
+  /** Running effects, invoke id → effect key: what the record stores (`f`). */
+  private effects: Map<string, string>;
   /** The record as JSON after the last successful step: encoded inside the step, so a value JSON cannot hold fails it. */
   recordJson = '';
   /** Timers a migrated record's states need and did not have: armed by the next successful step. */
@@ -146,8 +157,9 @@ export class HostedActor {
   ) {
     this.version = version;
     this.timersToArm = timersToArm;
-    this.timers = { ...(record?.t ?? {}) };
-    this.effects = { ...(record?.f ?? {}) };
+    this.timers = new Map(Object.entries(record?.t ?? {}));
+    for (const [token, timerId] of this.timers) this.tokens.set(timerId, token);
+    this.effects = new Map(Object.entries(record?.f ?? {}));
     this.openScope();
     this.current = record ? this.def.hosted.restoreSnapshot(record.s as Snapshot<unknown>, this.scope) : this.initial();
   }
@@ -208,19 +220,26 @@ export class HostedActor {
   /** The record to store after the steps taken so far: as JSON, what XState's `getPersistedSnapshot` gives (see `persisted`). */
   record(): ActorRecord {
     const rec: ActorRecord = { s: persisted(this.current), m: this.def.version };
-    if (Object.keys(this.timers).length) rec.t = this.timers;
-    if (Object.keys(this.effects).length) rec.f = this.effects;
+    if (this.timers.size) rec.t = Object.fromEntries(this.timers);
+    if (this.effects.size) rec.f = Object.fromEntries(this.effects);
     return rec;
+  }
+
+  /** `record()` as JSON, its timers and effects written from their maps (no object with a token for a key is built). */
+  private encodeRecord(): string {
+    const json = JSON.stringify({ s: persisted(this.current), m: this.def.version });
+    if (!this.timers.size && !this.effects.size) return json;
+    return `${json.slice(0, -1)}${this.timers.size ? `,"t":${mapJson(this.timers)}` : ''}${this.effects.size ? `,"f":${mapJson(this.effects)}` : ''}}`;
   }
 
   /** The key of the effect running for an invoke id, if one is. */
   effectKey(invokeId: string): string | undefined {
-    return this.effects[invokeId];
+    return this.effects.get(invokeId);
   }
 
   /** The timer id a timer token was armed for, if it is still armed. */
   timerFor(token: string): string | undefined {
-    return this.timers[token];
+    return this.timers.get(token);
   }
 
   /**
@@ -228,7 +247,7 @@ export class HostedActor {
    * renamed state — then that state's `after` event (the stored event still names the old state).
    */
   firedEvent(token: string, event: MailroomEvent): MailroomEvent {
-    const timerId = this.timers[token];
+    const timerId = this.timers.get(token);
     return timerId && timerId !== event.type && timerId.startsWith('xstate.after.') && event.type.startsWith('xstate.after.') ? { ...event, type: timerId } : event;
   }
 
@@ -240,8 +259,9 @@ export class HostedActor {
    */
   step(event: MailroomEvent, options: { check?: StepCheck; outcomeOf?: { invokeId: string; key: string } } = {}): StepOutput {
     const initialActions = this.initialActions;
-    const timersBefore = { ...this.timers };
-    const effectsBefore = { ...this.effects };
+    // What a failed step restores: copied only when there is something to copy (a counter has neither).
+    const timersBefore = this.timers.size ? new Map(this.timers) : null;
+    const effectsBefore = this.effects.size ? new Map(this.effects) : null;
     const reverted = this.current;
     let before = reverted;
     const out: StepOutput = {
@@ -284,7 +304,7 @@ export class HostedActor {
         this.settle(out, options.outcomeOf);
         this.verify(out);
         options.check?.(out, this);
-        this.recordJson = JSON.stringify(this.record());
+        this.recordJson = this.encodeRecord();
         this.timersToArm = [];
       } catch (error) {
         [failed, cause] = [true, error];
@@ -293,9 +313,10 @@ export class HostedActor {
     if (failed) {
       // Back to the state before this event: the in-memory actor must never run ahead on a failed step. Rebuilt in a
       // new scope from the snapshot before (a new actor: its initial state again), as a live actor was.
-      this.timers = timersBefore;
-      this.tokens = null;
-      this.effects = effectsBefore;
+      this.timers = timersBefore ?? new Map();
+      this.tokens = new Map();
+      for (const [token, timerId] of this.timers) this.tokens.set(timerId, token);
+      this.effects = effectsBefore ?? new Map();
       this.openScope();
       this.current = initialActions ? this.initial() : this.def.hosted.restoreSnapshot(this.def.hosted.getPersistedSnapshot(reverted), this.scope);
       throw new ActorStepError(this.address, event.type, cause);
@@ -313,11 +334,11 @@ export class HostedActor {
     out.to = stateKey(this.current.value);
     for (const arm of out.timersArmed) {
       this.forgetTimer(arm.timerId);
-      this.timers[arm.token] = arm.timerId;
-      this.tokens?.set(arm.timerId, arm.token);
+      this.timers.set(arm.token, arm.timerId);
+      this.tokens.set(arm.timerId, arm.token);
     }
-    if (outcomeOf && this.effects[outcomeOf.invokeId] === outcomeOf.key) {
-      delete this.effects[outcomeOf.invokeId];
+    if (outcomeOf && this.effects.get(outcomeOf.invokeId) === outcomeOf.key) {
+      this.effects.delete(outcomeOf.invokeId);
       out.effectsStopped.push(outcomeOf.key);
     }
   }
@@ -340,20 +361,16 @@ export class HostedActor {
 
   /** Forgets a timer once its firing has been processed (or found stale). */
   dropTimer(token: string): void {
-    const timerId = this.timers[token];
-    delete this.timers[token];
-    if (timerId !== undefined && this.tokens?.get(timerId) === token) this.tokens.delete(timerId);
+    const timerId = this.timers.get(token);
+    this.timers.delete(token);
+    if (timerId !== undefined && this.tokens.get(timerId) === token) this.tokens.delete(timerId);
   }
 
   /** Disarms the timer of this id, if one is armed (a timer id is armed at most once). */
   private forgetTimer(timerId: string): void {
-    if (!this.tokens) {
-      this.tokens = new Map();
-      for (const token in this.timers) this.tokens.set(this.timers[token]!, token);
-    }
     const token = this.tokens.get(timerId);
     if (token === undefined) return;
-    delete this.timers[token];
+    this.timers.delete(token);
     this.tokens.delete(timerId);
   }
 
@@ -400,17 +417,17 @@ export class HostedActor {
         }
         const invokeId = String(params.id);
         const key = `fx:${this.address}|${invokeId}|${newToken('')}`;
-        const previous = this.effects[invokeId];
+        const previous = this.effects.get(invokeId);
         if (previous) out.effectsStopped.push(previous);
-        this.effects[invokeId] = key;
+        this.effects.set(invokeId, key);
         out.effectsStarted.push({ invokeId, key, src: params.src, input: params.input });
         break;
       }
       case 'xstate.stopChild': {
         const id = params?.id ?? params;
-        const key = typeof id === 'string' ? this.effects[id] : undefined;
+        const key = typeof id === 'string' ? this.effects.get(id) : undefined;
         if (key) {
-          delete this.effects[id];
+          this.effects.delete(id);
           out.effectsStopped.push(key);
           out.effectsStarted = out.effectsStarted.filter((e) => e.key !== key);
         }

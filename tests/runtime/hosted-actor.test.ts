@@ -112,6 +112,39 @@ describe('HostedActor', () => {
     expect(actor.state).toBe('busy.two');
   });
 
+  it("should store its timers and effects in its record, and keep them when a step that would end them fails", () => {
+    const waiter = defineActor(
+      'waiter',
+      setup({ actors: { work: effect(async () => 1) } }).createMachine({
+        initial: 'idle',
+        states: {
+          idle: { on: { go: 'waiting' } },
+          waiting: { invoke: { id: 'w', src: 'work' }, after: { 1000: 'late' }, on: { stop: 'idle' } },
+          late: {},
+        },
+      }),
+    );
+    const actor = new HostedActor(waiter, 'jobs/waiter/w1', 'w1', null, 0);
+    const armed = actor.step({ type: 'go' });
+    const [arm] = armed.timersArmed;
+    const [fx] = armed.effectsStarted;
+    const stored = () => {
+      const { t, f } = JSON.parse(actor.recordJson);
+      return { t, f };
+    };
+    expect(stored()).toEqual({ t: { [arm!.token]: arm!.timerId }, f: { w: fx!.key } });
+    expect(JSON.parse(actor.recordJson)).toEqual(JSON.parse(JSON.stringify(actor.record())));
+    // A step that would cancel both fails: the actor still has them, in memory and in what it stores next.
+    expect(() => actor.step({ type: 'stop' }, { check: () => { throw new Error('refused'); } })).toThrow('refused');
+    expect([actor.timerFor(arm!.token), actor.effectKey('w')]).toEqual([arm!.timerId, fx!.key]);
+    const stopped = actor.step({ type: 'stop' });
+    expect([stopped.timersCancelled, stopped.effectsStopped]).toEqual([[arm!.timerId], [fx!.key]]);
+    expect(stored()).toEqual({ t: undefined, f: undefined });
+    // Restored from a record with both, it knows them again.
+    const restored = new HostedActor(waiter, 'jobs/waiter/w2', 'w2', { s: JSON.parse(JSON.stringify(actor.record())).s, m: 1, t: { tok: arm!.timerId }, f: { w: 'fx:k' } }, 1);
+    expect([restored.timerFor('tok'), restored.effectKey('w')]).toEqual([arm!.timerId, 'fx:k']);
+  });
+
   it('should name a state value in one short string: a leaf, a path, parallel regions, the root of a stateless machine', () => {
     expect(['idle', { checkout: 'paying' }, { a: { b: 'c' } }, { left: 'on', right: { deep: 'off' } }, {}].map(stateKey)).toEqual([
       'idle',
