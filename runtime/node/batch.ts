@@ -202,11 +202,30 @@ export class Batch {
     const range = this.undelivered;
     if (!range) return false;
     if (this.ackedAll?.acks === this.acks.length) return this.ackedAll.all;
-    const acked = new Set<string>();
-    for (const id of this.acks) if (compareStreamIds(id, range[2]) >= 0) acked.add(id);
-    this.ackedAll = { acks: this.acks.length, all: acked.size === range[1] };
+    this.ackedAll = { acks: this.acks.length, all: distinctFrom(this.acks, range[2]) === range[1] };
     return this.ackedAll.all;
   }
+}
+
+/**
+ * How many distinct ids of `ids` are `first` or newer. A batch acks in the order it read, so the ids are counted as
+ * they come while each is newer than the one before; a set is built only for ids out of that order.
+ */
+function distinctFrom(ids: readonly string[], first: string): number {
+  let count = 0;
+  let last: string | undefined;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (compareStreamIds(id, first) < 0) continue;
+    if (last !== undefined && compareStreamIds(id, last) <= 0) {
+      const seen = new Set<string>();
+      for (const other of ids) if (compareStreamIds(other, first) >= 0) seen.add(other);
+      return seen.size;
+    }
+    last = id;
+    count++;
+  }
+  return count;
 }
 
 /**
