@@ -1,5 +1,5 @@
 /**
- * `bun run bench step [--json] [--rounds 7] [--events 20000]`: what one actor turn costs in-process —
+ * `bun run bench step [--json] [--rounds 7] [--events 20000] [--cold]`: what one actor turn costs in-process —
  * `HostedActor.step`, the runtime's step (XState's pure transition, every action captured, the record encoded) — next
  * to the floor under it: XState's transition alone (a reused scope, nothing captured) and that plus encoding the record
  * with XState's own `getPersistedSnapshot`. On two machines: the `bench mailbox` counter (one `inc` per turn on a
@@ -115,6 +115,34 @@ const sagaFloor = (encode: boolean) => () =>
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
+/**
+ * `--cold`: the saga's step timed one by one (wall µs: the steps, not what runs between them; the CPU rows above also
+ * count the engine's helper threads, so the two kinds read apart) — sagas one after the other, as the rows above; as a
+ * service takes them, many in flight and each step on another one; and as a process woken after others ran does, its
+ * caches evicted before each step by a walk of 1, 16 or 64 MB.
+ */
+const COLD = process.argv.includes('--cold');
+/** Megabytes walked before each step: about a core's own cache, more than this machine's shared cache, and between. */
+const EVICT_MB = [1, 16, 64];
+const evict = new Float64Array(COLD ? Math.max(...EVICT_MB) * 128 * 1024 : 0);
+let evicted = 0;
+const coldSagas = Math.min(sagaRuns, 300);
+/** Wall µs per step of `coldSagas` sagas: one after the other, or each step on the next saga, or that after a cache walk. */
+const timedSteps = (order: 'in-a-row' | 'interleaved' | 'evicted', evictMb = 0) => () => {
+  const actors: HostedActor[] = [];
+  let spent = 0;
+  const stepOne = (i: number, k: number) => {
+    if (order === 'evicted') for (let j = 0, end = evictMb * 128 * 1024; j < end; j += 8) evicted += evict[j]!;
+    const t = performance.now();
+    if (k === 0) actors[i] = hosted(saga, `order/fulfillment/c${i}`, `c${i}`, null);
+    actors[i]!.step(sagaLists[i]![k]!);
+    spent += performance.now() - t;
+  };
+  if (order === 'in-a-row') for (let i = 0; i < coldSagas; i++) for (let k = 0; k < 7; k++) stepOne(i, k);
+  else for (let k = 0; k < 7; k++) for (let i = 0; i < coldSagas; i++) stepOne(i, k);
+  return (1000 * spent) / (coldSagas * 7);
+};
+
 const cases: [string, () => number][] = [
   ['counter  HostedActor.step', counterTurns],
   ['counter  floor: machine.transition only', counterFloor(false)],
@@ -122,6 +150,13 @@ const cases: [string, () => number][] = [
   ['saga     HostedActor.step', sagaTurns],
   ['saga     floor: machine.transition only', sagaFloor(false)],
   ['saga     floor: + record JSON', sagaFloor(true)],
+  ...(COLD
+    ? ([
+        [`saga     step, ${coldSagas} sagas in a row (wall)`, timedSteps('in-a-row')],
+        [`saga     step, ${coldSagas} sagas interleaved (wall)`, timedSteps('interleaved')],
+        ...EVICT_MB.map((mb) => [`saga     step, ${mb} MB walked first (wall)`, timedSteps('evicted', mb)] as [string, () => number]),
+      ] as [string, () => number][])
+    : []),
 ];
 // A warm-up round, then the rounds interleaved so a busy neighbour weighs on every case alike.
 for (const [, run] of cases) run();
@@ -132,7 +167,12 @@ console.log(`CPU µs per event, median of ${rounds} rounds (${events} counter ev
 cases.forEach(([name], i) => console.log(`${name.padEnd(40)} ${med[i]!.toFixed(2).padStart(6)}   (${samples[i]!.map((x) => x.toFixed(2)).join(' ')})`));
 console.log(`counter: step / transition = ${(med[0]! / med[1]!).toFixed(2)}×, step / transition + JSON = ${(med[0]! / med[2]!).toFixed(2)}×`);
 console.log(`saga:    step / transition = ${(med[3]! / med[4]!).toFixed(2)}×, step / transition + JSON = ${(med[3]! / med[5]!).toFixed(2)}×`);
+// (`evicted` is read so the walks are not optimised away.)
+if (COLD) {
+  const walked = EVICT_MB.map((mb, i) => `${mb} MB walked ${(med[8 + i]! / med[6]!).toFixed(2)}×`).join(', ');
+  console.log(`saga, wall per step against the steps in a row: interleaved ${(med[7]! / med[6]!).toFixed(2)}×, ${walked}${Number.isNaN(evicted) ? '' : ''}`);
+}
 if (JSON_OUT) {
   const entry = (i: number) => ({ stepUs: med[i]!, transitionUs: med[i + 1]!, transitionAndJsonUs: med[i + 2]! });
-  console.log(JSON.stringify({ bench: 'step', rounds, counter: entry(0), saga: entry(3) }));
+  console.log(JSON.stringify({ bench: 'step', rounds, counter: entry(0), saga: entry(3), ...(COLD ? { sagaWallUs: { inARow: med[6], interleaved: med[7], walked: Object.fromEntries(EVICT_MB.map((mb, i) => [`${mb}MB`, med[8 + i]])) } } : {}) }));
 }
