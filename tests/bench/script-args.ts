@@ -8,7 +8,8 @@
  *              parsed off the socket, no script)
  *   decode     EVALSHA of `cjson.decode(ARGV[1])` on a JSON list of N bytes shaped like a commit's (strings of JSON
  *              inside JSON, escaped), minus the call alone
- * Redis's own time per command (`INFO commandstats`, µs per call), medians of the rounds, and ns per byte.
+ * Redis's own time per command (`INFO commandstats`, µs per call: the time inside the command — reading the bytes off
+ * the socket is outside it for both), medians of the rounds, and ns per further byte.
  */
 import { RedisClient } from 'bun';
 import { benchRedis, median, numberFlag } from './_kit.ts';

@@ -134,15 +134,21 @@ describe('HostedActor', () => {
     };
     expect(stored()).toEqual({ t: { [arm!.token]: arm!.timerId }, f: { w: fx!.key } });
     expect(JSON.parse(actor.recordJson)).toEqual(JSON.parse(JSON.stringify(actor.record())));
+    const recordWithBoth = actor.recordJson;
     // A step that would cancel both fails: the actor still has them, in memory and in what it stores next.
     expect(() => actor.step({ type: 'stop' }, { check: () => { throw new Error('refused'); } })).toThrow('refused');
     expect([actor.timerFor(arm!.token), actor.effectKey('w')]).toEqual([arm!.timerId, fx!.key]);
     const stopped = actor.step({ type: 'stop' });
     expect([stopped.timersCancelled, stopped.effectsStopped]).toEqual([[arm!.timerId], [fx!.key]]);
     expect(stored()).toEqual({ t: undefined, f: undefined });
-    // Restored from a record with both, it knows them again.
-    const restored = new HostedActor(waiter, 'jobs/waiter/w2', 'w2', { s: JSON.parse(JSON.stringify(actor.record())).s, m: 1, t: { tok: arm!.timerId }, f: { w: 'fx:k' } }, 1);
-    expect([restored.timerFor('tok'), restored.effectKey('w')]).toEqual([arm!.timerId, 'fx:k']);
+    // Restored from the record that has both (as a node taking the partition over), it knows them again, and a step
+    // that cancels them leaves them out of what it stores.
+    const restored = new HostedActor(waiter, 'jobs/waiter/w1', 'w1', JSON.parse(recordWithBoth), 1);
+    expect([restored.timerFor(arm!.token), restored.effectKey('w')]).toEqual([arm!.timerId, fx!.key]);
+    const again = restored.step({ type: 'stop' });
+    expect([again.timersCancelled, again.effectsStopped]).toEqual([[arm!.timerId], [fx!.key]]);
+    expect(JSON.parse(restored.recordJson).t).toBeUndefined();
+    expect(JSON.parse(restored.recordJson).f).toBeUndefined();
   });
 
   it('should name a state value in one short string: a leaf, a path, parallel regions, the root of a stateless machine', () => {
