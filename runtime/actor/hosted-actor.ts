@@ -255,13 +255,16 @@ export class HostedActor {
    * Applies one event. Throws `ActorStepError` (leaving the actor as it was before the event) when the machine
    * throws, when what it decided cannot be stored (a delay that is not a number, a value JSON cannot hold), or when
    * `check` throws; otherwise returns everything the step decided. `outcomeOf` names the effect whose outcome the
-   * event is: once applied, that effect is over even if the machine stays in the state that invoked it.
+   * event is: once applied, that effect is over even if the machine stays in the state that invoked it. `fired` names
+   * the token of the timer whose firing the event is: once applied, that timer is no longer armed — in the record this
+   * step encodes too, not only in memory (a failed step keeps it armed, for the firing's retry).
    */
-  step(event: MailroomEvent, options: { check?: StepCheck; outcomeOf?: { invokeId: string; key: string } } = {}): StepOutput {
+  step(event: MailroomEvent, options: { check?: StepCheck; outcomeOf?: { invokeId: string; key: string }; fired?: string } = {}): StepOutput {
     const initialActions = this.initialActions;
     // What a failed step restores: copied only when there is something to copy (a counter has neither).
     const timersBefore = this.timers.size ? new Map(this.timers) : null;
     const effectsBefore = this.effects.size ? new Map(this.effects) : null;
+    if (options.fired !== undefined) this.dropTimer(options.fired);
     const reverted = this.current;
     let before = reverted;
     const out: StepOutput = {
@@ -359,8 +362,8 @@ export class HostedActor {
     }
   }
 
-  /** Forgets a timer once its firing has been processed (or found stale). */
-  dropTimer(token: string): void {
+  /** Forgets a timer once its firing is being processed. */
+  private dropTimer(token: string): void {
     const timerId = this.timers.get(token);
     this.timers.delete(token);
     if (timerId !== undefined && this.tokens.get(timerId) === token) this.tokens.delete(timerId);

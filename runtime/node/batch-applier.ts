@@ -191,7 +191,7 @@ export class BatchApplier {
     let turn: TurnOutput | undefined;
     const started = performance.now();
     try {
-      actor.step(event, { outcomeOf: outcome, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out)) });
+      actor.step(event, { outcomeOf: outcome, fired: env.kind === 'timer' ? env.id : undefined, check: (out) => (turn = encodeTurn(this.ctx, actor, env, out)) });
     } catch (error) {
       if (!(error instanceof ActorStepError)) throw error;
       if (error.cause instanceof NeedsLookup) throw error.cause;
@@ -204,7 +204,6 @@ export class BatchApplier {
     this.retries.clear(env.address);
     this.heldBack.delete(env.address);
     if (env.kind === 'timer') {
-      actor.dropTimer(env.id);
       batch.inspections.push({ type: 'timer.fired', at: this.ctx.clock.now(), source: this.ctx.service, actor: env.address, timerId: event.type, dueAt: env.sentAt });
     }
     for (const [, value] of turn!.timers) if (value && value[0] < batch.earliestTimer) batch.earliestTimer = value[0];

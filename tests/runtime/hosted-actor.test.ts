@@ -151,6 +151,26 @@ describe('HostedActor', () => {
     expect(JSON.parse(restored.recordJson).f).toBeUndefined();
   });
 
+  it('should leave a fired timer out of the record of the step its firing made, and keep it armed when that step fails', () => {
+    const pinger = defineActor(
+      'pinger',
+      setup({}).createMachine({
+        initial: 'idle',
+        // a delayed raise whose firing leaves the state as it is: nothing cancels it, its firing is what ends it
+        states: { idle: { on: { go: { actions: raise({ type: 'ping' }, { delay: 500, id: 'p' }) }, ping: { actions: assign({}) } } } },
+      }),
+    );
+    const actor = new HostedActor(pinger, 'jobs/pinger/p1', 'p1', null, 0);
+    const [arm] = actor.step({ type: 'go' }).timersArmed;
+    expect(JSON.parse(actor.recordJson).t).toEqual({ [arm!.token]: 'p' });
+    const firing = actor.firedEvent(arm!.token, arm!.event);
+    expect(() => actor.step(firing, { fired: arm!.token, check: () => { throw new Error('refused'); } })).toThrow('refused');
+    expect(actor.timerFor(arm!.token)).toBe('p');
+    actor.step(firing, { fired: arm!.token });
+    expect(actor.timerFor(arm!.token)).toBeUndefined();
+    expect(JSON.parse(actor.recordJson).t).toBeUndefined();
+  });
+
   it('should name a state value in one short string: a leaf, a path, parallel regions, the root of a stateless machine', () => {
     expect(['idle', { checkout: 'paying' }, { a: { b: 'c' } }, { left: 'on', right: { deep: 'off' } }, {}].map(stateKey)).toEqual([
       'idle',
