@@ -44,7 +44,7 @@ export type CommitOutcome =
  */
 export const LARGE_RECORD = 256;
 /** The script's argument number of the first large record (ARGV[8]: see commit-turn-12.lua). */
-const FIRST_RECORD_ARG = 8;
+export const FIRST_RECORD_ARG = 8;
 
 /** Commits a batch; throws when Redis does not answer (then whether it committed is unknown). */
 export async function commitBatch(
