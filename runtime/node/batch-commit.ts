@@ -76,7 +76,7 @@ export async function commitBatch(
     const keep = actor.def.options.historyKeep;
     if (keep > 0) {
       historyKeys.push(keys.history(type, id));
-      writes.push([...write, historyHead(actor.version + 1, now, batch.causes.get(actor) ?? []), keep]);
+      writes.push([...write, historyHead(actor.version + 1, now, keep, batch.causes.get(actor) ?? []), keep]);
     } else writes.push(write);
   }
   scriptKeys.push(...historyKeys);
@@ -108,7 +108,11 @@ export async function commitBatch(
   }
 }
 
-/** A history entry up to its record (the script appends the record and the closing brace): see `version-history.ts`. */
-function historyHead(version: number, at: number, causes: VersionCause[]): string {
-  return `{"v":${version},"at":${at},"c":${JSON.stringify(causes)},"r":`;
+/**
+ * A history entry up to its record (the script appends the record and the closing brace), with the number of versions
+ * its type keeps (`k`): the list holds up to a quarter more, trimmed in bulk, and readers show the newest `k`. See
+ * `version-history.ts`.
+ */
+function historyHead(version: number, at: number, keep: number, causes: VersionCause[]): string {
+  return `{"v":${version},"at":${at},"k":${keep},"c":${JSON.stringify(causes)},"r":`;
 }

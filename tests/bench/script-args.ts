@@ -123,7 +123,7 @@ function sagaCommit(sha: string, placement: Placement): string[] {
   batch.seen.push(Bun.randomUUIDv7(), Bun.randomUUIDv7());
   const records: string[] = [];
   const record = (r: string): string | number => (placement === 'records' && r.length > LARGE_RECORD ? FIRST_RECORD_ARG + records.push(r) - 1 : r);
-  const head = () => `{"v":${version + 1},"at":${at},"c":[{"id":"${Bun.randomUUIDv7()}","type":"reply","from":"payment/charge/ord-${n}"}],"r":`;
+  const head = () => `{"v":${version + 1},"at":${at},"k":20,"c":[{"id":"${Bun.randomUUIDv7()}","type":"reply","from":"payment/charge/ord-${n}"}],"r":`;
   const writes: ActorWrite[] = [
     [String(version), String(version + 1), record(recordOf(1_700, n)), `saga/${saga}`, 'charging', false, head(), 20],
     [String(version), String(version + 1), record(recordOf(450, n)), `order/${order}`, 'placed', false, head(), 20],
