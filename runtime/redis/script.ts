@@ -44,6 +44,7 @@ export const scripts = {
   replayDeadLetter: load('replay-deadletter-2'),
   trimMailbox: load('trim-mailbox-1'),
   readSlice: load('read-slice-2'),
+  readHistory: load('read-history-1'),
   sampleBacklog: load('sample-backlog-1'),
   recordBreakerCall: load('record-breaker-call-3'),
   acquireBreakerProbe: load('acquire-breaker-probe-1'),

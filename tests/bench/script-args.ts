@@ -19,7 +19,7 @@
  *              events, two messages to a mailbox, a timer, two processed ids (its acks name no pending entry) — ~4,100
  *              characters of arguments, a third of a saga commit's average; its records as arguments of their own (the
  *              runtime's rule) or inside the batch's JSON. The commits go to 300 sagas' actors in turn, each at its next
- *              version, after 21 untimed commits each so that every history list is already trimmed to its length
+ *              version, after 21 untimed commits each so that every history list is already at its length of 20
  * Redis's own time per command (`INFO commandstats`, µs per call: the time inside the command), medians of the rounds,
  * and ns per further byte.
  */

@@ -132,6 +132,30 @@ describe('time travel', () => {
     expect((await view.actors.at('svc/lamp/old', 1))!.context).toEqual({ flips: 1 });
   });
 
+  it('should hold only the newest `keep` once the first entry that says so is written over older ones that do not', async () => {
+    const { p, n, view } = await setupNode('upgrade', 2);
+    const key = partitionKeys(p, 'svc', partitionOf('svc/lamp/u', 2)).history('lamp', 'u');
+    for (let i = 0; i < 2; i++) await n.ask('svc/lamp/u', { type: 'flip' });
+    // Versions 1 and 2 as a runtime before `k` wrote them.
+    const link = await openLink(SHARED_REDIS, 'node-redis');
+    try {
+      const entries = (await link.call(['LRANGE', key, '0', '-1'])) as string[];
+      expect(entries.every((e) => e.includes('"k":2,'))).toBe(true);
+      await link.call(['DEL', key]);
+      await link.call(['RPUSH', key, ...entries.map((e) => e.replace('"k":2,', ''))]);
+      expect((await view.actors.history('svc/lamp/u', { offset: 0, limit: 10 })).items.map((v) => v.version)).toEqual([2, 1]);
+      // Version 3 says `k` 2 and is pushed without a trim (3 ≤ 2 + 1): version 1 is still in the list, and not held.
+      await n.ask('svc/lamp/u', { type: 'flip' });
+      expect(Number(await link.call(['LLEN', key]))).toBe(3);
+    } finally {
+      await link.close();
+    }
+    const page = await view.actors.history('svc/lamp/u', { offset: 0, limit: 10 });
+    expect([page.items.map((v) => v.version), page.total, page.newest, page.oldest]).toEqual([[3, 2], 2, 3, 2]);
+    expect(await view.actors.at('svc/lamp/u', 1)).toBeNull();
+    expect((await view.actors.at('svc/lamp/u', 2))!.context).toEqual({ flips: 2 });
+  });
+
   it('should record on a dead letter the version of the state it failed against, which the history rebuilds', async () => {
     const { n, view } = await setupNode('dead', 50);
     await n.ask('svc/flaky/f', { type: 'ok' });
@@ -204,6 +228,9 @@ describe('time travel', () => {
       const zero = (await scripts.commitTurn.run(link, [...base, k.history('lamp', 'e')], [lease, 'svc', Date.now(), 60_000, 1_000, write(0), 1_000])) as [number, string];
       expect(zero[0]).toBe(ScriptCode.InvalidArgument);
       expect(zero[1]).toContain('history');
+      // A fractional length would pass the checks and fail at the trim, after the record's write.
+      const fraction = (await scripts.commitTurn.run(link, [...base, k.history('lamp', 'e')], [lease, 'svc', Date.now(), 60_000, 1_000, write(1.5), 1_000])) as [number, string];
+      expect(fraction[0]).toBe(ScriptCode.InvalidArgument);
       expect(await link.call(['HGET', k.actor('lamp', 'e'), 'v'])).toBe('1');
       expect(Number(await link.call(['LLEN', k.history('lamp', 'e')]))).toBe(1);
       expect(await link.call(['ZSCORE', k.seen, 'm-tt'])).toBeNull();

@@ -23,8 +23,8 @@
         history head or absent, history length kept]: the head is the JSON of the history entry up to its record
         (`{"v":…,"at":…,"k":…,"c":[…],"r":`), which the script completes with the record itself — sent once, stored
         twice. The history list is newest first and expires with a finished actor's record. It is trimmed to its length
-        once it outgrew it by a quarter (at least one): a trim per push cost Redis ~4 µs a history, trims in bulk a
-        fraction of that; readers show only the newest `k` (`version-history.ts`).
+        by the push that makes it longer than length + ⌈length/4⌉: a trim in every commit cost Redis a call per history,
+        ~2–4 µs; readers hold only the newest `k` (`read-history-1.lua`).
     o   the outbox entry (JSON of the messages to relay) or absent; or, on one Redis, the messages delivered here:
     m   messages, in the order they were sent: [n, field, value, …], appended to the n-th mailbox key
     mk  how many mailbox keys follow the history keys
@@ -91,8 +91,8 @@ for _, a in ipairs(actors) do
   end
   if a[5] and not str(a[5]) then return {-5, 'an index value must be a string'} end
   if a[6] and not num(a[6]) then return {-5, 'an expiry must be a number'} end
-  if a[7] and (not str(a[7]) or not num(a[8]) or tonumber(a[8]) < 1) then
-    return {-5, 'a history must be a head (string) and a length of at least 1'}
+  if a[7] and (not str(a[7]) or not num(a[8]) or tonumber(a[8]) < 1 or tonumber(a[8]) % 1 ~= 0) then
+    return {-5, 'a history must be a head (string) and a whole length of at least 1'}
   end
 end
 if d.o ~= nil and not str(d.o) then return {-5, 'the outbox entry must be a string'} end
@@ -214,7 +214,7 @@ for n, a in ipairs(actors) do
   end
   if a[7] then
     h = h + 1
-    -- trimmed in bulk, once it outgrew its length by a quarter: most pushes then cost one call
+    -- trimmed in bulk, once longer than its length by more than a quarter: most pushes then cost one call
     local keep = tonumber(a[8])
     if redis.call('LPUSH', KEYS[h], a[7] .. a[3] .. '}') > keep + math.ceil(keep / 4) then redis.call('LTRIM', KEYS[h], 0, keep - 1) end
     -- an integer, written out: Lua would print a large or fractional number in a form PEXPIREAT refuses
