@@ -118,7 +118,7 @@ describe('time travel', () => {
     expect((await off.view.actors.history('svc/lamp/d', { offset: 0, limit: 10 })).total).toBe(0);
   });
 
-  it('should show every entry of a history written before entries said how many are kept', async () => {
+  it('should show every entry of a history written before entries said how many are kept, and the newest `k` of one that says so, whatever its commit time looks like', async () => {
     const { p, view } = await setupNode('legacy', 2);
     const key = partitionKeys(p, 'svc', partitionOf('svc/lamp/old', 2)).history('lamp', 'old');
     const link = await openLink(SHARED_REDIS, 'node-redis');
@@ -130,6 +130,17 @@ describe('time travel', () => {
     const page = await view.actors.history('svc/lamp/old', { offset: 0, limit: 10 });
     expect([page.items.map((v) => v.version), page.total, page.oldest]).toEqual([[3, 2, 1], 3, 1]);
     expect((await view.actors.at('svc/lamp/old', 1))!.context).toEqual({ flips: 1 });
+    // The same list as a clock with fractions of a millisecond writes it, with `k`: only the newest 2 are held.
+    const fractional = partitionKeys(p, 'svc', partitionOf('svc/lamp/frac', 2)).history('lamp', 'frac');
+    const again = await openLink(SHARED_REDIS, 'node-redis');
+    try {
+      for (let v = 1; v <= 3; v++) await again.call(['LPUSH', fractional, `{"v":${v},"at":${v}.5,"k":2,"c":[],"r":{"s":{"value":"on","status":"active","context":{"flips":${v}}}}}`]);
+    } finally {
+      await again.close();
+    }
+    const held = await view.actors.history('svc/lamp/frac', { offset: 0, limit: 10 });
+    expect([held.items.map((v) => v.version), held.total, held.oldest]).toEqual([[3, 2], 2, 2]);
+    expect(await view.actors.at('svc/lamp/frac', 1)).toBeNull();
   });
 
   it('should hold only the newest `keep` once the first entry that says so is written over older ones that do not', async () => {

@@ -18,7 +18,8 @@ if len == 0 then
   return {0, false}
 end
 local first = redis.call('LINDEX', KEYS[1], 0)
-local k = tonumber(string.match(first, '^{"v":%d+,"at":%d+,"k":(%d+),'))
+-- `at` is any JSON number (a clock may give fractions of a millisecond)
+local k = tonumber(string.match(first, '^{"v":%d+,"at":[-%d.eE+]+,"k":(%d+),'))
 local held = len
 if k and k < len then held = k end
 if ARGV[1] == 'page' then
