@@ -136,7 +136,7 @@ export class HostedActor {
    * Armed timers, token → timer id: what the record stores (`t`). Maps, not objects: a token is a new key every time,
    * and an object given ever-new keys makes the engine build a new shape for each (measured: `bun run bench step`).
    */
-  private timers: Map<string, string>;
+  private timers = new Map<string, string>();
   /** The same, timer id → token (a timer id is armed at most once). */
   private tokens = new Map<string, string>();
   /** Running effects, invoke id → effect key: what the record stores (`f`). */
@@ -157,8 +157,7 @@ export class HostedActor {
   ) {
     this.version = version;
     this.timersToArm = timersToArm;
-    this.timers = new Map(Object.entries(record?.t ?? {}));
-    for (const [token, timerId] of this.timers) this.tokens.set(timerId, token);
+    this.armed(new Map(Object.entries(record?.t ?? {})));
     this.effects = new Map(Object.entries(record?.f ?? {}));
     this.openScope();
     this.current = record ? this.def.hosted.restoreSnapshot(record.s as Snapshot<unknown>, this.scope) : this.initial();
@@ -316,9 +315,7 @@ export class HostedActor {
     if (failed) {
       // Back to the state before this event: the in-memory actor must never run ahead on a failed step. Rebuilt in a
       // new scope from the snapshot before (a new actor: its initial state again), as a live actor was.
-      this.timers = timersBefore ?? new Map();
-      this.tokens = new Map();
-      for (const [token, timerId] of this.timers) this.tokens.set(timerId, token);
+      this.armed(timersBefore ?? new Map());
       this.effects = effectsBefore ?? new Map();
       this.openScope();
       this.current = initialActions ? this.initial() : this.def.hosted.restoreSnapshot(this.def.hosted.getPersistedSnapshot(reverted), this.scope);
@@ -360,6 +357,13 @@ export class HostedActor {
         throw new Error(`timer "${arm.timerId}" has a delay of ${String(arm.delayMs)} ms; a delay must be a finite number of ms ≥ 0`);
       }
     }
+  }
+
+  /** Takes `timers` (token → timer id) as the armed ones, and their reverse map with them. */
+  private armed(timers: Map<string, string>): void {
+    this.timers = timers;
+    this.tokens = new Map();
+    for (const [token, timerId] of timers) this.tokens.set(timerId, token);
   }
 
   /** Forgets a timer once its firing is being processed. */
