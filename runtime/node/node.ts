@@ -126,13 +126,18 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   // Asks are where work enters from outside (HTTP handlers): refused while the service asked is too far behind.
   const admission: Admission | null = options.admission ? await openAdmission({ bounds: options.admission, redis: url, keyPrefix: prefix, onError }) : null;
 
-  const xadd = async (address: string, fields: string[], confirm = true) => {
-    const { mbox } = await router.locate(address);
-    if (!replicaWait || !confirm) return void (await link.call(['XADD', mbox, '*', ...fields]));
-    // A message said to be in the mailbox must survive its master's failover. (An ask needs no wait: its answer
-    // comes from a commit that waited, and an ask whose message a failover lost times out as any lost reply does.)
-    await replicaWait.link.call(['XADD', mbox, '*', ...fields]);
-    await replicaWait.confirm(mbox, `the message to ${address}`);
+  /** Appends a message's entry to its mailbox (no async frame when the mailbox is known: every send's path). */
+  const xadd = (address: string, fields: string[], confirm = true): Promise<unknown> => {
+    const mbox = router.mailbox(address);
+    return typeof mbox === 'string' ? append(mbox, address, fields, confirm) : mbox.then((m) => append(m, address, fields, confirm));
+  };
+  const append = (mbox: string, address: string, fields: string[], confirm: boolean): Promise<unknown> =>
+    replicaWait && confirm ? appendConfirmed(replicaWait, mbox, address, fields) : link.call(['XADD', mbox, '*', ...fields]);
+  // A message said to be in the mailbox must survive its master's failover. (An ask needs no wait: its answer comes
+  // from a commit that waited, and an ask whose message a failover lost times out as any lost reply does.)
+  const appendConfirmed = async (wait: ReplicaWait, mbox: string, address: string, fields: string[]): Promise<void> => {
+    await wait.link.call(['XADD', mbox, '*', ...fields]);
+    await wait.confirm(mbox, `the message to ${address}`);
   };
   const effects = new EffectRunner(
     defs,

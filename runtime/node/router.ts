@@ -10,9 +10,14 @@ import { partitionCount } from '../event-log/partitions.ts';
 
 export const DEFAULT_PARTITIONS = 8;
 
+/** How many addresses' mailboxes a router keeps at hand (`mailbox`). */
+const RECENT_ADDRESSES = 10_000;
+
 export class Router {
   private readonly counts = new Map<string, number>();
   private readonly mailboxes = new Map<string, string[]>();
+  /** The mailboxes of the addresses located lately (checked, their service's count known): a send's fast path. */
+  private readonly recent = new Map<string, string>();
 
   constructor(
     private readonly link: RedisLink,
@@ -67,6 +72,21 @@ export class Router {
     let names = this.mailboxes.get(service);
     if (!names) this.mailboxes.set(service, (names = [...Array(count).keys()].map((p) => partitionKeys(this.prefix, service, p).mbox)));
     return names;
+  }
+
+  /**
+   * The mailbox stream of an address: at once for one located lately, else once `locate` has checked it (and
+   * learnt its service's partition count). At most `RECENT_ADDRESSES` are kept; then the cache starts over.
+   */
+  mailbox(address: string): string | Promise<string> {
+    return (
+      this.recent.get(address) ??
+      this.locate(address).then(({ mbox }) => {
+        if (this.recent.size >= RECENT_ADDRESSES) this.recent.clear();
+        this.recent.set(address, mbox);
+        return mbox;
+      })
+    );
   }
 
   /** The mailbox stream and partition of an address. */
