@@ -126,10 +126,31 @@ export async function createNode(options: NodeOptions): Promise<MailroomNode> {
   // Asks are where work enters from outside (HTTP handlers): refused while the service asked is too far behind.
   const admission: Admission | null = options.admission ? await openAdmission({ bounds: options.admission, redis: url, keyPrefix: prefix, onError }) : null;
 
-  /** Appends a message's entry to its mailbox (no async frame when the mailbox is known: every send's path). */
+  // Appends a message's entry to its mailbox. Entries leave in the order the sends were made (a sender's messages
+  // arrive in order): a send whose mailbox must be looked up first (an address not located lately) holds every later
+  // send back until its own entry has been sent — not answered — and such sends look up one after another. With none
+  // waiting, a send whose mailbox is known goes at once, with no promise of its own: every send's path.
+  let lookingUp = 0;
+  let lastLookUp: Promise<unknown> = Promise.resolve();
   const xadd = (address: string, fields: string[], confirm = true): Promise<unknown> => {
-    const mbox = router.mailbox(address);
-    return typeof mbox === 'string' ? append(mbox, address, fields, confirm) : mbox.then((m) => append(m, address, fields, confirm));
+    const mbox = lookingUp === 0 ? router.recentMailbox(address) : undefined;
+    if (mbox !== undefined) return append(mbox, address, fields, confirm);
+    lookingUp++;
+    const located = lastLookUp.then(() => router.locate(address));
+    // One callback counts the send out and sends it, so no send can slip in between.
+    const sent = located.then(
+      (found) => {
+        lookingUp--;
+        return append(found.mbox, address, fields, confirm);
+      },
+      (error: unknown) => {
+        lookingUp--;
+        throw error;
+      },
+    );
+    // The next send that looks up starts once this one's entry has gone (its callback above runs first).
+    lastLookUp = located.then(noop, noop);
+    return sent;
   };
   const append = (mbox: string, address: string, fields: string[], confirm: boolean): Promise<unknown> =>
     replicaWait && confirm ? appendConfirmed(replicaWait, mbox, address, fields) : link.call(['XADD', mbox, '*', ...fields]);
@@ -400,6 +421,8 @@ function pairsOfFlat(flat: unknown[]): [unknown, unknown][] {
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
   return out;
 }
+
+const noop = () => {};
 
 function validateEvent(event: MailroomEvent): void {
   if (!event || typeof event !== 'object' || typeof event.type !== 'string' || event.type.length === 0) {

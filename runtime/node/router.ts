@@ -10,13 +10,13 @@ import { partitionCount } from '../event-log/partitions.ts';
 
 export const DEFAULT_PARTITIONS = 8;
 
-/** How many addresses' mailboxes a router keeps at hand (`mailbox`). */
+/** How many addresses' mailboxes a router keeps at hand (`recentMailbox`). */
 const RECENT_ADDRESSES = 10_000;
 
 export class Router {
   private readonly counts = new Map<string, number>();
   private readonly mailboxes = new Map<string, string[]>();
-  /** The mailboxes of the addresses located lately (checked, their service's count known): a send's fast path. */
+  /** The mailboxes of the addresses located lately (`recentMailbox`). */
   private readonly recent = new Map<string, string>();
 
   constructor(
@@ -75,18 +75,11 @@ export class Router {
   }
 
   /**
-   * The mailbox stream of an address: at once for one located lately, else once `locate` has checked it (and
-   * learnt its service's partition count). At most `RECENT_ADDRESSES` are kept; then the cache starts over.
+   * The mailbox stream of an address `locate` found lately (checked, its service's count known), else undefined: a
+   * send's fast path, with no promise. At most `RECENT_ADDRESSES` are kept; then the list starts over.
    */
-  mailbox(address: string): string | Promise<string> {
-    return (
-      this.recent.get(address) ??
-      this.locate(address).then(({ mbox }) => {
-        if (this.recent.size >= RECENT_ADDRESSES) this.recent.clear();
-        this.recent.set(address, mbox);
-        return mbox;
-      })
-    );
+  recentMailbox(address: string): string | undefined {
+    return this.recent.get(address);
   }
 
   /** The mailbox stream and partition of an address. */
@@ -94,6 +87,9 @@ export class Router {
     const { service } = parseAddress(address);
     const count = this.counts.get(service) ?? (await this.partitions(service));
     const partition = partitionOf(address, count);
-    return { service, partition, mbox: this.mailboxNames(service, count)[partition]! };
+    const mbox = this.mailboxNames(service, count)[partition]!;
+    if (this.recent.size >= RECENT_ADDRESSES) this.recent.clear();
+    this.recent.set(address, mbox);
+    return { service, partition, mbox };
   }
 }

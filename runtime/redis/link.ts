@@ -55,6 +55,8 @@ async function openBunLink(url: string): Promise<RedisLink> {
     broken = true;
   };
   await client.connect();
+  // The last command sent while the connection was down (Bun queues it until it reconnects), for close() to wait on.
+  let queuedWhileDown: Promise<unknown> | null = null;
   return {
     call(args) {
       if (closed) return Promise.reject(new Error('redis link is closed'));
@@ -66,11 +68,13 @@ async function openBunLink(url: string): Promise<RedisLink> {
           broken = true;
         };
       }
-      // No async frame and no bookkeeping per command: this is every Redis call's path.
+      // No async frame and no set of commands in flight: this is every Redis call's path.
       try {
         const rest = new Array<string>(args.length - 1);
         for (let i = 1; i < args.length; i++) rest[i - 1] = String(args[i]);
-        return client.send(String(args[0]), rest);
+        const reply = client.send(String(args[0]), rest);
+        if (!client.connected) queuedWhileDown = reply;
+        return reply;
       } catch (error) {
         return Promise.reject(error);
       }
@@ -78,10 +82,11 @@ async function openBunLink(url: string): Promise<RedisLink> {
     async close() {
       closed = true;
       // Commands sent and not answered yet may finish, as node-redis's QUIT lets them: one connection answers in
-      // order, so a PING's answer comes after all of theirs. At most 2 s: a Redis that does not answer must not hold
-      // a shutdown (what is left then fails, as on abort).
-      // A connection that is down fails what it had in flight: nothing to wait for.
-      if (client.connected) await Promise.race([client.send('PING', []).catch(() => {}), Bun.sleep(2_000)]);
+      // order, so a PING's answer comes after all of theirs. While the connection is down, what was sent on it before
+      // has failed, and what was sent since waits in Bun's queue: the last of those is answered after the others. At
+      // most 2 s: a Redis that does not answer must not hold a shutdown (what is left then fails, as on abort).
+      const last = client.connected ? client.send('PING', []) : queuedWhileDown;
+      if (last) await Promise.race([last.catch(() => {}), Bun.sleep(2_000)]);
       client.close();
     },
     abort() {

@@ -44,10 +44,14 @@ const zero = (): Record<MemoryFamily, number> => Object.fromEntries(MEMORY_FAMIL
 /** Every key under `prefix`, its `MEMORY USAGE` (every element counted) summed by family. */
 export async function memoryByFamily(client: RedisClient, prefix: string): Promise<MemoryByFamily> {
   const out: MemoryByFamily = { bytes: zero(), keys: zero(), mailboxKeys: [] };
+  // SCAN may return a key more than once (while Redis rehashes): each is counted once.
+  const seen = new Set<string>();
   let cursor = '0';
   do {
-    const [next, keys] = (await client.send('SCAN', [cursor, 'MATCH', `${prefix}:*`, 'COUNT', '1000'])) as [string, string[]];
+    const [next, page] = (await client.send('SCAN', [cursor, 'MATCH', `${prefix}:*`, 'COUNT', '1000'])) as [string, string[]];
     cursor = String(next);
+    const keys = page.filter((k) => !seen.has(k));
+    for (const k of keys) seen.add(k);
     const sizes = await Promise.all(keys.map((k) => client.send('MEMORY', ['USAGE', k, 'SAMPLES', '0'])));
     keys.forEach((key, i) => {
       const family = familyOf(key, prefix);
@@ -60,7 +64,10 @@ export async function memoryByFamily(client: RedisClient, prefix: string): Promi
   return out;
 }
 
-/** The bytes of the given keys now (the mailboxes a `memoryByFamily` listed), without scanning the keyspace. */
+/**
+ * The bytes of the given keys now, without scanning the keyspace: the mailboxes (and outboxes) a `memoryByFamily`
+ * listed — one first made after it is not counted.
+ */
 export async function bytesOf(client: RedisClient, keys: readonly string[]): Promise<number> {
   const sizes = await Promise.all(keys.map((k) => client.send('MEMORY', ['USAGE', k, 'SAMPLES', '0'])));
   return sizes.reduce((sum: number, s) => sum + Number(s ?? 0), 0);

@@ -2,7 +2,7 @@
  * The Bun `RedisClient` link (a node's default; `MAILROOM_REDIS_CLIENT=node-redis` opts out): across Redis restarts it
  * answers again once Redis is back, on one connection (Bun's client reconnects by itself and fires `onclose` only once
  * it gives up, so the link's replace-on-close path is for that case, not for an outage); and `close()` lets the
- * commands in flight finish, as node-redis's QUIT does, but for no more than 2 s.
+ * commands in flight finish, as node-redis's QUIT does — those sent while Redis was down too — but for no more than 2 s.
  */
 import { afterAll, describe, expect, it } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -75,5 +75,29 @@ describe("Bun's Redis link", () => {
     } finally {
       process.kill(redis.proc.pid, 'SIGCONT');
     }
+  }, 20_000);
+
+  it('should wait, up to 2 s, for a command sent while Redis was down, and not at all when none was', async () => {
+    redis ??= await startRedisServer({ port, dir, appendonly: false });
+    const waiting = await openLink(redis.url, 'bun');
+    const idle = await openLink(redis.url, 'bun');
+    expect([await waiting.call(['PING']), await idle.call(['PING'])]).toEqual(['PONG', 'PONG']);
+    await redis.stop();
+    redis = undefined;
+    // Both connections see Redis go: a command sent now waits in Bun's queue for a reconnect.
+    await Bun.sleep(300);
+    const queued = waiting.call(['PING']).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    let started = performance.now();
+    await waiting.close();
+    const waitedMs = performance.now() - started;
+    expect(waitedMs).toBeGreaterThanOrEqual(1_900);
+    expect(waitedMs).toBeLessThan(4_000);
+    expect(await queued).toBe('failed');
+    started = performance.now();
+    await idle.close();
+    expect(performance.now() - started).toBeLessThan(500);
   }, 20_000);
 });
