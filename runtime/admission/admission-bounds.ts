@@ -31,8 +31,8 @@ export type AdmissionBounds = {
  * The saga bench peaks near 160 sagas/s here; a saga is ~8 of the order service's turns, so each of the shop's 2
  * partitions takes ~600 messages/s: 60 waiting is ~100 ms of its work, and a wait past 100 ms means it is behind.
  * (With 8 partitions, as the shop had until session 7, 15 was that bound: the age bound holds either way.) On an idle
- * host the bench has since peaked near 830/s, where 60 is ~20 ms of work and this bound refuses first; 300 measured no
- * better there (docs/admission-control.md).
+ * host the bench has since peaked near 830/s, where 60 is ~20 ms of work and this bound refused most orders at
+ * 1,000/s offered; 300, tried on a host then peaking near 460/s, gave fewer sagas a second (docs/admission-control.md).
  */
 export const DEFAULT_ADMISSION_BOUNDS: AdmissionBounds = { maxBacklog: 60, maxAgeMs: 100, sampleMs: 50, staleMs: 2_000, targetMs: 150, maxInFlight: 1_000 };
 
