@@ -40,9 +40,10 @@ export async function openLink(url: string, kind: LinkKind = 'bun', options: { b
   return kind === 'bun' ? openBunLink(url) : openNodeRedisLink(url);
 }
 
-function toStrings(args: RedisArg[]): string[] {
-  const out = new Array<string>(args.length);
-  for (let i = 0; i < args.length; i++) out[i] = String(args[i]);
+/** The arguments from `from` on, as strings (one array built, no slice first). */
+function toStrings(args: RedisArg[], from = 0): string[] {
+  const out = new Array<string>(args.length - from);
+  for (let i = from; i < args.length; i++) out[i - from] = String(args[i]);
   return out;
 }
 
@@ -70,9 +71,7 @@ async function openBunLink(url: string): Promise<RedisLink> {
       }
       // No async frame and no set of commands in flight: this is every Redis call's path.
       try {
-        const rest = new Array<string>(args.length - 1);
-        for (let i = 1; i < args.length; i++) rest[i - 1] = String(args[i]);
-        const reply = client.send(String(args[0]), rest);
+        const reply = client.send(String(args[0]), toStrings(args, 1));
         if (!client.connected) queuedWhileDown = reply;
         return reply;
       } catch (error) {

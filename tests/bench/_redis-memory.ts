@@ -52,11 +52,10 @@ export async function memoryByFamily(client: RedisClient, prefix: string): Promi
     cursor = String(next);
     const keys = page.filter((k) => !seen.has(k));
     for (const k of keys) seen.add(k);
-    const sizes = await Promise.all(keys.map((k) => client.send('MEMORY', ['USAGE', k, 'SAMPLES', '0'])));
+    const sizes = await usages(client, keys);
     keys.forEach((key, i) => {
       const family = familyOf(key, prefix);
-      // A key deleted between the SCAN and its MEMORY USAGE answers null: it holds nothing now.
-      out.bytes[family] += Number(sizes[i] ?? 0);
+      out.bytes[family] += sizes[i]!;
       out.keys[family]++;
       if (family === 'mailboxes') out.mailboxKeys.push(key);
     });
@@ -69,6 +68,11 @@ export async function memoryByFamily(client: RedisClient, prefix: string): Promi
  * listed — one first made after it is not counted.
  */
 export async function bytesOf(client: RedisClient, keys: readonly string[]): Promise<number> {
+  return (await usages(client, keys)).reduce((sum, bytes) => sum + bytes, 0);
+}
+
+/** `MEMORY USAGE` of each key, every element counted; a key deleted meanwhile answers null: it holds nothing now. */
+async function usages(client: RedisClient, keys: readonly string[]): Promise<number[]> {
   const sizes = await Promise.all(keys.map((k) => client.send('MEMORY', ['USAGE', k, 'SAMPLES', '0'])));
-  return sizes.reduce((sum: number, s) => sum + Number(s ?? 0), 0);
+  return sizes.map((size) => Number(size ?? 0));
 }

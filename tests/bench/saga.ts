@@ -44,7 +44,7 @@ import { tailEvents, type DomainEvent } from '../../runtime/index.ts';
 import { orderIdFor } from '../../services/gateway/order-routes.ts';
 import { benchRedis, deletePrefix, flag, numberFlag, percentile, preciseNow, waitForQuiet, type Quiet } from './_kit.ts';
 import { benchOrder, vsRestate } from './_orders.ts';
-import { bytesOf, MEMORY_FAMILIES, memoryByFamily, type MemoryByFamily } from './_redis-memory.ts';
+import { bytesOf, MEMORY_FAMILIES, memoryByFamily, type MemoryByFamily, type MemoryFamily } from './_redis-memory.ts';
 import { summarise } from './_profile-summary.ts';
 import { RESTATE_PROCESSES, startRestatePeer, type RestatePeer } from './_restate.ts';
 import { processDiskBytes, processWakeUps, SHOP, startBenchShop, type ShopName } from './_shop.ts';
@@ -733,7 +733,7 @@ if (overload) {
 }
 
 /** What one accepted saga of the overload phase added to a family, in KB. */
-function keptKB(family: (typeof MEMORY_FAMILIES)[number]): number {
+function keptKB(family: MemoryFamily): number {
   if (!overload || overload.phase.accepted === 0) return NaN;
   return (overload.byFamily[1].bytes[family] - overload.byFamily[0].bytes[family]) / overload.phase.accepted / 1000;
 }
