@@ -138,5 +138,49 @@ export async function parseBodyWithin(request: Request, contentType: string, lim
     const reason = error instanceof Error ? error.message : String(error);
     throw new HttpError(400, 'MALFORMED_JSON', `request body is not valid JSON: ${reason}`);
   }
-  return tamed(value);
+  const body = tamed(value);
+  if (SURROGATE_ESCAPE.test(text)) refuseLoneSurrogates(body);
+  return body;
+}
+
+/**
+ * A `\uD800`–`\uDFFF` escape: the only way a body's text can hold a lone surrogate (its UTF-8 bytes cannot: the
+ * decoder turns them into U+FFFD). A match is only a hint — `\ud83d\ude00` is a well-formed pair — that the parsed
+ * value is worth walking.
+ */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Refuses a body (already no deeper than `MAX_JSON_DEPTH`) with a string, value or key, that is not well-formed
+ * Unicode: a lone surrogate such as `"\udfff"`. JSON's grammar lets one through, but I-JSON (RFC 7493) forbids it,
+ * and nothing downstream can keep it: Redis's Lua `cjson` refuses its escape (a 500 from every script that decodes
+ * what a handler sent it — the bad-input barrage found one in the payment provider), and UTF-8 has no bytes for it,
+ * so a key stored as text would turn into U+FFFD and collide with every other such key.
+ */
+function refuseLoneSurrogates(value: unknown): void {
+  const stack: [unknown, string][] = [[value, 'body']];
+  const refuse = (path: string, text: string): never => {
+    let at = 0;
+    while (at < text.length) {
+      const code = text.charCodeAt(at);
+      const paired = code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(at + 1) & 0xfc00) === 0xdc00;
+      if (code >= 0xd800 && code <= 0xdfff && !paired) break;
+      at += paired ? 2 : 1;
+    }
+    const unit = `\\u${text.charCodeAt(at).toString(16)}`;
+    throw new HttpError(400, 'MALFORMED_JSON', `request body is not well-formed Unicode: ${path} holds a lone surrogate (${unit}); escape a character outside the Basic Multilingual Plane as a high-low pair, or send it as UTF-8`, {
+      path,
+    });
+  };
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (typeof node === 'string') {
+      if (!node.isWellFormed()) refuse(path, node);
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        if (!key.isWellFormed()) refuse(`a key of ${path}`, key);
+        stack.push([child, Array.isArray(node) ? `${path}[${key}]` : `${path}.${key}`]);
+      }
+    }
+  }
 }

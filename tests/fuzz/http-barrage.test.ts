@@ -97,6 +97,9 @@ const KNOWN_BUGS: Record<string, { what: string; logged: RegExp }> = {
   // None open. The barrage found three in the control plane, all fixed in dda454d: GET /% (and /api/%) a 500 from
   // decodeURIComponent in panel-files.ts; GET /control/deadletters a 500 for a dead letter whose event has no string
   // type (String() of a deep array or of an object with its own toString); an upstream's bodiless 431 relayed as is.
+  // Then one in the provider (seed 1886848799): POST /charges with an idempotency key of a lone surrogate ("\udfff")
+  // reached its ledger script, whose cjson refuses the escape — a 500. The frame now refuses such a body with 400
+  // (tests/http/hostile-bodies.test.ts).
 };
 
 describe('bad-input barrage', () => {

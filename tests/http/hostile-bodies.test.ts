@@ -1,7 +1,7 @@
 /**
  * Requests the bad-input barrage (tests/fuzz) found answered with a 500, each pinned here against the service frame
- * in-process: bodies whose objects cannot be printed, bodies nested thousands of levels deep, and Swagger asset
- * names that exist on every object's prototype.
+ * in-process: bodies whose objects cannot be printed, bodies nested thousands of levels deep, strings holding a lone
+ * surrogate, and Swagger asset names that exist on every object's prototype.
  */
 import { describe, expect, it } from 'bun:test';
 import { Elysia, t } from 'elysia';
@@ -52,6 +52,33 @@ describe('service frame against hostile bodies', () => {
     // At the limit the body is judged by its schema as usual.
     const atLimit = await post(`{"key":"k","meta":${nested(MAX_JSON_DEPTH - 2, '{"a":', '}').replace(/^\{"a":/, '{"note":"n","a":')}}`);
     expect(atLimit.status).toBe(200);
+    expect(logged).toEqual([]);
+  });
+
+  it('should refuse a string or key holding a lone surrogate with 400 MALFORMED_JSON naming where, and keep well-formed pairs', async () => {
+    const cases: [string, string][] = [
+      ['{"key":"\\udfff"}', 'body.key holds a lone surrogate (\\udfff)'],
+      ['{"key":"ok\\ud800"}', 'body.key holds a lone surrogate (\\ud800)'],
+      ['{"key":"\\ude00\\ud83d"}', 'body.key holds a lone surrogate (\\ude00)'],
+      ['{"key":"k","meta":{"note":"n","list":["a","\\uDBFF"]}}', 'body.meta.list[1] holds a lone surrogate (\\udbff)'],
+      ['{"key":"k","meta":{"note":"n","\\ud800x":1}}', 'a key of body.meta holds a lone surrogate (\\ud800)'],
+    ];
+    for (const [body, message] of cases) {
+      const res = await post(body);
+      const answer = (await res.json()) as { code: string; message: string };
+      expect({ body, status: res.status, code: answer.code }).toEqual({ body, status: 400, code: 'MALFORMED_JSON' });
+      expect(answer.message).toContain(message);
+    }
+    // A pair escaped, the same character as UTF-8, and an escaped backslash before "ud800" are all well-formed.
+    for (const [body, key] of [
+      ['{"key":"\\ud83d\\ude00"}', '\u{1f600}'],
+      ['{"key":"\u{1f600}"}', '\u{1f600}'],
+      ['{"key":"\\\\ud800"}', '\\ud800'],
+    ] as const) {
+      const res = await post(body);
+      expect({ body, status: res.status }).toEqual({ body, status: 200 });
+      expect(((await res.json()) as { key: string }).key).toBe(key);
+    }
     expect(logged).toEqual([]);
   });
 

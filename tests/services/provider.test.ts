@@ -82,6 +82,17 @@ describe('provider routes', () => {
     expect(inverted.body).toMatchObject({ code: 'INVALID_FAULTS' });
     expect(inverted.body.message).toContain('latencyMs.min (500) is above latencyMs.max (100)');
   });
+
+  it('should answer 400 to an idempotency key holding a lone surrogate, and charge a key with a well-formed pair', async () => {
+    // Found by the bad-input barrage: the ledger script's cjson refused the escape, and the charge answered 500.
+    const orderId = fresh('order');
+    const lone = await request('POST', '/charges', `{"idempotencyKey":"\\udfff","orderId":"${orderId}","amount":2076}`);
+    expect({ status: lone.status, code: lone.body.code }).toEqual({ status: 400, code: 'MALFORMED_JSON' });
+    expect(lone.body.message).toContain('body.idempotencyKey holds a lone surrogate (\\udfff)');
+    const paired = await request('POST', '/charges', `{"idempotencyKey":"k-\\ud83d\\ude00-${orderId}","orderId":"${orderId}","amount":2076}`);
+    expect(paired.status).toBe(201);
+    expect(paired.body).toMatchObject({ idempotencyKey: `k-\u{1f600}-${orderId}`, amount: 2076 });
+  });
 });
 
 describe('provider charges', () => {
