@@ -159,7 +159,7 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  */
 function refuseLoneSurrogates(value: unknown): void {
   const stack: [unknown, string][] = [[value, 'body']];
-  const refuse = (path: string, text: string): never => {
+  const refuse = (path: string, text: string, inKey = false): never => {
     let at = 0;
     while (at < text.length) {
       const code = text.charCodeAt(at);
@@ -168,8 +168,10 @@ function refuseLoneSurrogates(value: unknown): void {
       at += paired ? 2 : 1;
     }
     const unit = `\\u${text.charCodeAt(at).toString(16)}`;
-    throw new HttpError(400, 'MALFORMED_JSON', `request body is not well-formed Unicode: ${path} holds a lone surrogate (${unit}); escape a character outside the Basic Multilingual Plane as a high-low pair, or send it as UTF-8`, {
+    const where = inKey ? `a key of ${path}` : path;
+    throw new HttpError(400, 'MALFORMED_JSON', `request body is not well-formed Unicode: ${where} holds a lone surrogate (${unit}); escape a character outside the Basic Multilingual Plane as a high-low pair, or send it as UTF-8`, {
       path,
+      in: inKey ? 'key' : 'value',
     });
   };
   while (stack.length > 0) {
@@ -178,7 +180,7 @@ function refuseLoneSurrogates(value: unknown): void {
       if (!node.isWellFormed()) refuse(path, node);
     } else if (node !== null && typeof node === 'object') {
       for (const [key, child] of Object.entries(node)) {
-        if (!key.isWellFormed()) refuse(`a key of ${path}`, key);
+        if (!key.isWellFormed()) refuse(path, key, true);
         stack.push([child, Array.isArray(node) ? `${path}[${key}]` : `${path}.${key}`]);
       }
     }

@@ -115,7 +115,7 @@ const ERROR_REF = { $ref: '#/components/schemas/Error' };
 
 /** What the frame answers by itself, and when. */
 const FRAME = {
-  400: 'MALFORMED_JSON: the body is not valid JSON, or a string in it holds a lone surrogate (`\\udfff`): not well-formed Unicode',
+  400: 'MALFORMED_JSON: the body is not valid JSON, or a string or key in it holds a lone surrogate (`\\udfff`): not well-formed Unicode',
   403: 'CROSS_SITE_REQUEST: a page of another site sent this request from a browser',
   404: 'NOT_FOUND: no route matches the path (a path parameter must not contain `/`)',
   413: 'PAYLOAD_TOO_LARGE: the body is over 64 KiB',

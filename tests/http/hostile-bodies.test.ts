@@ -69,6 +69,8 @@ describe('service frame against hostile bodies', () => {
       expect({ body, status: res.status, code: answer.code }).toEqual({ body, status: 400, code: 'MALFORMED_JSON' });
       expect(answer.message).toContain(message);
     }
+    const inKey = await post('{"key":"k","meta":{"note":"n","\\ud800x":1}}');
+    expect(((await inKey.json()) as { details: unknown }).details).toEqual({ path: 'body.meta', in: 'key' });
     // A pair escaped, the same character as UTF-8, and an escaped backslash before "ud800" are all well-formed.
     for (const [body, key] of [
       ['{"key":"\\ud83d\\ude00"}', '\u{1f600}'],

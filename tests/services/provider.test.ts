@@ -84,11 +84,16 @@ describe('provider routes', () => {
   });
 
   it('should answer 400 to an idempotency key holding a lone surrogate, and charge a key with a well-formed pair', async () => {
-    // Found by the bad-input barrage: the ledger script's cjson refused the escape, and the charge answered 500.
+    // Found by the bad-input barrage. Such a key reached Redis as UTF-8, where it is U+FFFD: every lone-surrogate key
+    // was the same key, so the second charged with one met the first's charge — and the ledger script's cjson refused
+    // the escape in that charge's JSON, a 500. Two different keys, two different amounts: both refused now.
     const orderId = fresh('order');
-    const lone = await request('POST', '/charges', `{"idempotencyKey":"\\udfff","orderId":"${orderId}","amount":2076}`);
-    expect({ status: lone.status, code: lone.body.code }).toEqual({ status: 400, code: 'MALFORMED_JSON' });
-    expect(lone.body.message).toContain('body.idempotencyKey holds a lone surrogate (\\udfff)');
+    for (const [unit, amount] of [['\\udfff', 2076], ['\\ud800', 999]] as const) {
+      const lone = await request('POST', '/charges', `{"idempotencyKey":"${unit}","orderId":"${orderId}","amount":${amount}}`);
+      expect({ unit, status: lone.status, code: lone.body.code }).toEqual({ unit, status: 400, code: 'MALFORMED_JSON' });
+      expect(lone.body.message).toContain(`body.idempotencyKey holds a lone surrogate (${unit})`);
+      expect(lone.body.details).toEqual({ path: 'body.idempotencyKey', in: 'value' });
+    }
     const paired = await request('POST', '/charges', `{"idempotencyKey":"k-\\ud83d\\ude00-${orderId}","orderId":"${orderId}","amount":2076}`);
     expect(paired.status).toBe(201);
     expect(paired.body).toMatchObject({ idempotencyKey: `k-\u{1f600}-${orderId}`, amount: 2076 });
