@@ -160,13 +160,10 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 function refuseLoneSurrogates(value: unknown): void {
   const stack: [unknown, string][] = [[value, 'body']];
   const refuse = (path: string, text: string, inKey = false): never => {
+    // The first lone surrogate is where the string and its well-formed copy (each one made U+FFFD) first differ.
+    const wellFormed = text.toWellFormed();
     let at = 0;
-    while (at < text.length) {
-      const code = text.charCodeAt(at);
-      const paired = code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(at + 1) & 0xfc00) === 0xdc00;
-      if (code >= 0xd800 && code <= 0xdfff && !paired) break;
-      at += paired ? 2 : 1;
-    }
+    while (text.charCodeAt(at) === wellFormed.charCodeAt(at)) at++;
     const unit = `\\u${text.charCodeAt(at).toString(16)}`;
     const where = inKey ? `a key of ${path}` : path;
     throw new HttpError(400, 'MALFORMED_JSON', `request body is not well-formed Unicode: ${where} holds a lone surrogate (${unit}); escape a character outside the Basic Multilingual Plane as a high-low pair, or send it as UTF-8`, {
